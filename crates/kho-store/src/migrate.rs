@@ -1,0 +1,38 @@
+//! Versioned schema migrations, embedded in the binary and applied in order on start.
+//! Each runs in its own transaction and is recorded in `kho_migrations`.
+
+use crate::{StoreError, StoreResult};
+use sqlx::{AnyPool, Row};
+
+/// (version, name, SQL). Append only: never edit a migration that has shipped.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "identity", include_str!("../migrations/0001_identity.sql"))];
+
+pub async fn run(pool: &AnyPool) -> StoreResult<()> {
+    sqlx::query("CREATE TABLE IF NOT EXISTS kho_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+        .execute(pool)
+        .await?;
+    let applied: Vec<i64> = sqlx::query("SELECT version FROM kho_migrations")
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|r| r.try_get::<i64, _>(0))
+        .collect::<Result<_, _>>()?;
+    for &(version, name, script) in MIGRATIONS {
+        if applied.contains(&version) {
+            continue;
+        }
+        let fail = |source| StoreError::Migration { version, name, source };
+        let mut tx = pool.begin().await?;
+        sqlx::raw_sql(script).execute(&mut *tx).await.map_err(fail)?;
+        sqlx::query("INSERT INTO kho_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+            .bind(version)
+            .bind(name)
+            .bind(kho_core::time::format(&kho_core::time::now()))
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
+        tracing::info!(version, name, "applied migration");
+    }
+    Ok(())
+}
