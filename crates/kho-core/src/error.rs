@@ -22,6 +22,8 @@ pub enum ErrorCode {
     CsrfFailed,
     /// The requested thing does not exist (or is not visible to the caller).
     NotFound,
+    /// The endpoint exists but not for this HTTP method.
+    MethodNotAllowed,
     /// The change conflicts with existing state (duplicate code, username, ...).
     Conflict,
     /// Too many attempts; retry later.
@@ -36,7 +38,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and tests.
-    pub const ALL: [ErrorCode; 12] = [
+    pub const ALL: [ErrorCode; 13] = [
         Self::MalformedRequest,
         Self::InvalidField,
         Self::PayloadTooLarge,
@@ -44,6 +46,7 @@ impl ErrorCode {
         Self::Forbidden,
         Self::CsrfFailed,
         Self::NotFound,
+        Self::MethodNotAllowed,
         Self::Conflict,
         Self::RateLimited,
         Self::Timeout,
@@ -61,6 +64,7 @@ impl ErrorCode {
             Self::Forbidden => ("forbidden", 403, "auth"),
             Self::CsrfFailed => ("csrf_failed", 403, "auth"),
             Self::NotFound => ("not_found", 404, "invalid_request"),
+            Self::MethodNotAllowed => ("method_not_allowed", 405, "invalid_request"),
             Self::Conflict => ("conflict", 409, "invalid_request"),
             Self::RateLimited => ("rate_limited", 429, "auth"),
             Self::Timeout => ("timeout", 408, "system"),

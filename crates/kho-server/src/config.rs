@@ -1,0 +1,78 @@
+//! Settings of a Kho installation. The binary fills them from a TOML file, then
+//! `KHO_*` environment variables, then command-line flags (each later source wins);
+//! anything left unset takes the defaults below.
+
+use serde::Deserialize;
+use std::path::PathBuf;
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// The settings a server (and every CLI command) runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where Kho keeps its files (default `./kho-data`).
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…` (default `sqlite://<data-dir>/kho.db`).
+    pub database_url: String,
+    /// `file://…` or `s3://…` (default `file://<data-dir>/objects`).
+    pub object_store_url: String,
+    /// Address to listen on (default `127.0.0.1:8080`; port 0 picks a free port).
+    pub listen: String,
+    /// The address people reach Kho at; `https://` turns on `Secure` cookies.
+    pub public_url: Option<String>,
+    /// Seed a demo province when the store is empty.
+    pub demo: bool,
+    /// Largest request body accepted, in bytes.
+    pub body_limit_bytes: usize,
+    /// Longest time a request may take, in seconds.
+    pub request_timeout_secs: u64,
+    /// How long a browser session lasts, in hours.
+    pub session_hours: i64,
+    /// Failed logins allowed per username and address within the window.
+    pub login_attempts: u32,
+    pub login_window_secs: u64,
+    /// Name and code of the root agency created on first start (without `--demo`).
+    pub root_agency_name: String,
+    pub root_agency_code: String,
+}
+
+impl Settings {
+    /// Defaults for a data directory.
+    pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        let data_dir = data_dir.into();
+        let abs = std::path::absolute(&data_dir).unwrap_or_else(|_| data_dir.clone());
+        Self {
+            database_url: format!("sqlite://{}/kho.db", abs.display()),
+            object_store_url: format!("file://{}/objects", abs.display()),
+            data_dir,
+            listen: "127.0.0.1:8080".into(),
+            public_url: None,
+            demo: false,
+            body_limit_bytes: 2 * 1024 * 1024,
+            request_timeout_secs: 30,
+            session_hours: 8,
+            login_attempts: 5,
+            login_window_secs: 300,
+            root_agency_name: "Ủy ban nhân dân tỉnh".into(),
+            root_agency_code: "000.00.00.H00".into(),
+        }
+    }
+
+    /// Whether cookies must carry the `Secure` flag.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self::for_data_dir("kho-data")
+    }
+}

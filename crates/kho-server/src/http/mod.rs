@@ -1,0 +1,100 @@
+//! The HTTP service: one router for the public portal (`/`), the management UI
+//! (`/admin`), the native API (`/api/v1`) and operations (`/healthz`, `/readyz`,
+//! `/metrics`), with request ids, body limits, timeouts, metrics and panic safety.
+
+pub mod api;
+pub mod caller;
+pub mod error;
+pub mod openapi;
+pub mod ops;
+
+use crate::metrics::Metrics;
+use crate::services::Kho;
+use crate::ui;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::HeaderName;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use error::ApiError;
+use kho_core::{Error, ErrorCode};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub kho: Arc<Kho>,
+    pub metrics: Arc<Metrics>,
+}
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/session", post(api::login).delete(api::logout))
+        .route("/me", get(api::me))
+        .route("/agencies", get(api::list_agencies).post(api::create_agency))
+        .route("/agencies/{id}", get(api::get_agency))
+        .route("/users", get(api::list_users).post(api::create_user))
+        .route("/users/{id}", get(api::get_user).patch(api::update_user))
+        .route("/subsystems", get(api::list_subsystems).post(api::create_subsystem))
+        .route("/tokens", get(api::list_tokens).post(api::create_token))
+        .route("/tokens/{id}", axum::routing::delete(api::revoke_token))
+        .route("/audit", get(api::list_audit))
+        .route("/audit/verify", get(api::verify_audit))
+        .route("/openapi.json", get(openapi::document))
+        .fallback(api_not_found)
+        .method_not_allowed_fallback(api_method_not_allowed);
+
+    let request_id = HeaderName::from_static("x-request-id");
+    let timeout = Duration::from_secs(state.kho.settings.request_timeout_secs);
+    let body_limit = state.kho.settings.body_limit_bytes;
+    Router::new()
+        .nest("/api/v1", api)
+        .merge(ui::routes())
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), track))
+        .layer(middleware::from_fn_with_state(timeout, time_limit))
+        .layer(CatchPanicLayer::custom(|_| ApiError(Error::internal("internal error; see the server log")).into_response()))
+        .layer(TraceLayer::new_for_http())
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+async fn api_not_found() -> ApiError {
+    ApiError(Error::not_found("no such API endpoint; see /api/v1/openapi.json for the list"))
+}
+
+async fn api_method_not_allowed() -> ApiError {
+    ApiError(Error::new(
+        ErrorCode::MethodNotAllowed,
+        "this endpoint does not accept that HTTP method; see /api/v1/openapi.json",
+    ))
+}
+
+/// Records each request in the metrics.
+async fn track(State(state): State<AppState>, req: Request<Body>, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().to_string();
+    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let response = next.run(req).await;
+    state.metrics.observe(&method, &route, response.status().as_u16(), start.elapsed().as_secs_f64());
+    response
+}
+
+/// Ends requests that run past the configured time.
+async fn time_limit(State(limit): State<Duration>, req: Request<Body>, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError(Error::new(ErrorCode::Timeout, format!("the request took longer than {} seconds", limit.as_secs())))
+            .into_response(),
+    }
+}

@@ -1,0 +1,28 @@
+//! The OpenAPI 3 document of the native API, generated from the handlers'
+//! annotations and served at `/api/v1/openapi.json`.
+
+use crate::http::api;
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Kho native API", description = "Kho — the provincial data platform. Errors: { code, message, type }."),
+    paths(
+        api::login, api::logout, api::me,
+        api::list_agencies, api::get_agency, api::create_agency,
+        api::list_users, api::create_user, api::get_user, api::update_user,
+        api::list_subsystems, api::create_subsystem,
+        api::list_tokens, api::create_token, api::revoke_token,
+        api::list_audit, api::verify_audit,
+    ),
+    tags(
+        (name = "identity", description = "Users, sessions, subsystems and API tokens"),
+        (name = "organisation", description = "Agencies (cơ quan)"),
+        (name = "audit", description = "The hash-chained audit log"),
+    )
+)]
+pub struct ApiDoc;
+
+pub async fn document() -> axum::Json<utoipa::openapi::OpenApi> {
+    axum::Json(ApiDoc::openapi())
+}

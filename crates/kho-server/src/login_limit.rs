@@ -1,0 +1,72 @@
+//! Giới hạn đăng nhập — counts failed logins per (address, username) in a sliding
+//! window; past the limit, logins for that key wait until the window has passed.
+//! In memory, per server: each server behind a load balancer limits on its own.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+pub struct LoginLimiter {
+    attempts: u32,
+    window: Duration,
+    failures: Mutex<HashMap<String, Vec<Instant>>>,
+}
+
+impl LoginLimiter {
+    pub fn new(attempts: u32, window: Duration) -> Self {
+        Self { attempts: attempts.max(1), window, failures: Mutex::new(HashMap::new()) }
+    }
+
+    /// `Err(wait)` when the key has used up its attempts.
+    pub fn check(&self, key: &str) -> Result<(), Duration> {
+        let now = Instant::now();
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(times) = map.get_mut(key) else { return Ok(()) };
+        times.retain(|t| now.duration_since(*t) < self.window);
+        if times.len() as u32 >= self.attempts {
+            let oldest = times[0];
+            return Err(self.window.saturating_sub(now.duration_since(oldest)));
+        }
+        Ok(())
+    }
+
+    pub fn failed(&self, key: &str) {
+        let now = Instant::now();
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        // Keep the map small: forget keys whose failures have all aged out.
+        if map.len() > 10_000 {
+            map.retain(|_, v| v.last().is_some_and(|t| now.duration_since(*t) < self.window));
+        }
+        map.entry(key.to_string()).or_default().push(now);
+    }
+
+    pub fn succeeded(&self, key: &str) {
+        self.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_after_the_limit_and_resets_on_success() {
+        let l = LoginLimiter::new(2, Duration::from_secs(60));
+        l.check("k").unwrap();
+        l.failed("k");
+        l.failed("k");
+        assert!(l.check("k").is_err());
+        assert!(l.check("other").is_ok());
+        l.succeeded("k");
+        assert!(l.check("k").is_ok());
+    }
+
+    #[test]
+    fn failures_age_out() {
+        let l = LoginLimiter::new(1, Duration::from_millis(20));
+        l.failed("k");
+        assert!(l.check("k").is_err());
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(l.check("k").is_ok());
+    }
+}

@@ -1,0 +1,160 @@
+//! The web UI shell: server-rendered HTML that works without JavaScript, Vietnamese
+//! by default with an English switch, one layout for the public part (`/`) and the
+//! management part (`/admin`).
+
+mod pages;
+
+use crate::http::caller::{cookie, Caller, LANG_COOKIE};
+use crate::http::AppState;
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use kho_core::identity::Role;
+use maud::{html, Markup, DOCTYPE};
+
+/// Ngôn ngữ — the language a page is shown in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Vi,
+    En,
+}
+
+impl Lang {
+    /// `?lang=` wins, then the `kho_lang` cookie, then Vietnamese.
+    pub fn from_request(parts: &Parts) -> Self {
+        let query = parts.uri.query().unwrap_or("");
+        let from_query = query.split('&').find_map(|kv| kv.strip_prefix("lang="));
+        match from_query.or_else(|| cookie(&parts.headers, LANG_COOKIE)) {
+            Some("en") => Lang::En,
+            _ => Lang::Vi,
+        }
+    }
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Vi => "vi",
+            Lang::En => "en",
+        }
+    }
+    /// Picks the text in this language; both stand side by side where they are used.
+    pub fn t(self, vi: &'static str, en: &'static str) -> &'static str {
+        match self {
+            Lang::Vi => vi,
+            Lang::En => en,
+        }
+    }
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/lang", get(pages::switch_lang))
+        .route("/admin", get(pages::dashboard))
+        .route("/admin/agencies", get(pages::agencies).post(pages::create_agency))
+        .route("/admin/users", get(pages::users).post(pages::create_user))
+        .route("/admin/tokens", get(pages::tokens).post(pages::create_token))
+        .route("/admin/tokens/{id}/revoke", post(pages::revoke_token))
+        .route("/admin/audit", get(pages::audit))
+        .fallback(pages::not_found)
+}
+
+const STYLE: &str = r#"
+*{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2733;background:#f6f7f9}
+a{color:#0b5cad}header{background:#8b1a1a;color:#fff}header a{color:#fff}
+.bar{max-width:72rem;margin:auto;padding:.6rem 1rem;display:flex;flex-wrap:wrap;gap:.4rem 1rem;align-items:center}
+.brand{font-weight:700;font-size:1.2rem;text-decoration:none;margin-right:auto}
+nav ul{list-style:none;margin:0;padding:0;display:flex;flex-wrap:wrap;gap:.2rem 1rem}
+main{max-width:72rem;margin:auto;padding:1rem}h1{font-size:1.6rem;margin:.5rem 0 1rem}
+table{border-collapse:collapse;width:100%;background:#fff;font-size:.95rem}th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid #dde1e6;vertical-align:top}
+.card{background:#fff;border:1px solid #dde1e6;border-radius:.4rem;padding:1rem;margin:0 0 1rem}
+label{display:block;font-weight:600;margin:.6rem 0 .2rem}input,select{font:inherit;padding:.4rem;width:100%;max-width:28rem;border:1px solid #9aa5b1;border-radius:.3rem}
+button{font:inherit;padding:.45rem 1rem;border:0;border-radius:.3rem;background:#0b5cad;color:#fff;cursor:pointer;margin-top:.6rem}
+button.link{background:none;color:inherit;padding:0;margin:0;text-decoration:underline}
+.error{background:#fde8e8;border:1px solid #c81e1e;padding:.6rem 1rem;border-radius:.3rem}
+.ok{background:#e6f4ea;border:1px solid #1e7e34;padding:.6rem 1rem;border-radius:.3rem}
+.secret{font-family:monospace;word-break:break-all;background:#fff8dc;padding:.5rem;display:block}
+.tree ul{margin:0;padding-left:1.4rem}.muted{color:#5b6773}.inline{display:inline}
+:focus-visible{outline:3px solid #f5a623;outline-offset:2px}
+.skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;color:#000;padding:.4rem}
+@media (max-width:40rem){th,td{padding:.3rem}.bar{padding:.5rem}}
+"#;
+
+/// The shared layout: header with navigation, language switch and session controls.
+pub fn layout(caller: &Caller, path: &str, title: &str, content: Markup) -> Markup {
+    let l = caller.lang;
+    let other = match l {
+        Lang::Vi => ("en", "English"),
+        Lang::En => ("vi", "Tiếng Việt"),
+    };
+    let subject = &caller.subject;
+    let back = urlencode(path);
+    html! {
+        (DOCTYPE)
+        html lang=(l.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " — Kho" }
+                style { (maud::PreEscaped(STYLE)) }
+            }
+            body {
+                a.skip href="#main" { (l.t("Bỏ qua điều hướng", "Skip to content")) }
+                header {
+                    div.bar {
+                        a.brand href="/" { "Kho" }
+                        nav aria-label=(l.t("Điều hướng chính", "Main navigation")) {
+                            ul {
+                                li { a href="/" { (l.t("Trang chủ", "Home")) } }
+                                @if subject.is_authenticated() {
+                                    li { a href="/admin" { (l.t("Quản trị", "Management")) } }
+                                    li { a href="/admin/agencies" { (l.t("Cơ quan", "Agencies")) } }
+                                    li { a href="/admin/users" { (l.t("Người dùng", "Users")) } }
+                                    li { a href="/admin/tokens" { (l.t("Khóa API", "API tokens")) } }
+                                    @if subject.has(Role::Auditor) || subject.has(Role::Admin) {
+                                        li { a href="/admin/audit" { (l.t("Nhật ký kiểm toán", "Audit log")) } }
+                                    }
+                                }
+                            }
+                        }
+                        a href={ "/lang?set=" (other.0) "&back=" (back) } lang=(other.0) { (other.1) }
+                        @if subject.is_authenticated() {
+                            form.inline method="post" action="/logout" {
+                                input type="hidden" name="csrf_token" value=(caller.csrf_token());
+                                button.link type="submit" { (l.t("Đăng xuất", "Log out")) " (" (subject.actor().trim_start_matches("user:")) ")" }
+                            }
+                        } @else {
+                            a href="/login" { (l.t("Đăng nhập", "Log in")) }
+                        }
+                    }
+                }
+                main id="main" { h1 { (title) } (content) }
+            }
+        }
+    }
+}
+
+/// Percent-encodes a path for use in a query parameter.
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// An error shown as a page, with the status from the error-code table.
+pub fn error_page(caller: &Caller, path: &str, err: &kho_core::Error) -> Response {
+    let l = caller.lang;
+    let status = StatusCode::from_u16(err.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = layout(
+        caller,
+        path,
+        l.t("Không thực hiện được", "Something went wrong"),
+        html! { p.error role="alert" { (err.message) } p { a href="/" { (l.t("Về trang chủ", "Back to the home page")) } } },
+    );
+    (status, Html(body.into_string())).into_response()
+}
