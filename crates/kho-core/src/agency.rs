@@ -86,9 +86,9 @@ impl AgencyCode {
 }
 
 impl TryFrom<String> for AgencyCode {
-    type Error = Error;
-    fn try_from(s: String) -> Result<Self> {
-        Self::parse(&s)
+    type Error = String;
+    fn try_from(s: String) -> std::result::Result<Self, String> {
+        Self::parse(&s).map_err(|e| e.without_field().to_string())
     }
 }
 impl From<AgencyCode> for String {

@@ -103,6 +103,14 @@ impl Error {
     pub fn invalid(field: &str, message: impl std::fmt::Display) -> Self {
         Self::new(ErrorCode::InvalidField, format!("{field}: {message}"))
     }
+    /// The message without its leading `field: `, for places that name the field
+    /// themselves (serde prefixes the path of a field that failed to parse).
+    pub fn without_field(&self) -> &str {
+        match self.message.split_once(": ") {
+            Some((field, rest)) if !field.contains(' ') => rest,
+            _ => &self.message,
+        }
+    }
     pub fn not_found(what: impl std::fmt::Display) -> Self {
         Self::new(ErrorCode::NotFound, format!("{what} not found"))
     }

@@ -150,9 +150,9 @@ impl std::fmt::Display for SubsystemId {
     }
 }
 impl TryFrom<String> for SubsystemId {
-    type Error = Error;
-    fn try_from(s: String) -> Result<Self> {
-        Self::parse(&s)
+    type Error = String;
+    fn try_from(s: String) -> std::result::Result<Self, String> {
+        Self::parse(&s).map_err(|e| e.without_field().to_string())
     }
 }
 impl From<SubsystemId> for String {

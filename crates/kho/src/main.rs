@@ -1,1 +1,27 @@
-fn main(){}
+//! `kho` — the one binary: runs the server (`kho serve`) and the command-line
+//! interface for the same functions, on the same store, whether or not a server is
+//! running on it. Administrative commands are recorded in the audit log as the
+//! local operator.
+
+mod cli;
+mod settings;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(cli::run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -5,7 +5,7 @@
 use crate::http::error::ApiError;
 use crate::http::AppState;
 use crate::ui::Lang;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::{header, request::Parts, HeaderMap};
 use kho_core::audit::AuditContext;
 use kho_core::identity::Subject;
@@ -76,7 +76,8 @@ impl FromRequestParts<AppState> for Caller {
             if let Some((subject, session)) = state.kho.authenticate_session(sid).await? {
                 let caller = Self { subject, request_id, session: Some((sid.to_string(), session)), lang };
                 let unsafe_method = !parts.method.is_safe();
-                if unsafe_method && parts.uri.path().starts_with("/api/") {
+                let path = parts.extensions.get::<OriginalUri>().map(|u| u.path()).unwrap_or(parts.uri.path());
+                if unsafe_method && path.starts_with("/api/") {
                     let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
                     caller.check_csrf(sent).map_err(|_| {
                         Error::new(ErrorCode::CsrfFailed, format!("send the session's CSRF token in the {CSRF_HEADER} header"))

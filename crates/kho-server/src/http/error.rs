@@ -56,7 +56,13 @@ fn rejection(status: StatusCode, text: String) -> ApiError {
         _ if status == StatusCode::UNSUPPORTED_MEDIA_TYPE => {
             "the body must be JSON: send the header Content-Type: application/json".to_string()
         }
-        _ => text.to_lowercase().trim_end_matches('.').to_string(),
+        // Keep serde's own words (they name the field, line and column) without
+        // the extractor's preamble.
+        _ => text
+            .trim_start_matches("Failed to deserialize the JSON body into the target type: ")
+            .trim_start_matches("Failed to parse the request body as JSON: ")
+            .trim_end_matches('.')
+            .to_string(),
     };
     ApiError(Error::new(code, message))
 }
@@ -92,5 +98,6 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 }
 
 fn query_rejection(e: QueryRejection) -> ApiError {
-    ApiError(Error::new(ErrorCode::InvalidField, e.body_text().to_lowercase()))
+    let text = e.body_text();
+    ApiError(Error::new(ErrorCode::InvalidField, text.trim_start_matches("Failed to deserialize query string: ").to_string()))
 }

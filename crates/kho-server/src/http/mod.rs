@@ -70,7 +70,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn api_not_found() -> ApiError {
-    ApiError(Error::not_found("no such API endpoint; see /api/v1/openapi.json for the list"))
+    ApiError(Error::new(ErrorCode::NotFound, "no such API endpoint; see /api/v1/openapi.json for the list"))
 }
 
 async fn api_method_not_allowed() -> ApiError {

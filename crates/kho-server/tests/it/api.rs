@@ -1,0 +1,208 @@
+//! The native API: agencies, users, subsystems, tokens, and the error shape for
+//! every kind of client mistake.
+
+use crate::{client, expect_error, spawn_app, spawn_app_with};
+use serde_json::{json, Value};
+
+#[tokio::test]
+async fn the_demo_province_is_seeded() {
+    let app = spawn_app().await;
+    let body: Value = client().get(app.url("/api/v1/agencies")).send().await.unwrap().json().await.unwrap();
+    let items = body["items"].as_array().unwrap();
+    assert_eq!(items[0]["name"], "UBND tỉnh Bắc Ninh");
+    assert!(items.iter().any(|a| a["kind"] == "department" && a["name"] == "Sở Khoa học và Công nghệ"));
+    let communes: Vec<_> = items.iter().filter(|a| a["kind"] == "commune").collect();
+    assert!(communes.len() >= 10);
+    assert!(communes.iter().any(|a| a["admin_unit_code"] == "07210" && a["name"] == "UBND Phường Bắc Giang"));
+}
+
+#[tokio::test]
+async fn admins_create_agencies_and_users() {
+    let app = spawn_app().await;
+    let token = app.token("admin").await;
+    let province = app.agency_id("000.00.00.H24").await;
+    let r = client()
+        .post(app.url("/api/v1/agencies"))
+        .bearer_auth(&token)
+        .json(&json!({"code": "000.00.07.H24", "name": "Sở Văn hóa, Thể thao và Du lịch", "kind": "department", "parent_id": province}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let dept: Value = r.json().await.unwrap();
+    assert!(dept["path"].as_str().unwrap().starts_with(&format!("/{province}/")));
+
+    let r = client()
+        .post(app.url("/api/v1/users"))
+        .bearer_auth(&token)
+        .json(&json!({"username": "vhttdl.steward", "agency_id": dept["id"], "roles": ["steward"], "password": "mot-mat-khau-dai"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let user: Value = r.json().await.unwrap();
+    assert_eq!(user["roles"], json!(["steward"]));
+    assert!(user.get("password_hash").is_none() && user.get("password").is_none());
+
+    let again = client()
+        .post(app.url("/api/v1/users"))
+        .bearer_auth(&token)
+        .json(&json!({"username": "vhttdl.steward", "agency_id": dept["id"], "roles": ["viewer"], "password": "mot-mat-khau-dai"}))
+        .send()
+        .await
+        .unwrap();
+    expect_error(again, 409, "conflict").await;
+}
+
+#[tokio::test]
+async fn invalid_fields_are_named() {
+    let app = spawn_app().await;
+    let token = app.token("admin").await;
+    let province = app.agency_id("000.00.00.H24").await;
+    let cases = [
+        (json!({"code": "H24", "name": "x", "kind": "department", "parent_id": province}), "V1V2V3.Z1Z2.Y1Y2.Hnn"),
+        (json!({"code": "000.00.08.H24", "name": "x", "kind": "ministry", "parent_id": province}), "unknown variant `ministry`"),
+        (json!({"code": "000.00.08.H24", "name": "x", "kind": "department"}), "parent_id"),
+        (json!({"code": "000.00.08.H24", "name": "x", "kind": "department", "parent_id": "nope"}), "no agency has id"),
+    ];
+    for (body, expected) in cases {
+        let r = client().post(app.url("/api/v1/agencies")).bearer_auth(&token).json(&body).send().await.unwrap();
+        let err = expect_error(r, 422, "invalid_field").await;
+        assert!(err["message"].as_str().unwrap().contains(expected), "{err} should mention {expected}");
+    }
+    let r = client()
+        .post(app.url("/api/v1/users"))
+        .bearer_auth(&token)
+        .json(&json!({"username": "Bad Name", "agency_id": province, "roles": ["viewer"], "password": "mot-mat-khau-dai"}))
+        .send()
+        .await
+        .unwrap();
+    let err = expect_error(r, 422, "invalid_field").await;
+    assert!(err["message"].as_str().unwrap().starts_with("username:"), "{err}");
+}
+
+#[tokio::test]
+async fn malformed_and_unknown_input_gets_the_error_shape() {
+    let app = spawn_app().await;
+    let token = app.token("admin").await;
+    let post = |body: &'static str, content_type: &'static str| {
+        client()
+            .post(app.url("/api/v1/agencies"))
+            .bearer_auth(&token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let err = expect_error(post("{not json", "application/json").await.unwrap(), 400, "malformed_request").await;
+    assert!(err["message"].as_str().unwrap().contains("line 1 column 2"), "{err}");
+    let err = expect_error(
+        post(r#"{"code":"000.00.09.H24","name":"x","kind":"unit","parent_id":"p","colour":"red"}"#, "application/json").await.unwrap(),
+        422,
+        "invalid_field",
+    )
+    .await;
+    assert!(err["message"].as_str().unwrap().contains("unknown field `colour`"), "{err}");
+    expect_error(post("{}", "text/plain").await.unwrap(), 400, "malformed_request").await;
+    let err = expect_error(client().get(app.url("/api/v1/users?limit=many")).bearer_auth(&token).send().await.unwrap(), 422, "invalid_field").await;
+    assert!(err["message"].as_str().unwrap().contains("limit"), "{err}");
+    expect_error(client().get(app.url("/api/v1/nothing-here")).send().await.unwrap(), 404, "not_found").await;
+    expect_error(client().put(app.url("/api/v1/agencies")).send().await.unwrap(), 405, "method_not_allowed").await;
+    expect_error(client().get(app.url("/api/v1/agencies/unknown")).send().await.unwrap(), 404, "not_found").await;
+}
+
+#[tokio::test]
+async fn oversize_bodies_are_refused() {
+    let app = spawn_app_with(|s| s.body_limit_bytes = 1024).await;
+    let token = app.token("admin").await;
+    let big = json!({"code": "000.00.09.H24", "name": "x".repeat(4096), "kind": "unit", "parent_id": "p"});
+    let r = client().post(app.url("/api/v1/agencies")).bearer_auth(&token).json(&big).send().await.unwrap();
+    expect_error(r, 413, "payload_too_large").await;
+}
+
+#[tokio::test]
+async fn tokens_are_shown_once_listed_and_revoked() {
+    let app = spawn_app().await;
+    let (c, csrf) = app.session("steward.khcn").await;
+    let created: Value = c
+        .post(app.url("/api/v1/tokens"))
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"name": "nightly sync", "expires_in_days": 30}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = created["secret"].as_str().unwrap();
+    assert!(secret.starts_with("kho_"));
+    let id = created["token"]["id"].as_str().unwrap();
+
+    let me: Value = client().get(app.url("/api/v1/me")).bearer_auth(secret).send().await.unwrap().json().await.unwrap();
+    assert_eq!(me["actor"], "user:steward.khcn");
+
+    let list: Value = c.get(app.url("/api/v1/tokens")).send().await.unwrap().json().await.unwrap();
+    let listed = &list["items"][0];
+    assert_eq!(listed["name"], "nightly sync");
+    assert!(!list.to_string().contains(secret), "the secret never appears in a listing");
+    assert!(listed["last_used_at"].is_string(), "use is recorded");
+
+    let r = c.delete(app.url(&format!("/api/v1/tokens/{id}"))).header("x-csrf-token", &csrf).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = client().get(app.url("/api/v1/me")).bearer_auth(secret).send().await.unwrap();
+    expect_error(r, 401, "unauthenticated").await;
+
+    let r = c.post(app.url("/api/v1/tokens")).header("x-csrf-token", &csrf).json(&json!({"name": "x", "expires_in_days": 5000})).send().await.unwrap();
+    expect_error(r, 422, "invalid_field").await;
+}
+
+#[tokio::test]
+async fn stewards_register_subsystems_of_their_agency_and_tokens_for_them() {
+    let app = spawn_app().await;
+    let token = app.token("steward.khcn").await;
+    let own = app.agency_id("000.00.01.H24").await;
+    let other = app.agency_id("000.00.02.H24").await;
+    let register = |agency: String, code: &str| {
+        client()
+            .post(app.url("/api/v1/subsystems"))
+            .bearer_auth(&token)
+            .json(&json!({"xroad_id": format!("VN/GOV/000.00.01.H24/{code}"), "name": "Hệ thống", "agency_id": agency}))
+            .send()
+    };
+    let r = register(own, "SYNC").await.unwrap();
+    assert_eq!(r.status(), 201);
+    let sub: Value = r.json().await.unwrap();
+    expect_error(register(other, "OTHER").await.unwrap(), 403, "forbidden").await;
+
+    let r = client()
+        .post(app.url("/api/v1/tokens"))
+        .bearer_auth(&token)
+        .json(&json!({"name": "machine", "subsystem_id": sub["id"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let machine = r.json::<Value>().await.unwrap()["secret"].as_str().unwrap().to_string();
+    let me: Value = client().get(app.url("/api/v1/me")).bearer_auth(&machine).send().await.unwrap().json().await.unwrap();
+    assert_eq!(me["actor"], "subsystem:VN/GOV/000.00.01.H24/SYNC");
+    assert_eq!(me["roles"], json!(["viewer"]));
+    // CKAN clients may send the bare token.
+    let me: Value = client().get(app.url("/api/v1/me")).header("X-CKAN-API-Key", &machine).send().await.unwrap().json().await.unwrap();
+    assert_eq!(me["actor"], "subsystem:VN/GOV/000.00.01.H24/SYNC");
+}
+
+#[tokio::test]
+async fn users_see_only_what_their_role_allows() {
+    let app = spawn_app().await;
+    let total = |v: Value| v["total"].as_i64().unwrap();
+    let list = |token: String| {
+        let url = app.url("/api/v1/users");
+        async move { client().get(url).bearer_auth(token).send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    assert_eq!(total(list(app.token("admin").await).await), 5);
+    assert_eq!(total(list(app.token("auditor").await).await), 5);
+    let steward = list(app.token("steward.khcn").await).await;
+    assert_eq!(total(steward.clone()), 1, "a steward sees its own agency subtree: {steward}");
+    let viewer = list(app.token("viewer.taichinh").await).await;
+    assert_eq!(viewer["items"][0]["username"], "viewer.taichinh");
+    expect_error(client().get(app.url("/api/v1/users")).send().await.unwrap(), 401, "unauthenticated").await;
+}

@@ -1,0 +1,392 @@
+//! The command line: `kho serve` and the administrative commands.
+
+use crate::settings::{resolve, FileConfig, Overrides};
+use anyhow::{anyhow, bail, Context};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use kho_core::agency::Agency;
+use kho_core::audit::AuditContext;
+use kho_core::identity::{NewSubsystem, NewUser, Role, Subject, SubsystemId, TokenOwner};
+use kho_server::services::Kho;
+use kho_server::{Application, LogFormat, Settings};
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "kho",
+    version,
+    about = "Kho — the provincial data platform (catalogue, warehouse, open data, sharing)",
+    long_about = "Kho — the provincial data platform.\n\n\
+        `kho serve` runs everything on an embedded default (SQLite and local files under \
+        ./kho-data). The other commands act on the same store, whether or not a server is \
+        running on it; what they change is recorded in the audit log as the local operator.\n\n\
+        Settings come from a TOML file (--config), then KHO_* environment variables, then flags."
+)]
+pub struct Cli {
+    /// TOML configuration file.
+    #[arg(long, global = true, env = "KHO_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data directory [default: ./kho-data].
+    #[arg(long, global = true, env = "KHO_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Metadata database: sqlite://PATH or postgres://USER:PASSWORD@HOST/DB [default: sqlite://<data-dir>/kho.db].
+    #[arg(long, global = true, env = "KHO_DATABASE_URL", value_name = "URL")]
+    database_url: Option<String>,
+    /// Object storage for dataset files: file://DIR or s3://BUCKET/PREFIX [default: file://<data-dir>/objects].
+    #[arg(long, global = true, env = "KHO_OBJECT_STORE_URL", value_name = "URL")]
+    object_store_url: Option<String>,
+    /// Log format.
+    #[arg(long, global = true, env = "KHO_LOG_FORMAT", value_enum)]
+    log_format: Option<LogFormatArg>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormatArg {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server: public portal at /, management at /admin, API at /api/v1.
+    ///
+    /// On an empty data directory it creates the store and the first administrator
+    /// "admin" (password from KHO_ADMIN_PASSWORD, or generated and printed once).
+    Serve(ServeArgs),
+    /// Manage users (người dùng).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens (khóa API) of users and subsystems.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Manage subsystems (phân hệ): machine clients of an agency.
+    #[command(subcommand)]
+    Subsystem(SubsystemCommand),
+    /// Manage agencies (cơ quan).
+    #[command(subcommand)]
+    Agency(AgencyCommand),
+    /// Work with the audit log (nhật ký kiểm toán).
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "KHO_LISTEN", value_name = "ADDR")]
+    listen: Option<String>,
+    /// Seed a demo province (Bắc Ninh) with agencies and a user per role when the store is empty.
+    #[arg(long, env = "KHO_DEMO")]
+    demo: bool,
+    /// Public address of this Kho (https:// turns on Secure cookies).
+    #[arg(long, env = "KHO_PUBLIC_URL", value_name = "URL")]
+    public_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user. The password is read from stdin with --password-stdin, or generated and printed.
+    Create {
+        #[arg(long)]
+        username: String,
+        /// Agency code (e.g. 000.00.01.H24) or id.
+        #[arg(long)]
+        agency: String,
+        /// Comma-separated roles: admin, steward, viewer, auditor.
+        #[arg(long, default_value = "viewer")]
+        roles: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token; the secret is printed once on stdout.
+    Create {
+        /// Username of the owner.
+        #[arg(long, conflicts_with = "subsystem", required_unless_present = "subsystem")]
+        user: Option<String>,
+        /// Subsystem identifier of the owner, e.g. VN/GOV/000.00.01.H24/DATA-PORTAL.
+        #[arg(long)]
+        subsystem: Option<String>,
+        /// What the token is for.
+        #[arg(long)]
+        name: String,
+        /// Lifetime in days (1–730).
+        #[arg(long, default_value_t = 90)]
+        days: i64,
+    },
+    /// List every API token.
+    List,
+    /// Revoke a token by id.
+    Revoke { id: String },
+}
+
+#[derive(Subcommand)]
+enum SubsystemCommand {
+    /// Register a subsystem of an agency.
+    Create {
+        /// INSTANCE/CLASS/MEMBER/SUBSYSTEM, e.g. VN/GOV/000.00.01.H24/DATA-PORTAL.
+        #[arg(long)]
+        xroad_id: String,
+        /// Agency code or id.
+        #[arg(long)]
+        agency: String,
+        #[arg(long)]
+        name: String,
+        /// Comma-separated roles (not admin).
+        #[arg(long, default_value = "viewer")]
+        roles: String,
+    },
+    /// List subsystems.
+    List,
+}
+
+#[derive(Subcommand)]
+enum AgencyCommand {
+    /// Create commune agencies from an admin-unit list like data/admin-units-2025.csv.
+    Import {
+        /// The CSV file (columns province_code, province_name, ward_code, ward_name, ward_type).
+        file: PathBuf,
+        /// Two-digit 2025 province code whose communes to import, e.g. 24.
+        #[arg(long)]
+        province: String,
+        /// Parent agency (code or id) [default: the single province agency].
+        #[arg(long)]
+        parent: Option<String>,
+    },
+    /// List agencies in tree order.
+    List,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chain; exits with status 1 and names the first broken entry.
+    Verify,
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KHO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let file = FileConfig::load(cli.config.as_deref())?;
+    let log_format = match cli.log_format {
+        Some(LogFormatArg::Json) => LogFormat::Json,
+        Some(LogFormatArg::Text) => LogFormat::Text,
+        None => file.log_format.unwrap_or_default(),
+    };
+    let mut over = Overrides {
+        data_dir: cli.data_dir,
+        database_url: cli.database_url,
+        object_store_url: cli.object_store_url,
+        ..Default::default()
+    };
+    if let Command::Serve(args) = &cli.command {
+        over.listen = args.listen.clone();
+        over.public_url = args.public_url.clone();
+        over.demo = args.demo;
+    }
+    let settings = resolve(file, over);
+    match cli.command {
+        Command::Serve(_) => {
+            init_tracing(log_format);
+            serve(settings).await
+        }
+        command => {
+            if std::env::var_os("KHO_LOG").is_some() {
+                init_tracing(log_format);
+            }
+            let kho = Kho::open(settings).await?;
+            admin(&kho, command).await
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
+    let admin_password = std::env::var("KHO_ADMIN_PASSWORD").ok();
+    let app = Application::build(settings, admin_password).await?;
+    let url = format!("http://{}", app.address());
+    if let Some(first) = &app.first_run {
+        println!("Kho initialised a new store.");
+        match &first.generated_password {
+            Some(p) => println!(
+                "  administrator: {}   password: {p}\n  (generated and shown only now; set KHO_ADMIN_PASSWORD to choose it)",
+                first.username
+            ),
+            None => println!("  administrator: {}   password: the value of KHO_ADMIN_PASSWORD", first.username),
+        }
+        if !first.demo_users.is_empty() {
+            println!("  demo users (same password): {}", first.demo_users.join(", "));
+        }
+    }
+    println!("Kho is listening on {url} — log in at {url}/login");
+    tracing::info!(address = %url, "listening");
+    app.run_until(shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// Finds an agency by its electronic identifier code or its id.
+async fn find_agency(kho: &Kho, key: &str) -> anyhow::Result<Agency> {
+    if let Some(a) = kho.store.agency_by_code(&key.trim().to_ascii_uppercase()).await? {
+        return Ok(a);
+    }
+    kho.store.agency(key).await?.ok_or_else(|| anyhow!("no agency has code or id {key:?}; see `kho agency list`"))
+}
+
+fn core(e: kho_core::Error) -> anyhow::Error {
+    anyhow!("{}", e.message)
+}
+
+async fn admin(kho: &Kho, command: Command) -> anyhow::Result<ExitCode> {
+    let operator = Subject::operator();
+    let ctx = AuditContext::operator();
+    let mut out = std::io::stdout().lock();
+    match command {
+        Command::Serve(_) => unreachable!("handled by run"),
+        Command::User(UserCommand::Create { username, agency, roles, display_name, password_stdin }) => {
+            let agency = find_agency(kho, &agency).await?;
+            let (password, generated) = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().lock().read_line(&mut line).context("cannot read the password from stdin")?;
+                (line.trim_end_matches(['\r', '\n']).to_string(), false)
+            } else {
+                (kho_core::secret::generate_password(), true)
+            };
+            let new = NewUser { username, display_name, agency_id: agency.id, roles: Role::parse_list(&roles).map_err(core)?, password: password.clone() };
+            let user = kho.create_user(&operator, &ctx, new).await.map_err(core)?;
+            writeln!(out, "created user {} ({}) in {}", user.username, Role::join(&user.roles), agency.name)?;
+            if generated {
+                writeln!(out, "password: {password}")?;
+            }
+        }
+        Command::User(UserCommand::List) => {
+            let agencies = kho.list_agencies().await.map_err(core)?;
+            let page = kho.list_users(&operator, &ctx, 500, 0).await.map_err(core)?;
+            writeln!(out, "{:<24} {:<20} {:<10} agency", "username", "roles", "status")?;
+            for u in page.items {
+                let agency = agencies.iter().find(|a| a.id == u.agency_id).map(|a| a.name.as_str()).unwrap_or("");
+                let status = if u.disabled { "disabled" } else { "active" };
+                writeln!(out, "{:<24} {:<20} {:<10} {agency}", u.username, Role::join(&u.roles), status)?;
+            }
+        }
+        Command::Token(TokenCommand::Create { user, subsystem, name, days }) => {
+            let owner = match (user, subsystem) {
+                (Some(username), _) => {
+                    let (u, _) = kho.store.user_credentials(&username).await?.ok_or_else(|| anyhow!("no user is named {username:?}"))?;
+                    TokenOwner::User(u.id)
+                }
+                (None, Some(xroad)) => {
+                    SubsystemId::parse(&xroad).map_err(core)?;
+                    TokenOwner::Subsystem(kho.subsystem_by_xroad_id(&xroad).await.map_err(core)?.id)
+                }
+                (None, None) => bail!("give --user or --subsystem"),
+            };
+            let (token, secret) = kho.create_token(&operator, &ctx, owner, &name, days).await.map_err(core)?;
+            eprintln!("created token {} ({}), expires {}; the secret below is shown only now:", token.id, token.name, token.expires_at.format("%Y-%m-%d"));
+            writeln!(out, "{secret}")?;
+        }
+        Command::Token(TokenCommand::List) => {
+            let now = kho_core::time::now();
+            writeln!(out, "{:<34} {:<12} {:<10} {:<11} name", "id", "prefix", "status", "expires")?;
+            for t in kho.list_tokens(&operator, true).await.map_err(core)? {
+                let status = if t.revoked_at.is_some() { "revoked" } else if t.is_active(now) { "active" } else { "expired" };
+                writeln!(out, "{:<34} {:<12} {:<10} {:<11} {}", t.id, t.prefix, status, t.expires_at.format("%Y-%m-%d"), t.name)?;
+            }
+        }
+        Command::Token(TokenCommand::Revoke { id }) => {
+            let t = kho.revoke_token(&operator, &ctx, &id).await.map_err(core)?;
+            writeln!(out, "revoked token {} ({})", t.id, t.name)?;
+        }
+        Command::Subsystem(SubsystemCommand::Create { xroad_id, agency, name, roles }) => {
+            let agency = find_agency(kho, &agency).await?;
+            let new = NewSubsystem {
+                xroad_id: SubsystemId::parse(&xroad_id).map_err(core)?,
+                name,
+                agency_id: agency.id,
+                roles: Role::parse_list(&roles).map_err(core)?,
+            };
+            let s = kho.create_subsystem(&operator, &ctx, new).await.map_err(core)?;
+            writeln!(out, "registered subsystem {} ({}) of {}", s.xroad_id, s.id, agency.name)?;
+        }
+        Command::Subsystem(SubsystemCommand::List) => {
+            for s in kho.list_subsystems(&operator).await.map_err(core)? {
+                writeln!(out, "{:<48} {:<20} {}", s.xroad_id.to_string(), Role::join(&s.roles), s.name)?;
+            }
+        }
+        Command::Agency(AgencyCommand::Import { file, province, parent }) => {
+            let reader = std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
+            let units = kho_core::admin_units::read_2025(&file.display().to_string(), std::io::BufReader::new(reader)).map_err(core)?;
+            let parent = match parent {
+                Some(key) => find_agency(kho, &key).await?,
+                None => {
+                    let provinces: Vec<Agency> = kho
+                        .list_agencies()
+                        .await
+                        .map_err(core)?
+                        .into_iter()
+                        .filter(|a| a.kind == kho_core::agency::AgencyKind::Province)
+                        .collect();
+                    match provinces.len() {
+                        1 => provinces.into_iter().next().expect("one element"),
+                        0 => bail!("there is no province agency to import under; create one or pass --parent"),
+                        _ => bail!("there are several province agencies; choose one with --parent CODE"),
+                    }
+                }
+            };
+            let report = kho.import_communes(&operator, &ctx, &units, &province, &parent).await.map_err(core)?;
+            writeln!(out, "imported communes of province {province} under {}: {} created, {} already present", parent.name, report.created, report.already_present)?;
+        }
+        Command::Agency(AgencyCommand::List) => {
+            for a in kho.list_agencies().await.map_err(core)? {
+                let depth = a.path.matches('/').count().saturating_sub(2);
+                writeln!(out, "{:indent$}{}  {}  [{}]", "", a.code, a.name, a.kind.as_str(), indent = depth * 2)?;
+            }
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let report = kho.verify_audit(&operator, &ctx).await.map_err(core)?;
+            if report.intact {
+                writeln!(out, "ok: {}", report.message)?;
+            } else {
+                writeln!(out, "BROKEN: {}", report.message)?;
+                return Ok(ExitCode::from(1));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
