@@ -8,7 +8,8 @@
 //! | steward | manage data resources and subsystems (and their tokens) in its subtree;  |
 //! |         | read users in its subtree                                                |
 //! | viewer  | read data its agency subtree may read                                    |
-//! | auditor | read the audit log, users, subsystems and tokens of every agency         |
+//! | auditor | read the audit log, users, subsystems and tokens of every agency (not    |
+//! |         | the data itself beyond open data)                                        |
 //! | anyone  | read the agency tree and open data; manage its own API tokens            |
 
 use crate::agency::path_within;
@@ -161,8 +162,8 @@ fn read_data(subject: &Subject, scope: Option<SharingScope>, in_subtree: bool) -
     let member = subject.has(Role::Steward) || subject.has(Role::Viewer);
     match scope {
         Some(SharingScope::Open) => Allow,
-        Some(SharingScope::Shared) if subject.is_authenticated() && (member || subject.has(Role::Auditor)) => Allow,
-        Some(SharingScope::Specialised) if (member && in_subtree) || subject.has(Role::Auditor) => Allow,
+        Some(SharingScope::Shared) if member => Allow,
+        Some(SharingScope::Specialised) if member && in_subtree => Allow,
         Some(SharingScope::Private) if member && in_subtree => Allow,
         None => Deny("the resource has no sharing scope"),
         _ => Deny("the sharing scope does not include the caller's agency"),

@@ -3,7 +3,7 @@
 use crate::settings::{resolve, FileConfig, Overrides};
 use anyhow::{anyhow, bail, Context};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use kho_core::agency::Agency;
+use kho_core::agency::{Agency, AgencyCode, AgencyKind, NewAgency};
 use kho_core::audit::AuditContext;
 use kho_core::identity::{NewSubsystem, NewUser, Role, Subject, SubsystemId, TokenOwner};
 use kho_server::services::Kho;
@@ -153,6 +153,23 @@ enum SubsystemCommand {
 
 #[derive(Subcommand)]
 enum AgencyCommand {
+    /// Create one agency.
+    Create {
+        /// Electronic identifier code (mã định danh điện tử), e.g. 000.00.00.H24.
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        /// province, department, unit or commune.
+        #[arg(long)]
+        kind: String,
+        /// Parent agency (code or id); none for a province.
+        #[arg(long)]
+        parent: Option<String>,
+        /// 2025 admin-unit code, for communes and wards.
+        #[arg(long)]
+        admin_unit_code: Option<String>,
+    },
     /// Create commune agencies from an admin-unit list like data/admin-units-2025.csv.
     Import {
         /// The CSV file (columns province_code, province_name, ward_code, ward_name, ward_type).
@@ -349,6 +366,22 @@ async fn admin(kho: &Kho, command: Command) -> anyhow::Result<ExitCode> {
                 writeln!(out, "{:<48} {:<20} {}", s.xroad_id.to_string(), Role::join(&s.roles), s.name)?;
             }
         }
+        Command::Agency(AgencyCommand::Create { code, name, kind, parent, admin_unit_code }) => {
+            let parent_id = match parent {
+                Some(key) => Some(find_agency(kho, &key).await?.id),
+                None => None,
+            };
+            let new = NewAgency {
+                code: AgencyCode::parse(&code).map_err(core)?,
+                name,
+                name_en: None,
+                kind: AgencyKind::parse(&kind).map_err(core)?,
+                parent_id,
+                admin_unit_code,
+            };
+            let a = kho.create_agency(&operator, &ctx, new).await.map_err(core)?;
+            writeln!(out, "created agency {} {} ({})", a.code, a.name, a.id)?;
+        }
         Command::Agency(AgencyCommand::Import { file, province, parent }) => {
             let reader = std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
             let units = kho_core::admin_units::read_2025(&file.display().to_string(), std::io::BufReader::new(reader)).map_err(core)?;
@@ -360,7 +393,7 @@ async fn admin(kho: &Kho, command: Command) -> anyhow::Result<ExitCode> {
                         .await
                         .map_err(core)?
                         .into_iter()
-                        .filter(|a| a.kind == kho_core::agency::AgencyKind::Province)
+                        .filter(|a| a.kind == AgencyKind::Province)
                         .collect();
                     match provinces.len() {
                         1 => provinces.into_iter().next().expect("one element"),

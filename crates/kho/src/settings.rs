@@ -35,7 +35,7 @@ impl FileConfig {
             let place = e
                 .span()
                 .map(|s| {
-                    let line = text[..s.start].lines().count().max(1);
+                    let line = text[..s.start].matches('\n').count() + 1;
                     let column = s.start - text[..s.start].rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
                     format!(", line {line}, column {column}")
                 })

@@ -1,0 +1,3 @@
+//! kho-core integration tests.
+
+mod policy_matrix;

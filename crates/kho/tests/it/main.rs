@@ -1,0 +1,158 @@
+//! The `kho` binary as an operator uses it: serve on an empty data directory and
+//! stop on SIGTERM; the administrative commands on the same store; `audit verify`
+//! failing loudly on a tampered log.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+const KHO: &str = env!("CARGO_BIN_EXE_kho");
+
+fn kho(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(KHO)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env_remove("KHO_DATABASE_URL")
+        .env_remove("KHO_CONFIG")
+        .output()
+        .expect("run kho")
+}
+
+fn ok(output: Output) -> String {
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "kho failed ({}):\n{stdout}\n{stderr}", output.status);
+    stdout.into_owned()
+}
+
+fn repo_file(name: &str) -> String {
+    format!("{}/../../data/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn help_explains_each_command() {
+    let help = ok(Command::new(KHO).arg("--help").output().unwrap());
+    for command in ["serve", "user", "token", "subsystem", "agency", "audit"] {
+        assert!(help.contains(command), "{help}");
+    }
+    let serve = ok(Command::new(KHO).args(["serve", "--help"]).output().unwrap());
+    assert!(serve.contains("--demo") && serve.contains("KHO_LISTEN") && serve.contains("--data-dir"), "{serve}");
+}
+
+#[test]
+fn serve_initialises_an_empty_data_dir_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(KHO)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env_remove("KHO_ADMIN_PASSWORD")
+        .env_remove("KHO_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = String::new();
+    let url = loop {
+        let line = lines.next().expect("serve printed its address").unwrap();
+        printed.push_str(&line);
+        printed.push('\n');
+        if let Some(rest) = line.strip_prefix("Kho is listening on ") {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    assert!(printed.contains("administrator: admin   password: "), "{printed}");
+    let password = printed.split("password: ").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    assert_eq!(password.len(), 20, "a generated password is printed once");
+    assert!(dir.path().join("kho.db").exists() && dir.path().join("objects").is_dir());
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let health = reqwest::get(format!("{url}/healthz")).await.unwrap();
+        assert_eq!(health.status(), 200);
+        let login = reqwest::Client::new()
+            .post(format!("{url}/api/v1/session"))
+            .json(&serde_json_value(&password))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(login.status(), 200);
+    });
+
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "graceful shutdown exits cleanly: {status}");
+}
+
+fn serde_json_value(password: &str) -> std::collections::HashMap<&'static str, String> {
+    [("username", "admin".to_string()), ("password", password.to_string())].into_iter().collect()
+}
+
+#[test]
+fn administrative_commands_work_on_the_store_and_are_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(kho(d, &["agency", "create", "--code", "000.00.00.H24", "--name", "UBND tỉnh Bắc Ninh", "--kind", "province"]));
+    ok(kho(d, &["agency", "create", "--code", "000.00.01.H24", "--name", "Sở KH&CN", "--kind", "department", "--parent", "000.00.00.H24"]));
+    let import = ok(kho(d, &["agency", "import", &repo_file("admin-units-2025.csv"), "--province", "24"]));
+    assert!(import.contains("99 created, 0 already present"), "{import}");
+    let again = ok(kho(d, &["agency", "import", &repo_file("admin-units-2025.csv"), "--province", "24"]));
+    assert!(again.contains("0 created, 99 already present"), "{again}");
+    let list = ok(kho(d, &["agency", "list"]));
+    assert!(list.contains("  000.00.01.H24  Sở KH&CN  [department]"), "{list}");
+    assert!(list.contains("UBND Phường Bắc Giang  [commune]"), "{list}");
+
+    // A password from stdin.
+    let mut child = Command::new(KHO)
+        .arg("--data-dir")
+        .arg(d)
+        .args(["user", "create", "--username", "lan", "--agency", "000.00.01.H24", "--roles", "steward,viewer", "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"mot-mat-khau-rat-dai\n").unwrap();
+    let created = ok(child.wait_with_output().unwrap());
+    assert!(created.contains("created user lan (steward,viewer)") && !created.contains("password:"), "{created}");
+    let users = ok(kho(d, &["user", "list"]));
+    assert!(users.contains("lan") && users.contains("Sở KH&CN"), "{users}");
+
+    let bad = kho(d, &["user", "create", "--username", "x", "--agency", "000.00.01.H24"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("username: \"x\" is not allowed"));
+
+    let secret = ok(kho(d, &["token", "create", "--user", "lan", "--name", "etl", "--days", "7"]));
+    assert!(secret.trim().starts_with("kho_"), "{secret}");
+    let tokens = ok(kho(d, &["token", "list"]));
+    let id = tokens.lines().nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    assert!(ok(kho(d, &["token", "revoke", &id])).contains("revoked token"));
+    assert!(ok(kho(d, &["token", "list"])).contains("revoked"));
+
+    ok(kho(d, &["subsystem", "create", "--xroad-id", "VN/GOV/000.00.01.H24/ETL", "--agency", "000.00.01.H24", "--name", "ETL"]));
+    let machine = ok(kho(d, &["token", "create", "--subsystem", "VN/GOV/000.00.01.H24/ETL", "--name", "etl"]));
+    assert!(machine.trim().starts_with("kho_"));
+
+    let verified = ok(kho(d, &["audit", "verify"]));
+    assert!(verified.starts_with("ok: the chain of") && verified.contains("entries is intact"), "{verified}");
+}
+
+#[test]
+fn audit_verify_fails_and_names_the_broken_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(kho(d, &["agency", "create", "--code", "000.00.00.H24", "--name", "UBND tỉnh", "--kind", "province"]));
+    ok(kho(d, &["agency", "create", "--code", "000.00.01.H24", "--name", "Sở A", "--kind", "department", "--parent", "000.00.00.H24"]));
+    ok(kho(d, &["agency", "create", "--code", "000.00.02.H24", "--name", "Sở B", "--kind", "department", "--parent", "000.00.00.H24"]));
+
+    let url = format!("sqlite://{}/kho.db", d.display());
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+        sqlx::query("UPDATE audit_log SET detail = '{}' WHERE seq = 2").execute(&pool).await.unwrap();
+        pool.close().await;
+    });
+    let out = kho(d, &["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("BROKEN: entry 2 was altered"), "{stdout}");
+}
