@@ -184,7 +184,10 @@ impl std::fmt::Display for ChainBreak {
                 write!(f, "entry {expected_seq} is missing: the chain jumps from {} to {found_seq}", expected_seq - 1)
             }
             Self::Truncated { last_seq, head_seq } => {
-                write!(f, "the chain ends at entry {last_seq} but the head records {head_seq}: newest entries were deleted")
+                write!(
+                    f,
+                    "the chain ends at entry {last_seq} but the head records {head_seq}: newest entries were deleted"
+                )
             }
         }
     }
@@ -239,7 +242,12 @@ mod tests {
         let mut out: Vec<AuditEntry> = Vec::new();
         for i in 0..n {
             let (seq, hash) = out.last().map(|e| (e.seq, e.hash.clone())).unwrap_or((0, GENESIS_HASH.into()));
-            out.push(AuditEntry::chain(seq, &hash, crate::time::now(), AuditEvent::new("operator", "test", format!("t{i}"))));
+            out.push(AuditEntry::chain(
+                seq,
+                &hash,
+                crate::time::now(),
+                AuditEvent::new("operator", "test", format!("t{i}")),
+            ));
         }
         out
     }

@@ -245,8 +245,14 @@ pub fn validate_token_days(days: i64) -> Result<i64> {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Principal {
     Anonymous,
-    User { id: String, username: String },
-    Subsystem { id: String, xroad_id: String },
+    User {
+        id: String,
+        username: String,
+    },
+    Subsystem {
+        id: String,
+        xroad_id: String,
+    },
     /// The local operator running CLI commands on the server machine.
     Operator,
 }

@@ -197,6 +197,9 @@ mod tests {
     fn a_sibling_agency_is_not_in_the_subtree() {
         let steward = user(Role::Steward, "/p/d1/");
         let sibling = Resource::new(K::DataResource).in_agency("/p/d10/").with_scope(SharingScope::Private);
-        assert_eq!(authorize(&steward, Update, &sibling), Deny("data resources are managed by the stewards of their agency"));
+        assert_eq!(
+            authorize(&steward, Update, &sibling),
+            Deny("data resources are managed by the stewards of their agency")
+        );
     }
 }

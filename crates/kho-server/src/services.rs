@@ -73,7 +73,8 @@ impl Kho {
             .await
             .map_err(|e| anyhow::anyhow!("cannot open the metadata store {}: {e}", settings.database_url))?;
         let objects = kho_store::objects::open(&settings.object_store_url)?;
-        let logins = LoginLimiter::new(settings.login_attempts, std::time::Duration::from_secs(settings.login_window_secs));
+        let logins =
+            LoginLimiter::new(settings.login_attempts, std::time::Duration::from_secs(settings.login_window_secs));
         Ok(Self { store, objects, settings, logins })
     }
 
@@ -226,8 +227,15 @@ impl Kho {
     }
 
     pub async fn create_agency(&self, subject: &Subject, ctx: &AuditContext, new: NewAgency) -> Result<Agency> {
-        self.check(subject, ctx, Action::Create, Resource::new(ResourceKind::Agency), "agency.create", new.code.as_str())
-            .await?;
+        self.check(
+            subject,
+            ctx,
+            Action::Create,
+            Resource::new(ResourceKind::Agency),
+            "agency.create",
+            new.code.as_str(),
+        )
+        .await?;
         new.validate()?;
         if let Some(parent) = &new.parent_id {
             self.store.agency(parent).await?.ok_or_else(|| {
@@ -277,8 +285,15 @@ impl Kho {
 
     pub async fn create_user(&self, subject: &Subject, ctx: &AuditContext, new: NewUser) -> Result<User> {
         let path = self.agency_path_for_field(&new.agency_id).await?;
-        self.check(subject, ctx, Action::Create, Resource::new(ResourceKind::User).in_agency(&path), "user.create", &new.username)
-            .await?;
+        self.check(
+            subject,
+            ctx,
+            Action::Create,
+            Resource::new(ResourceKind::User).in_agency(&path),
+            "user.create",
+            &new.username,
+        )
+        .await?;
         new.validate()?;
         let password = new.password.clone();
         let hash = tokio::task::spawn_blocking(move || secret::hash_password(&password))
@@ -290,13 +305,21 @@ impl Kho {
     async fn agency_path_for_field(&self, agency_id: &str) -> Result<String> {
         match self.store.agency(agency_id).await? {
             Some(a) => Ok(a.path),
-            None => Err(Error::invalid("agency_id", format!("no agency has id {agency_id:?}; pick an existing agency"))),
+            None => {
+                Err(Error::invalid("agency_id", format!("no agency has id {agency_id:?}; pick an existing agency")))
+            }
         }
     }
 
     /// Users the subject may see: all for admins and auditors, the subtree for
     /// stewards, only themselves otherwise. The read is recorded.
-    pub async fn list_users(&self, subject: &Subject, ctx: &AuditContext, limit: i64, offset: i64) -> Result<Page<User>> {
+    pub async fn list_users(
+        &self,
+        subject: &Subject,
+        ctx: &AuditContext,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Page<User>> {
         if !subject.is_authenticated() {
             return Err(Error::unauthenticated("log in or send an API token to list users"));
         }
@@ -327,7 +350,13 @@ impl Kho {
 
     /// Changes a user. Users may change their own display name and password; roles
     /// and disabling are for administrators.
-    pub async fn update_user(&self, subject: &Subject, ctx: &AuditContext, id: &str, change: UserPatch) -> Result<User> {
+    pub async fn update_user(
+        &self,
+        subject: &Subject,
+        ctx: &AuditContext,
+        id: &str,
+        change: UserPatch,
+    ) -> Result<User> {
         let user = self.store.user(id).await?.ok_or_else(|| Error::not_found(format!("user {id}")))?;
         let path = self.agency_path(&user.agency_id).await?;
         let target = format!("user:{id}");
@@ -344,17 +373,31 @@ impl Kho {
         let password_hash = match change.password {
             Some(p) => {
                 validate_password(&p)?;
-                Some(tokio::task::spawn_blocking(move || secret::hash_password(&p)).await.map_err(|e| Error::internal(e.to_string()))?)
+                Some(
+                    tokio::task::spawn_blocking(move || secret::hash_password(&p))
+                        .await
+                        .map_err(|e| Error::internal(e.to_string()))?,
+                )
             }
             None => None,
         };
-        let change = UserChange { display_name: change.display_name, roles: change.roles, password_hash, disabled: change.disabled };
+        let change = UserChange {
+            display_name: change.display_name,
+            roles: change.roles,
+            password_hash,
+            disabled: change.disabled,
+        };
         Ok(self.store.update_user(ctx, id, &change).await?)
     }
 
     // ---- subsystems -------------------------------------------------------------
 
-    pub async fn create_subsystem(&self, subject: &Subject, ctx: &AuditContext, new: NewSubsystem) -> Result<Subsystem> {
+    pub async fn create_subsystem(
+        &self,
+        subject: &Subject,
+        ctx: &AuditContext,
+        new: NewSubsystem,
+    ) -> Result<Subsystem> {
         let path = self.agency_path_for_field(&new.agency_id).await?;
         let resource = Resource::new(ResourceKind::Subsystem).in_agency(&path);
         self.check(subject, ctx, Action::Create, resource, "subsystem.create", &new.xroad_id.to_string()).await?;
@@ -389,7 +432,11 @@ impl Kho {
     async fn token_resource_parts(&self, owner: &TokenOwner) -> Result<(String, Option<String>)> {
         match owner {
             TokenOwner::User(id) => {
-                let user = self.store.user(id).await?.ok_or_else(|| Error::invalid("owner", format!("no user has id {id:?}")))?;
+                let user = self
+                    .store
+                    .user(id)
+                    .await?
+                    .ok_or_else(|| Error::invalid("owner", format!("no user has id {id:?}")))?;
                 Ok((self.agency_path(&user.agency_id).await?, Some(user.id)))
             }
             TokenOwner::Subsystem(id) => {
@@ -459,7 +506,12 @@ impl Kho {
 
     // ---- audit log --------------------------------------------------------------
 
-    pub async fn list_audit(&self, subject: &Subject, ctx: &AuditContext, query: AuditQuery) -> Result<Vec<AuditEntry>> {
+    pub async fn list_audit(
+        &self,
+        subject: &Subject,
+        ctx: &AuditContext,
+        query: AuditQuery,
+    ) -> Result<Vec<AuditEntry>> {
         self.check(subject, ctx, Action::Read, Resource::new(ResourceKind::AuditLog), "audit.read", "audit").await?;
         let query = AuditQuery { limit: query.limit.clamp(1, 500), ..query };
         let entries = self.store.list_audit(&query).await?;
@@ -470,7 +522,12 @@ impl Kho {
     pub async fn verify_audit(&self, subject: &Subject, ctx: &AuditContext) -> Result<ChainReport> {
         self.check(subject, ctx, Action::Read, Resource::new(ResourceKind::AuditLog), "audit.verify", "audit").await?;
         let report = match kho_store::verify_audit_chain(self.store.as_ref()).await? {
-            Ok(n) => ChainReport { intact: true, entries: n, first_break: None, message: format!("the chain of {n} entries is intact") },
+            Ok(n) => ChainReport {
+                intact: true,
+                entries: n,
+                first_break: None,
+                message: format!("the chain of {n} entries is intact"),
+            },
             Err(brk) => {
                 let entries = match &brk {
                     ChainBreak::Altered { seq } | ChainBreak::BrokenLink { seq } => seq - 1,
@@ -481,7 +538,8 @@ impl Kho {
             }
         };
         // Recorded after the walk so that the walk itself is not affected by it.
-        let event = ctx.event("audit.verify", "audit").detail(json!({"intact": report.intact, "entries": report.entries}));
+        let event =
+            ctx.event("audit.verify", "audit").detail(json!({"intact": report.intact, "entries": report.entries}));
         self.store.append_audit(event).await?;
         Ok(report)
     }

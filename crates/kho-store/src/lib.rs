@@ -183,9 +183,7 @@ pub async fn connect(url: &str) -> StoreResult<Arc<dyn MetadataStore>> {
 }
 
 /// Walks the whole chain, page by page, and reports the first break.
-pub async fn verify_audit_chain(
-    store: &dyn MetadataStore,
-) -> StoreResult<Result<i64, kho_core::audit::ChainBreak>> {
+pub async fn verify_audit_chain(store: &dyn MetadataStore) -> StoreResult<Result<i64, kho_core::audit::ChainBreak>> {
     let mut verifier = kho_core::audit::ChainVerifier::default();
     let mut after = 0;
     loop {

@@ -34,9 +34,7 @@ pub fn open(url: &str) -> Result<Objects, ObjectStoreError> {
         "s3" => {}
         other => return Err(invalid(format!("unsupported scheme {other:?}; use file:// or s3://"))),
     }
-    let options = std::env::vars()
-        .filter(|(k, _)| k.starts_with("AWS_"))
-        .map(|(k, v)| (k.to_ascii_lowercase(), v));
+    let options = std::env::vars().filter(|(k, _)| k.starts_with("AWS_")).map(|(k, v)| (k.to_ascii_lowercase(), v));
     let (store, prefix) = object_store::parse_url_opts(&parsed, options).map_err(|e| invalid(e.to_string()))?;
     Ok(Objects { store: Arc::from(store), prefix, url: url.to_string() })
 }

@@ -297,9 +297,8 @@ impl MetadataStore for SqlStore {
     }
 
     async fn list_agencies(&self) -> StoreResult<Vec<Agency>> {
-        let rows = sqlx::query(&format!("SELECT {AGENCY_COLS} FROM agencies ORDER BY path"))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query(&format!("SELECT {AGENCY_COLS} FROM agencies ORDER BY path")).fetch_all(&self.pool).await?;
         rows.iter().map(agency_from).collect()
     }
 
@@ -356,11 +355,8 @@ impl MetadataStore for SqlStore {
     async fn list_users(&self, q: &UserQuery) -> StoreResult<Page<User>> {
         let prefix = format!("{}%", q.within_path.as_deref().unwrap_or(""));
         let from = "FROM users u JOIN agencies a ON a.id = u.agency_id WHERE a.path LIKE $1";
-        let total: i64 = sqlx::query(&format!("SELECT COUNT(*) {from}"))
-            .bind(&prefix)
-            .fetch_one(&self.pool)
-            .await?
-            .try_get(0)?;
+        let total: i64 =
+            sqlx::query(&format!("SELECT COUNT(*) {from}")).bind(&prefix).fetch_one(&self.pool).await?.try_get(0)?;
         let cols = USER_COLS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ");
         let rows = sqlx::query(&format!("SELECT {cols} {from} ORDER BY u.username LIMIT $2 OFFSET $3"))
             .bind(&prefix)
@@ -379,7 +375,11 @@ impl MetadataStore for SqlStore {
         let mut tx = self.begin_audited().await?;
         let mut detail = serde_json::Map::new();
         if let Some(name) = &change.display_name {
-            sqlx::query("UPDATE users SET display_name = $1 WHERE id = $2").bind(name).bind(id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE users SET display_name = $1 WHERE id = $2")
+                .bind(name)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
             detail.insert("display_name".into(), json!(name));
         }
         if let Some(roles) = &change.roles {
@@ -391,7 +391,11 @@ impl MetadataStore for SqlStore {
             detail.insert("roles".into(), json!(roles));
         }
         if let Some(hash) = &change.password_hash {
-            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(hash).bind(id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+                .bind(hash)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
             detail.insert("password".into(), json!("changed"));
         }
         if let Some(disabled) = change.disabled {
@@ -442,8 +446,7 @@ impl MetadataStore for SqlStore {
     }
 
     async fn subsystem(&self, id: &str) -> StoreResult<Option<Subsystem>> {
-        self.fetch_optional(&format!("SELECT {SUBSYSTEM_COLS} FROM subsystems WHERE id = $1"), id, subsystem_from)
-            .await
+        self.fetch_optional(&format!("SELECT {SUBSYSTEM_COLS} FROM subsystems WHERE id = $1"), id, subsystem_from).await
     }
 
     async fn list_subsystems(&self) -> StoreResult<Vec<Subsystem>> {
@@ -533,19 +536,25 @@ impl MetadataStore for SqlStore {
     }
 
     async fn touch_token(&self, id: &str, at: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2").bind(ts(&at)).bind(id).execute(&self.pool).await?;
+        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+            .bind(ts(&at))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
     async fn create_session(&self, id_hash: &str, s: &Session) -> StoreResult<()> {
-        sqlx::query("INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(id_hash)
-            .bind(&s.user_id)
-            .bind(&s.csrf_token)
-            .bind(ts(&s.created_at))
-            .bind(ts(&s.expires_at))
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id_hash)
+        .bind(&s.user_id)
+        .bind(&s.csrf_token)
+        .bind(ts(&s.created_at))
+        .bind(ts(&s.expires_at))
+        .execute(&self.pool)
+        .await?;
         // Sweep expired sessions while we are here; there are few of them.
         sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(ts(&time::now())).execute(&self.pool).await?;
         Ok(())

@@ -305,7 +305,13 @@ async fn admin(kho: &Kho, command: Command) -> anyhow::Result<ExitCode> {
             } else {
                 (kho_core::secret::generate_password(), true)
             };
-            let new = NewUser { username, display_name, agency_id: agency.id, roles: Role::parse_list(&roles).map_err(core)?, password: password.clone() };
+            let new = NewUser {
+                username,
+                display_name,
+                agency_id: agency.id,
+                roles: Role::parse_list(&roles).map_err(core)?,
+                password: password.clone(),
+            };
             let user = kho.create_user(&operator, &ctx, new).await.map_err(core)?;
             writeln!(out, "created user {} ({}) in {}", user.username, Role::join(&user.roles), agency.name)?;
             if generated {
@@ -325,7 +331,11 @@ async fn admin(kho: &Kho, command: Command) -> anyhow::Result<ExitCode> {
         Command::Token(TokenCommand::Create { user, subsystem, name, days }) => {
             let owner = match (user, subsystem) {
                 (Some(username), _) => {
-                    let (u, _) = kho.store.user_credentials(&username).await?.ok_or_else(|| anyhow!("no user is named {username:?}"))?;
+                    let (u, _) = kho
+                        .store
+                        .user_credentials(&username)
+                        .await?
+                        .ok_or_else(|| anyhow!("no user is named {username:?}"))?;
                     TokenOwner::User(u.id)
                 }
                 (None, Some(xroad)) => {
@@ -335,15 +345,34 @@ async fn admin(kho: &Kho, command: Command) -> anyhow::Result<ExitCode> {
                 (None, None) => bail!("give --user or --subsystem"),
             };
             let (token, secret) = kho.create_token(&operator, &ctx, owner, &name, days).await.map_err(core)?;
-            eprintln!("created token {} ({}), expires {}; the secret below is shown only now:", token.id, token.name, token.expires_at.format("%Y-%m-%d"));
+            eprintln!(
+                "created token {} ({}), expires {}; the secret below is shown only now:",
+                token.id,
+                token.name,
+                token.expires_at.format("%Y-%m-%d")
+            );
             writeln!(out, "{secret}")?;
         }
         Command::Token(TokenCommand::List) => {
             let now = kho_core::time::now();
             writeln!(out, "{:<34} {:<12} {:<10} {:<11} name", "id", "prefix", "status", "expires")?;
             for t in kho.list_tokens(&operator, true).await.map_err(core)? {
-                let status = if t.revoked_at.is_some() { "revoked" } else if t.is_active(now) { "active" } else { "expired" };
-                writeln!(out, "{:<34} {:<12} {:<10} {:<11} {}", t.id, t.prefix, status, t.expires_at.format("%Y-%m-%d"), t.name)?;
+                let status = if t.revoked_at.is_some() {
+                    "revoked"
+                } else if t.is_active(now) {
+                    "active"
+                } else {
+                    "expired"
+                };
+                writeln!(
+                    out,
+                    "{:<34} {:<12} {:<10} {:<11} {}",
+                    t.id,
+                    t.prefix,
+                    status,
+                    t.expires_at.format("%Y-%m-%d"),
+                    t.name
+                )?;
             }
         }
         Command::Token(TokenCommand::Revoke { id }) => {
@@ -384,7 +413,8 @@ async fn admin(kho: &Kho, command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Agency(AgencyCommand::Import { file, province, parent }) => {
             let reader = std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
-            let units = kho_core::admin_units::read_2025(&file.display().to_string(), std::io::BufReader::new(reader)).map_err(core)?;
+            let units = kho_core::admin_units::read_2025(&file.display().to_string(), std::io::BufReader::new(reader))
+                .map_err(core)?;
             let parent = match parent {
                 Some(key) => find_agency(kho, &key).await?,
                 None => {
@@ -403,7 +433,11 @@ async fn admin(kho: &Kho, command: Command) -> anyhow::Result<ExitCode> {
                 }
             };
             let report = kho.import_communes(&operator, &ctx, &units, &province, &parent).await.map_err(core)?;
-            writeln!(out, "imported communes of province {province} under {}: {} created, {} already present", parent.name, report.created, report.already_present)?;
+            writeln!(
+                out,
+                "imported communes of province {province} under {}: {} created, {} already present",
+                parent.name, report.created, report.already_present
+            )?;
         }
         Command::Agency(AgencyCommand::List) => {
             for a in kho.list_agencies().await.map_err(core)? {

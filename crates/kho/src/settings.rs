@@ -30,7 +30,8 @@ pub struct FileConfig {
 impl FileConfig {
     pub fn load(path: Option<&Path>) -> anyhow::Result<Self> {
         let Some(path) = path else { return Ok(Self::default()) };
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the config file {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read the config file {}", path.display()))?;
         toml::from_str(&text).map_err(|e| {
             let place = e
                 .span()
@@ -82,7 +83,8 @@ mod tests {
 
     #[test]
     fn flags_beat_the_file_and_the_file_beats_defaults() {
-        let file: FileConfig = toml::from_str("listen = \"0.0.0.0:9000\"\ndata_dir = \"/srv/kho\"\nsession_hours = 2").unwrap();
+        let file: FileConfig =
+            toml::from_str("listen = \"0.0.0.0:9000\"\ndata_dir = \"/srv/kho\"\nsession_hours = 2").unwrap();
         let s = resolve(file, Overrides { listen: Some("127.0.0.1:1".into()), ..Default::default() });
         assert_eq!(s.listen, "127.0.0.1:1");
         assert_eq!(s.data_dir, PathBuf::from("/srv/kho"));

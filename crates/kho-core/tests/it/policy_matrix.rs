@@ -42,6 +42,7 @@ fn data(scope: S, at: &str) -> Resource<'_> {
 
 #[test]
 fn roles_by_actions_by_agency() {
+    #[rustfmt::skip]
     let rows = [
         //                                                              admin   steward viewer  auditor anonymous
         Row("agency (any)", Resource::new(K::Agency).in_agency(OTHER), ["RCUD", "R---", "R---", "R---", "R---"]),
@@ -104,5 +105,9 @@ fn machine_clients_follow_the_same_rules() {
     assert_eq!(allowed(&machine, &data(S::Private, OWN)), "R---");
     assert_eq!(allowed(&machine, &data(S::Private, OTHER)), "----");
     assert_eq!(allowed(&machine, &Resource::new(K::AuditLog)), "----");
-    assert_eq!(allowed(&machine, &Resource::new(K::ApiToken).in_agency(OWN).owned_by(ME)), "----", "tokens of users are not a machine's own");
+    assert_eq!(
+        allowed(&machine, &Resource::new(K::ApiToken).in_agency(OWN).owned_by(ME)),
+        "----",
+        "tokens of users are not a machine's own"
+    );
 }

@@ -126,15 +126,17 @@ impl AuditParams {
             v.as_deref()
                 .filter(|s| !s.is_empty())
                 .map(|s| {
-                    time::parse(s)
-                        .or_else(|| time::parse(&format!("{s}T00:00:00Z")))
-                        .ok_or_else(|| Error::invalid(field, format!("{s:?} is not a date; use 2026-01-31 or 2026-01-31T08:00:00Z")))
+                    time::parse(s).or_else(|| time::parse(&format!("{s}T00:00:00Z"))).ok_or_else(|| {
+                        Error::invalid(field, format!("{s:?} is not a date; use 2026-01-31 or 2026-01-31T08:00:00Z"))
+                    })
                 })
                 .transpose()
         };
         let text = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
         let outcome = match text(&self.outcome) {
-            Some(o) => Some(Outcome::parse(&o).ok_or_else(|| Error::invalid("outcome", "use success, denied or failure"))?),
+            Some(o) => {
+                Some(Outcome::parse(&o).ok_or_else(|| Error::invalid("outcome", "use success, denied or failure"))?)
+            }
             None => None,
         };
         Ok(kho_store::AuditQuery {
@@ -176,7 +178,11 @@ pub async fn logout(State(state): State<AppState>, caller: Caller) -> ApiResult<
 /// Who the caller is.
 #[utoipa::path(get, path = "/api/v1/me", tag = "identity", responses((status = 200, body = Me)))]
 pub async fn me(caller: Caller) -> Json<Me> {
-    Json(Me { actor: caller.subject.actor(), roles: caller.subject.roles.clone(), agency_id: caller.subject.agency_id.clone() })
+    Json(Me {
+        actor: caller.subject.actor(),
+        roles: caller.subject.roles.clone(),
+        agency_id: caller.subject.agency_id.clone(),
+    })
 }
 
 /// The agency tree, parents before children. Public.
@@ -295,7 +301,11 @@ pub async fn create_token(
 /// Revoke an API token.
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "identity",
     responses((status = 200, body = ApiToken), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn revoke_token(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<ApiToken>> {
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ApiToken>> {
     Ok(Json(state.kho.revoke_token(&caller.subject, &caller.ctx(), &id).await?))
 }
 

@@ -36,7 +36,10 @@ impl Caller {
     pub fn check_csrf(&self, presented: &str) -> Result<(), Error> {
         match &self.session {
             Some((_, s)) if secret::constant_time_eq(&s.csrf_token, presented) => Ok(()),
-            _ => Err(Error::new(ErrorCode::CsrfFailed, "the form has expired or was not sent by Kho; reload the page and try again")),
+            _ => Err(Error::new(
+                ErrorCode::CsrfFailed,
+                "the form has expired or was not sent by Kho; reload the page and try again",
+            )),
         }
     }
 }
@@ -80,7 +83,10 @@ impl FromRequestParts<AppState> for Caller {
                 if unsafe_method && path.starts_with("/api/") {
                     let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
                     caller.check_csrf(sent).map_err(|_| {
-                        Error::new(ErrorCode::CsrfFailed, format!("send the session's CSRF token in the {CSRF_HEADER} header"))
+                        Error::new(
+                            ErrorCode::CsrfFailed,
+                            format!("send the session's CSRF token in the {CSRF_HEADER} header"),
+                        )
                     })?;
                 }
                 return Ok(caller);

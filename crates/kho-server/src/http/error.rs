@@ -99,5 +99,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 
 fn query_rejection(e: QueryRejection) -> ApiError {
     let text = e.body_text();
-    ApiError(Error::new(ErrorCode::InvalidField, text.trim_start_matches("Failed to deserialize query string: ").to_string()))
+    ApiError(Error::new(
+        ErrorCode::InvalidField,
+        text.trim_start_matches("Failed to deserialize query string: ").to_string(),
+    ))
 }

@@ -62,7 +62,9 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .layer(middleware::from_fn_with_state(timeout, time_limit))
-        .layer(CatchPanicLayer::custom(|_| ApiError(Error::internal("internal error; see the server log")).into_response()))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError(Error::internal("internal error; see the server log")).into_response()
+        }))
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
@@ -84,7 +86,8 @@ async fn api_method_not_allowed() -> ApiError {
 async fn track(State(state): State<AppState>, req: Request<Body>, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().to_string();
-    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let route =
+        req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
     let response = next.run(req).await;
     state.metrics.observe(&method, &route, response.status().as_u16(), start.elapsed().as_secs_f64());
     response
@@ -94,7 +97,10 @@ async fn track(State(state): State<AppState>, req: Request<Body>, next: Next) ->
 async fn time_limit(State(limit): State<Duration>, req: Request<Body>, next: Next) -> Response {
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(response) => response,
-        Err(_) => ApiError(Error::new(ErrorCode::Timeout, format!("the request took longer than {} seconds", limit.as_secs())))
-            .into_response(),
+        Err(_) => ApiError(Error::new(
+            ErrorCode::Timeout,
+            format!("the request took longer than {} seconds", limit.as_secs()),
+        ))
+        .into_response(),
     }
 }

@@ -98,7 +98,14 @@ pub struct NextQuery {
     next: Option<String>,
 }
 
-fn login_page(state: &AppState, caller: &Caller, uri: &Uri, next: &str, error: Option<&str>, status: StatusCode) -> Response {
+fn login_page(
+    state: &AppState,
+    caller: &Caller,
+    uri: &Uri,
+    next: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
     let l = caller.lang;
     let token = secret::random_string(24);
     let body = layout(
@@ -122,7 +129,12 @@ fn login_page(state: &AppState, caller: &Caller, uri: &Uri, next: &str, error: O
     (status, [(header::SET_COOKIE, cookie)], Html(body.into_string())).into_response()
 }
 
-pub async fn login_form(State(state): State<AppState>, caller: Caller, uri: Uri, Query(q): Query<NextQuery>) -> Response {
+pub async fn login_form(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+    Query(q): Query<NextQuery>,
+) -> Response {
     let next = safe_local_path(q.next.as_deref()).to_string();
     if caller.subject.is_authenticated() {
         return Redirect::to(&next).into_response();
@@ -164,9 +176,10 @@ pub async fn login(
         }
         Err(e) => {
             let msg = match e.code {
-                ErrorCode::RateLimited => {
-                    l.t("Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau ít phút.", "Too many failed logins. Try again in a few minutes.")
-                }
+                ErrorCode::RateLimited => l.t(
+                    "Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau ít phút.",
+                    "Too many failed logins. Try again in a few minutes.",
+                ),
                 ErrorCode::Unauthenticated => l.t("Sai tên đăng nhập hoặc mật khẩu.", "Wrong username or password."),
                 _ => return error_page(&caller, uri.path(), &e),
             };
@@ -249,7 +262,13 @@ fn agency_tree(l: Lang, all: &[Agency], parent: Option<&str>) -> Markup {
     }
 }
 
-async fn agencies_page(state: &AppState, caller: &Caller, uri: &Uri, error: Option<&str>, status: StatusCode) -> Response {
+async fn agencies_page(
+    state: &AppState,
+    caller: &Caller,
+    uri: &Uri,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
     let l = caller.lang;
     let all = match state.kho.list_agencies().await {
         Ok(a) => a,
@@ -310,7 +329,12 @@ pub struct AgencyForm {
     admin_unit_code: String,
 }
 
-pub async fn create_agency(State(state): State<AppState>, caller: Caller, uri: Uri, Form(f): Form<AgencyForm>) -> Response {
+pub async fn create_agency(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+    Form(f): Form<AgencyForm>,
+) -> Response {
     let result = async {
         caller.check_csrf(&f.csrf_token)?;
         let non_empty = |s: String| Some(s.trim().to_string()).filter(|s| !s.is_empty());
@@ -342,7 +366,14 @@ pub struct PageQuery {
 
 const USERS_PER_PAGE: i64 = 50;
 
-async fn users_page(state: &AppState, caller: &Caller, uri: &Uri, page_no: i64, error: Option<&str>, status: StatusCode) -> Response {
+async fn users_page(
+    state: &AppState,
+    caller: &Caller,
+    uri: &Uri,
+    page_no: i64,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
     let l = caller.lang;
     let page_no = page_no.max(1);
     let ctx = caller.ctx();
@@ -445,7 +476,14 @@ pub async fn create_user(State(state): State<AppState>, caller: Caller, uri: Uri
     }
 }
 
-async fn tokens_page(state: &AppState, caller: &Caller, uri: &Uri, created: Option<&str>, error: Option<&str>, status: StatusCode) -> Response {
+async fn tokens_page(
+    state: &AppState,
+    caller: &Caller,
+    uri: &Uri,
+    created: Option<&str>,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
     let l = caller.lang;
     let tokens = match state.kho.list_tokens(&caller.subject, false).await {
         Ok(t) => t,
@@ -512,7 +550,12 @@ pub struct TokenForm {
     days: String,
 }
 
-pub async fn create_token(State(state): State<AppState>, caller: Caller, uri: Uri, Form(f): Form<TokenForm>) -> Response {
+pub async fn create_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+    Form(f): Form<TokenForm>,
+) -> Response {
     let result = async {
         caller.check_csrf(&f.csrf_token)?;
         let days: i64 = f.days.trim().parse().map_err(|_| Error::invalid("days", "must be a whole number of days"))?;
@@ -561,7 +604,12 @@ pub struct AuditFilterFields {
     before: Option<i64>,
 }
 
-pub async fn audit(State(state): State<AppState>, caller: Caller, uri: Uri, Query(q): Query<AuditPageQuery>) -> Response {
+pub async fn audit(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+    Query(q): Query<AuditPageQuery>,
+) -> Response {
     if let Some(r) = require_login(&caller, &uri) {
         return r;
     }

@@ -61,7 +61,10 @@ async fn invalid_fields_are_named() {
     let province = app.agency_id("000.00.00.H24").await;
     let cases = [
         (json!({"code": "H24", "name": "x", "kind": "department", "parent_id": province}), "V1V2V3.Z1Z2.Y1Y2.Hnn"),
-        (json!({"code": "000.00.08.H24", "name": "x", "kind": "ministry", "parent_id": province}), "unknown variant `ministry`"),
+        (
+            json!({"code": "000.00.08.H24", "name": "x", "kind": "ministry", "parent_id": province}),
+            "unknown variant `ministry`",
+        ),
         (json!({"code": "000.00.08.H24", "name": "x", "kind": "department"}), "parent_id"),
         (json!({"code": "000.00.08.H24", "name": "x", "kind": "department", "parent_id": "nope"}), "no agency has id"),
     ];
@@ -96,14 +99,21 @@ async fn malformed_and_unknown_input_gets_the_error_shape() {
     let err = expect_error(post("{not json", "application/json").await.unwrap(), 400, "malformed_request").await;
     assert!(err["message"].as_str().unwrap().contains("line 1 column 2"), "{err}");
     let err = expect_error(
-        post(r#"{"code":"000.00.09.H24","name":"x","kind":"unit","parent_id":"p","colour":"red"}"#, "application/json").await.unwrap(),
+        post(r#"{"code":"000.00.09.H24","name":"x","kind":"unit","parent_id":"p","colour":"red"}"#, "application/json")
+            .await
+            .unwrap(),
         422,
         "invalid_field",
     )
     .await;
     assert!(err["message"].as_str().unwrap().contains("unknown field `colour`"), "{err}");
     expect_error(post("{}", "text/plain").await.unwrap(), 400, "malformed_request").await;
-    let err = expect_error(client().get(app.url("/api/v1/users?limit=many")).bearer_auth(&token).send().await.unwrap(), 422, "invalid_field").await;
+    let err = expect_error(
+        client().get(app.url("/api/v1/users?limit=many")).bearer_auth(&token).send().await.unwrap(),
+        422,
+        "invalid_field",
+    )
+    .await;
     assert!(err["message"].as_str().unwrap().contains("limit"), "{err}");
     expect_error(client().get(app.url("/api/v1/nothing-here")).send().await.unwrap(), 404, "not_found").await;
     expect_error(client().put(app.url("/api/v1/agencies")).send().await.unwrap(), 405, "method_not_allowed").await;
@@ -151,7 +161,13 @@ async fn tokens_are_shown_once_listed_and_revoked() {
     let r = client().get(app.url("/api/v1/me")).bearer_auth(secret).send().await.unwrap();
     expect_error(r, 401, "unauthenticated").await;
 
-    let r = c.post(app.url("/api/v1/tokens")).header("x-csrf-token", &csrf).json(&json!({"name": "x", "expires_in_days": 5000})).send().await.unwrap();
+    let r = c
+        .post(app.url("/api/v1/tokens"))
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"name": "x", "expires_in_days": 5000}))
+        .send()
+        .await
+        .unwrap();
     expect_error(r, 422, "invalid_field").await;
 }
 
@@ -182,11 +198,20 @@ async fn stewards_register_subsystems_of_their_agency_and_tokens_for_them() {
         .unwrap();
     assert_eq!(r.status(), 201);
     let machine = r.json::<Value>().await.unwrap()["secret"].as_str().unwrap().to_string();
-    let me: Value = client().get(app.url("/api/v1/me")).bearer_auth(&machine).send().await.unwrap().json().await.unwrap();
+    let me: Value =
+        client().get(app.url("/api/v1/me")).bearer_auth(&machine).send().await.unwrap().json().await.unwrap();
     assert_eq!(me["actor"], "subsystem:VN/GOV/000.00.01.H24/SYNC");
     assert_eq!(me["roles"], json!(["viewer"]));
     // CKAN clients may send the bare token.
-    let me: Value = client().get(app.url("/api/v1/me")).header("X-CKAN-API-Key", &machine).send().await.unwrap().json().await.unwrap();
+    let me: Value = client()
+        .get(app.url("/api/v1/me"))
+        .header("X-CKAN-API-Key", &machine)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["actor"], "subsystem:VN/GOV/000.00.01.H24/SYNC");
 }
 

@@ -9,7 +9,13 @@ use serde_json::{json, Value};
 async fn changes_and_reads_are_recorded_with_request_ids() {
     let app = spawn_app().await;
     let admin = app.token("admin").await;
-    let r = client().get(app.url("/api/v1/users")).bearer_auth(&admin).header("x-request-id", "req-users-1").send().await.unwrap();
+    let r = client()
+        .get(app.url("/api/v1/users"))
+        .bearer_auth(&admin)
+        .header("x-request-id", "req-users-1")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let auditor = app.token("auditor").await;
     let log: Value = client()

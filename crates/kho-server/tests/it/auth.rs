@@ -8,7 +8,12 @@ use serde_json::{json, Value};
 async fn wrong_credentials_are_refused_with_the_error_shape() {
     let app = spawn_app().await;
     for (user, pass) in [("admin", "wrong password"), ("nobody", PASSWORD)] {
-        let r = client().post(app.url("/api/v1/session")).json(&json!({"username": user, "password": pass})).send().await.unwrap();
+        let r = client()
+            .post(app.url("/api/v1/session"))
+            .json(&json!({"username": user, "password": pass}))
+            .send()
+            .await
+            .unwrap();
         let err = expect_error(r, 401, "unauthenticated").await;
         assert_eq!(err["message"], "wrong username or password");
     }
@@ -55,12 +60,25 @@ async fn cookie_sessions_need_the_csrf_token_for_writes() {
 #[tokio::test]
 async fn session_cookies_are_http_only() {
     let app = spawn_app().await;
-    let r = client().post(app.url("/api/v1/session")).json(&json!({"username": "admin", "password": PASSWORD})).send().await.unwrap();
+    let r = client()
+        .post(app.url("/api/v1/session"))
+        .json(&json!({"username": "admin", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
-    assert!(cookie.starts_with("kho_session=") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(
+        cookie.starts_with("kho_session=") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
     assert!(!cookie.contains("Secure"), "plain http on loopback");
     let app = spawn_app_with(|s| s.public_url = Some("https://data.bacninh.gov.vn".into())).await;
-    let r = client().post(app.url("/api/v1/session")).json(&json!({"username": "admin", "password": PASSWORD})).send().await.unwrap();
+    let r = client()
+        .post(app.url("/api/v1/session"))
+        .json(&json!({"username": "admin", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
     assert!(r.headers()["set-cookie"].to_str().unwrap().contains("; Secure"));
 }
 
@@ -70,8 +88,17 @@ async fn disabled_users_lose_their_sessions_and_tokens() {
     let viewer_token = app.token("viewer.taichinh").await;
     let (viewer, _) = app.session("viewer.taichinh").await;
     let admin = app.token("admin").await;
-    let users: Value = client().get(app.url("/api/v1/users?limit=100")).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
-    let id = users["items"].as_array().unwrap().iter().find(|u| u["username"] == "viewer.taichinh").unwrap()["id"].clone();
+    let users: Value = client()
+        .get(app.url("/api/v1/users?limit=100"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id =
+        users["items"].as_array().unwrap().iter().find(|u| u["username"] == "viewer.taichinh").unwrap()["id"].clone();
     let r = client()
         .patch(app.url(&format!("/api/v1/users/{}", id.as_str().unwrap())))
         .bearer_auth(&admin)
@@ -82,8 +109,18 @@ async fn disabled_users_lose_their_sessions_and_tokens() {
     assert_eq!(r.json::<Value>().await.unwrap()["disabled"], true);
     let me: Value = viewer.get(app.url("/api/v1/me")).send().await.unwrap().json().await.unwrap();
     assert_eq!(me["actor"], "anonymous");
-    expect_error(client().get(app.url("/api/v1/me")).bearer_auth(&viewer_token).send().await.unwrap(), 401, "unauthenticated").await;
-    let r = client().post(app.url("/api/v1/session")).json(&json!({"username": "viewer.taichinh", "password": PASSWORD})).send().await.unwrap();
+    expect_error(
+        client().get(app.url("/api/v1/me")).bearer_auth(&viewer_token).send().await.unwrap(),
+        401,
+        "unauthenticated",
+    )
+    .await;
+    let r = client()
+        .post(app.url("/api/v1/session"))
+        .json(&json!({"username": "viewer.taichinh", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
     expect_error(r, 401, "unauthenticated").await;
 }
 
@@ -97,9 +134,20 @@ async fn users_change_their_own_password_but_not_their_roles() {
     expect_error(r, 403, "forbidden").await;
     let r = client().patch(&url).bearer_auth(&token).json(&json!({"password": "short"})).send().await.unwrap();
     expect_error(r, 422, "invalid_field").await;
-    let r = client().patch(&url).bearer_auth(&token).json(&json!({"password": "mat-khau-moi-dai-hon"})).send().await.unwrap();
+    let r = client()
+        .patch(&url)
+        .bearer_auth(&token)
+        .json(&json!({"password": "mat-khau-moi-dai-hon"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    let r = client().post(app.url("/api/v1/session")).json(&json!({"username": "steward.khcn", "password": "mat-khau-moi-dai-hon"})).send().await.unwrap();
+    let r = client()
+        .post(app.url("/api/v1/session"))
+        .json(&json!({"username": "steward.khcn", "password": "mat-khau-moi-dai-hon"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
 }
 

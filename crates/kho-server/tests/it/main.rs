@@ -61,7 +61,12 @@ impl TestApp {
     /// A client logged in as `username` through the JSON API, and its CSRF token.
     pub async fn session(&self, username: &str) -> (reqwest::Client, String) {
         let c = client();
-        let r = c.post(self.url("/api/v1/session")).json(&json!({"username": username, "password": PASSWORD})).send().await.unwrap();
+        let r = c
+            .post(self.url("/api/v1/session"))
+            .json(&json!({"username": username, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200, "login as {username}");
         let body: Value = r.json().await.unwrap();
         (c, body["csrf_token"].as_str().unwrap().to_string())

@@ -26,7 +26,10 @@ async fn metrics_count_requests_by_route() {
     let app = spawn_app().await;
     client().get(app.url("/api/v1/agencies")).send().await.unwrap();
     let text = client().get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(text.contains("kho_http_requests_total{method=\"GET\",route=\"/api/v1/agencies\",status=\"200\"} 1"), "{text}");
+    assert!(
+        text.contains("kho_http_requests_total{method=\"GET\",route=\"/api/v1/agencies\",status=\"200\"} 1"),
+        "{text}"
+    );
     assert!(text.contains("kho_http_request_duration_seconds_bucket"), "{text}");
 }
 
@@ -35,7 +38,8 @@ async fn the_openapi_document_lists_the_endpoints() {
     let app = spawn_app().await;
     let doc: Value = client().get(app.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    for path in ["/api/v1/session", "/api/v1/agencies", "/api/v1/users/{id}", "/api/v1/tokens", "/api/v1/audit/verify"] {
+    for path in ["/api/v1/session", "/api/v1/agencies", "/api/v1/users/{id}", "/api/v1/tokens", "/api/v1/audit/verify"]
+    {
         assert!(doc["paths"][path].is_object(), "missing {path}");
     }
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());

@@ -25,9 +25,10 @@ impl Browser {
     /// Starts chromedriver and a headless Chromium session, or returns `None` outside
     /// CI when they are not installed.
     pub async fn start() -> Option<Self> {
-        let (Some(driver_bin), Some(chromium)) =
-            (locate("KHO_TEST_CHROMEDRIVER", "/usr/bin/chromedriver"), locate("KHO_TEST_CHROMIUM", "/usr/bin/chromium"))
-        else {
+        let (Some(driver_bin), Some(chromium)) = (
+            locate("KHO_TEST_CHROMEDRIVER", "/usr/bin/chromedriver"),
+            locate("KHO_TEST_CHROMIUM", "/usr/bin/chromium"),
+        ) else {
             assert!(std::env::var_os("CI").is_none(), "chromium and chromedriver must be installed in CI");
             eprintln!("chromium/chromedriver not installed: skipping the browser test");
             return None;
@@ -64,7 +65,8 @@ impl Browser {
             "goog:chromeOptions": {"binary": chromium, "args": args}
         }}});
         let r: Value = http.post(format!("{base}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
-        let session = r["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no WebDriver session: {r}")).to_string();
+        let session =
+            r["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no WebDriver session: {r}")).to_string();
         Some(Self { driver, base, session, http, _profile: profile })
     }
 
@@ -95,7 +97,8 @@ impl Browser {
     }
 
     async fn find(&self, css: &str) -> String {
-        let v = self.call(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": css}))).await;
+        let v =
+            self.call(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": css}))).await;
         v[ELEMENT_KEY].as_str().unwrap_or_else(|| panic!("no element {css}: {v}")).to_string()
     }
 

@@ -20,7 +20,11 @@ crate::on_every_backend!(
 
 /// Five entries: two agency creations and three reads.
 async fn five_entries(f: &Fixture) {
-    let p = f.store.create_agency(&ctx(), &new_agency("000.00.00.H06", "UBND tỉnh", AgencyKind::Province, None)).await.unwrap();
+    let p = f
+        .store
+        .create_agency(&ctx(), &new_agency("000.00.00.H06", "UBND tỉnh", AgencyKind::Province, None))
+        .await
+        .unwrap();
     f.store
         .create_agency(&ctx(), &new_agency("000.00.01.H06", "Sở KH&CN", AgencyKind::Department, Some(&p.id)))
         .await
@@ -58,7 +62,11 @@ async fn the_log_filters_and_pages(f: Fixture) {
     assert_eq!(q(AuditQuery { until: Some(future), ..Default::default() }).await.len(), 5);
 
     let first = f.store.list_audit(&AuditQuery { limit: 2, ..Default::default() }).await.unwrap();
-    let next = f.store.list_audit(&AuditQuery { limit: 2, before_seq: Some(first[1].seq), ..Default::default() }).await.unwrap();
+    let next = f
+        .store
+        .list_audit(&AuditQuery { limit: 2, before_seq: Some(first[1].seq), ..Default::default() })
+        .await
+        .unwrap();
     assert_eq!(next.iter().map(|e| e.seq).collect::<Vec<_>>(), [3, 2]);
 }
 
@@ -105,7 +113,9 @@ async fn concurrent_appends_keep_the_chain(f: Fixture) {
     let tasks: Vec<_> = (0..16)
         .map(|i| {
             let store = f.store.clone();
-            tokio::spawn(async move { store.append_audit(AuditEvent::new("operator", "test.concurrent", format!("t{i}"))).await })
+            tokio::spawn(async move {
+                store.append_audit(AuditEvent::new("operator", "test.concurrent", format!("t{i}"))).await
+            })
         })
         .collect();
     for t in tasks {

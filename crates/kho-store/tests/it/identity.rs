@@ -19,9 +19,15 @@ crate::on_every_backend!(
 
 async fn tree(f: &Fixture) -> (String, String, String) {
     let s = &f.store;
-    let p = s.create_agency(&ctx(), &new_agency("000.00.00.H06", "UBND tỉnh Bắc Ninh", AgencyKind::Province, None)).await.unwrap();
+    let p = s
+        .create_agency(&ctx(), &new_agency("000.00.00.H06", "UBND tỉnh Bắc Ninh", AgencyKind::Province, None))
+        .await
+        .unwrap();
     let d = s
-        .create_agency(&ctx(), &new_agency("000.00.01.H06", "Sở Khoa học và Công nghệ", AgencyKind::Department, Some(&p.id)))
+        .create_agency(
+            &ctx(),
+            &new_agency("000.00.01.H06", "Sở Khoa học và Công nghệ", AgencyKind::Department, Some(&p.id)),
+        )
         .await
         .unwrap();
     let d2 = s
@@ -79,11 +85,7 @@ async fn users_are_listed_within_a_subtree(f: Fixture) {
         f.store.create_user(&ctx(), &new_user(name, agency, vec![Role::Viewer]), "hash").await.unwrap();
     }
     let dept_path = f.store.agency(&d).await.unwrap().unwrap().path;
-    let page = f
-        .store
-        .list_users(&UserQuery { within_path: Some(dept_path), limit: 10, offset: 0 })
-        .await
-        .unwrap();
+    let page = f.store.list_users(&UserQuery { within_path: Some(dept_path), limit: 10, offset: 0 }).await.unwrap();
     assert_eq!(page.total, 2);
     assert_eq!(page.items.iter().map(|u| u.username.as_str()).collect::<Vec<_>>(), ["kh.steward", "kh.viewer"]);
 
@@ -159,13 +161,17 @@ async fn tokens_are_found_by_hash_and_revoked(f: Fixture) {
         )
         .await
         .unwrap();
-    let machine = NewToken { owner: TokenOwner::Subsystem(sub.id.clone()), token_hash: "h2".into(), ..NewToken {
-        name: "gateway".into(),
-        owner: TokenOwner::User(String::new()),
-        token_hash: String::new(),
-        prefix: "kho_def".into(),
-        expires_at,
-    } };
+    let machine = NewToken {
+        owner: TokenOwner::Subsystem(sub.id.clone()),
+        token_hash: "h2".into(),
+        ..NewToken {
+            name: "gateway".into(),
+            owner: TokenOwner::User(String::new()),
+            token_hash: String::new(),
+            prefix: "kho_def".into(),
+            expires_at,
+        }
+    };
     f.store.create_token(&ctx(), &machine).await.unwrap();
 
     let found = f.store.token_by_hash("h1").await.unwrap().unwrap();
@@ -187,7 +193,12 @@ async fn sessions_round_trip(f: Fixture) {
     let (p, _, _) = tree(&f).await;
     let u = f.store.create_user(&ctx(), &new_user("tuan", &p, vec![Role::Viewer]), "h").await.unwrap();
     let now = kho_core::time::now();
-    let s = Session { user_id: u.id.clone(), csrf_token: "c".into(), created_at: now, expires_at: now + Duration::hours(8) };
+    let s = Session {
+        user_id: u.id.clone(),
+        csrf_token: "c".into(),
+        created_at: now,
+        expires_at: now + Duration::hours(8),
+    };
     f.store.create_session("sid-hash", &s).await.unwrap();
     assert_eq!(f.store.session("sid-hash").await.unwrap(), Some(s));
     f.store.delete_session("sid-hash").await.unwrap();

@@ -93,7 +93,21 @@ fn administrative_commands_work_on_the_store_and_are_audited() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     ok(kho(d, &["agency", "create", "--code", "000.00.00.H24", "--name", "UBND tỉnh Bắc Ninh", "--kind", "province"]));
-    ok(kho(d, &["agency", "create", "--code", "000.00.01.H24", "--name", "Sở KH&CN", "--kind", "department", "--parent", "000.00.00.H24"]));
+    ok(kho(
+        d,
+        &[
+            "agency",
+            "create",
+            "--code",
+            "000.00.01.H24",
+            "--name",
+            "Sở KH&CN",
+            "--kind",
+            "department",
+            "--parent",
+            "000.00.00.H24",
+        ],
+    ));
     let import = ok(kho(d, &["agency", "import", &repo_file("admin-units-2025.csv"), "--province", "24"]));
     assert!(import.contains("99 created, 0 already present"), "{import}");
     let again = ok(kho(d, &["agency", "import", &repo_file("admin-units-2025.csv"), "--province", "24"]));
@@ -106,7 +120,17 @@ fn administrative_commands_work_on_the_store_and_are_audited() {
     let mut child = Command::new(KHO)
         .arg("--data-dir")
         .arg(d)
-        .args(["user", "create", "--username", "lan", "--agency", "000.00.01.H24", "--roles", "steward,viewer", "--password-stdin"])
+        .args([
+            "user",
+            "create",
+            "--username",
+            "lan",
+            "--agency",
+            "000.00.01.H24",
+            "--roles",
+            "steward,viewer",
+            "--password-stdin",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -128,7 +152,19 @@ fn administrative_commands_work_on_the_store_and_are_audited() {
     assert!(ok(kho(d, &["token", "revoke", &id])).contains("revoked token"));
     assert!(ok(kho(d, &["token", "list"])).contains("revoked"));
 
-    ok(kho(d, &["subsystem", "create", "--xroad-id", "VN/GOV/000.00.01.H24/ETL", "--agency", "000.00.01.H24", "--name", "ETL"]));
+    ok(kho(
+        d,
+        &[
+            "subsystem",
+            "create",
+            "--xroad-id",
+            "VN/GOV/000.00.01.H24/ETL",
+            "--agency",
+            "000.00.01.H24",
+            "--name",
+            "ETL",
+        ],
+    ));
     let machine = ok(kho(d, &["token", "create", "--subsystem", "VN/GOV/000.00.01.H24/ETL", "--name", "etl"]));
     assert!(machine.trim().starts_with("kho_"));
 
@@ -141,8 +177,36 @@ fn audit_verify_fails_and_names_the_broken_entry() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     ok(kho(d, &["agency", "create", "--code", "000.00.00.H24", "--name", "UBND tỉnh", "--kind", "province"]));
-    ok(kho(d, &["agency", "create", "--code", "000.00.01.H24", "--name", "Sở A", "--kind", "department", "--parent", "000.00.00.H24"]));
-    ok(kho(d, &["agency", "create", "--code", "000.00.02.H24", "--name", "Sở B", "--kind", "department", "--parent", "000.00.00.H24"]));
+    ok(kho(
+        d,
+        &[
+            "agency",
+            "create",
+            "--code",
+            "000.00.01.H24",
+            "--name",
+            "Sở A",
+            "--kind",
+            "department",
+            "--parent",
+            "000.00.00.H24",
+        ],
+    ));
+    ok(kho(
+        d,
+        &[
+            "agency",
+            "create",
+            "--code",
+            "000.00.02.H24",
+            "--name",
+            "Sở B",
+            "--kind",
+            "department",
+            "--parent",
+            "000.00.00.H24",
+        ],
+    ));
 
     let url = format!("sqlite://{}/kho.db", d.display());
     tokio::runtime::Runtime::new().unwrap().block_on(async {
