@@ -17,13 +17,13 @@ impl LoginLimiter {
         Self { attempts: attempts.max(1), window, failures: Mutex::new(HashMap::new()) }
     }
 
-    /// `Err(wait)` when the key has used up its attempts.
-    pub fn check(&self, key: &str) -> Result<(), Duration> {
+    /// `Err(wait)` when the key has used up `factor` times the allowed attempts.
+    pub fn check(&self, key: &str, factor: u32) -> Result<(), Duration> {
         let now = Instant::now();
         let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         let Some(times) = map.get_mut(key) else { return Ok(()) };
         times.retain(|t| now.duration_since(*t) < self.window);
-        if times.len() as u32 >= self.attempts {
+        if times.len() as u32 >= self.attempts * factor {
             let oldest = times[0];
             return Err(self.window.saturating_sub(now.duration_since(oldest)));
         }
@@ -52,21 +52,22 @@ mod tests {
     #[test]
     fn blocks_after_the_limit_and_resets_on_success() {
         let l = LoginLimiter::new(2, Duration::from_secs(60));
-        l.check("k").unwrap();
+        l.check("k", 1).unwrap();
         l.failed("k");
         l.failed("k");
-        assert!(l.check("k").is_err());
-        assert!(l.check("other").is_ok());
+        assert!(l.check("k", 1).is_err());
+        assert!(l.check("k", 2).is_ok(), "a larger allowance is not used up yet");
+        assert!(l.check("other", 1).is_ok());
         l.succeeded("k");
-        assert!(l.check("k").is_ok());
+        assert!(l.check("k", 1).is_ok());
     }
 
     #[test]
     fn failures_age_out() {
         let l = LoginLimiter::new(1, Duration::from_millis(20));
         l.failed("k");
-        assert!(l.check("k").is_err());
+        assert!(l.check("k", 1).is_err());
         std::thread::sleep(Duration::from_millis(30));
-        assert!(l.check("k").is_ok());
+        assert!(l.check("k", 1).is_ok());
     }
 }

@@ -169,8 +169,11 @@ impl Kho {
         client: IpAddr,
         request_id: Option<String>,
     ) -> Result<(String, Session, User)> {
+        // Failures count per address and username, and per address alone (with a
+        // larger allowance) so that trying many usernames is slowed down too.
         let key = format!("{client}|{}", username.to_lowercase());
-        if let Err(wait) = self.logins.check(&key) {
+        let address_key = client.to_string();
+        if let Err(wait) = self.logins.check(&key, 1).and_then(|_| self.logins.check(&address_key, 4)) {
             return Err(Error::new(
                 ErrorCode::RateLimited,
                 format!("too many failed logins; try again in {} seconds", wait.as_secs().max(1)),
@@ -201,6 +204,7 @@ impl Kho {
             }
             _ => {
                 self.logins.failed(&key);
+                self.logins.failed(&address_key);
                 let event = ctx.event("session.login", format!("username:{username}")).outcome(Outcome::Failure);
                 self.store.append_audit(event).await?;
                 Err(Error::unauthenticated("wrong username or password"))
@@ -428,26 +432,34 @@ impl Kho {
 
     // ---- API tokens -------------------------------------------------------------
 
-    /// The policy resource for a token (or a future token) of `owner`.
-    async fn token_resource_parts(&self, owner: &TokenOwner) -> Result<(String, Option<String>)> {
-        match owner {
+    /// Checks the policy for `action` on a token (or a future token) of `owner`: the
+    /// owner's agency scopes it, and a user's token is that user's own.
+    async fn check_token(
+        &self,
+        subject: &Subject,
+        ctx: &AuditContext,
+        action: Action,
+        owner: &TokenOwner,
+        audit_action: &str,
+        target: &str,
+    ) -> Result<()> {
+        let (agency_id, owner_user) = match owner {
             TokenOwner::User(id) => {
-                let user = self
-                    .store
-                    .user(id)
-                    .await?
-                    .ok_or_else(|| Error::invalid("owner", format!("no user has id {id:?}")))?;
-                Ok((self.agency_path(&user.agency_id).await?, Some(user.id)))
+                let user = self.store.user(id).await?;
+                let user = user.ok_or_else(|| Error::invalid("owner", format!("no user has id {id:?}")))?;
+                (user.agency_id, Some(user.id))
             }
             TokenOwner::Subsystem(id) => {
-                let sub = self
-                    .store
-                    .subsystem(id)
-                    .await?
-                    .ok_or_else(|| Error::invalid("owner", format!("no subsystem has id {id:?}")))?;
-                Ok((self.agency_path(&sub.agency_id).await?, None))
+                let sub = self.store.subsystem(id).await?;
+                (sub.ok_or_else(|| Error::invalid("owner", format!("no subsystem has id {id:?}")))?.agency_id, None)
             }
+        };
+        let path = self.agency_path(&agency_id).await?;
+        let mut resource = Resource::new(ResourceKind::ApiToken).in_agency(&path);
+        if let Some(u) = &owner_user {
+            resource = resource.owned_by(u);
         }
+        self.check(subject, ctx, action, resource, audit_action, target).await
     }
 
     /// Creates a token and returns it with its secret — the only time the secret exists
@@ -460,12 +472,7 @@ impl Kho {
         name: &str,
         days: i64,
     ) -> Result<(ApiToken, String)> {
-        let (path, owner_user) = self.token_resource_parts(&owner).await?;
-        let mut resource = Resource::new(ResourceKind::ApiToken).in_agency(&path);
-        if let Some(u) = &owner_user {
-            resource = resource.owned_by(u);
-        }
-        self.check(subject, ctx, Action::Create, resource, "token.create", name).await?;
+        self.check_token(subject, ctx, Action::Create, &owner, "token.create", name).await?;
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
             return Err(Error::invalid("name", "must be 1 to 100 characters, e.g. what the token is for"));
@@ -495,12 +502,7 @@ impl Kho {
 
     pub async fn revoke_token(&self, subject: &Subject, ctx: &AuditContext, id: &str) -> Result<ApiToken> {
         let token = self.store.token(id).await?.ok_or_else(|| Error::not_found(format!("API token {id}")))?;
-        let (path, owner_user) = self.token_resource_parts(&token.owner).await?;
-        let mut resource = Resource::new(ResourceKind::ApiToken).in_agency(&path);
-        if let Some(u) = &owner_user {
-            resource = resource.owned_by(u);
-        }
-        self.check(subject, ctx, Action::Delete, resource, "token.revoke", &format!("token:{id}")).await?;
+        self.check_token(subject, ctx, Action::Delete, &token.owner, "token.revoke", &format!("token:{id}")).await?;
         Ok(self.store.revoke_token(ctx, id).await?)
     }
 

@@ -401,10 +401,11 @@ impl MetadataStore for SqlStore {
         if let Some(disabled) = change.disabled {
             let at = disabled.then(|| ts(&time::now()));
             sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2").bind(at).bind(id).execute(&mut *tx).await?;
-            if disabled {
-                sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
-            }
             detail.insert("disabled".into(), json!(disabled));
+        }
+        // A new password or a disabled account ends every open session of the user.
+        if change.password_hash.is_some() || change.disabled == Some(true) {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
         }
         let user = sqlx::query(&format!("SELECT {USER_COLS} FROM users WHERE id = $1"))
             .bind(id)

@@ -72,6 +72,7 @@ table{border-collapse:collapse;width:100%;background:#fff;font-size:.95rem}th,td
 .card{background:#fff;border:1px solid #dde1e6;border-radius:.4rem;padding:1rem;margin:0 0 1rem}
 label{display:block;font-weight:600;margin:.6rem 0 .2rem}input,select{font:inherit;padding:.4rem;width:100%;max-width:28rem;border:1px solid #9aa5b1;border-radius:.3rem}
 button{font:inherit;padding:.45rem 1rem;border:0;border-radius:.3rem;background:#0b5cad;color:#fff;cursor:pointer;margin-top:.6rem}
+form:not(.inline)>button{display:block;margin-top:.9rem}
 button.link{background:none;color:inherit;padding:0;margin:0;text-decoration:underline}
 .error{background:#fde8e8;border:1px solid #c81e1e;padding:.6rem 1rem;border-radius:.3rem}
 .ok{background:#e6f4ea;border:1px solid #1e7e34;padding:.6rem 1rem;border-radius:.3rem}

@@ -69,7 +69,7 @@ async fn invalid_fields_are_named() {
         (json!({"code": "000.00.08.H24", "name": "x", "kind": "department", "parent_id": "nope"}), "no agency has id"),
     ];
     for (body, expected) in cases {
-        let r = client().post(app.url("/api/v1/agencies")).bearer_auth(&token).json(&body).send().await.unwrap();
+        let r = app.post_json("/api/v1/agencies", &token, &body).await;
         let err = expect_error(r, 422, "invalid_field").await;
         assert!(err["message"].as_str().unwrap().contains(expected), "{err} should mention {expected}");
     }
@@ -125,7 +125,7 @@ async fn oversize_bodies_are_refused() {
     let app = spawn_app_with(|s| s.body_limit_bytes = 1024).await;
     let token = app.token("admin").await;
     let big = json!({"code": "000.00.09.H24", "name": "x".repeat(4096), "kind": "unit", "parent_id": "p"});
-    let r = client().post(app.url("/api/v1/agencies")).bearer_auth(&token).json(&big).send().await.unwrap();
+    let r = app.post_json("/api/v1/agencies", &token, &big).await;
     expect_error(r, 413, "payload_too_large").await;
 }
 
@@ -147,7 +147,7 @@ async fn tokens_are_shown_once_listed_and_revoked() {
     assert!(secret.starts_with("kho_"));
     let id = created["token"]["id"].as_str().unwrap();
 
-    let me: Value = client().get(app.url("/api/v1/me")).bearer_auth(secret).send().await.unwrap().json().await.unwrap();
+    let me: Value = app.get_json("/api/v1/me", secret).await;
     assert_eq!(me["actor"], "user:steward.khcn");
 
     let list: Value = c.get(app.url("/api/v1/tokens")).send().await.unwrap().json().await.unwrap();
@@ -198,8 +198,7 @@ async fn stewards_register_subsystems_of_their_agency_and_tokens_for_them() {
         .unwrap();
     assert_eq!(r.status(), 201);
     let machine = r.json::<Value>().await.unwrap()["secret"].as_str().unwrap().to_string();
-    let me: Value =
-        client().get(app.url("/api/v1/me")).bearer_auth(&machine).send().await.unwrap().json().await.unwrap();
+    let me: Value = app.get_json("/api/v1/me", &machine).await;
     assert_eq!(me["actor"], "subsystem:VN/GOV/000.00.01.H24/SYNC");
     assert_eq!(me["roles"], json!(["viewer"]));
     // CKAN clients may send the bare token.

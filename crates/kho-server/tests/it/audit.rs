@@ -18,29 +18,13 @@ async fn changes_and_reads_are_recorded_with_request_ids() {
         .unwrap();
     assert_eq!(r.status(), 200);
     let auditor = app.token("auditor").await;
-    let log: Value = client()
-        .get(app.url("/api/v1/audit?action=user.list"))
-        .bearer_auth(&auditor)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let log: Value = app.get_json("/api/v1/audit?action=user.list", &auditor).await;
     let entry = &log["items"][0];
     assert_eq!(entry["actor"], "user:admin");
     assert_eq!(entry["request_id"], "req-users-1");
     assert!(entry["actor_agency_id"].is_string());
 
-    let created: Value = client()
-        .get(app.url("/api/v1/audit?action=user.create&limit=500"))
-        .bearer_auth(&auditor)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created: Value = app.get_json("/api/v1/audit?action=user.create&limit=500", &auditor).await;
     assert_eq!(created["items"].as_array().unwrap().len(), 5, "one entry per demo user");
 }
 

@@ -88,15 +88,7 @@ async fn disabled_users_lose_their_sessions_and_tokens() {
     let viewer_token = app.token("viewer.taichinh").await;
     let (viewer, _) = app.session("viewer.taichinh").await;
     let admin = app.token("admin").await;
-    let users: Value = client()
-        .get(app.url("/api/v1/users?limit=100"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let users: Value = app.get_json("/api/v1/users?limit=100", &admin).await;
     let id =
         users["items"].as_array().unwrap().iter().find(|u| u["username"] == "viewer.taichinh").unwrap()["id"].clone();
     let r = client()
@@ -157,22 +149,14 @@ async fn the_policy_denies_and_the_denial_is_recorded() {
     let steward = app.token("steward.khcn").await;
     let province = app.agency_id("000.00.00.H24").await;
     let new_agency = json!({"code": "000.00.10.H24", "name": "Sở mới", "kind": "department", "parent_id": province});
-    let r = client().post(app.url("/api/v1/agencies")).bearer_auth(&steward).json(&new_agency).send().await.unwrap();
+    let r = app.post_json("/api/v1/agencies", &steward, &new_agency).await;
     let err = expect_error(r, 403, "forbidden").await;
     assert!(err["message"].as_str().unwrap().contains("only administrators manage agencies"), "{err}");
     let r = client().post(app.url("/api/v1/agencies")).json(&new_agency).send().await.unwrap();
     expect_error(r, 401, "unauthenticated").await;
 
     let auditor = app.token("auditor").await;
-    let log: Value = client()
-        .get(app.url("/api/v1/audit?outcome=denied"))
-        .bearer_auth(&auditor)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let log: Value = app.get_json("/api/v1/audit?outcome=denied", &auditor).await;
     let denied = &log["items"][0];
     assert_eq!(denied["actor"], "user:steward.khcn");
     assert_eq!(denied["action"], "agency.create");

@@ -86,6 +86,17 @@ impl TestApp {
         r.json::<Value>().await.unwrap()["secret"].as_str().unwrap().to_string()
     }
 
+    /// GET `path` with a bearer token, as JSON.
+    pub async fn get_json(&self, path: &str, token: &str) -> Value {
+        let r = client().get(self.url(path)).bearer_auth(token).send().await.unwrap();
+        r.json().await.expect("a JSON answer")
+    }
+
+    /// POST a JSON body to `path` with a bearer token.
+    pub async fn post_json(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
+        client().post(self.url(path)).bearer_auth(token).json(body).send().await.unwrap()
+    }
+
     pub async fn agency_id(&self, code: &str) -> String {
         self.kho.store.agency_by_code(code).await.unwrap().unwrap_or_else(|| panic!("agency {code}")).id
     }

@@ -109,6 +109,14 @@ async fn duplicate_usernames_conflict(f: Fixture) {
 async fn users_can_be_changed_and_disabled(f: Fixture) {
     let (p, _, _) = tree(&f).await;
     let u = f.store.create_user(&ctx(), &new_user("minh", &p, vec![Role::Viewer]), "old").await.unwrap();
+    let now = kho_core::time::now();
+    let session = Session {
+        user_id: u.id.clone(),
+        csrf_token: "c".into(),
+        created_at: now,
+        expires_at: now + Duration::hours(1),
+    };
+    f.store.create_session("minh-session", &session).await.unwrap();
     let changed = f
         .store
         .update_user(
@@ -124,6 +132,7 @@ async fn users_can_be_changed_and_disabled(f: Fixture) {
         .await
         .unwrap();
     assert_eq!(changed.roles, vec![Role::Steward, Role::Auditor]);
+    assert_eq!(f.store.session("minh-session").await.unwrap(), None, "the change ended the open session");
     assert!(changed.disabled);
     assert_eq!(f.store.user_credentials("minh").await.unwrap().unwrap().1, "new");
     let missing = f.store.update_user(&ctx(), "nope", &UserChange::default()).await;
