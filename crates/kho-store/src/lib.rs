@@ -6,6 +6,7 @@
 //! Every state-changing method takes an [`AuditContext`] and writes its audit entry in
 //! the same transaction as the change: a change is never without its record.
 
+pub mod catalog;
 mod migrate;
 pub mod objects;
 mod sql;
@@ -18,6 +19,7 @@ use kho_core::audit::{AuditContext, AuditEntry, AuditEvent, Outcome};
 use kho_core::identity::{ApiToken, NewSubsystem, NewUser, Role, Subsystem, TokenOwner, User};
 use std::sync::Arc;
 
+pub use catalog::{CatalogStore, ResourceQuery, Visibility};
 pub use sql::SqlStore;
 
 /// What can go wrong in the store.
@@ -126,7 +128,7 @@ pub struct NewToken {
 
 /// The metadata repository.
 #[async_trait]
-pub trait MetadataStore: Send + Sync + 'static {
+pub trait MetadataStore: CatalogStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
     /// Answers when the database does (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;

@@ -5,7 +5,10 @@ use crate::{StoreError, StoreResult};
 use sqlx::{AnyPool, Row};
 
 /// (version, name, SQL). Append only: never edit a migration that has shipped.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "identity", include_str!("../migrations/0001_identity.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "identity", include_str!("../migrations/0001_identity.sql")),
+    (2, "catalog", include_str!("../migrations/0002_catalog.sql")),
+];
 
 pub async fn run(pool: &AnyPool) -> StoreResult<()> {
     sqlx::query("CREATE TABLE IF NOT EXISTS kho_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")

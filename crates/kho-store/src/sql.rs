@@ -17,25 +17,25 @@ use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 use std::time::Duration;
 
 pub struct SqlStore {
-    pool: AnyPool,
+    pub(crate) pool: AnyPool,
     backend: Backend,
 }
 
-type Tx = Transaction<'static, Any>;
+pub(crate) type Tx = Transaction<'static, Any>;
 
-fn new_id() -> String {
+pub(crate) fn new_id() -> String {
     uuid::Uuid::now_v7().simple().to_string()
 }
 
-fn ts(t: &DateTime<Utc>) -> String {
+pub(crate) fn ts(t: &DateTime<Utc>) -> String {
     time::format(t)
 }
 
-fn parse_ts(s: &str) -> StoreResult<DateTime<Utc>> {
+pub(crate) fn parse_ts(s: &str) -> StoreResult<DateTime<Utc>> {
     time::parse(s).ok_or_else(|| StoreError::Corrupt(format!("bad timestamp {s:?}")))
 }
 
-fn parse_opt_ts(s: Option<String>) -> StoreResult<Option<DateTime<Utc>>> {
+pub(crate) fn parse_opt_ts(s: Option<String>) -> StoreResult<Option<DateTime<Utc>>> {
     s.as_deref().map(parse_ts).transpose()
 }
 
@@ -44,7 +44,7 @@ fn parse_roles(s: &str) -> StoreResult<Vec<Role>> {
 }
 
 /// Turns a unique-constraint violation into a conflict the caller can act on.
-fn conflict_on_unique(e: sqlx::Error, message: impl FnOnce() -> String) -> StoreError {
+pub(crate) fn conflict_on_unique(e: sqlx::Error, message: impl FnOnce() -> String) -> StoreError {
     match e.as_database_error() {
         Some(db) if db.is_unique_violation() => StoreError::Conflict(message()),
         _ => StoreError::Database(e),
@@ -174,14 +174,14 @@ impl SqlStore {
     /// Starts a transaction that holds the audit head lock: it serialises every
     /// audited write (SQLite takes its write lock here instead of failing later on
     /// upgrade; PostgreSQL locks the head row).
-    async fn begin_audited(&self) -> StoreResult<Tx> {
+    pub(crate) async fn begin_audited(&self) -> StoreResult<Tx> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1").execute(&mut *tx).await?;
         Ok(tx)
     }
 
     /// Appends one entry inside a transaction opened by [`Self::begin_audited`].
-    async fn append_in(tx: &mut Tx, event: AuditEvent) -> StoreResult<AuditEntry> {
+    pub(crate) async fn append_in(tx: &mut Tx, event: AuditEvent) -> StoreResult<AuditEntry> {
         let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(&mut **tx).await?;
         let entry = AuditEntry::chain(head.try_get("seq")?, &head.try_get::<String, _>("hash")?, time::now(), event);
         sqlx::query(&format!(

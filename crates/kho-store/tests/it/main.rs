@@ -2,6 +2,7 @@
 //! (`KHO_TEST_POSTGRES_URL`; required when `CI` is set).
 
 mod audit;
+mod catalog;
 mod identity;
 
 use kho_core::agency::{AgencyCode, AgencyKind, NewAgency};
