@@ -132,8 +132,9 @@ pub struct ResourceDraft {
     pub description: String,
     #[serde(default)]
     pub description_en: Option<String>,
-    /// Human identifier; generated from the title when absent.
-    #[serde(default)]
+    /// Human identifier; generated from the title when absent. A stored resource
+    /// keeps its slug in [`DataResource::slug`], never here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slug: Option<String>,
     /// Từ khóa.
     #[serde(default)]
@@ -236,7 +237,8 @@ impl ResourceDraft {
             }
         }
         let email = self.contact_point.email.trim();
-        if !email.is_empty() && !(email.contains('@') && !email.starts_with('@') && !email.ends_with('@')) {
+        let looks_like_email = email.contains('@') && !email.starts_with('@') && !email.ends_with('@');
+        if !email.is_empty() && !looks_like_email {
             return Err(Error::invalid("contact_point.email", format!("{email:?} is not an e-mail address")));
         }
         if self.licence.trim().is_empty() {
@@ -299,7 +301,8 @@ mod tests {
 
     #[test]
     fn rules_name_their_field() {
-        let cases: Vec<(Box<dyn Fn(&mut ResourceDraft)>, &str)> = vec![
+        type Change = Box<dyn Fn(&mut ResourceDraft)>;
+        let cases: Vec<(Change, &str)> = vec![
             (Box::new(|d| d.title = "x".into()), "title"),
             (Box::new(|d| d.slug = Some("Bad Slug".into())), "slug"),
             (Box::new(|d| d.spatial = vec!["7210".into()]), "spatial"),

@@ -3,6 +3,7 @@
 //! 2025 list, one user per role and a machine client. Agency codes are illustrative.
 
 use crate::services::{commune_agency_code, Kho};
+use kho_catalog::ResourceDraft;
 use kho_core::agency::{AgencyCode, AgencyKind, NewAgency};
 use kho_core::audit::AuditContext;
 use kho_core::identity::{NewSubsystem, NewUser, Role, Subject, SubsystemId};
@@ -97,5 +98,38 @@ pub async fn seed(kho: &Kho, operator: &Subject, ctx: &AuditContext, password: &
         roles: vec![Role::Viewer],
     };
     kho.create_subsystem(operator, ctx, portal).await?;
+
+    // A few published catalogue entries (descriptions only; their data is loaded separately).
+    let resources = [
+        (3, "Danh sách cơ sở giáo dục", "List of schools", "giáo dục", "open", "none", "annual"),
+        (4, "Bảng giá đất", "Land price table", "đất đai", "open", "none", "annual"),
+        (0, "Danh mục thủ tục hành chính", "Administrative procedures", "hành chính công", "open", "none", "monthly"),
+        (
+            2,
+            "Danh sách hộ nghèo, hộ cận nghèo",
+            "Poor and near-poor households",
+            "an sinh xã hội",
+            "shared",
+            "basic",
+            "annual",
+        ),
+    ];
+    for (dept, title, title_en, theme, scope, personal, frequency) in resources {
+        let draft: ResourceDraft = serde_json::from_value(serde_json::json!({
+            "title": title,
+            "title_en": title_en,
+            "theme": theme,
+            "keywords": [theme, "Bắc Ninh"],
+            "publisher_agency_id": departments[dept].id,
+            "sharing_scope": scope,
+            "personal_data": personal,
+            "update_frequency": frequency,
+            "update_commitment": "Cập nhật trong vòng 3 tháng kể từ khi có thay đổi",
+            "spatial": [PROVINCE_CODE],
+        }))
+        .map_err(|e| kho_core::Error::internal(format!("demo resource: {e}")))?;
+        let r = kho.create_resource(operator, ctx, draft).await?;
+        kho.set_resource_status(operator, ctx, &r.id, kho_catalog::Status::Published).await?;
+    }
     Ok(names)
 }

@@ -76,8 +76,10 @@ fn search_text(slug: &str, d: &ResourceDraft) -> String {
     kho_vn::fold(&format!("{} {} {} {}", d.title, d.title_en.as_deref().unwrap_or(""), slug, d.keywords.join(" ")))
 }
 
+/// The stored description; the slug lives in its own column.
 fn body(d: &ResourceDraft) -> String {
-    serde_json::to_string(d).expect("a resource draft always serialises")
+    let stored = ResourceDraft { slug: None, ..d.clone() };
+    serde_json::to_string(&stored).expect("a resource draft always serialises")
 }
 
 fn taken(slug: &str) -> impl FnOnce() -> String + '_ {

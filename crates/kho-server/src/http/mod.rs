@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod caller;
+pub mod catalog;
 pub mod error;
 pub mod openapi;
 pub mod ops;
@@ -47,6 +48,9 @@ pub fn router(state: AppState) -> Router {
         .route("/tokens/{id}", axum::routing::delete(api::revoke_token))
         .route("/audit", get(api::list_audit))
         .route("/audit/verify", get(api::verify_audit))
+        .route("/resources", get(catalog::list).post(catalog::create))
+        .route("/resources/{key}", get(catalog::get).put(catalog::update).delete(catalog::delete))
+        .route("/resources/{key}/status", post(catalog::set_status))
         .route("/openapi.json", get(openapi::document))
         .fallback(api_not_found)
         .method_not_allowed_fallback(api_method_not_allowed);

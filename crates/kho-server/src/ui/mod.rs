@@ -3,6 +3,7 @@
 //! management part (`/admin`).
 
 mod pages;
+mod resources;
 
 use crate::http::caller::{cookie, Caller, LANG_COOKIE};
 use crate::http::AppState;
@@ -58,6 +59,12 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/tokens", get(pages::tokens).post(pages::create_token))
         .route("/admin/tokens/{id}/revoke", post(pages::revoke_token))
         .route("/admin/audit", get(pages::audit))
+        .route("/admin/resources", get(resources::list))
+        .route("/admin/resources/new", get(resources::new_form).post(resources::create))
+        .route("/admin/resources/{key}", get(resources::show))
+        .route("/admin/resources/{key}/edit", get(resources::edit_form).post(resources::update))
+        .route("/admin/resources/{key}/status", post(resources::set_status))
+        .route("/admin/resources/{key}/delete", post(resources::delete))
         .fallback(pages::not_found)
 }
 
@@ -70,7 +77,8 @@ nav ul{list-style:none;margin:0;padding:0;display:flex;flex-wrap:wrap;gap:.2rem 
 main{max-width:72rem;margin:auto;padding:1rem}h1{font-size:1.6rem;margin:.5rem 0 1rem}
 table{border-collapse:collapse;width:100%;background:#fff;font-size:.95rem}th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid #dde1e6;vertical-align:top}
 .card{background:#fff;border:1px solid #dde1e6;border-radius:.4rem;padding:1rem;margin:0 0 1rem}
-label{display:block;font-weight:600;margin:.6rem 0 .2rem}input,select{font:inherit;padding:.4rem;width:100%;max-width:28rem;border:1px solid #9aa5b1;border-radius:.3rem}
+fieldset{border:1px solid #dde1e6;border-radius:.3rem;margin:0 0 1rem;padding:.2rem 1rem 1rem}legend{font-weight:700;padding:0 .3rem}
+label{display:block;font-weight:600;margin:.6rem 0 .2rem}input,select,textarea{font:inherit;padding:.4rem;width:100%;max-width:28rem;border:1px solid #9aa5b1;border-radius:.3rem}
 button{font:inherit;padding:.45rem 1rem;border:0;border-radius:.3rem;background:#0b5cad;color:#fff;cursor:pointer;margin-top:.6rem}
 form:not(.inline)>button{display:block;margin-top:.9rem}
 button.link{background:none;color:inherit;padding:0;margin:0;text-decoration:underline}
@@ -111,6 +119,7 @@ pub fn layout(caller: &Caller, path: &str, title: &str, content: Markup) -> Mark
                                 li { a href="/" { (l.t("Trang chủ", "Home")) } }
                                 @if subject.is_authenticated() {
                                     li { a href="/admin" { (l.t("Quản trị", "Management")) } }
+                                    li { a href="/admin/resources" { (l.t("Tài nguyên dữ liệu", "Data resources")) } }
                                     li { a href="/admin/agencies" { (l.t("Cơ quan", "Agencies")) } }
                                     li { a href="/admin/users" { (l.t("Người dùng", "Users")) } }
                                     li { a href="/admin/tokens" { (l.t("Khóa API", "API tokens")) } }

@@ -224,6 +224,7 @@ pub async fn dashboard(caller: Caller, uri: Uri) -> Response {
                 p { (l.t("Vai trò", "Roles")) ": " (roles_text(&s.roles)) }
             }
             ul {
+                li { a href="/admin/resources" { (l.t("Tài nguyên dữ liệu", "Data resources")) } }
                 li { a href="/admin/agencies" { (l.t("Cơ quan, đơn vị", "Agencies")) } }
                 li { a href="/admin/users" { (l.t("Người dùng", "Users")) } }
                 li { a href="/admin/tokens" { (l.t("Khóa API của tôi", "My API tokens")) } }

@@ -3,7 +3,10 @@
 //! call these functions; neither talks to the store for a change directly.
 
 use crate::config::Settings;
+mod catalog;
+
 use crate::login_limit::LoginLimiter;
+pub use catalog::ResourceFilter;
 use chrono::Duration;
 use kho_core::admin_units::AdminUnit;
 use kho_core::agency::{Agency, AgencyCode, AgencyKind, NewAgency};
@@ -79,7 +82,7 @@ impl Kho {
     }
 
     /// Checks the policy; a denial is itself recorded in the audit log.
-    async fn check(
+    pub(crate) async fn check(
         &self,
         subject: &Subject,
         ctx: &AuditContext,
@@ -101,7 +104,7 @@ impl Kho {
         }
     }
 
-    async fn agency_path(&self, agency_id: &str) -> Result<String> {
+    pub(crate) async fn agency_path(&self, agency_id: &str) -> Result<String> {
         Ok(self.agency(agency_id).await?.path)
     }
 
@@ -306,7 +309,7 @@ impl Kho {
         Ok(self.store.create_user(ctx, &new, &hash).await?)
     }
 
-    async fn agency_path_for_field(&self, agency_id: &str) -> Result<String> {
+    pub(crate) async fn agency_path_for_field(&self, agency_id: &str) -> Result<String> {
         match self.store.agency(agency_id).await? {
             Some(a) => Ok(a.path),
             None => {
