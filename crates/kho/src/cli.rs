@@ -3,10 +3,11 @@
 use crate::settings::{resolve, FileConfig, Overrides};
 use anyhow::{anyhow, bail, Context};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use kho_catalog::{ResourceDraft, Status};
 use kho_core::agency::{Agency, AgencyCode, AgencyKind, NewAgency};
 use kho_core::audit::AuditContext;
 use kho_core::identity::{NewSubsystem, NewUser, Role, Subject, SubsystemId, TokenOwner};
-use kho_server::services::Kho;
+use kho_server::services::{Kho, ResourceFilter};
 use kho_server::{Application, LogFormat, Settings};
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -68,6 +69,9 @@ enum Command {
     /// Manage agencies (cơ quan).
     #[command(subcommand)]
     Agency(AgencyCommand),
+    /// Manage data resources (tài nguyên dữ liệu): catalogue entries.
+    #[command(subcommand)]
+    Resource(ResourceCommand),
     /// Work with the audit log (nhật ký kiểm toán).
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -183,6 +187,56 @@ enum AgencyCommand {
     },
     /// List agencies in tree order.
     List,
+}
+
+#[derive(Subcommand)]
+enum ResourceCommand {
+    /// Register a data resource (a draft) from flags, or from a JSON description with --from.
+    Create {
+        /// A JSON file with the whole description (the API's request body).
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["title", "agency"])]
+        from: Option<PathBuf>,
+        #[arg(long, required_unless_present = "from")]
+        title: Option<String>,
+        /// Publishing agency (code or id).
+        #[arg(long, required_unless_present = "from")]
+        agency: Option<String>,
+        /// open, shared, specialised or private.
+        #[arg(long, default_value = "private")]
+        scope: String,
+        #[arg(long)]
+        slug: Option<String>,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Comma-separated keywords.
+        #[arg(long, default_value = "")]
+        keywords: String,
+        /// Theme or sector (lĩnh vực).
+        #[arg(long, default_value = "")]
+        theme: String,
+        /// none, basic or sensitive.
+        #[arg(long, default_value = "none")]
+        personal_data: String,
+        /// core, important or ordinary.
+        #[arg(long, default_value = "ordinary")]
+        importance: String,
+    },
+    /// List data resources.
+    List {
+        /// Words in the title, slug or keywords (diacritics ignored).
+        #[arg(long)]
+        q: Option<String>,
+        /// draft, published or retired.
+        #[arg(long)]
+        status: Option<String>,
+        /// Only this agency (code or id) and those under it.
+        #[arg(long)]
+        agency: Option<String>,
+    },
+    /// Show one resource as JSON.
+    Show { key: String },
+    /// Move a resource to draft, published or retired.
+    Status { key: String, status: String },
 }
 
 #[derive(Subcommand)]
@@ -445,6 +499,7 @@ async fn admin(kho: &Kho, command: Command) -> anyhow::Result<ExitCode> {
                 writeln!(out, "{:indent$}{}  {}  [{}]", "", a.code, a.name, a.kind.as_str(), indent = depth * 2)?;
             }
         }
+        Command::Resource(command) => resource(kho, &operator, &ctx, command, &mut out).await?,
         Command::Audit(AuditCommand::Verify) => {
             let report = kho.verify_audit(&operator, &ctx).await.map_err(core)?;
             if report.intact {
@@ -456,4 +511,84 @@ async fn admin(kho: &Kho, command: Command) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn resource(
+    kho: &Kho,
+    operator: &Subject,
+    ctx: &AuditContext,
+    command: ResourceCommand,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    match command {
+        ResourceCommand::Create {
+            from,
+            title,
+            agency,
+            scope,
+            slug,
+            description,
+            keywords,
+            theme,
+            personal_data,
+            importance,
+        } => {
+            let draft: ResourceDraft = match from {
+                Some(file) => {
+                    let text =
+                        std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+                    serde_json::from_str(&text).map_err(|e| anyhow!("{}: {e}", file.display()))?
+                }
+                None => {
+                    let agency = find_agency(kho, agency.as_deref().unwrap_or_default()).await?;
+                    serde_json::from_value(serde_json::json!({
+                        "title": title,
+                        "publisher_agency_id": agency.id,
+                        "sharing_scope": scope,
+                        "slug": slug,
+                        "description": description,
+                        "keywords": keywords.split(',').map(str::trim).filter(|k| !k.is_empty()).collect::<Vec<_>>(),
+                        "theme": theme,
+                        "personal_data": personal_data,
+                        "importance": importance,
+                    }))
+                    .map_err(|e| anyhow!("{e}"))?
+                }
+            };
+            let r = kho.create_resource(operator, ctx, draft).await.map_err(core)?;
+            writeln!(out, "created data resource {} ({}) as a draft", r.slug, r.id)?;
+        }
+        ResourceCommand::List { q, status, agency } => {
+            let agency_id = match agency {
+                Some(key) => Some(find_agency(kho, &key).await?.id),
+                None => None,
+            };
+            let filter = ResourceFilter {
+                agency_id,
+                status: status.map(|s| Status::parse("status", &s)).transpose().map_err(core)?,
+                text: q,
+                limit: 500,
+                ..Default::default()
+            };
+            let page = kho.list_resources(operator, filter).await.map_err(core)?;
+            writeln!(out, "{:<40} {:<10} {:<12} title", "slug", "status", "scope")?;
+            for r in page.items {
+                let scope = kho_catalog::scope_str(r.draft.sharing_scope);
+                writeln!(out, "{:<40} {:<10} {:<12} {}", r.slug, r.status.as_str(), scope, r.draft.title)?;
+            }
+            if page.total > 500 {
+                writeln!(out, "… {} in all; narrow the list with --q, --status or --agency", page.total)?;
+            }
+        }
+        ResourceCommand::Show { key } => {
+            let r = kho.resource(operator, ctx, &key).await.map_err(core)?;
+            writeln!(out, "{}", serde_json::to_string_pretty(&r)?)?;
+        }
+        ResourceCommand::Status { key, status } => {
+            let status = Status::parse("status", &status).map_err(core)?;
+            let r = kho.set_resource_status(operator, ctx, &key, status).await.map_err(core)?;
+            writeln!(out, "{} is now {}", r.slug, r.status.as_str())?;
+        }
+    }
+    Ok(())
 }

@@ -67,7 +67,10 @@ impl Browser {
         let r: Value = http.post(format!("{base}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
         let session =
             r["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no WebDriver session: {r}")).to_string();
-        Some(Self { driver, base, session, http, _profile: profile })
+        let browser = Self { driver, base, session, http, _profile: profile };
+        // Finding an element waits for it to appear (pages load after clicks).
+        browser.call(reqwest::Method::POST, "/timeouts", Some(json!({"implicit": 10_000}))).await;
+        Some(browser)
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
@@ -92,8 +95,27 @@ impl Browser {
         v.as_str().unwrap_or_else(|| panic!("GET /url: {v}")).to_string()
     }
 
+    /// Waits until the current address satisfies `done` (a click that navigates may
+    /// return before the new page has loaded), and returns it.
+    pub async fn wait_for_url(&self, done: impl Fn(&str) -> bool) -> String {
+        let mut url = self.url().await;
+        for _ in 0..100 {
+            if done(&url) {
+                return url;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            url = self.url().await;
+        }
+        panic!("timed out waiting for the page to change; still at {url}");
+    }
+
     pub async fn source(&self) -> String {
         self.call(reqwest::Method::GET, "/source", None).await.as_str().unwrap().to_string()
+    }
+
+    /// Waits (up to the implicit timeout) until an element matching `css` exists.
+    pub async fn wait_for(&self, css: &str) {
+        self.find(css).await;
     }
 
     async fn find(&self, css: &str) -> String {

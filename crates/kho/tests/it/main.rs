@@ -220,3 +220,66 @@ fn audit_verify_fails_and_names_the_broken_entry() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("BROKEN: entry 2 was altered"), "{stdout}");
 }
+
+#[test]
+fn resources_are_registered_listed_and_published_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(kho(d, &["agency", "create", "--code", "000.00.00.H24", "--name", "UBND tỉnh", "--kind", "province"]));
+    let created = ok(kho(
+        d,
+        &[
+            "resource",
+            "create",
+            "--title",
+            "Bảng giá đất 2025",
+            "--agency",
+            "000.00.00.H24",
+            "--scope",
+            "open",
+            "--keywords",
+            "đất đai, giá đất",
+            "--theme",
+            "đất đai",
+        ],
+    ));
+    assert!(created.contains("created data resource bang-gia-dat-2025"), "{created}");
+
+    // `show` prints JSON that, without its stored-only fields, is a valid description.
+    let mut shown: serde_json::Value =
+        serde_json::from_str(&ok(kho(d, &["resource", "show", "bang-gia-dat-2025"]))).unwrap();
+    assert_eq!(shown["keywords"], serde_json::json!(["đất đai", "giá đất"]));
+    let body = shown.as_object_mut().unwrap();
+    for stored in ["id", "slug", "status", "created_at", "updated_at", "published_at"] {
+        body.remove(stored);
+    }
+    body.insert("title".into(), "Giá đất nông nghiệp".into());
+    let json = dir.path().join("r.json");
+    std::fs::write(&json, serde_json::to_string(&body).unwrap()).unwrap();
+    let from_file = ok(kho(d, &["resource", "create", "--from", json.to_str().unwrap()]));
+    assert!(from_file.contains("created data resource gia-dat-nong-nghiep"), "{from_file}");
+
+    let refused = kho(
+        d,
+        &[
+            "resource",
+            "create",
+            "--title",
+            "Hộ nghèo",
+            "--agency",
+            "000.00.00.H24",
+            "--scope",
+            "open",
+            "--personal-data",
+            "basic",
+        ],
+    );
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("open data must not hold personal data"));
+
+    assert!(ok(kho(d, &["resource", "status", "bang-gia-dat-2025", "published"])).contains("is now published"));
+    let list = ok(kho(d, &["resource", "list", "--status", "published"]));
+    assert!(list.contains("bang-gia-dat-2025") && !list.contains("gia-dat-nong-nghiep"), "{list}");
+    let found = ok(kho(d, &["resource", "list", "--q", "GIA DAT"]));
+    assert_eq!(found.lines().count(), 3, "a header and both resources: {found}");
+}
