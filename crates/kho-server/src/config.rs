@@ -31,6 +31,8 @@ pub struct Settings {
     pub demo: bool,
     /// Largest request body accepted, in bytes.
     pub body_limit_bytes: usize,
+    /// Largest file upload accepted (loads into tables), in bytes.
+    pub upload_limit_bytes: usize,
     /// Longest time a request may take, in seconds.
     pub request_timeout_secs: u64,
     /// How long a browser session lasts, in hours.
@@ -56,6 +58,7 @@ impl Settings {
             public_url: None,
             demo: false,
             body_limit_bytes: 2 * 1024 * 1024,
+            upload_limit_bytes: 4 * 1024 * 1024 * 1024,
             request_timeout_secs: 30,
             session_hours: 8,
             login_attempts: 5,

@@ -72,6 +72,16 @@ enum Command {
     /// Manage data resources (tài nguyên dữ liệu): catalogue entries.
     #[command(subcommand)]
     Resource(ResourceCommand),
+    /// Load a file into a resource's table as a new version (creating the resource as a
+    /// draft when the slug is new).
+    Ingest(IngestArgs),
+    /// List the versions of a resource's table.
+    Versions {
+        /// Resource slug or id.
+        resource: String,
+        #[arg(long, default_value = "main")]
+        table: String,
+    },
     /// Work with the audit log (nhật ký kiểm toán).
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -237,6 +247,24 @@ enum ResourceCommand {
     Show { key: String },
     /// Move a resource to draft, published or retired.
     Status { key: String, status: String },
+}
+
+#[derive(Args)]
+struct IngestArgs {
+    /// The file: CSV, TSV or other delimited text (UTF-8, UTF-16 or Windows-1258).
+    file: PathBuf,
+    /// Resource slug (or id). A new slug creates the resource as a draft.
+    #[arg(long)]
+    resource: String,
+    /// Table name within the resource.
+    #[arg(long, default_value = "main")]
+    table: String,
+    /// replace: the file becomes the table; append: its rows are added.
+    #[arg(long, default_value = "replace")]
+    mode: String,
+    /// Agency (code or id) that publishes a newly created resource [default: the province agency].
+    #[arg(long)]
+    agency: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -500,6 +528,34 @@ async fn admin(kho: &Kho, command: Command) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Resource(command) => resource(kho, &operator, &ctx, command, &mut out).await?,
+        Command::Ingest(args) => ingest(kho, &operator, &ctx, args, &mut out).await?,
+        Command::Versions { resource, table } => {
+            let versions = kho.table_versions(&operator, &ctx, &resource, &table).await.map_err(core)?;
+            writeln!(
+                out,
+                "{:<8} {:<8} {:>12}  {:<20} {:<24} source",
+                "version", "mode", "rows", "loaded at (UTC)", "loaded by"
+            )?;
+            for v in versions {
+                let at = v
+                    .timestamp_ms
+                    .and_then(chrono::DateTime::from_timestamp_millis)
+                    .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                    .unwrap_or_default();
+                let rows = v.rows.map(|r| r.to_string()).unwrap_or_default();
+                let by = v.loaded_by.unwrap_or_default();
+                writeln!(
+                    out,
+                    "{:<8} {:<8} {:>12}  {:<20} {:<24} {}",
+                    v.version,
+                    v.mode,
+                    rows,
+                    at,
+                    by,
+                    v.source_file.unwrap_or_default()
+                )?;
+            }
+        }
         Command::Audit(AuditCommand::Verify) => {
             let report = kho.verify_audit(&operator, &ctx).await.map_err(core)?;
             if report.intact {
@@ -589,6 +645,81 @@ async fn resource(
             let r = kho.set_resource_status(operator, ctx, &key, status).await.map_err(core)?;
             writeln!(out, "{} is now {}", r.slug, r.status.as_str())?;
         }
+    }
+    Ok(())
+}
+
+async fn ingest(
+    kho: &Kho,
+    operator: &Subject,
+    ctx: &AuditContext,
+    args: IngestArgs,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    if !args.file.is_file() {
+        bail!("{} is not a file", args.file.display());
+    }
+    let mode = kho_lake::LoadMode::parse(&args.mode).map_err(|e| anyhow!("{e}"))?;
+    if kho.store.resource(&args.resource).await?.is_none() {
+        let agency = match &args.agency {
+            Some(key) => find_agency(kho, key).await?,
+            None => kho
+                .list_agencies()
+                .await
+                .map_err(core)?
+                .into_iter()
+                .find(|a| a.kind == AgencyKind::Province)
+                .ok_or_else(|| anyhow!("there is no province agency; pass --agency"))?,
+        };
+        let title = args.file.file_stem().map(|s| s.to_string_lossy().replace(['-', '_'], " ")).unwrap_or_default();
+        let draft: ResourceDraft = serde_json::from_value(serde_json::json!({
+            "title": if title.chars().count() >= 3 { title } else { args.resource.clone() },
+            "slug": args.resource,
+            "publisher_agency_id": agency.id,
+            "sharing_scope": "private",
+        }))?;
+        let r = kho.create_resource(operator, ctx, draft).await.map_err(core)?;
+        eprintln!("created data resource {} as a private draft of {}", r.slug, agency.name);
+    }
+    let source_name = args.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let load = kho_server::services::Load {
+        resource: &args.resource,
+        table: &args.table,
+        path: &args.file,
+        source_name,
+        mode,
+    };
+    let report = kho
+        .load_table(operator, ctx, load, |p| {
+            let pct = if p.total_bytes > 0 { p.bytes_read * 100 / p.total_bytes } else { 0 };
+            eprint!(
+                "\r  {pct:>3}%  {:>8.1} / {:.1} MB  {:>10} rows",
+                p.bytes_read as f64 / 1e6,
+                p.total_bytes as f64 / 1e6,
+                p.rows
+            );
+        })
+        .await
+        .map_err(core);
+    eprintln!();
+    let report = report?;
+    let mb = report.bytes as f64 / 1e6;
+    writeln!(
+        out,
+        "loaded {} rows, {} columns into {}/{} as version {} in {:.2} s ({:.0} rows/s, {:.1} MB/s; {}, delimiter {:?})",
+        report.rows,
+        report.columns.len(),
+        args.resource,
+        args.table,
+        report.version,
+        report.seconds,
+        report.rows as f64 / report.seconds.max(1e-9),
+        mb / report.seconds.max(1e-9),
+        report.encoding,
+        report.delimiter,
+    )?;
+    for c in &report.columns {
+        writeln!(out, "  {:<32} {:<8} {}", c.name, c.kind, c.header)?;
     }
     Ok(())
 }

@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod error;
 pub mod openapi;
 pub mod ops;
+pub mod warehouse;
 
 use crate::metrics::Metrics;
 use crate::services::Kho;
@@ -51,6 +52,12 @@ pub fn router(state: AppState) -> Router {
         .route("/resources", get(catalog::list).post(catalog::create))
         .route("/resources/{key}", get(catalog::get).put(catalog::update).delete(catalog::delete))
         .route("/resources/{key}/status", post(catalog::set_status))
+        .route("/resources/{key}/tables", get(warehouse::tables))
+        .route(
+            "/resources/{key}/tables/{table}/versions",
+            get(warehouse::versions).post(warehouse::load).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/resources/{key}/tables/{table}/rows", get(warehouse::rows))
         .route("/openapi.json", get(openapi::document))
         .fallback(api_not_found)
         .method_not_allowed_fallback(api_method_not_allowed);
@@ -105,8 +112,12 @@ async fn track(State(state): State<AppState>, req: Request<Body>, next: Next) ->
     response
 }
 
-/// Ends requests that run past the configured time.
+/// Ends requests that run past the configured time. Loads into tables are exempt:
+/// a large file takes as long as it takes, bounded by the upload limit.
 async fn time_limit(State(limit): State<Duration>, req: Request<Body>, next: Next) -> Response {
+    if req.method() == axum::http::Method::POST && req.uri().path().contains("/tables/") {
+        return next.run(req).await;
+    }
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(response) => response,
         Err(_) => ApiError(Error::new(

@@ -1,7 +1,7 @@
 //! The OpenAPI 3 document of the native API, generated from the handlers'
 //! annotations and served at `/api/v1/openapi.json`.
 
-use crate::http::{api, catalog};
+use crate::http::{api, catalog, warehouse};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -15,11 +15,13 @@ use utoipa::OpenApi;
         api::list_tokens, api::create_token, api::revoke_token,
         api::list_audit, api::verify_audit,
         catalog::list, catalog::create, catalog::get, catalog::update, catalog::set_status, catalog::delete,
+        warehouse::tables, warehouse::versions, warehouse::load, warehouse::rows,
     ),
     tags(
         (name = "identity", description = "Users, sessions, subsystems and API tokens"),
         (name = "organisation", description = "Agencies (cơ quan)"),
         (name = "audit", description = "The hash-chained audit log"),
+        (name = "warehouse", description = "Tables of data resources: loads, versions, rows"),
         (name = "catalogue", description = "Data resources (tài nguyên dữ liệu), DCAT-AP with the Vietnamese fields"),
     )
 )]

@@ -23,7 +23,7 @@ pub struct ResourceFilter {
 }
 
 /// The scope the policy applies: a draft is private to its agency until published.
-fn effective_scope(r: &DataResource) -> SharingScope {
+pub(crate) fn effective_scope(r: &DataResource) -> SharingScope {
     if r.status == Status::Draft {
         SharingScope::Private
     } else {
@@ -187,7 +187,9 @@ impl Kho {
                 current.status.as_str()
             )));
         }
-        Ok(self.store.delete_resource(ctx, &current.id).await?)
+        self.store.delete_resource(ctx, &current.id).await?;
+        // A draft's tables go with it; its description is already gone from the catalogue.
+        Ok(self.lake.remove_resource(&current.id)?)
     }
 }
 

@@ -4,6 +4,7 @@
 
 use crate::config::Settings;
 mod catalog;
+mod warehouse;
 
 use crate::login_limit::LoginLimiter;
 pub use catalog::ResourceFilter;
@@ -23,11 +24,14 @@ use serde::Serialize;
 use serde_json::json;
 use std::net::IpAddr;
 use std::sync::Arc;
+pub use warehouse::Load;
 
 /// A running Kho: its store, object storage and settings.
 pub struct Kho {
     pub store: Arc<dyn MetadataStore>,
     pub objects: Objects,
+    /// Kho dữ liệu — the Delta tables of the resources.
+    pub lake: kho_lake::Lake,
     pub settings: Settings,
     logins: LoginLimiter,
 }
@@ -76,9 +80,10 @@ impl Kho {
             .await
             .map_err(|e| anyhow::anyhow!("cannot open the metadata store {}: {e}", settings.database_url))?;
         let objects = kho_store::objects::open(&settings.object_store_url)?;
+        let lake = kho_lake::Lake::new(&settings.object_store_url)?;
         let logins =
             LoginLimiter::new(settings.login_attempts, std::time::Duration::from_secs(settings.login_window_secs));
-        Ok(Self { store, objects, settings, logins })
+        Ok(Self { store, objects, lake, settings, logins })
     }
 
     /// Checks the policy; a denial is itself recorded in the audit log.

@@ -399,6 +399,11 @@ pub async fn show(State(state): State<AppState>, caller: Caller, uri: Uri, Path(
     show_page(&state, &caller, &uri, &key, None).await
 }
 
+/// The resource page with an error shown at the top (a refused change or load).
+pub async fn show_with_error(state: &AppState, caller: &Caller, uri: &Uri, key: &str, error: &str) -> Response {
+    show_page(state, caller, uri, key, Some(error)).await
+}
+
 async fn show_page(state: &AppState, caller: &Caller, uri: &Uri, key: &str, error: Option<&str>) -> Response {
     let l = caller.lang;
     let result = async {
@@ -413,6 +418,10 @@ async fn show_page(state: &AppState, caller: &Caller, uri: &Uri, key: &str, erro
     let d = &r.draft;
     let policy = Resource::new(ResourceKind::DataResource).in_agency(&agency.path).with_scope(d.sharing_scope);
     let can_edit = authorize(&caller.subject, Action::Update, &policy).is_allowed();
+    let data = match super::tables::data_section(state, caller, &r, can_edit).await {
+        Ok(m) => m,
+        Err(e) => return error_page(caller, uri.path(), &e),
+    };
     let row = |label: &'static str, value: String| html! { tr { th scope="row" { (label) } td { (value) } } };
     let moves: Vec<(Status, &str, &str)> = match r.status {
         Status::Draft => vec![(Status::Published, "Công bố", "Publish")],
@@ -457,6 +466,7 @@ async fn show_page(state: &AppState, caller: &Caller, uri: &Uri, key: &str, erro
                 }
             }
         }
+        (data)
     };
     let title =
         if caller.lang == Lang::En { d.title_en.clone().unwrap_or_else(|| d.title.clone()) } else { d.title.clone() };

@@ -8,6 +8,7 @@ mod auth;
 mod browser;
 mod catalog;
 mod ops;
+mod warehouse;
 mod webdriver;
 
 use kho_server::services::Kho;

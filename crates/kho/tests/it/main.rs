@@ -283,3 +283,42 @@ fn resources_are_registered_listed_and_published_from_the_command_line() {
     let found = ok(kho(d, &["resource", "list", "--q", "GIA DAT"]));
     assert_eq!(found.lines().count(), 3, "a header and both resources: {found}");
 }
+
+#[test]
+fn one_command_takes_a_file_to_a_versioned_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(kho(d, &["agency", "create", "--code", "000.00.00.H24", "--name", "UBND tỉnh", "--kind", "province"]));
+    let csv = d.join("gia-dat-2025.csv");
+    std::fs::write(&csv, "Mã xã;Vị trí;Giá (đồng/m2);Ngày áp dụng\n07210;Đường Hùng Vương;25.000.000;01/01/2025\n07228;Đường Lê Lợi;18.500.000;01/01/2025\n").unwrap();
+    let out = Command::new(KHO)
+        .arg("--data-dir")
+        .arg(d)
+        .args(["ingest"])
+        .arg(&csv)
+        .args(["--resource", "gia-dat"])
+        .output()
+        .unwrap();
+    let stdout = ok(out.clone());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("created data resource gia-dat as a private draft"), "{stderr}");
+    assert!(stdout.contains("loaded 2 rows, 4 columns into gia-dat/main as version 1"), "{stdout}");
+    assert!(stdout.contains("gia_dong_m2") && stdout.contains("integer"), "{stdout}");
+
+    std::fs::write(&csv, "Mã xã;Vị trí;Giá (đồng/m2);Ngày áp dụng\n07246;Xã Xuân Lương;900.000;01/07/2025\n").unwrap();
+    let appended = ok(kho(d, &["ingest", csv.to_str().unwrap(), "--resource", "gia-dat", "--mode", "append"]));
+    assert!(appended.contains("as version 2"), "{appended}");
+    let versions = ok(kho(d, &["versions", "gia-dat"]));
+    let lines: Vec<&str> = versions.lines().collect();
+    assert_eq!(lines.len(), 3, "{versions}");
+    assert!(lines[1].starts_with("2 ") && lines[1].contains("append") && lines[1].contains("operator"), "{versions}");
+
+    std::fs::write(&csv, "Mã xã;Giá\n07210;không rõ\n").unwrap();
+    let bad = kho(d, &["ingest", csv.to_str().unwrap(), "--resource", "gia-dat", "--mode", "append"]);
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("columns do not match"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}

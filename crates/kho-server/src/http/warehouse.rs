@@ -1,0 +1,141 @@
+//! The warehouse part of the native API: a resource's tables, their versions, loads
+//! (the file as the request body, streamed to disk first) and rows.
+
+use crate::http::caller::Caller;
+use crate::http::error::{ApiQuery, ApiResult, ErrorBody};
+use crate::http::AppState;
+use crate::services::Load;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use futures::StreamExt;
+use kho_core::{Error, ErrorCode};
+use kho_lake::{IngestReport, LoadMode, TableVersion};
+use serde::{Deserialize, Serialize};
+use tokio::io::AsyncWriteExt;
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Tables {
+    pub items: Vec<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Versions {
+    pub items: Vec<TableVersion>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct LoadParams {
+    /// `replace` (default) or `append`.
+    pub mode: Option<String>,
+    /// The file's name, recorded with the version.
+    pub filename: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RowParams {
+    /// A version number; the newest when absent.
+    pub version: Option<i64>,
+    /// At most this many rows (1–10,000, default 100).
+    pub limit: Option<usize>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Rows {
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// The tables of a data resource.
+#[utoipa::path(get, path = "/api/v1/resources/{key}/tables", tag = "warehouse",
+    responses((status = 200, body = Tables), (status = 404, body = ErrorBody)))]
+pub async fn tables(State(state): State<AppState>, caller: Caller, Path(key): Path<String>) -> ApiResult<Json<Tables>> {
+    Ok(Json(Tables { items: state.kho.tables(&caller.subject, &caller.ctx(), &key).await? }))
+}
+
+/// The versions of a table, newest first.
+#[utoipa::path(get, path = "/api/v1/resources/{key}/tables/{table}/versions", tag = "warehouse",
+    responses((status = 200, body = Versions), (status = 404, body = ErrorBody)))]
+pub async fn versions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((key, table)): Path<(String, String)>,
+) -> ApiResult<Json<Versions>> {
+    Ok(Json(Versions { items: state.kho.table_versions(&caller.subject, &caller.ctx(), &key, &table).await? }))
+}
+
+/// Load a file (the request body: CSV, TSV or other delimited text) as a new version.
+#[utoipa::path(post, path = "/api/v1/resources/{key}/tables/{table}/versions", tag = "warehouse", params(LoadParams),
+    request_body(content = String, content_type = "text/csv"),
+    responses((status = 201, body = IngestReport), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn load(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((key, table)): Path<(String, String)>,
+    ApiQuery(p): ApiQuery<LoadParams>,
+    body: Body,
+) -> ApiResult<(StatusCode, Json<IngestReport>)> {
+    let mode = LoadMode::parse(p.mode.as_deref().unwrap_or("replace")).map_err(kho_core::Error::from)?;
+    let source_name = p.filename.filter(|f| !f.trim().is_empty()).unwrap_or_else(|| "upload.csv".into());
+    let upload = Upload::receive(&state, body.into_data_stream()).await?;
+    let load = Load { resource: &key, table: &table, path: upload.path(), source_name, mode };
+    let report = state.kho.load_table(&caller.subject, &caller.ctx(), load, |_| {}).await?;
+    Ok((StatusCode::CREATED, Json(report)))
+}
+
+/// Rows of a table version.
+#[utoipa::path(get, path = "/api/v1/resources/{key}/tables/{table}/rows", tag = "warehouse", params(RowParams),
+    responses((status = 200, body = Rows), (status = 404, body = ErrorBody)))]
+pub async fn rows(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((key, table)): Path<(String, String)>,
+    ApiQuery(p): ApiQuery<RowParams>,
+) -> ApiResult<Json<Rows>> {
+    let items =
+        state.kho.table_rows(&caller.subject, &caller.ctx(), &key, &table, p.version, p.limit.unwrap_or(100)).await?;
+    Ok(Json(Rows { items }))
+}
+
+/// An uploaded body on disk under `<data-dir>/uploads`, removed when dropped.
+pub struct Upload(tempfile::TempPath);
+
+impl Upload {
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+
+    /// Streams an upload (a request body or a form's file field) to a temporary
+    /// file, refusing it past the upload limit.
+    pub async fn receive<E: std::fmt::Display>(
+        state: &AppState,
+        stream: impl futures::Stream<Item = Result<axum::body::Bytes, E>>,
+    ) -> Result<Self, Error> {
+        let dir = state.kho.settings.data_dir.join("uploads");
+        let fail = |e: std::io::Error| Error::internal(format!("cannot store the upload: {e}"));
+        tokio::fs::create_dir_all(&dir).await.map_err(fail)?;
+        let temp = tempfile::NamedTempFile::new_in(&dir).map_err(fail)?;
+        let (file, path) = temp.into_parts();
+        let mut file = tokio::fs::File::from_std(file);
+        let limit = state.kho.settings.upload_limit_bytes as u64;
+        let mut written = 0u64;
+        let mut stream = std::pin::pin!(stream);
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk
+                .map_err(|e| Error::new(ErrorCode::MalformedRequest, format!("the upload was interrupted: {e}")))?;
+            written += chunk.len() as u64;
+            if written > limit {
+                return Err(Error::new(
+                    ErrorCode::PayloadTooLarge,
+                    format!("the file is larger than the upload limit of {limit} bytes"),
+                ));
+            }
+            file.write_all(&chunk).await.map_err(fail)?;
+        }
+        file.flush().await.map_err(fail)?;
+        Ok(Self(path))
+    }
+}

@@ -1,0 +1,120 @@
+//! Warehouse services: loading files into a resource's tables, listing their
+//! versions and reading rows — each checked against the resource's policy and
+//! recorded in the audit log.
+
+use super::catalog::effective_scope;
+use super::Kho;
+use kho_catalog::DataResource;
+use kho_core::audit::AuditContext;
+use kho_core::identity::Subject;
+use kho_core::policy::{Action, Resource, ResourceKind, SharingScope};
+use kho_core::{Error, Result};
+use kho_lake::{IngestOptions, IngestReport, LoadMode, Progress, TableVersion};
+use serde_json::json;
+use std::path::Path;
+
+/// A file to load into a table.
+pub struct Load<'a> {
+    pub resource: &'a str,
+    pub table: &'a str,
+    pub path: &'a Path,
+    /// The name to record (an upload's original file name).
+    pub source_name: String,
+    pub mode: LoadMode,
+}
+
+impl Kho {
+    /// Checks `action` on the data of `r` and returns it.
+    async fn check_data(
+        &self,
+        subject: &Subject,
+        ctx: &AuditContext,
+        action: Action,
+        r: &DataResource,
+        audit_action: &str,
+    ) -> Result<()> {
+        let path = self.agency_path(&r.draft.publisher_agency_id).await?;
+        let scope = if action == Action::Read { effective_scope(r) } else { r.draft.sharing_scope };
+        let policy = Resource::new(ResourceKind::DataResource).in_agency(&path).with_scope(scope);
+        self.check(subject, ctx, action, policy, audit_action, &format!("resource:{}", r.id)).await
+    }
+
+    /// Loads a file as a new version of a table; the whole load is one commit.
+    pub async fn load_table(
+        &self,
+        subject: &Subject,
+        ctx: &AuditContext,
+        load: Load<'_>,
+        progress: impl Fn(Progress) + Send + 'static,
+    ) -> Result<IngestReport> {
+        let r = self
+            .store
+            .resource(load.resource)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("data resource {:?}", load.resource)))?;
+        self.check_data(subject, ctx, Action::Update, &r, "table.load").await?;
+        let options = IngestOptions {
+            mode: load.mode,
+            delimiter: None,
+            loaded_by: subject.actor(),
+            source_name: load.source_name.clone(),
+        };
+        let outcome = self.lake.ingest(&r.id, load.table, load.path, options, progress).await;
+        let target = format!("table:{}/{}", r.id, load.table);
+        match outcome {
+            Ok(report) => {
+                let detail = json!({"version": report.version, "rows": report.rows, "source": load.source_name, "sha256": report.sha256, "mode": load.mode});
+                self.store.append_audit(ctx.event("table.load", target).detail(detail)).await?;
+                Ok(report)
+            }
+            Err(e) => {
+                let detail = json!({"source": load.source_name, "error": e.to_string()});
+                let event = ctx.event("table.load", target).outcome(kho_core::audit::Outcome::Failure).detail(detail);
+                self.store.append_audit(event).await?;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// A resource the caller may read the data of, by id or slug.
+    async fn readable(&self, subject: &Subject, ctx: &AuditContext, key: &str) -> Result<DataResource> {
+        let r = self.resource(subject, ctx, key).await?;
+        if effective_scope(&r) != SharingScope::Open {
+            self.store.append_audit(ctx.event("table.read", format!("resource:{}", r.id))).await?;
+        }
+        Ok(r)
+    }
+
+    /// The versions of a table, newest first.
+    pub async fn table_versions(
+        &self,
+        subject: &Subject,
+        ctx: &AuditContext,
+        key: &str,
+        table: &str,
+    ) -> Result<Vec<TableVersion>> {
+        let r = self.readable(subject, ctx, key).await?;
+        Ok(self.lake.history(&r.id, table).await?)
+    }
+
+    /// The tables a resource holds.
+    pub async fn tables(&self, subject: &Subject, ctx: &AuditContext, key: &str) -> Result<Vec<String>> {
+        let r = self.resource(subject, ctx, key).await?;
+        Ok(self.lake.tables(&r.id)?)
+    }
+
+    /// Rows of a table version as JSON objects (a preview; at most `limit`).
+    pub async fn table_rows(
+        &self,
+        subject: &Subject,
+        ctx: &AuditContext,
+        key: &str,
+        table: &str,
+        version: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>> {
+        let r = self.readable(subject, ctx, key).await?;
+        let batches = self.lake.preview(&r.id, table, version, limit.clamp(1, 10_000)).await?;
+        kho_lake::to_json_rows(&batches).map_err(|e| Error::internal(format!("rows could not be shown: {e}")))
+    }
+}

@@ -1,0 +1,136 @@
+//! The data part of a resource's page: its tables with their versions and a preview
+//! of the newest rows, and the form that loads a file as a new version.
+
+use super::error_page;
+use crate::http::caller::Caller;
+use crate::http::warehouse::Upload;
+use crate::http::AppState;
+use crate::services::Load;
+use axum::extract::{Multipart, Path, State};
+use axum::http::Uri;
+use axum::response::{IntoResponse, Redirect, Response};
+use kho_catalog::DataResource;
+use kho_core::{Error, ErrorCode};
+use kho_lake::LoadMode;
+use maud::{html, Markup};
+
+const PREVIEW_ROWS: usize = 20;
+
+fn cell(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Tables, versions, previews and (for those who may load) the upload form.
+pub async fn data_section(
+    state: &AppState,
+    caller: &Caller,
+    r: &DataResource,
+    can_load: bool,
+) -> Result<Markup, Error> {
+    let l = caller.lang;
+    let (subject, ctx) = (&caller.subject, caller.ctx());
+    let mut sections = Vec::new();
+    for table in state.kho.tables(subject, &ctx, &r.id).await? {
+        let versions = state.kho.table_versions(subject, &ctx, &r.id, &table).await?;
+        let rows = state.kho.table_rows(subject, &ctx, &r.id, &table, None, PREVIEW_ROWS).await?;
+        sections.push((table, versions, rows));
+    }
+    Ok(html! {
+        section aria-labelledby="data-h" {
+            h2 #data-h { (l.t("Dữ liệu", "Data")) }
+            @if sections.is_empty() { p.muted { (l.t("Chưa có dữ liệu.", "No data loaded yet.")) } }
+            @for (table, versions, rows) in &sections {
+                h3 { (l.t("Bảng", "Table")) " " code { (table) } }
+                table {
+                    caption.muted { (l.t("Các phiên bản", "Versions")) }
+                    thead { tr {
+                        th scope="col" { (l.t("Phiên bản", "Version")) } th scope="col" { (l.t("Cách nạp", "Mode")) }
+                        th scope="col" { (l.t("Số dòng", "Rows")) } th scope="col" { (l.t("Tệp nguồn", "Source file")) }
+                        th scope="col" { (l.t("Người nạp", "Loaded by")) } th scope="col" { (l.t("Thời điểm (UTC)", "When (UTC)")) }
+                    } }
+                    tbody { @for v in versions { tr {
+                        td { (v.version) } td { (v.mode) } td { (v.rows.map(|r| r.to_string()).unwrap_or_default()) }
+                        td { (v.source_file.clone().unwrap_or_default()) } td { (v.loaded_by.clone().unwrap_or_default()) }
+                        td { (v.timestamp_ms.and_then(chrono::DateTime::from_timestamp_millis).map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()) }
+                    } } }
+                }
+                @if let Some(first) = rows.first() {
+                    div style="overflow-x:auto" {
+                        table {
+                            caption.muted { (l.t("Xem trước", "Preview")) " (" (rows.len()) " " (l.t("dòng đầu", "first rows")) ")" }
+                            thead { tr { @for name in first.keys() { th scope="col" { (name) } } } }
+                            tbody { @for row in rows { tr { @for v in row.values() { td { (cell(v)) } } } } }
+                        }
+                    }
+                }
+            }
+            @if can_load {
+                form.card method="post" action={ "/admin/resources/" (r.slug) "/load" } enctype="multipart/form-data" {
+                    h3 { (l.t("Nạp dữ liệu", "Load data")) }
+                    input type="hidden" name="csrf_token" value=(caller.csrf_token());
+                    label for="table" { (l.t("Bảng", "Table")) }
+                    input #table name="table" value="main" pattern="[a-z][a-z0-9_]*" required;
+                    label for="mode" { (l.t("Cách nạp", "Mode")) }
+                    select #mode name="mode" {
+                        option value="replace" { (l.t("Thay thế toàn bộ", "Replace the table")) }
+                        option value="append" { (l.t("Thêm dòng", "Append rows")) }
+                    }
+                    label for="file" { (l.t("Tệp CSV (UTF-8, UTF-16 hoặc Windows-1258)", "CSV file (UTF-8, UTF-16 or Windows-1258)")) }
+                    input #file name="file" type="file" accept=".csv,.tsv,.txt,text/csv" required;
+                    button type="submit" { (l.t("Nạp thành phiên bản mới", "Load as a new version")) }
+                }
+            }
+        }
+    })
+}
+
+/// Receives the upload form: the file is streamed to disk, then loaded.
+pub async fn load(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+    Path(key): Path<String>,
+    multipart: Multipart,
+) -> Response {
+    let result = async {
+        let (fields, upload) = read_form(&state, multipart).await?;
+        let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or("");
+        caller.check_csrf(field("csrf_token"))?;
+        let (upload, file_name) = upload.ok_or_else(|| Error::invalid("file", "choose a file to load"))?;
+        let mode = LoadMode::parse(field("mode")).map_err(Error::from)?;
+        let table = if field("table").is_empty() { "main" } else { field("table") };
+        let load = Load { resource: &key, table, path: upload.path(), source_name: file_name, mode };
+        state.kho.load_table(&caller.subject, &caller.ctx(), load, |_| {}).await
+    };
+    match result.await {
+        Ok(_) => Redirect::to(&format!("/admin/resources/{key}#data-h")).into_response(),
+        Err(e) if e.code == ErrorCode::InvalidField => {
+            super::resources::show_with_error(&state, &caller, &uri, &key, &e.message).await
+        }
+        Err(e) => error_page(&caller, uri.path(), &e),
+    }
+}
+
+type FormParts = (Vec<(String, String)>, Option<(Upload, String)>);
+
+async fn read_form(state: &AppState, mut multipart: Multipart) -> Result<FormParts, Error> {
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        Error::new(ErrorCode::MalformedRequest, format!("the form could not be read: {e}"))
+    };
+    let mut fields = Vec::new();
+    let mut upload = None;
+    while let Some(field) = multipart.next_field().await.map_err(bad)? {
+        let name = field.name().unwrap_or("").to_string();
+        if name == "file" {
+            let file_name = field.file_name().unwrap_or("upload.csv").to_string();
+            upload = Some((Upload::receive(state, field).await?, file_name));
+        } else {
+            fields.push((name, field.text().await.map_err(bad)?));
+        }
+    }
+    Ok((fields, upload))
+}
