@@ -138,62 +138,60 @@ fn parse_date(v: &str, style: DateStyle) -> Option<NaiveDate> {
 
 /// Infers a column's type from sample values (empty values are ignored). When a
 /// number like `1.234` could be read either way, the Vietnamese reading wins.
+///
+/// A few stray values do not turn a column into text: with at least ten values that
+/// fit, up to one in fifty may not (at least one), so that a typo such as `31/02/2025`
+/// in a date column is reported by the load instead of silently changing the type.
 pub fn infer<'a>(values: impl IntoIterator<Item = &'a str>) -> ColumnType {
-    let mut all = Candidates {
-        int_plain: true,
-        int_vn: true,
-        int_intl: true,
-        dec_vn: true,
-        dec_intl: true,
-        date_dmy: true,
-        date_iso: true,
-        boolean: true,
-    };
-    let mut seen = false;
+    // Misses per reading, in the order of preference below.
+    let mut misses = [0usize; 8];
+    let mut seen = 0usize;
     for v in values.into_iter().map(str::trim).filter(|v| !v.is_empty()) {
-        seen = true;
+        seen += 1;
         let c = candidates(v);
-        // Per style, a value must be a whole number or a decimal of that style.
-        all.int_plain &= c.int_plain;
-        all.int_vn &= c.int_plain || c.int_vn;
-        all.int_intl &= c.int_plain || c.int_intl;
-        all.dec_vn &= c.int_plain || c.int_vn || c.dec_vn;
-        all.dec_intl &= c.int_plain || c.int_intl || c.dec_intl;
-        all.date_dmy &= c.date_dmy;
-        all.date_iso &= c.date_iso;
-        all.boolean &= c.boolean;
-    }
-    if !seen {
-        return ColumnType::Text;
+        let fits = [
+            c.boolean,
+            c.date_iso,
+            c.date_dmy,
+            c.int_plain,
+            c.int_plain || c.int_vn,
+            c.int_plain || c.int_vn || c.dec_vn,
+            c.int_plain || c.int_intl,
+            c.int_plain || c.int_intl || c.dec_intl,
+        ];
+        for (m, fit) in misses.iter_mut().zip(fits) {
+            *m += usize::from(!fit);
+        }
     }
     use ColumnType::*;
-    if all.boolean {
-        Boolean
-    } else if all.date_iso {
-        Date(DateStyle::Iso)
-    } else if all.date_dmy {
-        Date(DateStyle::DayFirst)
-    } else if all.int_plain {
-        Integer(NumberStyle::Vietnamese)
-    } else if all.int_vn {
-        Integer(NumberStyle::Vietnamese)
-    } else if all.dec_vn {
-        Decimal(NumberStyle::Vietnamese)
-    } else if all.int_intl {
-        Integer(NumberStyle::International)
-    } else if all.dec_intl {
-        Decimal(NumberStyle::International)
-    } else {
-        Text
+    let readings = [
+        Boolean,
+        Date(DateStyle::Iso),
+        Date(DateStyle::DayFirst),
+        Integer(NumberStyle::Vietnamese),
+        Integer(NumberStyle::Vietnamese),
+        Decimal(NumberStyle::Vietnamese),
+        Integer(NumberStyle::International),
+        Decimal(NumberStyle::International),
+    ];
+    // Exact fits first; then fits that tolerate a few strays.
+    for tolerance in [0, (seen / 50).max(1)] {
+        for (reading, m) in readings.iter().zip(misses) {
+            let enough = tolerance == 0 || seen - m >= 10;
+            if seen > 0 && m <= tolerance && enough {
+                return *reading;
+            }
+        }
     }
+    Text
 }
 
-/// Reads one value as `ty`; `Err` says nothing itself — the caller knows the file,
-/// row and column and uses [`ColumnType::expected`].
-pub fn parse(ty: ColumnType, raw: &str) -> Result<Cell, ()> {
+/// Reads one value as `ty`; `None` when it does not fit (the caller knows the file,
+/// row and column, and [`ColumnType::expected`] says what would have).
+pub fn parse(ty: ColumnType, raw: &str) -> Option<Cell> {
     let v = raw.trim();
     if v.is_empty() {
-        return Ok(Cell::Null);
+        return Some(Cell::Null);
     }
     let number = |style: NumberStyle| -> String {
         match style {
@@ -202,18 +200,18 @@ pub fn parse(ty: ColumnType, raw: &str) -> Result<Cell, ()> {
         }
     };
     match ty {
-        ColumnType::Text => Ok(Cell::Text(raw.to_string())),
-        ColumnType::Boolean => parse_bool(v).map(Cell::Boolean).ok_or(()),
-        ColumnType::Date(style) => parse_date(v, style).map(Cell::Date).ok_or(()),
+        ColumnType::Text => Some(Cell::Text(raw.to_string())),
+        ColumnType::Boolean => parse_bool(v).map(Cell::Boolean),
+        ColumnType::Date(style) => parse_date(v, style).map(Cell::Date),
         ColumnType::Integer(style) => {
             let c = candidates(v);
             let ok = c.int_plain
                 || (style == NumberStyle::Vietnamese && c.int_vn)
                 || (style == NumberStyle::International && c.int_intl);
             if !ok {
-                return Err(());
+                return None;
             }
-            number(style).parse().map(Cell::Integer).map_err(|_| ())
+            number(style).parse().map(Cell::Integer).ok()
         }
         ColumnType::Decimal(style) => {
             let c = candidates(v);
@@ -223,9 +221,9 @@ pub fn parse(ty: ColumnType, raw: &str) -> Result<Cell, ()> {
                     NumberStyle::International => c.int_intl || c.dec_intl,
                 };
             if !ok {
-                return Err(());
+                return None;
             }
-            number(style).parse().map(Cell::Decimal).map_err(|_| ())
+            number(style).parse().map(Cell::Decimal).ok()
         }
     }
 }
@@ -246,20 +244,20 @@ mod tests {
         assert_eq!(infer(["31-12-2025"]), Date(DateStyle::DayFirst));
         assert_eq!(infer(["2025-07-01"]), Date(DateStyle::Iso));
         assert_eq!(infer(["Có", "không", "có"]), Boolean);
-        assert_eq!(parse(Integer(Vietnamese), "1.234.567"), Ok(Cell::Integer(1_234_567)));
-        assert_eq!(parse(Decimal(Vietnamese), "1.234,5"), Ok(Cell::Decimal(1234.5)));
-        assert_eq!(parse(Decimal(Vietnamese), "-0,25"), Ok(Cell::Decimal(-0.25)));
+        assert_eq!(parse(Integer(Vietnamese), "1.234.567"), Some(Cell::Integer(1_234_567)));
+        assert_eq!(parse(Decimal(Vietnamese), "1.234,5"), Some(Cell::Decimal(1234.5)));
+        assert_eq!(parse(Decimal(Vietnamese), "-0,25"), Some(Cell::Decimal(-0.25)));
         assert_eq!(
             parse(Date(DateStyle::DayFirst), "01/07/2025"),
-            Ok(Cell::Date(NaiveDate::from_ymd_opt(2025, 7, 1).unwrap()))
+            Some(Cell::Date(NaiveDate::from_ymd_opt(2025, 7, 1).unwrap()))
         );
-        assert_eq!(parse(Integer(Vietnamese), ""), Ok(Cell::Null));
+        assert_eq!(parse(Integer(Vietnamese), ""), Some(Cell::Null));
     }
 
     #[test]
     fn ambiguous_thousands_read_the_vietnamese_way() {
         assert_eq!(infer(["1.234", "2.500"]), Integer(Vietnamese));
-        assert_eq!(parse(Integer(Vietnamese), "2.500"), Ok(Cell::Integer(2500)));
+        assert_eq!(parse(Integer(Vietnamese), "2.500"), Some(Cell::Integer(2500)));
         // One unambiguous value decides for the column.
         assert_eq!(infer(["1.234", "2.5"]), Decimal(International));
     }
@@ -275,10 +273,21 @@ mod tests {
     }
 
     #[test]
+    fn a_stray_value_does_not_change_the_type() {
+        let mut dates: Vec<String> = (1..=20).map(|d| format!("{d:02}/01/2025")).collect();
+        dates.push("31/02/2025".into());
+        assert_eq!(infer(dates.iter().map(String::as_str)), Date(DateStyle::DayFirst));
+        assert_eq!(infer(["01/01/2025", "31/02/2025"]), Text, "too few values to tell");
+        let mut mixed = dates.clone();
+        mixed.extend(["không rõ".to_string(), "chưa có".to_string()]);
+        assert_eq!(infer(mixed.iter().map(String::as_str)), Text, "more than one in fifty");
+    }
+
+    #[test]
     fn bad_values_are_refused() {
-        assert_eq!(parse(Integer(Vietnamese), "12a"), Err(()));
-        assert_eq!(parse(Date(DateStyle::DayFirst), "31/02/2025"), Err(()));
-        assert_eq!(parse(Decimal(International), "1.234,5"), Err(()));
+        assert_eq!(parse(Integer(Vietnamese), "12a"), None);
+        assert_eq!(parse(Date(DateStyle::DayFirst), "31/02/2025"), None);
+        assert_eq!(parse(Decimal(International), "1.234,5"), None);
         assert!(Date(DateStyle::DayFirst).expected().contains("dd/mm/yyyy"));
     }
 }

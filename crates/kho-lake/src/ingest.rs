@@ -168,7 +168,7 @@ impl BatchBuilder {
     fn push(&mut self, record: &csv::StringRecord, line: u64) -> Result<(), LakeError> {
         for (i, (ty, col)) in self.types.iter().zip(self.columns.iter_mut()).enumerate() {
             let raw = record.get(i).unwrap_or("");
-            let cell = infer::parse(*ty, raw).map_err(|()| LakeError::Cell {
+            let cell = infer::parse(*ty, raw).ok_or_else(|| LakeError::Cell {
                 file: self.file.clone(),
                 row: line,
                 column: self.headers[i].clone(),
@@ -315,14 +315,13 @@ impl Lake {
                 };
                 let compose = source.detected.encoding == encoding_rs::WINDOWS_1258.name();
                 let mut builder = BatchBuilder::new(schema, types, headers, file.clone(), compose);
-                let mut line: u64 = 1;
                 let mut last_report = Instant::now();
                 let rest = source
                     .reader
                     .records()
                     .map(|r| r.map_err(|e| LakeError::Source { file: file.clone(), message: e.to_string() }));
-                for record in sample.into_iter().map(Ok).chain(rest) {
-                    line += 1;
+                // Line 1 is the header; data rows are numbered from 2, as a spreadsheet shows them.
+                for (line, record) in (2_u64..).zip(sample.into_iter().map(Ok).chain(rest)) {
                     let pushed = record.and_then(|r| builder.push(&r, line));
                     if let Err(e) = pushed {
                         let _ = tx.blocking_send(Err(fail(e)));

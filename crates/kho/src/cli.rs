@@ -691,7 +691,7 @@ async fn ingest(
     };
     let report = kho
         .load_table(operator, ctx, load, |p| {
-            let pct = if p.total_bytes > 0 { p.bytes_read * 100 / p.total_bytes } else { 0 };
+            let pct = (p.bytes_read * 100).checked_div(p.total_bytes).unwrap_or(0);
             eprint!(
                 "\r  {pct:>3}%  {:>8.1} / {:.1} MB  {:>10} rows",
                 p.bytes_read as f64 / 1e6,

@@ -101,11 +101,16 @@ async fn a_bad_file_is_refused_with_its_row_and_column_and_nothing_changes() {
     let slug = schools_slug(&app).await;
     let admin = app.token("admin").await;
     upload(&app, &admin, &slug, SCHOOLS_V1, "filename=v1.csv").await;
-    let bad = SCHOOLS_V1.replace("15/08/2001", "31/02/2001");
+    // Thirty schools, one founding date mistyped.
+    let mut bad = String::from("Mã trường;Tên trường;Số học sinh;Ngày thành lập\n");
+    for i in 1..=30 {
+        let date = if i == 17 { "31/02/2001".to_string() } else { format!("{:02}/09/2001", i % 28 + 1) };
+        bad.push_str(&format!("{i:02};Trường số {i};{};{date}\n", 100 + i));
+    }
     let err = expect_error(upload(&app, &admin, &slug, &bad, "filename=sai.csv").await, 422, "invalid_field").await;
     assert_eq!(
         err["message"],
-        "sai.csv, row 3, column \"Ngày thành lập\": \"31/02/2001\" is not a date written dd/mm/yyyy; fix the value or declare the column as text"
+        "sai.csv, row 18, column \"Ngày thành lập\": \"31/02/2001\" is not a date written dd/mm/yyyy; fix the value or declare the column as text"
     );
     let versions: Value = app.get_json(&format!("/api/v1/resources/{slug}/tables/main/versions"), &admin).await;
     assert_eq!(versions["items"].as_array().unwrap().len(), 1);
