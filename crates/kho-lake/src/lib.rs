@@ -64,7 +64,10 @@ pub struct TableVersion {
     pub timestamp_ms: Option<i64>,
     /// `replace` or `append`.
     pub mode: String,
+    /// Rows in the table as of this version.
     pub rows: Option<u64>,
+    /// Rows this load added.
+    pub added_rows: Option<u64>,
     pub source_file: Option<String>,
     pub source_sha256: Option<String>,
     pub loaded_by: Option<String>,
@@ -132,15 +135,27 @@ impl Lake {
                 .and_then(|m| m.as_str())
                 .map(|m| if m == "Append" { "append" } else { "replace" })
                 .unwrap_or("replace");
+            let added_rows =
+                c.info.get("operationMetrics").and_then(|m| m.get("num_added_rows")).and_then(|v| v.as_u64());
             out.push(TableVersion {
                 version: (latest + 1 - i as u64) as i64,
                 timestamp_ms: c.timestamp,
                 mode: mode.to_string(),
-                rows: c.info.get("kho.rows").and_then(|v| v.as_u64()),
+                rows: None,
+                added_rows,
                 source_file: text("kho.source"),
                 source_sha256: text("kho.sha256"),
                 loaded_by: text("kho.loaded_by"),
             });
+        }
+        // Totals run from the oldest version: a replace starts over, an append adds.
+        let mut total: Option<u64> = Some(0);
+        for v in out.iter_mut().rev() {
+            total = match (v.mode.as_str(), v.added_rows) {
+                ("append", Some(added)) => total.map(|t| t + added),
+                (_, added) => added,
+            };
+            v.rows = total;
         }
         Ok(out)
     }

@@ -159,9 +159,16 @@ async fn replace_and_append_make_versions_and_old_ones_stay_readable() {
     let latest = f.rows(None).await;
     assert_eq!(count(&latest), 2);
     let history = f.lake.history("r1", "main").await.unwrap();
-    let modes: Vec<(i64, &str, Option<&str>)> =
-        history.iter().map(|h| (h.version, h.mode.as_str(), h.source_file.as_deref())).collect();
-    assert_eq!(modes, [(3, "append", Some("v3.csv")), (2, "replace", Some("v2.csv")), (1, "replace", Some("v1.csv"))]);
+    let modes: Vec<(i64, &str, Option<&str>, Option<u64>)> =
+        history.iter().map(|h| (h.version, h.mode.as_str(), h.source_file.as_deref(), h.rows)).collect();
+    assert_eq!(
+        modes,
+        [
+            (3, "append", Some("v3.csv"), Some(2)),
+            (2, "replace", Some("v2.csv"), Some(1)),
+            (1, "replace", Some("v1.csv"), Some(2))
+        ]
+    );
 }
 
 #[tokio::test]

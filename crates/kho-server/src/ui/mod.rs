@@ -121,13 +121,7 @@ pub fn layout(caller: &Caller, path: &str, title: &str, content: Markup) -> Mark
                                 li { a href="/" { (l.t("Trang chủ", "Home")) } }
                                 @if subject.is_authenticated() {
                                     li { a href="/admin" { (l.t("Quản trị", "Management")) } }
-                                    li { a href="/admin/resources" { (l.t("Tài nguyên dữ liệu", "Data resources")) } }
-                                    li { a href="/admin/agencies" { (l.t("Cơ quan", "Agencies")) } }
-                                    li { a href="/admin/users" { (l.t("Người dùng", "Users")) } }
-                                    li { a href="/admin/tokens" { (l.t("Khóa API", "API tokens")) } }
-                                    @if subject.has(Role::Auditor) || subject.has(Role::Admin) {
-                                        li { a href="/admin/audit" { (l.t("Nhật ký kiểm toán", "Audit log")) } }
-                                    }
+                                    @for (href, text) in admin_links(l, subject) { li { a href=(href) { (text) } } }
                                 }
                             }
                         }
@@ -146,6 +140,31 @@ pub fn layout(caller: &Caller, path: &str, title: &str, content: Markup) -> Mark
             }
         }
     }
+}
+
+/// The management pages a subject may open, for the menu and the dashboard.
+pub fn admin_links(l: Lang, subject: &kho_core::identity::Subject) -> Vec<(&'static str, &'static str)> {
+    let mut links = vec![
+        ("/admin/resources", l.t("Tài nguyên dữ liệu", "Data resources")),
+        ("/admin/agencies", l.t("Cơ quan", "Agencies")),
+        ("/admin/users", l.t("Người dùng", "Users")),
+        ("/admin/tokens", l.t("Khóa API", "API tokens")),
+    ];
+    if subject.has(Role::Auditor) || subject.has(Role::Admin) {
+        links.push(("/admin/audit", l.t("Nhật ký kiểm toán", "Audit log")));
+    }
+    links
+}
+
+/// A page in the shared layout, with its status.
+pub fn page(caller: &Caller, uri: &axum::http::Uri, title: &str, status: StatusCode, content: Markup) -> Response {
+    (status, Html(layout(caller, uri.path(), title, content).into_string())).into_response()
+}
+
+/// Sends anonymous visitors of `/admin` pages to the login page.
+pub fn require_login(caller: &Caller, uri: &axum::http::Uri) -> Option<Response> {
+    (!caller.subject.is_authenticated())
+        .then(|| axum::response::Redirect::to(&format!("/login?next={}", urlencode(uri.path()))).into_response())
 }
 
 /// Percent-encodes a path for use in a query parameter.

@@ -1,7 +1,7 @@
 //! The pages of the web UI shell. Each handler reads the form or query, calls one
 //! service function and renders the result in the shared layout.
 
-use super::{error_page, layout, urlencode, Lang};
+use super::{admin_links, error_page, layout, require_login, urlencode, Lang};
 use crate::http::api::AuditParams;
 use crate::http::caller::{cookie, set_cookie, Caller, LANG_COOKIE, SESSION_COOKIE};
 use crate::http::AppState;
@@ -19,13 +19,7 @@ use std::net::SocketAddr;
 const LOGIN_CSRF_COOKIE: &str = "kho_login_csrf";
 
 fn page(caller: &Caller, uri: &Uri, title: &str, content: Markup) -> Response {
-    Html(layout(caller, uri.path(), title, content).into_string()).into_response()
-}
-
-/// Sends anonymous visitors of `/admin` pages to the login page.
-fn require_login(caller: &Caller, uri: &Uri) -> Option<Response> {
-    (!caller.subject.is_authenticated())
-        .then(|| Redirect::to(&format!("/login?next={}", urlencode(uri.path()))).into_response())
+    super::page(caller, uri, title, StatusCode::OK, content)
 }
 
 /// Only local paths are followed after login or a language switch.
@@ -223,15 +217,7 @@ pub async fn dashboard(caller: Caller, uri: Uri) -> Response {
                 p { (l.t("Xin chào", "Hello")) ", " strong { (s.actor().trim_start_matches("user:")) } "." }
                 p { (l.t("Vai trò", "Roles")) ": " (roles_text(&s.roles)) }
             }
-            ul {
-                li { a href="/admin/resources" { (l.t("Tài nguyên dữ liệu", "Data resources")) } }
-                li { a href="/admin/agencies" { (l.t("Cơ quan, đơn vị", "Agencies")) } }
-                li { a href="/admin/users" { (l.t("Người dùng", "Users")) } }
-                li { a href="/admin/tokens" { (l.t("Khóa API của tôi", "My API tokens")) } }
-                @if s.has(Role::Auditor) || s.has(Role::Admin) {
-                    li { a href="/admin/audit" { (l.t("Nhật ký kiểm toán", "Audit log")) } }
-                }
-            }
+            ul { @for (href, text) in admin_links(l, s) { li { a href=(href) { (text) } } } }
         },
     )
 }

@@ -1,7 +1,7 @@
 //! Management pages for data resources: the list with filters, the form to register
 //! or edit one, and the page of one resource with its lifecycle buttons.
 
-use super::{error_page, layout, Lang};
+use super::{error_page, layout, page, require_login, Lang};
 use crate::http::caller::Caller;
 use crate::http::catalog::ResourceParams;
 use crate::http::AppState;
@@ -49,14 +49,6 @@ const FREQUENCIES: [(Frequency, &str, &str); 8] = [
     (Frequency::Never, "Không cập nhật", "Never"),
 ];
 
-fn page(caller: &Caller, uri: &Uri, title: &str, status: StatusCode, content: Markup) -> Response {
-    (status, Html(layout(caller, uri.path(), title, content).into_string())).into_response()
-}
-
-fn login_redirect(caller: &Caller, uri: &Uri) -> Option<Response> {
-    (!caller.subject.is_authenticated()).then(|| Redirect::to(&format!("/login?next={}", uri.path())).into_response())
-}
-
 /// Agencies the caller may register resources for.
 fn publishable(caller: &Caller, agencies: &[Agency]) -> Vec<Agency> {
     agencies
@@ -75,7 +67,7 @@ pub async fn list(
     uri: Uri,
     Query(p): Query<ResourceParams>,
 ) -> Response {
-    if let Some(r) = login_redirect(&caller, &uri) {
+    if let Some(r) = require_login(&caller, &uri) {
         return r;
     }
     let l = caller.lang;
@@ -333,7 +325,7 @@ async fn form_page(
 }
 
 pub async fn new_form(State(state): State<AppState>, caller: Caller, uri: Uri) -> Response {
-    if let Some(r) = login_redirect(&caller, &uri) {
+    if let Some(r) = require_login(&caller, &uri) {
         return r;
     }
     form_page(&state, &caller, &uri, None, None, None, StatusCode::OK).await
@@ -358,7 +350,7 @@ pub async fn create(State(state): State<AppState>, caller: Caller, uri: Uri, For
 }
 
 pub async fn edit_form(State(state): State<AppState>, caller: Caller, uri: Uri, Path(key): Path<String>) -> Response {
-    if let Some(r) = login_redirect(&caller, &uri) {
+    if let Some(r) = require_login(&caller, &uri) {
         return r;
     }
     match state.kho.resource(&caller.subject, &caller.ctx(), &key).await {
@@ -393,7 +385,7 @@ pub async fn update(
 }
 
 pub async fn show(State(state): State<AppState>, caller: Caller, uri: Uri, Path(key): Path<String>) -> Response {
-    if let Some(r) = login_redirect(&caller, &uri) {
+    if let Some(r) = require_login(&caller, &uri) {
         return r;
     }
     show_page(&state, &caller, &uri, &key, None).await

@@ -312,6 +312,7 @@ fn one_command_takes_a_file_to_a_versioned_table() {
     let lines: Vec<&str> = versions.lines().collect();
     assert_eq!(lines.len(), 3, "{versions}");
     assert!(lines[1].starts_with("2 ") && lines[1].contains("append") && lines[1].contains("operator"), "{versions}");
+    assert!(lines[1].contains("           3  "), "three rows after the append: {versions}");
 
     std::fs::write(&csv, "Mã xã;Giá\n07210;không rõ\n").unwrap();
     let bad = kho(d, &["ingest", csv.to_str().unwrap(), "--resource", "gia-dat", "--mode", "append"]);
