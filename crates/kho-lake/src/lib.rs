@@ -230,6 +230,46 @@ impl Lake {
     }
 }
 
+/// A table version as CSV, streamed batch by batch: the header once, dates as
+/// `yyyy-mm-dd`, and (for Excel) a UTF-8 byte-order mark first when `bom` is set.
+pub struct CsvDownload {
+    /// Kho's version number that is being sent.
+    pub version: i64,
+    pub chunks: futures::stream::BoxStream<'static, Result<Vec<u8>, LakeError>>,
+}
+
+impl Lake {
+    pub async fn csv(
+        &self,
+        resource_id: &str,
+        table: &str,
+        version: Option<i64>,
+        bom: bool,
+    ) -> Result<CsvDownload, LakeError> {
+        use deltalake::datafusion::prelude::SessionContext;
+        use futures::StreamExt;
+        let t = self.snapshot(resource_id, table, version).await?;
+        let number = t.version().map(|v| v as i64 + 1).unwrap_or(1);
+        let ctx = SessionContext::new();
+        t.update_datafusion_session(&ctx.state())?;
+        let stream = async {
+            let provider = t.table_provider().await?;
+            ctx.read_table(provider)?.execute_stream().await
+        };
+        let batches = stream.await.map_err(deltalake::DeltaTableError::from)?;
+        let prefix: Vec<u8> = if bom { b"\xEF\xBB\xBF".to_vec() } else { Vec::new() };
+        let body = batches.enumerate().map(move |(i, batch)| {
+            let batch = batch.map_err(deltalake::DeltaTableError::from)?;
+            let mut out = if i == 0 { prefix.clone() } else { Vec::new() };
+            let mut writer = deltalake::arrow::csv::WriterBuilder::new().with_header(i == 0).build(&mut out);
+            writer.write(&batch).map_err(|e| LakeError::Invalid(format!("cannot write CSV: {e}")))?;
+            drop(writer);
+            Ok(out)
+        });
+        Ok(CsvDownload { version: number, chunks: body.boxed() })
+    }
+}
+
 /// Rows as JSON objects, nulls written out, dates as `yyyy-mm-dd`.
 pub fn to_json_rows(
     batches: &[deltalake::arrow::record_batch::RecordBatch],

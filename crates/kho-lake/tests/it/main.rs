@@ -236,3 +236,19 @@ async fn empty_and_headerless_files_are_explained() {
     let err = f.lake.history("r1", "main").await.unwrap_err();
     assert!(matches!(err, LakeError::NoTable(_)));
 }
+
+#[tokio::test]
+async fn any_version_downloads_as_csv() {
+    use futures::StreamExt;
+    let f = fixture();
+    f.load(&f.file("v1.csv", "ma;ten;ngay\n1;An;01/02/2025\n2;Bình;\n".as_bytes()), LoadMode::Replace).await.unwrap();
+    f.load(&f.file("v2.csv", b"ma,ten\n9,Z\n"), LoadMode::Replace).await.unwrap();
+    let download = f.lake.csv("r1", "main", Some(1), true).await.unwrap();
+    assert_eq!(download.version, 1);
+    let mut bytes = Vec::new();
+    let mut chunks = download.chunks;
+    while let Some(chunk) = chunks.next().await {
+        bytes.extend(chunk.unwrap());
+    }
+    assert_eq!(String::from_utf8(bytes).unwrap(), "\u{feff}ma,ten,ngay\n1,An,2025-02-01\n2,Bình,\n");
+}

@@ -100,6 +100,36 @@ pub async fn rows(
     Ok(Json(Rows { items }))
 }
 
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CsvParams {
+    /// A version number; the newest when absent.
+    pub version: Option<i64>,
+    /// Start with a UTF-8 byte-order mark, so that Excel reads Vietnamese correctly.
+    #[serde(default)]
+    pub bom: bool,
+}
+
+/// Download a table version as CSV (streamed).
+#[utoipa::path(get, path = "/api/v1/resources/{key}/tables/{table}/csv", tag = "warehouse", params(CsvParams),
+    responses((status = 200, content_type = "text/csv"), (status = 404, body = ErrorBody)))]
+pub async fn csv(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((key, table)): Path<(String, String)>,
+    ApiQuery(p): ApiQuery<CsvParams>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let (r, download) = state.kho.table_csv(&caller.subject, &caller.ctx(), &key, &table, p.version, p.bom).await?;
+    let file = format!("{}-{table}-v{}.csv", r.slug, download.version);
+    let body = Body::from_stream(download.chunks.map(|c| c.map_err(|e| std::io::Error::other(e.to_string()))));
+    let headers = [
+        (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+        (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file}\"")),
+    ];
+    Ok((headers, body).into_response())
+}
+
 /// An uploaded body on disk under `<data-dir>/uploads`, removed when dropped.
 pub struct Upload(tempfile::TempPath);
 

@@ -103,6 +103,21 @@ impl Kho {
         Ok(self.lake.tables(&r.id)?)
     }
 
+    /// A table version as a CSV stream.
+    pub async fn table_csv(
+        &self,
+        subject: &Subject,
+        ctx: &AuditContext,
+        key: &str,
+        table: &str,
+        version: Option<i64>,
+        bom: bool,
+    ) -> Result<(DataResource, kho_lake::CsvDownload)> {
+        let r = self.readable(subject, ctx, key).await?;
+        let download = self.lake.csv(&r.id, table, version, bom).await?;
+        Ok((r, download))
+    }
+
     /// Rows of a table version as JSON objects (a preview; at most `limit`).
     pub async fn table_rows(
         &self,

@@ -51,11 +51,13 @@ pub async fn data_section(
                         th scope="col" { (l.t("Phiên bản", "Version")) } th scope="col" { (l.t("Cách nạp", "Mode")) }
                         th scope="col" { (l.t("Số dòng", "Rows")) } th scope="col" { (l.t("Tệp nguồn", "Source file")) }
                         th scope="col" { (l.t("Người nạp", "Loaded by")) } th scope="col" { (l.t("Thời điểm (UTC)", "When (UTC)")) }
+                        th scope="col" { (l.t("Tải về", "Download")) }
                     } }
                     tbody { @for v in versions { tr {
                         td { (v.version) } td { (v.mode) } td { (v.rows.map(|r| r.to_string()).unwrap_or_default()) }
                         td { (v.source_file.clone().unwrap_or_default()) } td { (v.loaded_by.clone().unwrap_or_default()) }
                         td { (v.timestamp_ms.and_then(chrono::DateTime::from_timestamp_millis).map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()) }
+                        td { a href={ "/api/v1/resources/" (r.slug) "/tables/" (table) "/csv?bom=true&version=" (v.version) } { "CSV" } }
                     } } }
                 }
                 @if let Some(first) = rows.first() {

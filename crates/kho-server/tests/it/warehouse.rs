@@ -90,6 +90,19 @@ async fn a_steward_loads_versions_and_anyone_reads_open_data() {
     assert_eq!(latest["items"].as_array().unwrap().len(), 2, "limit");
     assert_eq!(latest["items"][0]["so_hoc_sinh"], 1300);
 
+    let csv = client()
+        .get(app.url(&format!("/api/v1/resources/{slug}/tables/main/csv?version=1&bom=true")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let disposition = csv.headers()["content-disposition"].to_str().unwrap().to_string();
+    assert_eq!(disposition, format!("attachment; filename=\"{slug}-main-v1.csv\""));
+    assert_eq!(
+        csv.text().await.unwrap(),
+        "\u{feff}ma_truong,ten_truong,so_hoc_sinh,ngay_thanh_lap\n01,Trường Mầm non Hoa Sen,1250,1995-09-01\n02,Trường Tiểu học Kinh Bắc,980,2001-08-15\n"
+    );
+
     let auditor = app.token("auditor").await;
     let log: Value = app.get_json("/api/v1/audit?action=table.load", &auditor).await;
     assert_eq!(log["items"].as_array().unwrap().iter().filter(|e| e["outcome"] == "success").count(), 2);
