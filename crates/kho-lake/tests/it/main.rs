@@ -252,3 +252,29 @@ async fn any_version_downloads_as_csv() {
     }
     assert_eq!(String::from_utf8(bytes).unwrap(), "\u{feff}ma,ten,ngay\n1,An,2025-02-01\n2,Bình,\n");
 }
+
+#[tokio::test]
+async fn rows_filter_sort_and_page() {
+    use kho_lake::RowQuery;
+    let f = fixture();
+    f.load(&f.file("hh.csv", HOUSEHOLDS.as_bytes()), LoadMode::Replace).await.unwrap();
+    let q = |filters: Vec<(&str, &str)>, sort: Option<(&str, bool)>, offset: usize| RowQuery {
+        filters: filters.into_iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+        sort: sort.map(|(c, d)| (c.to_string(), d)),
+        limit: 2,
+        offset,
+        version: None,
+    };
+    let page =
+        f.lake.rows("r1", "main", &q(vec![("ho_ngheo", "false")], Some(("thu_nhap_vnd", true)), 0)).await.unwrap();
+    assert_eq!(page.total, 2);
+    assert_eq!(column(&page.batches, "ho_va_ten_chu_ho"), ["Lê Văn Đức", "Trần Thị Bình"]);
+    let page = f.lake.rows("r1", "main", &q(vec![("ngay_sinh", "01/02/1980")], None, 0)).await.unwrap();
+    assert_eq!(column(&page.batches, "ma_ho"), ["1"]);
+    let page = f.lake.rows("r1", "main", &q(vec![], Some(("ma_ho", false)), 2)).await.unwrap();
+    assert_eq!((page.total, column(&page.batches, "ma_ho")), (3, vec!["3".to_string()]));
+    let err = f.lake.rows("r1", "main", &q(vec![("tuoi", "1")], None, 0)).await.err().unwrap();
+    assert!(err.to_string().starts_with("tuoi: the table has no such column"), "{err}");
+    let err = f.lake.rows("r1", "main", &q(vec![("ma_ho", "mot")], None, 0)).await.err().unwrap();
+    assert_eq!(err.to_string(), "ma_ho: \"mot\" is not a whole number");
+}

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use futures::StreamExt;
 use kho_core::{Error, ErrorCode};
-use kho_lake::{IngestReport, LoadMode, TableVersion};
+use kho_lake::{IngestReport, LoadMode, RowQuery, TableVersion};
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 
@@ -34,19 +34,59 @@ pub struct LoadParams {
     pub filename: Option<String>,
 }
 
+/// The documented parameters of a rows request; any other parameter `column=value`
+/// keeps the rows whose column equals the value.
 #[derive(Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
 pub struct RowParams {
     /// A version number; the newest when absent.
     pub version: Option<i64>,
     /// At most this many rows (1–10,000, default 100).
     pub limit: Option<usize>,
+    /// Skip this many rows.
+    pub offset: Option<usize>,
+    /// A column to sort by; `-column` sorts descending.
+    pub sort: Option<String>,
+}
+
+impl RowParams {
+    fn from_query(params: &std::collections::HashMap<String, String>) -> Result<RowQuery, Error> {
+        let number = |name: &str| -> Result<Option<i64>, Error> {
+            params
+                .get(name)
+                .map(|v| v.parse::<i64>().map_err(|_| Error::invalid(name, format!("{v:?} is not a whole number"))))
+                .transpose()
+        };
+        let size = |name: &str, default: usize| -> Result<usize, Error> {
+            Ok(number(name)?.map(|n| n.max(0) as usize).unwrap_or(default))
+        };
+        let sort = params.get("sort").filter(|s| !s.is_empty()).map(|s| match s.strip_prefix('-') {
+            Some(c) => (c.to_string(), true),
+            None => (s.clone(), false),
+        });
+        let mut filters: Vec<(String, String)> = params
+            .iter()
+            .filter(|(k, _)| !["version", "limit", "offset", "sort"].contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        filters.sort();
+        Ok(RowQuery {
+            version: number("version")?,
+            filters,
+            sort,
+            limit: size("limit", 100)?,
+            offset: size("offset", 0)?,
+        })
+    }
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Rows {
     #[schema(value_type = Vec<Object>)]
     pub items: Vec<serde_json::Map<String, serde_json::Value>>,
+    /// How many rows match the filters in all.
+    pub total: usize,
+    pub limit: usize,
+    pub offset: usize,
 }
 
 /// The tables of a data resource.
@@ -86,18 +126,20 @@ pub async fn load(
     Ok((StatusCode::CREATED, Json(report)))
 }
 
-/// Rows of a table version.
+/// Rows of a table version: `?column=value` filters by equality (repeat for several
+/// columns), `sort=column` or `sort=-column` orders, `limit`/`offset` page.
 #[utoipa::path(get, path = "/api/v1/resources/{key}/tables/{table}/rows", tag = "warehouse", params(RowParams),
-    responses((status = 200, body = Rows), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Rows), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn rows(
     State(state): State<AppState>,
     caller: Caller,
     Path((key, table)): Path<(String, String)>,
-    ApiQuery(p): ApiQuery<RowParams>,
+    axum::extract::Query(params): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> ApiResult<Json<Rows>> {
-    let items =
-        state.kho.table_rows(&caller.subject, &caller.ctx(), &key, &table, p.version, p.limit.unwrap_or(100)).await?;
-    Ok(Json(Rows { items }))
+    let query = RowParams::from_query(&params)?;
+    let (limit, offset) = (query.limit.clamp(1, 10_000), query.offset);
+    let (items, total) = state.kho.table_rows(&caller.subject, &caller.ctx(), &key, &table, query).await?;
+    Ok(Json(Rows { items, total, limit, offset }))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -9,7 +9,7 @@ use kho_core::audit::AuditContext;
 use kho_core::identity::Subject;
 use kho_core::policy::{Action, Resource, ResourceKind, SharingScope};
 use kho_core::{Error, Result};
-use kho_lake::{IngestOptions, IngestReport, LoadMode, Progress, TableVersion};
+use kho_lake::{IngestOptions, IngestReport, LoadMode, Progress, RowQuery, TableVersion};
 use serde_json::json;
 use std::path::Path;
 
@@ -118,18 +118,20 @@ impl Kho {
         Ok((r, download))
     }
 
-    /// Rows of a table version as JSON objects (a preview; at most `limit`).
+    /// Rows of a table version matching `query` as JSON objects, and how many match.
     pub async fn table_rows(
         &self,
         subject: &Subject,
         ctx: &AuditContext,
         key: &str,
         table: &str,
-        version: Option<i64>,
-        limit: usize,
-    ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>> {
+        query: RowQuery,
+    ) -> Result<(Vec<serde_json::Map<String, serde_json::Value>>, usize)> {
         let r = self.readable(subject, ctx, key).await?;
-        let batches = self.lake.preview(&r.id, table, version, limit.clamp(1, 10_000)).await?;
-        kho_lake::to_json_rows(&batches).map_err(|e| Error::internal(format!("rows could not be shown: {e}")))
+        let query = RowQuery { limit: query.limit.clamp(1, 10_000), ..query };
+        let page = self.lake.rows(&r.id, table, &query).await?;
+        let rows = kho_lake::to_json_rows(&page.batches)
+            .map_err(|e| Error::internal(format!("rows could not be shown: {e}")))?;
+        Ok((rows, page.total))
     }
 }

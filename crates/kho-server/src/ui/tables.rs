@@ -36,7 +36,8 @@ pub async fn data_section(
     let mut sections = Vec::new();
     for table in state.kho.tables(subject, &ctx, &r.id).await? {
         let versions = state.kho.table_versions(subject, &ctx, &r.id, &table).await?;
-        let rows = state.kho.table_rows(subject, &ctx, &r.id, &table, None, PREVIEW_ROWS).await?;
+        let preview = kho_lake::RowQuery { limit: PREVIEW_ROWS, ..Default::default() };
+        let (rows, _) = state.kho.table_rows(subject, &ctx, &r.id, &table, preview).await?;
         sections.push((table, versions, rows));
     }
     Ok(html! {

@@ -88,7 +88,21 @@ async fn a_steward_loads_versions_and_anyone_reads_open_data() {
         .await
         .unwrap();
     assert_eq!(latest["items"].as_array().unwrap().len(), 2, "limit");
+    assert_eq!(latest["total"], 3);
     assert_eq!(latest["items"][0]["so_hoc_sinh"], 1300);
+    let filtered: Value = client()
+        .get(app.url(&format!("/api/v1/resources/{slug}/tables/main/rows?ngay_thanh_lap=05/09/2010&sort=-so_hoc_sinh")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(filtered["total"], 1);
+    assert_eq!(filtered["items"][0]["ten_truong"], "Trường THCS Đa Mai");
+    let r = client().get(app.url(&format!("/api/v1/resources/{slug}/tables/main/rows?tinh=24"))).send().await.unwrap();
+    let err = expect_error(r, 422, "invalid_field").await;
+    assert!(err["message"].as_str().unwrap().starts_with("tinh: the table has no such column"), "{err}");
 
     let csv = client()
         .get(app.url(&format!("/api/v1/resources/{slug}/tables/main/csv?version=1&bom=true")))
