@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 #[tokio::test]
 async fn the_demo_province_is_seeded() {
     let app = spawn_app().await;
-    let body: Value = client().get(app.url("/api/v1/agencies")).send().await.unwrap().json().await.unwrap();
+    let body: Value = app.get_public("/api/v1/agencies").await;
     let items = body["items"].as_array().unwrap();
     assert_eq!(items[0]["name"], "UBND tỉnh Bắc Ninh");
     assert!(items.iter().any(|a| a["kind"] == "department" && a["name"] == "Sở Khoa học và Công nghệ"));

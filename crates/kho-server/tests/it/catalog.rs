@@ -82,8 +82,7 @@ async fn the_lifecycle_runs_draft_published_retired() {
     assert_eq!(published["status"], "published");
     assert!(published["published_at"].is_string());
 
-    let anonymous: Value =
-        client().get(app.url(&format!("/api/v1/resources/{slug}"))).send().await.unwrap().json().await.unwrap();
+    let anonymous: Value = app.get_public(&format!("/api/v1/resources/{slug}")).await;
     assert_eq!(anonymous["title"], "Danh sách trường mầm non", "published open data is public");
 
     let r = client().delete(app.url(&format!("/api/v1/resources/{slug}"))).bearer_auth(&steward).send().await.unwrap();

@@ -94,6 +94,11 @@ impl TestApp {
         r.json().await.expect("a JSON answer")
     }
 
+    /// GET `path` without credentials, as JSON.
+    pub async fn get_public(&self, path: &str) -> Value {
+        client().get(self.url(path)).send().await.unwrap().json().await.expect("a JSON answer")
+    }
+
     /// POST a JSON body to `path` with a bearer token.
     pub async fn post_json(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
         client().post(self.url(path)).bearer_auth(token).json(body).send().await.unwrap()

@@ -24,8 +24,7 @@ async fn upload(app: &TestApp, token: &str, slug: &str, body: &str, query: &str)
 }
 
 async fn schools_slug(app: &TestApp) -> String {
-    let list: Value =
-        client().get(app.url("/api/v1/resources?q=giao%20duc")).send().await.unwrap().json().await.unwrap();
+    let list: Value = app.get_public("/api/v1/resources?q=giao%20duc").await;
     list["items"][0]["slug"].as_str().unwrap().to_string()
 }
 
@@ -47,17 +46,9 @@ async fn a_steward_loads_versions_and_anyone_reads_open_data() {
     let r = upload(&app, &admin, &slug, SCHOOLS_V2, "filename=truong-2025.csv&mode=replace").await;
     assert_eq!(r.json::<Value>().await.unwrap()["version"], 2);
 
-    let tables: Value =
-        client().get(app.url(&format!("/api/v1/resources/{slug}/tables"))).send().await.unwrap().json().await.unwrap();
+    let tables: Value = app.get_public(&format!("/api/v1/resources/{slug}/tables")).await;
     assert_eq!(tables["items"], json!(["main"]));
-    let versions: Value = client()
-        .get(app.url(&format!("/api/v1/resources/{slug}/tables/main/versions")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let versions: Value = app.get_public(&format!("/api/v1/resources/{slug}/tables/main/versions")).await;
     let summary: Vec<(i64, &str, &str)> = versions["items"]
         .as_array()
         .unwrap()
@@ -66,38 +57,19 @@ async fn a_steward_loads_versions_and_anyone_reads_open_data() {
         .collect();
     assert_eq!(summary, [(2, "truong-2025.csv", "user:admin"), (1, "truong-2024.csv", "user:admin")]);
 
-    let v1: Value = client()
-        .get(app.url(&format!("/api/v1/resources/{slug}/tables/main/rows?version=1")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v1: Value = app.get_public(&format!("/api/v1/resources/{slug}/tables/main/rows?version=1")).await;
     assert_eq!(v1["items"].as_array().unwrap().len(), 2);
     assert_eq!(
         v1["items"][0],
         json!({"ma_truong": "01", "ten_truong": "Trường Mầm non Hoa Sen", "so_hoc_sinh": 1250, "ngay_thanh_lap": "1995-09-01"})
     );
-    let latest: Value = client()
-        .get(app.url(&format!("/api/v1/resources/{slug}/tables/main/rows?limit=2")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let latest: Value = app.get_public(&format!("/api/v1/resources/{slug}/tables/main/rows?limit=2")).await;
     assert_eq!(latest["items"].as_array().unwrap().len(), 2, "limit");
     assert_eq!(latest["total"], 3);
     assert_eq!(latest["items"][0]["so_hoc_sinh"], 1300);
-    let filtered: Value = client()
-        .get(app.url(&format!("/api/v1/resources/{slug}/tables/main/rows?ngay_thanh_lap=05/09/2010&sort=-so_hoc_sinh")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let filtered: Value = app
+        .get_public(&format!("/api/v1/resources/{slug}/tables/main/rows?ngay_thanh_lap=05/09/2010&sort=-so_hoc_sinh"))
+        .await;
     assert_eq!(filtered["total"], 1);
     assert_eq!(filtered["items"][0]["ten_truong"], "Trường THCS Đa Mai");
     let r = client().get(app.url(&format!("/api/v1/resources/{slug}/tables/main/rows?tinh=24"))).send().await.unwrap();
