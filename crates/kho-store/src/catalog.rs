@@ -82,6 +82,23 @@ fn body(d: &ResourceDraft) -> String {
     serde_json::to_string(&stored).expect("a resource draft always serialises")
 }
 
+/// Binds `$1`–`$7`: the columns that copy a description, and the change time.
+fn bind_description<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    slug: &'q str,
+    d: &'q ResourceDraft,
+    now: &'q str,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    query
+        .bind(slug)
+        .bind(&d.publisher_agency_id)
+        .bind(&d.title)
+        .bind(search_text(slug, d))
+        .bind(scope_str(d.sharing_scope))
+        .bind(body(d))
+        .bind(now)
+}
+
 fn taken(slug: &str) -> impl FnOnce() -> String + '_ {
     move || format!("the slug {slug:?} is taken; choose another")
 }
@@ -103,21 +120,14 @@ impl CatalogStore for SqlStore {
         let mut tx = self.begin_audited().await?;
         let id = new_id();
         let now = ts(&kho_core::time::now());
-        sqlx::query(
-            "INSERT INTO data_resources (id, slug, publisher_agency_id, title, search_text, sharing_scope, status, body, \
-             created_at, updated_at, published_at) VALUES ($1, $2, $3, $4, $5, $6, 'draft', $7, $8, $8, NULL)",
-        )
-        .bind(&id)
-        .bind(slug)
-        .bind(&d.publisher_agency_id)
-        .bind(&d.title)
-        .bind(search_text(slug, d))
-        .bind(scope_str(d.sharing_scope))
-        .bind(body(d))
-        .bind(&now)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| conflict_on_unique(e, taken(slug)))?;
+        let insert = "INSERT INTO data_resources (slug, publisher_agency_id, title, search_text, sharing_scope, body, \
+                      updated_at, created_at, id, status, published_at) \
+                      VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, 'draft', NULL)";
+        bind_description(sqlx::query(insert), slug, d, &now)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| conflict_on_unique(e, taken(slug)))?;
         let event = ctx
             .event("resource.create", format!("resource:{id}"))
             .detail(json!({"slug": slug, "title": d.title, "sharing_scope": d.sharing_scope}));
@@ -194,21 +204,13 @@ impl CatalogStore for SqlStore {
     ) -> StoreResult<DataResource> {
         let mut tx = self.begin_audited().await?;
         let before = self.resource_in(&mut tx, id).await?;
-        sqlx::query(
-            "UPDATE data_resources SET slug = $1, publisher_agency_id = $2, title = $3, search_text = $4, \
-             sharing_scope = $5, body = $6, updated_at = $7 WHERE id = $8",
-        )
-        .bind(slug)
-        .bind(&d.publisher_agency_id)
-        .bind(&d.title)
-        .bind(search_text(slug, d))
-        .bind(scope_str(d.sharing_scope))
-        .bind(body(d))
-        .bind(ts(&kho_core::time::now()))
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| conflict_on_unique(e, taken(slug)))?;
+        let update = "UPDATE data_resources SET slug = $1, publisher_agency_id = $2, title = $3, search_text = $4, \
+                      sharing_scope = $5, body = $6, updated_at = $7 WHERE id = $8";
+        bind_description(sqlx::query(update), slug, d, &ts(&kho_core::time::now()))
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| conflict_on_unique(e, taken(slug)))?;
         let changed: Vec<&str> = changed_fields(&before.draft, d);
         let mut detail = json!({"changed": changed});
         if before.slug != slug {

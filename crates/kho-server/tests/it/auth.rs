@@ -8,12 +8,7 @@ use serde_json::{json, Value};
 async fn wrong_credentials_are_refused_with_the_error_shape() {
     let app = spawn_app().await;
     for (user, pass) in [("admin", "wrong password"), ("nobody", PASSWORD)] {
-        let r = client()
-            .post(app.url("/api/v1/session"))
-            .json(&json!({"username": user, "password": pass}))
-            .send()
-            .await
-            .unwrap();
+        let r = app.login(user, pass).await;
         let err = expect_error(r, 401, "unauthenticated").await;
         assert_eq!(err["message"], "wrong username or password");
     }
@@ -60,12 +55,7 @@ async fn cookie_sessions_need_the_csrf_token_for_writes() {
 #[tokio::test]
 async fn session_cookies_are_http_only() {
     let app = spawn_app().await;
-    let r = client()
-        .post(app.url("/api/v1/session"))
-        .json(&json!({"username": "admin", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
+    let r = app.login("admin", PASSWORD).await;
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(
         cookie.starts_with("kho_session=") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
@@ -73,12 +63,7 @@ async fn session_cookies_are_http_only() {
     );
     assert!(!cookie.contains("Secure"), "plain http on loopback");
     let app = spawn_app_with(|s| s.public_url = Some("https://data.bacninh.gov.vn".into())).await;
-    let r = client()
-        .post(app.url("/api/v1/session"))
-        .json(&json!({"username": "admin", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
+    let r = app.login("admin", PASSWORD).await;
     assert!(r.headers()["set-cookie"].to_str().unwrap().contains("; Secure"));
 }
 
@@ -107,12 +92,7 @@ async fn disabled_users_lose_their_sessions_and_tokens() {
         "unauthenticated",
     )
     .await;
-    let r = client()
-        .post(app.url("/api/v1/session"))
-        .json(&json!({"username": "viewer.taichinh", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
+    let r = app.login("viewer.taichinh", PASSWORD).await;
     expect_error(r, 401, "unauthenticated").await;
 }
 
@@ -134,12 +114,7 @@ async fn users_change_their_own_password_but_not_their_roles() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let r = client()
-        .post(app.url("/api/v1/session"))
-        .json(&json!({"username": "steward.khcn", "password": "mat-khau-moi-dai-hon"}))
-        .send()
-        .await
-        .unwrap();
+    let r = app.login("steward.khcn", "mat-khau-moi-dai-hon").await;
     assert_eq!(r.status(), 200);
 }
 

@@ -60,6 +60,12 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// POST a username and password to the login endpoint with a fresh client.
+    pub async fn login(&self, username: &str, password: &str) -> reqwest::Response {
+        let body = json!({"username": username, "password": password});
+        client().post(self.url("/api/v1/session")).json(&body).send().await.unwrap()
+    }
+
     /// A client logged in as `username` through the JSON API, and its CSRF token.
     pub async fn session(&self, username: &str) -> (reqwest::Client, String) {
         let c = client();

@@ -25,6 +25,24 @@ fn ok(output: Output) -> String {
     stdout.into_owned()
 }
 
+/// The province agency 000.00.00.H24 and, under it, a department 000.00.01.H24.
+fn province_and_department(d: &Path, department: &str) {
+    ok(kho(d, &["agency", "create", "--code", "000.00.00.H24", "--name", "UBND tỉnh Bắc Ninh", "--kind", "province"]));
+    let dept = [
+        "agency",
+        "create",
+        "--code",
+        "000.00.01.H24",
+        "--name",
+        department,
+        "--kind",
+        "department",
+        "--parent",
+        "000.00.00.H24",
+    ];
+    ok(kho(d, &dept));
+}
+
 fn repo_file(name: &str) -> String {
     format!("{}/../../data/{name}", env!("CARGO_MANIFEST_DIR"))
 }
@@ -92,22 +110,7 @@ fn serde_json_value(password: &str) -> std::collections::HashMap<&'static str, S
 fn administrative_commands_work_on_the_store_and_are_audited() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    ok(kho(d, &["agency", "create", "--code", "000.00.00.H24", "--name", "UBND tỉnh Bắc Ninh", "--kind", "province"]));
-    ok(kho(
-        d,
-        &[
-            "agency",
-            "create",
-            "--code",
-            "000.00.01.H24",
-            "--name",
-            "Sở KH&CN",
-            "--kind",
-            "department",
-            "--parent",
-            "000.00.00.H24",
-        ],
-    ));
+    province_and_department(d, "Sở KH&CN");
     let import = ok(kho(d, &["agency", "import", &repo_file("admin-units-2025.csv"), "--province", "24"]));
     assert!(import.contains("99 created, 0 already present"), "{import}");
     let again = ok(kho(d, &["agency", "import", &repo_file("admin-units-2025.csv"), "--province", "24"]));
@@ -176,22 +179,7 @@ fn administrative_commands_work_on_the_store_and_are_audited() {
 fn audit_verify_fails_and_names_the_broken_entry() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    ok(kho(d, &["agency", "create", "--code", "000.00.00.H24", "--name", "UBND tỉnh", "--kind", "province"]));
-    ok(kho(
-        d,
-        &[
-            "agency",
-            "create",
-            "--code",
-            "000.00.01.H24",
-            "--name",
-            "Sở A",
-            "--kind",
-            "department",
-            "--parent",
-            "000.00.00.H24",
-        ],
-    ));
+    province_and_department(d, "Sở A");
     ok(kho(
         d,
         &[
