@@ -1,7 +1,9 @@
 //! Suy luận kiểu — column type inference that understands Vietnamese conventions:
 //! numbers with `.` between thousands and `,` before decimals (`1.234.567,5`), dates
 //! written `dd/mm/yyyy` or `dd-mm-yyyy`, `có`/`không` for yes/no, and codes with
-//! leading zeros (`07210`, `0912345678`) kept as text.
+//! leading zeros (`07210`, `0912345678`) kept as text. Values a file already typed
+//! (spreadsheet numbers and dates, JSON numbers, Parquet columns) vote and parse as
+//! they are.
 
 use chrono::NaiveDate;
 
@@ -34,6 +36,17 @@ pub enum ColumnType {
 }
 
 impl ColumnType {
+    /// `integer`, `decimal`, `date`, `boolean` or `text`.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Self::Integer(_) => "integer",
+            Self::Decimal(_) => "decimal",
+            Self::Date(_) => "date",
+            Self::Boolean => "boolean",
+            Self::Text => "text",
+        }
+    }
+
     /// How a person would describe what the column expects, for error messages.
     pub fn expected(self) -> &'static str {
         match self {
@@ -49,7 +62,7 @@ impl ColumnType {
     }
 }
 
-/// A parsed cell.
+/// A parsed cell, owning its text.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
     Null,
@@ -58,6 +71,93 @@ pub enum Cell {
     Date(NaiveDate),
     Boolean(bool),
     Text(String),
+}
+
+/// One cell as a source hands it over: text to be read the Vietnamese way (CSV, text
+/// cells of a spreadsheet, JSON strings), or a value whose type the file already
+/// knows (a spreadsheet number or date cell, a JSON number, a Parquet column). Typed
+/// values are taken as they are: a JSON number `1.234` stays 1.234.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CellRef<'a> {
+    Empty,
+    Text(&'a str),
+    Integer(i64),
+    Decimal(f64),
+    Date(NaiveDate),
+    Boolean(bool),
+}
+
+impl<'a> From<&'a str> for CellRef<'a> {
+    fn from(s: &'a str) -> Self {
+        CellRef::Text(s)
+    }
+}
+
+impl<'a> From<&'a String> for CellRef<'a> {
+    fn from(s: &'a String) -> Self {
+        CellRef::Text(s)
+    }
+}
+
+impl<'a> From<&'a Cell> for CellRef<'a> {
+    fn from(c: &'a Cell) -> Self {
+        match c {
+            Cell::Null => CellRef::Empty,
+            Cell::Integer(v) => CellRef::Integer(*v),
+            Cell::Decimal(v) => CellRef::Decimal(*v),
+            Cell::Date(d) => CellRef::Date(*d),
+            Cell::Boolean(b) => CellRef::Boolean(*b),
+            Cell::Text(s) => CellRef::Text(s),
+        }
+    }
+}
+
+impl CellRef<'_> {
+    /// Nothing in it (empty or blank text).
+    pub fn is_empty(&self) -> bool {
+        match self {
+            CellRef::Empty => true,
+            CellRef::Text(s) => s.trim().is_empty(),
+            _ => false,
+        }
+    }
+
+    /// The value as text, typed values written canonically: dates `yyyy-mm-dd`,
+    /// numbers with `.` before decimals and no grouping, booleans `true`/`false`.
+    pub fn to_text(&self) -> std::borrow::Cow<'_, str> {
+        use std::borrow::Cow;
+        match self {
+            CellRef::Empty => Cow::Borrowed(""),
+            CellRef::Text(s) => Cow::Borrowed(s),
+            CellRef::Integer(v) => Cow::Owned(v.to_string()),
+            CellRef::Decimal(v) => Cow::Owned(v.to_string()),
+            CellRef::Date(d) => Cow::Owned(d.format("%Y-%m-%d").to_string()),
+            CellRef::Boolean(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
+        }
+    }
+
+    /// An owned copy.
+    pub fn to_cell(&self) -> Cell {
+        match self {
+            CellRef::Empty => Cell::Null,
+            CellRef::Text(s) => Cell::Text(s.to_string()),
+            CellRef::Integer(v) => Cell::Integer(*v),
+            CellRef::Decimal(v) => Cell::Decimal(*v),
+            CellRef::Date(d) => Cell::Date(*d),
+            CellRef::Boolean(b) => Cell::Boolean(*b),
+        }
+    }
+}
+
+/// A cell read as its column's type; `Text` means "the cell as text".
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Parsed {
+    Null,
+    Integer(i64),
+    Decimal(f64),
+    Date(NaiveDate),
+    Boolean(bool),
+    Text,
 }
 
 fn digits(s: &str) -> bool {
@@ -100,6 +200,26 @@ fn split_sign(s: &str) -> &str {
     s.strip_prefix('-').or_else(|| s.strip_prefix('+')).unwrap_or(s)
 }
 
+/// Text that reads as a value (a number, a code of digits, a date, yes/no) rather
+/// than a label; used to tell header rows from data rows.
+pub(crate) fn looks_like_value(raw: &str) -> bool {
+    let v = raw.trim();
+    let c = candidates(v);
+    digits(split_sign(v)) || c.int_vn || c.int_intl || c.dec_vn || c.dec_intl || c.date_dmy || c.date_iso || c.boolean
+}
+
+fn typed_candidates(cell: CellRef<'_>) -> Candidates {
+    let none = Candidates::default();
+    match cell {
+        CellRef::Text(s) => candidates(s),
+        CellRef::Empty => none,
+        CellRef::Integer(_) => Candidates { int_plain: true, ..none },
+        CellRef::Decimal(_) => Candidates { dec_vn: true, dec_intl: true, ..none },
+        CellRef::Date(_) => Candidates { date_dmy: true, date_iso: true, ..none },
+        CellRef::Boolean(_) => Candidates { boolean: true, ..none },
+    }
+}
+
 fn candidates(raw: &str) -> Candidates {
     let v = raw.trim();
     let n = split_sign(v);
@@ -136,19 +256,26 @@ fn parse_date(v: &str, style: DateStyle) -> Option<NaiveDate> {
     }
 }
 
-/// Infers a column's type from sample values (empty values are ignored). When a
-/// number like `1.234` could be read either way, the Vietnamese reading wins.
-///
-/// A few stray values do not turn a column into text: with at least ten values that
-/// fit, up to one in fifty may not (at least one), so that a typo such as `31/02/2025`
-/// in a date column is reported by the load instead of silently changing the type.
-pub fn infer<'a>(values: impl IntoIterator<Item = &'a str>) -> ColumnType {
-    // Misses per reading, in the order of preference below.
+/// The readings a column may get, in order of preference.
+const READINGS: [ColumnType; 8] = [
+    ColumnType::Boolean,
+    ColumnType::Date(DateStyle::Iso),
+    ColumnType::Date(DateStyle::DayFirst),
+    ColumnType::Integer(NumberStyle::Vietnamese),
+    ColumnType::Integer(NumberStyle::Vietnamese),
+    ColumnType::Decimal(NumberStyle::Vietnamese),
+    ColumnType::Integer(NumberStyle::International),
+    ColumnType::Decimal(NumberStyle::International),
+];
+
+/// For each of [`READINGS`], how many non-empty values do not fit; and how many
+/// non-empty values there are.
+fn misses<'a, C: Into<CellRef<'a>>>(values: impl IntoIterator<Item = C>) -> ([usize; 8], usize) {
     let mut misses = [0usize; 8];
     let mut seen = 0usize;
-    for v in values.into_iter().map(str::trim).filter(|v| !v.is_empty()) {
+    for v in values.into_iter().map(|v| -> CellRef<'a> { v.into() }).filter(|v| !v.is_empty()) {
         seen += 1;
-        let c = candidates(v);
+        let c = typed_candidates(v);
         let fits = [
             c.boolean,
             c.date_iso,
@@ -163,59 +290,87 @@ pub fn infer<'a>(values: impl IntoIterator<Item = &'a str>) -> ColumnType {
             *m += usize::from(!fit);
         }
     }
-    use ColumnType::*;
-    let readings = [
-        Boolean,
-        Date(DateStyle::Iso),
-        Date(DateStyle::DayFirst),
-        Integer(NumberStyle::Vietnamese),
-        Integer(NumberStyle::Vietnamese),
-        Decimal(NumberStyle::Vietnamese),
-        Integer(NumberStyle::International),
-        Decimal(NumberStyle::International),
-    ];
+    (misses, seen)
+}
+
+/// Infers a column's type from sample values (empty values are ignored). When a
+/// number like `1.234` could be read either way, the Vietnamese reading wins. Typed
+/// values (a spreadsheet's number or date cells, JSON numbers) vote for their type.
+///
+/// A few stray values do not turn a column into text: with at least ten values that
+/// fit, up to one in fifty may not (at least one), so that a typo such as `31/02/2025`
+/// in a date column is reported by the load instead of silently changing the type.
+pub fn infer<'a, C: Into<CellRef<'a>>>(values: impl IntoIterator<Item = C>) -> ColumnType {
+    let (misses, seen) = misses(values);
     // Exact fits first; then fits that tolerate a few strays.
     for tolerance in [0, (seen / 50).max(1)] {
-        for (reading, m) in readings.iter().zip(misses) {
+        for (reading, m) in READINGS.iter().zip(misses) {
             let enough = tolerance == 0 || seen - m >= 10;
             if seen > 0 && m <= tolerance && enough {
                 return *reading;
             }
         }
     }
-    Text
+    ColumnType::Text
 }
+
+/// The column type for a declared kind (`integer`, `decimal`, `date`, `boolean` or
+/// `text`): the way of writing it that fits most sample values.
+pub fn declared<'a, C: Into<CellRef<'a>>>(kind: &str, values: impl IntoIterator<Item = C>) -> Option<ColumnType> {
+    if kind == "text" {
+        return Some(ColumnType::Text);
+    }
+    let (misses, _) = misses(values);
+    READINGS.iter().zip(misses).filter(|(r, _)| r.kind() == kind).min_by_key(|(_, m)| *m).map(|(r, _)| *r)
+}
+
+/// The kinds a column can be declared as.
+pub const KINDS: [&str; 5] = ["integer", "decimal", "date", "boolean", "text"];
 
 /// Reads one value as `ty`; `None` when it does not fit (the caller knows the file,
 /// row and column, and [`ColumnType::expected`] says what would have).
-pub fn parse(ty: ColumnType, raw: &str) -> Option<Cell> {
+pub fn parse<'a>(ty: ColumnType, cell: impl Into<CellRef<'a>>) -> Option<Cell> {
+    let cell = cell.into();
+    Some(match read(ty, cell)? {
+        Parsed::Null => Cell::Null,
+        Parsed::Integer(v) => Cell::Integer(v),
+        Parsed::Decimal(v) => Cell::Decimal(v),
+        Parsed::Date(d) => Cell::Date(d),
+        Parsed::Boolean(b) => Cell::Boolean(b),
+        Parsed::Text => Cell::Text(cell.to_text().into_owned()),
+    })
+}
+
+/// [`parse`] without copying text: `Parsed::Text` stands for the cell itself.
+pub fn read(ty: ColumnType, cell: CellRef<'_>) -> Option<Parsed> {
+    let raw = match cell {
+        CellRef::Text(raw) => raw,
+        CellRef::Empty => return Some(Parsed::Null),
+        typed => return read_typed(ty, typed),
+    };
     let v = raw.trim();
     if v.is_empty() {
-        return Some(Cell::Null);
+        return Some(Parsed::Null);
     }
-    let number = |style: NumberStyle| -> String {
-        match style {
-            NumberStyle::Vietnamese => v.replace('.', "").replace(',', "."),
-            NumberStyle::International => v.replace(',', ""),
-        }
-    };
+    let number = |style: NumberStyle| number_text(v, style);
     match ty {
-        ColumnType::Text => Some(Cell::Text(raw.to_string())),
-        ColumnType::Boolean => parse_bool(v).map(Cell::Boolean),
-        ColumnType::Date(style) => parse_date(v, style).map(Cell::Date),
+        ColumnType::Text => Some(Parsed::Text),
+        ColumnType::Boolean => parse_bool(v).map(Parsed::Boolean),
+        ColumnType::Date(style) => parse_date(v, style).map(Parsed::Date),
         ColumnType::Integer(style) => {
             let c = candidates(v);
-            let ok = c.int_plain
+            // Leading zeros are fine once the column is a number (declared so, or a stray code).
+            let ok = digits(split_sign(v))
                 || (style == NumberStyle::Vietnamese && c.int_vn)
                 || (style == NumberStyle::International && c.int_intl);
             if !ok {
                 return None;
             }
-            number(style).parse().map(Cell::Integer).ok()
+            number(style).parse().map(Parsed::Integer).ok()
         }
         ColumnType::Decimal(style) => {
             let c = candidates(v);
-            let ok = c.int_plain
+            let ok = digits(split_sign(v))
                 || match style {
                     NumberStyle::Vietnamese => c.int_vn || c.dec_vn,
                     NumberStyle::International => c.int_intl || c.dec_intl,
@@ -223,8 +378,36 @@ pub fn parse(ty: ColumnType, raw: &str) -> Option<Cell> {
             if !ok {
                 return None;
             }
-            number(style).parse().map(Cell::Decimal).ok()
+            number(style).parse().map(Parsed::Decimal).ok()
         }
+    }
+}
+
+/// A number as Rust parses it: grouping removed, `.` before decimals.
+fn number_text(v: &str, style: NumberStyle) -> std::borrow::Cow<'_, str> {
+    if !v.contains([',', '.']) {
+        return std::borrow::Cow::Borrowed(v);
+    }
+    match style {
+        NumberStyle::Vietnamese => v.replace('.', "").replace(',', ".").into(),
+        NumberStyle::International => v.replace(',', "").into(),
+    }
+}
+
+/// A value the file typed, read as `ty`: numbers fit number columns (a whole
+/// decimal fits an integer column), dates fit date columns, and anything fits text.
+fn read_typed(ty: ColumnType, cell: CellRef<'_>) -> Option<Parsed> {
+    match (ty, cell) {
+        (ColumnType::Text, _) => Some(Parsed::Text),
+        (ColumnType::Integer(_), CellRef::Integer(v)) => Some(Parsed::Integer(v)),
+        (ColumnType::Integer(_), CellRef::Decimal(v)) if v.fract() == 0.0 && v.abs() < 9.0e15 => {
+            Some(Parsed::Integer(v as i64))
+        }
+        (ColumnType::Decimal(_), CellRef::Integer(v)) => Some(Parsed::Decimal(v as f64)),
+        (ColumnType::Decimal(_), CellRef::Decimal(v)) => Some(Parsed::Decimal(v)),
+        (ColumnType::Date(_), CellRef::Date(d)) => Some(Parsed::Date(d)),
+        (ColumnType::Boolean, CellRef::Boolean(b)) => Some(Parsed::Boolean(b)),
+        _ => None,
     }
 }
 
@@ -281,6 +464,35 @@ mod tests {
         let mut mixed = dates.clone();
         mixed.extend(["không rõ".to_string(), "chưa có".to_string()]);
         assert_eq!(infer(mixed.iter().map(String::as_str)), Text, "more than one in fifty");
+    }
+
+    #[test]
+    fn typed_values_vote_and_parse_as_they_are() {
+        let d = NaiveDate::from_ymd_opt(2025, 7, 1).unwrap();
+        assert_eq!(infer([CellRef::Integer(3), CellRef::Integer(1234)]), Integer(Vietnamese));
+        assert_eq!(infer([CellRef::Decimal(1.234), CellRef::Integer(2)]), Decimal(Vietnamese));
+        assert_eq!(infer([CellRef::Date(d), CellRef::Text("02/07/2025")]), Date(DateStyle::DayFirst));
+        assert_eq!(infer([CellRef::Boolean(true), CellRef::Empty]), Boolean);
+        // A JSON number 1.234 is one and a bit, never one thousand.
+        assert_eq!(parse(Decimal(Vietnamese), CellRef::Decimal(1.234)), Some(Cell::Decimal(1.234)));
+        assert_eq!(parse(Integer(Vietnamese), CellRef::Decimal(12.0)), Some(Cell::Integer(12)));
+        assert_eq!(parse(Integer(Vietnamese), CellRef::Decimal(1.5)), None);
+        assert_eq!(parse(Date(DateStyle::DayFirst), CellRef::Integer(45000)), None);
+        // Text columns get typed values written canonically.
+        assert_eq!(parse(Text, CellRef::Date(d)), Some(Cell::Text("2025-07-01".into())));
+        assert_eq!(parse(Text, CellRef::Decimal(0.5)), Some(Cell::Text("0.5".into())));
+        assert_eq!(parse(Text, CellRef::Boolean(false)), Some(Cell::Text("false".into())));
+    }
+
+    #[test]
+    fn a_declared_kind_picks_the_way_of_writing_that_fits() {
+        assert_eq!(declared("decimal", ["1.234,5", "2,5"]), Some(Decimal(Vietnamese)));
+        assert_eq!(declared("decimal", ["1234.5", "2.5"]), Some(Decimal(International)));
+        assert_eq!(declared("date", ["2025-07-01"]), Some(Date(DateStyle::Iso)));
+        assert_eq!(declared("date", ["01/07/2025"]), Some(Date(DateStyle::DayFirst)));
+        assert_eq!(declared("integer", ["07210"]), Some(Integer(Vietnamese)));
+        assert_eq!(declared("text", ["1"]), Some(Text));
+        assert_eq!(declared("money", ["1"]), None);
     }
 
     #[test]

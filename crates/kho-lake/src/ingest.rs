@@ -4,15 +4,13 @@
 //! batches whatever the file's size. The write is one Delta commit; if reading fails
 //! (a bad cell, a dropped task), nothing is committed.
 
-use crate::infer::{self, Cell, ColumnType};
-use crate::source::DelimitedSource;
-use crate::{column_names, Lake, LakeError};
-use deltalake::arrow::array::{ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder};
-use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use crate::read::{self, BatchResult};
+use crate::source::Format;
+use crate::{Lake, LakeError};
+use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::arrow::record_batch::RecordBatch;
 use deltalake::datafusion::catalog::streaming::StreamingTable;
 use deltalake::datafusion::datasource::provider_as_source;
-use deltalake::datafusion::error::DataFusionError;
 use deltalake::datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use deltalake::datafusion::logical_expr::LogicalPlanBuilder;
 use deltalake::datafusion::physical_plan::stream::RecordBatchStreamAdapter;
@@ -21,17 +19,11 @@ use deltalake::kernel::transaction::CommitProperties;
 use deltalake::operations::write::SchemaMode;
 use deltalake::protocol::SaveMode;
 use serde::Serialize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio::sync::mpsc;
-use unicode_normalization::UnicodeNormalization;
-
-// Rows read to infer column types.
-const SAMPLE_ROWS: usize = 1000;
-/// Rows per Arrow batch.
-const BATCH_ROWS: usize = 16 * 1024;
 
 /// How a load changes the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -61,8 +53,23 @@ pub struct IngestOptions {
     pub delimiter: Option<u8>,
     /// Who loads (recorded in the version).
     pub loaded_by: String,
-    /// The file name to record (the path may be a temporary upload).
+    /// The file name to record (the path may be a temporary upload); its extension
+    /// helps tell the format.
     pub source_name: String,
+    /// The format, when it should not be detected.
+    pub format: Option<Format>,
+    /// The sheet of a workbook to load; the first non-empty one when `None`.
+    pub sheet: Option<String>,
+    /// The header row as the file numbers it, when it should not be detected; `Some(0)`
+    /// for a file without a header.
+    pub header_row: Option<u64>,
+    /// Declared column types, (column, `integer|decimal|date|boolean|text`): they
+    /// override inference. The column is its header as written or its column name.
+    pub schema: Vec<(String, String)>,
+    /// When set, rows with a bad cell are left out and written to this CSV file
+    /// (`row, column, value, expected`, then the row's cells) instead of failing the
+    /// load; the good rows are still committed as one version.
+    pub rejects: Option<PathBuf>,
 }
 
 /// Progress of a running load.
@@ -95,126 +102,18 @@ pub struct IngestReport {
     pub encoding: String,
     pub delimiter: String,
     pub seconds: f64,
+    /// `csv`, `xlsx`, `xls`, `json`, `ndjson`, `geojson` or `parquet`.
+    pub format: String,
+    /// The sheet loaded, for workbooks.
+    pub sheet: Option<String>,
+    /// The row the header was read from, as the file numbers it (none for a file
+    /// without a header, or one that names its columns itself such as JSON).
+    pub header_row: Option<u64>,
+    /// Rows left out and written to the rejects file.
+    pub rejected_rows: u64,
+    /// Where the rejected rows were written, when there were any.
+    pub rejects_file: Option<String>,
 }
-
-fn kind_name(t: ColumnType) -> &'static str {
-    match t {
-        ColumnType::Integer(_) => "integer",
-        ColumnType::Decimal(_) => "decimal",
-        ColumnType::Date(_) => "date",
-        ColumnType::Boolean => "boolean",
-        ColumnType::Text => "text",
-    }
-}
-
-fn arrow_type(t: ColumnType) -> DataType {
-    match t {
-        ColumnType::Integer(_) => DataType::Int64,
-        ColumnType::Decimal(_) => DataType::Float64,
-        ColumnType::Date(_) => DataType::Date32,
-        ColumnType::Boolean => DataType::Boolean,
-        ColumnType::Text => DataType::Utf8,
-    }
-}
-
-/// Builds Arrow columns row by row, checking each cell against its column type.
-struct BatchBuilder {
-    /// Compose text to NFC (Windows-1258 writes tones as separate combining marks).
-    compose: bool,
-    schema: SchemaRef,
-    types: Vec<ColumnType>,
-    headers: Vec<String>,
-    file: String,
-    columns: Vec<ColumnBuilder>,
-    rows: usize,
-}
-
-enum ColumnBuilder {
-    Int(Int64Builder),
-    Float(Float64Builder),
-    Date(Date32Builder),
-    Bool(BooleanBuilder),
-    Text(StringBuilder),
-}
-
-const EPOCH: chrono::NaiveDate = match chrono::NaiveDate::from_ymd_opt(1970, 1, 1) {
-    Some(d) => d,
-    None => panic!("1970-01-01 is a date"),
-};
-
-impl BatchBuilder {
-    fn new(schema: SchemaRef, types: Vec<ColumnType>, headers: Vec<String>, file: String, compose: bool) -> Self {
-        let mut b = Self { compose, schema, types, headers, file, columns: Vec::new(), rows: 0 };
-        b.reset();
-        b
-    }
-
-    fn reset(&mut self) {
-        self.columns = self
-            .types
-            .iter()
-            .map(|t| match t {
-                ColumnType::Integer(_) => ColumnBuilder::Int(Int64Builder::with_capacity(BATCH_ROWS)),
-                ColumnType::Decimal(_) => ColumnBuilder::Float(Float64Builder::with_capacity(BATCH_ROWS)),
-                ColumnType::Date(_) => ColumnBuilder::Date(Date32Builder::with_capacity(BATCH_ROWS)),
-                ColumnType::Boolean => ColumnBuilder::Bool(BooleanBuilder::with_capacity(BATCH_ROWS)),
-                ColumnType::Text => ColumnBuilder::Text(StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 16)),
-            })
-            .collect();
-        self.rows = 0;
-    }
-
-    /// Adds one record; `line` is its 1-based row number in the file.
-    fn push(&mut self, record: &csv::StringRecord, line: u64) -> Result<(), LakeError> {
-        for (i, (ty, col)) in self.types.iter().zip(self.columns.iter_mut()).enumerate() {
-            let raw = record.get(i).unwrap_or("");
-            let cell = infer::parse(*ty, raw).ok_or_else(|| LakeError::Cell {
-                file: self.file.clone(),
-                row: line,
-                column: self.headers[i].clone(),
-                value: raw.to_string(),
-                expected: ty.expected(),
-            })?;
-            match (col, cell) {
-                (ColumnBuilder::Int(b), Cell::Integer(v)) => b.append_value(v),
-                (ColumnBuilder::Float(b), Cell::Decimal(v)) => b.append_value(v),
-                (ColumnBuilder::Float(b), Cell::Integer(v)) => b.append_value(v as f64),
-                (ColumnBuilder::Date(b), Cell::Date(d)) => b.append_value((d - EPOCH).num_days() as i32),
-                (ColumnBuilder::Bool(b), Cell::Boolean(v)) => b.append_value(v),
-                (ColumnBuilder::Text(b), Cell::Text(v)) if self.compose => b.append_value(v.nfc().collect::<String>()),
-                (ColumnBuilder::Text(b), Cell::Text(v)) => b.append_value(v),
-                (ColumnBuilder::Int(b), _) => b.append_null(),
-                (ColumnBuilder::Float(b), _) => b.append_null(),
-                (ColumnBuilder::Date(b), _) => b.append_null(),
-                (ColumnBuilder::Bool(b), _) => b.append_null(),
-                (ColumnBuilder::Text(b), _) => b.append_null(),
-            }
-        }
-        self.rows += 1;
-        Ok(())
-    }
-
-    fn finish(&mut self) -> RecordBatch {
-        let arrays: Vec<ArrayRef> = self
-            .columns
-            .iter_mut()
-            .map(|c| -> ArrayRef {
-                match c {
-                    ColumnBuilder::Int(b) => Arc::new(b.finish()),
-                    ColumnBuilder::Float(b) => Arc::new(b.finish()),
-                    ColumnBuilder::Date(b) => Arc::new(b.finish()),
-                    ColumnBuilder::Bool(b) => Arc::new(b.finish()),
-                    ColumnBuilder::Text(b) => Arc::new(b.finish()),
-                }
-            })
-            .collect();
-        let batch = RecordBatch::try_new(self.schema.clone(), arrays).expect("builders match the schema");
-        self.rows = 0;
-        batch
-    }
-}
-
-type BatchResult = Result<RecordBatch, DataFusionError>;
 
 /// The reader's batches as a DataFusion partition, consumed once.
 #[derive(Debug)]
@@ -239,7 +138,8 @@ impl PartitionStream for ChannelPartition {
 }
 
 impl Lake {
-    /// Loads a delimited text file into `table` of `resource_id` as one new version.
+    /// Loads a file (CSV, XLSX, XLS, JSON, NDJSON, GeoJSON or Parquet) into `table` of
+    /// `resource_id` as one new version.
     pub async fn ingest(
         &self,
         resource_id: &str,
@@ -250,111 +150,23 @@ impl Lake {
     ) -> Result<IngestReport, LakeError> {
         let started = Instant::now();
         let delta = self.open(resource_id, table).await?;
-        let file_name = options.source_name.clone();
 
-        // Read the header and a sample to settle the columns.
+        // Open the file, find its header and settle the columns from a sample.
         let path_buf = path.to_path_buf();
-        let delimiter = options.delimiter;
-        let name = file_name.clone();
-        let (mut source, headers, sample) = tokio::task::spawn_blocking(move || -> Result<_, LakeError> {
-            let mut source = DelimitedSource::open(&path_buf, delimiter)?;
-            let mut records = source.reader.records();
-            let headers: Vec<String> = match records.next() {
-                Some(Ok(r)) => r.iter().map(|h| h.trim().nfc().collect()).collect(),
-                Some(Err(e)) => return Err(LakeError::Source { file: name, message: e.to_string() }),
-                None => {
-                    return Err(LakeError::Source { file: name, message: "the file is empty; nothing to load".into() })
-                }
-            };
-            let mut sample = Vec::new();
-            for r in records.by_ref().take(SAMPLE_ROWS) {
-                sample.push(r.map_err(|e| LakeError::Source { file: name.clone(), message: e.to_string() })?);
-            }
-            drop(records);
-            Ok((source, headers, sample))
-        })
-        .await
-        .map_err(|_| LakeError::Interrupted)??;
-        if headers.iter().all(|h| h.is_empty()) {
-            return Err(LakeError::Source { file: file_name, message: "the first row has no column names".into() });
-        }
-        let types: Vec<ColumnType> =
-            (0..headers.len()).map(|i| infer::infer(sample.iter().map(|r| r.get(i).unwrap_or("")))).collect();
-        let names = column_names(&headers);
-        let fields: Vec<Field> = names
-            .iter()
-            .zip(&types)
-            .zip(&headers)
-            .map(|((n, t), h)| {
-                Field::new(n, arrow_type(*t), true)
-                    .with_metadata([("kho.header".to_string(), h.clone())].into_iter().collect())
-            })
-            .collect();
-        let schema: SchemaRef = Arc::new(Schema::new(fields));
-        let columns: Vec<LoadedColumn> = names
-            .iter()
-            .zip(&types)
-            .zip(&headers)
-            .map(|((n, t), h)| LoadedColumn { name: n.clone(), header: h.clone(), kind: kind_name(*t).into() })
-            .collect();
+        let read_options = options.clone();
+        let prepared = tokio::task::spawn_blocking(move || read::prepare(&path_buf, &read_options))
+            .await
+            .map_err(|_| LakeError::Interrupted)??;
+        let (schema, columns, header_row) = (prepared.schema.clone(), prepared.columns.clone(), prepared.header_row);
 
         // The reader: sample rows first, then the rest of the file.
         let (tx, rx) = mpsc::channel::<BatchResult>(2);
         let rows = Arc::new(AtomicU64::new(0));
-        let (total_bytes, bytes_read) = (source.total_bytes, source.bytes_read.clone());
         // The reader's own error, kept here: DataFusion only learns that reading stopped.
         let read_error: Arc<Mutex<Option<LakeError>>> = Arc::default();
         let reader = {
-            let (schema, types, headers, file, rows) =
-                (schema.clone(), types.clone(), headers.clone(), file_name.clone(), rows.clone());
-            let read_error = read_error.clone();
-            tokio::task::spawn_blocking(move || {
-                let fail = |e: LakeError| {
-                    *read_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
-                    DataFusionError::Execution("reading the source file failed".into())
-                };
-                let compose = source.detected.encoding == encoding_rs::WINDOWS_1258.name();
-                let mut builder = BatchBuilder::new(schema, types, headers, file.clone(), compose);
-                let mut last_report = Instant::now();
-                let rest = source
-                    .reader
-                    .records()
-                    .map(|r| r.map_err(|e| LakeError::Source { file: file.clone(), message: e.to_string() }));
-                // Line 1 is the header; data rows are numbered from 2, as a spreadsheet shows them.
-                for (line, record) in (2_u64..).zip(sample.into_iter().map(Ok).chain(rest)) {
-                    let pushed = record.and_then(|r| builder.push(&r, line));
-                    if let Err(e) = pushed {
-                        let _ = tx.blocking_send(Err(fail(e)));
-                        return None;
-                    }
-                    if builder.rows == BATCH_ROWS {
-                        rows.fetch_add(BATCH_ROWS as u64, Ordering::Relaxed);
-                        if tx.blocking_send(Ok(builder.finish())).is_err() {
-                            return None;
-                        }
-                        if last_report.elapsed() > Duration::from_millis(200) {
-                            progress(Progress {
-                                bytes_read: bytes_read.load(Ordering::Relaxed),
-                                total_bytes,
-                                rows: rows.load(Ordering::Relaxed),
-                            });
-                            last_report = Instant::now();
-                        }
-                    }
-                }
-                if builder.rows > 0 {
-                    rows.fetch_add(builder.rows as u64, Ordering::Relaxed);
-                    let _ = tx.blocking_send(Ok(builder.finish()));
-                }
-                progress(Progress {
-                    bytes_read: bytes_read.load(Ordering::Relaxed),
-                    total_bytes,
-                    rows: rows.load(Ordering::Relaxed),
-                });
-                let report = (source.sha256(), source.detected.clone());
-                drop(source);
-                Some(report)
-            })
+            let (rows, read_error) = (rows.clone(), read_error.clone());
+            tokio::task::spawn_blocking(move || prepared.run(tx, rows, read_error, progress))
         };
 
         let partition = Arc::new(ChannelPartition { schema: schema.clone(), receiver: Mutex::new(Some(rx)) });
@@ -389,22 +201,30 @@ impl Lake {
         let table = match written {
             Ok(t) => t,
             Err(e) => {
+                if let Some(path) = read.as_ref().and_then(|r| r.rejects_file.as_ref()) {
+                    let _ = std::fs::remove_file(path);
+                }
                 let reading = read_error.lock().unwrap_or_else(|p| p.into_inner()).take();
                 return Err(reading.unwrap_or_else(|| write_failure(e)));
             }
         };
-        let (sha256, detected) = read.ok_or(LakeError::Interrupted)?;
+        let read = read.ok_or(LakeError::Interrupted)?;
         let version = table.version().unwrap_or(0) as i64 + 1;
         let rows = rows_for_commit.load(Ordering::Relaxed);
         Ok(IngestReport {
             version,
             rows,
             columns,
-            bytes: total_bytes,
-            sha256,
-            encoding: detected.encoding.to_string(),
-            delimiter: (detected.delimiter as char).to_string(),
+            bytes: read.total_bytes,
+            sha256: read.sha256,
+            encoding: read.detected.encoding.unwrap_or_default().to_string(),
+            delimiter: read.detected.delimiter.map(|d| (d as char).to_string()).unwrap_or_default(),
             seconds: started.elapsed().as_secs_f64(),
+            format: read.detected.format.name().to_string(),
+            sheet: read.detected.sheet,
+            header_row,
+            rejected_rows: read.rejected_rows,
+            rejects_file: read.rejects_file.map(|p| p.display().to_string()),
         })
     }
 }

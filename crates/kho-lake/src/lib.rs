@@ -3,13 +3,17 @@
 //! is one atomic Delta commit — a numbered version — and a failed load commits
 //! nothing, leaving the previous version as it was.
 //!
-//! - [`source`] reads delimited files in any of the encodings offices produce;
+//! - [`source`] reads CSV in any of the encodings offices produce, XLSX and XLS
+//!   sheets, JSON, NDJSON, GeoJSON and Parquet, row by row;
+//! - [`header`] finds the header below titles and merged cells;
 //! - [`infer`] reads Vietnamese numbers and dates;
 //! - [`ingest`] streams a file into a table with bounded memory;
 //! - [`Lake::history`] lists the versions with who loaded what.
 
+pub mod header;
 pub mod infer;
 pub mod ingest;
+mod read;
 pub mod source;
 
 use deltalake::DeltaTable;
@@ -26,6 +30,10 @@ pub enum LakeError {
     Source { file: String, message: String },
     #[error("{file}, row {row}, column {column:?}: {value:?} is not {expected}; fix the value or declare the column as text")]
     Cell { file: String, row: u64, column: String, value: String, expected: &'static str },
+    /// A row that does not fit the table for another reason than a cell's type (a
+    /// JSON key the first records lack, a value right of the last column).
+    #[error("{file}, row {row}, column {column:?}: {value:?} is not {expected}; {fix}")]
+    Row { file: String, row: u64, column: String, value: String, expected: String, fix: String },
     #[error("{0}")]
     Invalid(String),
     #[error("table {0} has no versions yet; load a file first")]

@@ -251,7 +251,8 @@ enum ResourceCommand {
 
 #[derive(Args)]
 struct IngestArgs {
-    /// The file: CSV, TSV or other delimited text (UTF-8, UTF-16 or Windows-1258).
+    /// The file: CSV/TSV (UTF-8, UTF-16 or Windows-1258), XLSX, XLS, JSON, NDJSON,
+    /// GeoJSON or Parquet.
     file: PathBuf,
     /// Resource slug (or id). A new slug creates the resource as a draft.
     #[arg(long)]
@@ -265,6 +266,25 @@ struct IngestArgs {
     /// Agency (code or id) that publishes a newly created resource [default: the province agency].
     #[arg(long)]
     agency: Option<String>,
+    /// The format (csv, xlsx, xls, json, ndjson, geojson, parquet) [default: detected].
+    #[arg(long)]
+    format: Option<String>,
+    /// The sheet of a workbook to load [default: the first sheet with data]; see --list-sheets.
+    #[arg(long)]
+    sheet: Option<String>,
+    /// List the sheets of a workbook and exit.
+    #[arg(long)]
+    list_sheets: bool,
+    /// The header row as the file numbers it; 0 for a file without a header [default: detected].
+    #[arg(long)]
+    header_row: Option<u64>,
+    /// Declared column types overriding inference: column:type,... with types integer,
+    /// decimal, date, boolean or text (e.g. "Mã xã:text,ngay:date").
+    #[arg(long)]
+    schema: Option<String>,
+    /// Load the good rows and write rows with bad cells to this CSV file, instead of failing.
+    #[arg(long, value_name = "FILE")]
+    rejects: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -649,6 +669,26 @@ async fn resource(
     Ok(())
 }
 
+/// What was read: format, encoding and delimiter, sheet, header row.
+fn describe_source(report: &kho_lake::IngestReport) -> String {
+    let mut parts = vec![report.format.clone()];
+    if !report.encoding.is_empty() {
+        parts.push(report.encoding.clone());
+    }
+    if !report.delimiter.is_empty() {
+        parts.push(format!("delimiter {:?}", report.delimiter));
+    }
+    if let Some(sheet) = &report.sheet {
+        parts.push(format!("sheet {sheet:?}"));
+    }
+    match report.header_row {
+        Some(row) => parts.push(format!("header on row {row}")),
+        None if matches!(report.format.as_str(), "csv" | "xlsx" | "xls") => parts.push("no header row".into()),
+        None => {}
+    }
+    parts.join(", ")
+}
+
 async fn ingest(
     kho: &Kho,
     operator: &Subject,
@@ -659,7 +699,20 @@ async fn ingest(
     if !args.file.is_file() {
         bail!("{} is not a file", args.file.display());
     }
+    let source_name = args.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    if args.list_sheets {
+        for sheet in kho_lake::Lake::sheets(&args.file, &source_name).map_err(|e| anyhow!("{e}"))? {
+            writeln!(out, "{sheet}")?;
+        }
+        return Ok(());
+    }
     let mode = kho_lake::LoadMode::parse(&args.mode).map_err(|e| anyhow!("{e}"))?;
+    let format = args.format.as_deref().map(kho_lake::source::Format::parse).transpose().map_err(|e| anyhow!("{e}"))?;
+    let schema = kho_server::services::parse_schema(args.schema.as_deref().unwrap_or("")).map_err(core)?;
+    let on_error = match &args.rejects {
+        Some(path) => kho_server::services::OnError::RejectTo(path.clone()),
+        None => kho_server::services::OnError::Fail,
+    };
     if kho.store.resource(&args.resource).await?.is_none() {
         let agency = match &args.agency {
             Some(key) => find_agency(kho, key).await?,
@@ -681,13 +734,17 @@ async fn ingest(
         let r = kho.create_resource(operator, ctx, draft).await.map_err(core)?;
         eprintln!("created data resource {} as a private draft of {}", r.slug, agency.name);
     }
-    let source_name = args.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let load = kho_server::services::Load {
         resource: &args.resource,
         table: &args.table,
         path: &args.file,
         source_name,
         mode,
+        format,
+        sheet: args.sheet.clone(),
+        header_row: args.header_row,
+        schema,
+        on_error,
     };
     let report = kho
         .load_table(operator, ctx, load, |p| {
@@ -706,7 +763,7 @@ async fn ingest(
     let mb = report.bytes as f64 / 1e6;
     writeln!(
         out,
-        "loaded {} rows, {} columns into {}/{} as version {} in {:.2} s ({:.0} rows/s, {:.1} MB/s; {}, delimiter {:?})",
+        "loaded {} rows, {} columns into {}/{} as version {} in {:.2} s ({:.0} rows/s, {:.1} MB/s; {})",
         report.rows,
         report.columns.len(),
         args.resource,
@@ -715,9 +772,12 @@ async fn ingest(
         report.seconds,
         report.rows as f64 / report.seconds.max(1e-9),
         mb / report.seconds.max(1e-9),
-        report.encoding,
-        report.delimiter,
+        describe_source(&report),
     )?;
+    if report.rejected_rows > 0 {
+        let file = report.rejects_file.as_deref().unwrap_or_default();
+        writeln!(out, "rejected {} rows with bad cells; they are in {file}", report.rejected_rows)?;
+    }
     for c in &report.columns {
         writeln!(out, "  {:<32} {:<8} {}", c.name, c.kind, c.header)?;
     }

@@ -3,6 +3,7 @@
 //! name the row and column, loads that fail or are killed leaving the previous
 //! version intact, and an independent read of the Delta log and Parquet files.
 
+mod formats;
 mod independent;
 
 use deltalake::arrow::array::{Array, AsArray};
@@ -35,6 +36,11 @@ impl Fixture {
             delimiter: None,
             loaded_by: "user:tester".into(),
             source_name: path.file_name().unwrap().to_string_lossy().into(),
+            format: None,
+            sheet: None,
+            header_row: None,
+            schema: vec![],
+            rejects: None,
         };
         self.lake.ingest("r1", "main", path, options, |_| {}).await
     }
@@ -217,6 +223,11 @@ async fn a_load_killed_midway_leaves_the_previous_version_intact() {
             delimiter: None,
             loaded_by: "t".into(),
             source_name: "big.csv".into(),
+            format: None,
+            sheet: None,
+            header_row: None,
+            schema: vec![],
+            rejects: None,
         };
         lake.ingest("r1", "main", &path, options, |_| {}).await
     });

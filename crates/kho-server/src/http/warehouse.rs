@@ -4,7 +4,7 @@
 use crate::http::caller::Caller;
 use crate::http::error::{ApiQuery, ApiResult, ErrorBody};
 use crate::http::AppState;
-use crate::services::Load;
+use crate::services::{Load, OnError};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -30,8 +30,20 @@ pub struct Versions {
 pub struct LoadParams {
     /// `replace` (default) or `append`.
     pub mode: Option<String>,
-    /// The file's name, recorded with the version.
+    /// The file's name, recorded with the version; its extension helps tell the format.
     pub filename: Option<String>,
+    /// `csv`, `xlsx`, `xls`, `json`, `ndjson`, `geojson` or `parquet`; detected when absent.
+    pub format: Option<String>,
+    /// The sheet of a workbook to load; the first non-empty one when absent.
+    pub sheet: Option<String>,
+    /// The header row as the file numbers it (0: no header); detected when absent.
+    pub header_row: Option<u64>,
+    /// Declared column types overriding inference: `column:type,…` with types
+    /// integer, decimal, date, boolean or text (`ma_xa:text,ngay:date`).
+    pub schema: Option<String>,
+    /// `fail` (default): a bad cell fails the whole load; `reject`: the good rows are
+    /// loaded and the bad ones written to a rejects file named in the report.
+    pub on_error: Option<String>,
 }
 
 /// The documented parameters of a rows request; any other parameter `column=value`
@@ -107,7 +119,8 @@ pub async fn versions(
     Ok(Json(Versions { items: state.kho.table_versions(&caller.subject, &caller.ctx(), &key, &table).await? }))
 }
 
-/// Load a file (the request body: CSV, TSV or other delimited text) as a new version.
+/// Load a file (the request body: CSV/TSV, XLSX, XLS, JSON, NDJSON, GeoJSON or Parquet)
+/// as a new version.
 #[utoipa::path(post, path = "/api/v1/resources/{key}/tables/{table}/versions", tag = "warehouse", params(LoadParams),
     request_body(content = String, content_type = "text/csv"),
     responses((status = 201, body = IngestReport), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -120,8 +133,22 @@ pub async fn load(
 ) -> ApiResult<(StatusCode, Json<IngestReport>)> {
     let mode = LoadMode::parse(p.mode.as_deref().unwrap_or("replace")).map_err(kho_core::Error::from)?;
     let source_name = p.filename.filter(|f| !f.trim().is_empty()).unwrap_or_else(|| "upload.csv".into());
+    let format = p.format.as_deref().map(kho_lake::source::Format::parse).transpose().map_err(kho_core::Error::from)?;
+    let schema = crate::services::parse_schema(p.schema.as_deref().unwrap_or(""))?;
+    let on_error = OnError::parse(p.on_error.as_deref().unwrap_or("fail"))?;
     let upload = Upload::receive(&state, body.into_data_stream()).await?;
-    let load = Load { resource: &key, table: &table, path: upload.path(), source_name, mode };
+    let load = Load {
+        resource: &key,
+        table: &table,
+        path: upload.path(),
+        source_name,
+        mode,
+        format,
+        sheet: p.sheet.filter(|s| !s.trim().is_empty()),
+        header_row: p.header_row,
+        schema,
+        on_error,
+    };
     let report = state.kho.load_table(&caller.subject, &caller.ctx(), load, |_| {}).await?;
     Ok((StatusCode::CREATED, Json(report)))
 }

@@ -9,9 +9,10 @@ use kho_core::audit::AuditContext;
 use kho_core::identity::Subject;
 use kho_core::policy::{Action, Resource, ResourceKind, SharingScope};
 use kho_core::{Error, Result};
+use kho_lake::source::Format;
 use kho_lake::{IngestOptions, IngestReport, LoadMode, Progress, RowQuery, TableVersion};
 use serde_json::json;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A file to load into a table.
 pub struct Load<'a> {
@@ -21,6 +22,54 @@ pub struct Load<'a> {
     /// The name to record (an upload's original file name).
     pub source_name: String,
     pub mode: LoadMode,
+    /// The format, when it should not be detected.
+    pub format: Option<Format>,
+    /// The sheet of a workbook; the first non-empty one when `None`.
+    pub sheet: Option<String>,
+    /// The header row, when it should not be detected (`Some(0)`: no header).
+    pub header_row: Option<u64>,
+    /// Declared column types: (column, kind).
+    pub schema: Vec<(String, String)>,
+    /// What to do with rows that have a bad cell.
+    pub on_error: OnError,
+}
+
+/// What a load does with rows that have a bad cell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OnError {
+    /// The load fails whole and commits nothing (the default).
+    Fail,
+    /// The good rows are committed; the bad ones go to this CSV file.
+    RejectTo(PathBuf),
+    /// The good rows are committed; the bad ones go to
+    /// `<data dir>/rejects/<resource id>/<table>/v<version>.csv`.
+    Reject,
+}
+
+impl OnError {
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "fail" => Ok(Self::Fail),
+            "reject" => Ok(Self::Reject),
+            other => Err(Error::invalid("on_error", format!("{other:?} is not a choice; use fail or reject"))),
+        }
+    }
+}
+
+/// Declared column types written `column:type,column:type`.
+pub fn parse_schema(text: &str) -> Result<Vec<(String, String)>> {
+    text.split(',')
+        .filter(|part| !part.trim().is_empty())
+        .map(|part| match part.rsplit_once(':') {
+            Some((column, kind)) if !column.trim().is_empty() => {
+                Ok((column.trim().to_string(), kind.trim().to_lowercase()))
+            }
+            _ => Err(Error::invalid(
+                "schema",
+                format!("{part:?} is not column:type; write for example ma_xa:text,ngay:date"),
+            )),
+        })
+        .collect()
 }
 
 impl Kho {
@@ -53,17 +102,35 @@ impl Kho {
             .await?
             .ok_or_else(|| Error::not_found(format!("data resource {:?}", load.resource)))?;
         self.check_data(subject, ctx, Action::Update, &r, "table.load").await?;
+        let rejects_dir = self.settings.data_dir.join("rejects").join(&r.id).join(load.table);
+        let rejects = match &load.on_error {
+            OnError::Fail => None,
+            OnError::RejectTo(path) => Some(path.clone()),
+            OnError::Reject => Some(rejects_dir.join(format!("pending-{}.csv", uuid::Uuid::new_v4()))),
+        };
         let options = IngestOptions {
             mode: load.mode,
             delimiter: None,
             loaded_by: subject.actor(),
             source_name: load.source_name.clone(),
+            format: load.format,
+            sheet: load.sheet.clone(),
+            header_row: load.header_row,
+            schema: load.schema.clone(),
+            rejects,
         };
         let outcome = self.lake.ingest(&r.id, load.table, load.path, options, progress).await;
         let target = format!("table:{}/{}", r.id, load.table);
         match outcome {
-            Ok(report) => {
-                let detail = json!({"version": report.version, "rows": report.rows, "source": load.source_name, "sha256": report.sha256, "mode": load.mode});
+            Ok(mut report) => {
+                if let (OnError::Reject, Some(pending)) = (&load.on_error, &report.rejects_file) {
+                    // Named after the version it belongs to, now that the version is known.
+                    let name = format!("v{}.csv", report.version);
+                    std::fs::rename(pending, rejects_dir.join(&name))
+                        .map_err(|e| Error::internal(format!("cannot keep the rejected rows: {e}")))?;
+                    report.rejects_file = Some(format!("rejects/{}/{}/{name}", r.id, load.table));
+                }
+                let detail = json!({"version": report.version, "rows": report.rows, "source": load.source_name, "sha256": report.sha256, "mode": load.mode, "format": report.format, "rejected_rows": report.rejected_rows});
                 self.store.append_audit(ctx.event("table.load", target).detail(detail)).await?;
                 Ok(report)
             }

@@ -82,8 +82,10 @@ pub async fn data_section(
                         option value="replace" { (l.t("Thay thế toàn bộ", "Replace the table")) }
                         option value="append" { (l.t("Thêm dòng", "Append rows")) }
                     }
-                    label for="file" { (l.t("Tệp CSV (UTF-8, UTF-16 hoặc Windows-1258)", "CSV file (UTF-8, UTF-16 or Windows-1258)")) }
-                    input #file name="file" type="file" accept=".csv,.tsv,.txt,text/csv" required;
+                    label for="file" { (l.t("Tệp CSV, Excel (XLSX, XLS), JSON, GeoJSON hoặc Parquet", "CSV, Excel (XLSX, XLS), JSON, GeoJSON or Parquet file")) }
+                    input #file name="file" type="file" accept=".csv,.tsv,.txt,.xlsx,.xls,.json,.ndjson,.jsonl,.geojson,.parquet,text/csv" required;
+                    label for="sheet" { (l.t("Trang tính (để trống: trang đầu tiên có dữ liệu)", "Sheet (empty: the first sheet with data)")) }
+                    input #sheet name="sheet";
                     button type="submit" { (l.t("Nạp thành phiên bản mới", "Load as a new version")) }
                 }
             }
@@ -106,7 +108,19 @@ pub async fn load(
         let (upload, file_name) = upload.ok_or_else(|| Error::invalid("file", "choose a file to load"))?;
         let mode = LoadMode::parse(field("mode")).map_err(Error::from)?;
         let table = if field("table").is_empty() { "main" } else { field("table") };
-        let load = Load { resource: &key, table, path: upload.path(), source_name: file_name, mode };
+        let sheet = Some(field("sheet").trim().to_string()).filter(|s| !s.is_empty());
+        let load = Load {
+            resource: &key,
+            table,
+            path: upload.path(),
+            source_name: file_name,
+            mode,
+            format: None,
+            sheet,
+            header_row: None,
+            schema: Vec::new(),
+            on_error: crate::services::OnError::Fail,
+        };
         state.kho.load_table(&caller.subject, &caller.ctx(), load, |_| {}).await
     };
     match result.await {

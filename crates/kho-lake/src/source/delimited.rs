@@ -1,91 +1,87 @@
-//! Reading a delimited text file as records, whatever the office saved it as:
+//! Reading a delimited text file as rows, whatever the office saved it as:
 //! UTF-8 with or without BOM, UTF-16 (by its BOM), or Windows-1258 (the legacy
 //! Vietnamese code page, assumed when the bytes are not valid UTF-8); the delimiter
 //! (`,` `;` tab `|`) is detected from the first lines. The raw bytes are hashed as
 //! they stream past.
 
+use super::{Detected, Format, Row, RowSource, TextInput};
 use crate::LakeError;
-use sha2::{Digest, Sha256};
-use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::Read;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 
-/// Counts and hashes the bytes read from the file.
-pub struct Tap<R> {
-    inner: R,
-    pub bytes: Arc<AtomicU64>,
-    hasher: Arc<Mutex<Sha256>>,
-}
-
-impl<R: Read> Read for Tap<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.bytes.fetch_add(n as u64, Ordering::Relaxed);
-        self.hasher.lock().unwrap_or_else(|e| e.into_inner()).update(&buf[..n]);
-        Ok(n)
-    }
-}
-
-/// What was found out about the file before reading it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Detected {
-    pub encoding: &'static str,
-    pub delimiter: u8,
-}
-
-/// An open delimited file: its records stream from `records`.
+/// An open delimited file. Rows are read into one reused record: no allocation per
+/// row or cell.
 pub struct DelimitedSource {
-    pub detected: Detected,
-    pub reader: csv::Reader<Box<dyn Read + Send>>,
-    pub bytes_read: Arc<AtomicU64>,
-    pub total_bytes: u64,
-    hasher: Arc<Mutex<Sha256>>,
+    detected: Detected,
+    reader: csv::Reader<Box<dyn Read + Send>>,
+    record: csv::StringRecord,
+    line: u64,
+    input: TextInput,
+    name: String,
 }
 
 impl DelimitedSource {
-    pub fn open(path: &Path, delimiter: Option<u8>) -> Result<Self, LakeError> {
-        let name = path.display().to_string();
-        let io = |e: std::io::Error| LakeError::Source { file: name.clone(), message: e.to_string() };
-        let mut head = vec![0u8; 64 * 1024];
-        let n = File::open(path).and_then(|mut f| f.read(&mut head)).map_err(io)?;
-        head.truncate(n);
-        let encoding = detect_encoding(&head);
-        let text = decode_head(&head, encoding);
+    pub fn open(path: &Path, name: &str, delimiter: Option<u8>) -> Result<Self, LakeError> {
+        let (input, text, decoded) = TextInput::open(path, name)?;
         let delimiter = delimiter.unwrap_or_else(|| detect_delimiter(&text));
-
-        let file = File::open(path).map_err(io)?;
-        let total_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
-        let bytes_read = Arc::new(AtomicU64::new(0));
-        let hasher = Arc::new(Mutex::new(Sha256::new()));
-        let tap =
-            Tap { inner: BufReader::with_capacity(1 << 20, file), bytes: bytes_read.clone(), hasher: hasher.clone() };
-        let decoded: Box<dyn Read + Send> = Box::new(
-            encoding_rs_io::DecodeReaderBytesBuilder::new()
-                .encoding(Some(encoding))
-                .bom_override(true)
-                .strip_bom(true)
-                .build(tap),
-        );
         let reader =
             csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).has_headers(false).from_reader(decoded);
         Ok(Self {
-            detected: Detected { encoding: encoding.name(), delimiter },
+            detected: Detected {
+                format: Format::Csv,
+                encoding: Some(input.encoding.name()),
+                delimiter: Some(delimiter),
+                sheet: None,
+            },
             reader,
-            bytes_read,
-            total_bytes,
-            hasher,
+            record: csv::StringRecord::new(),
+            line: 0,
+            input,
+            name: name.to_string(),
         })
-    }
-
-    /// SHA-256 of the bytes read so far (of the whole file once it is read through).
-    pub fn sha256(&self) -> String {
-        hex::encode(self.hasher.lock().unwrap_or_else(|e| e.into_inner()).clone().finalize())
     }
 }
 
-fn detect_encoding(head: &[u8]) -> &'static encoding_rs::Encoding {
+impl RowSource for DelimitedSource {
+    fn advance(&mut self) -> Result<bool, LakeError> {
+        match self.reader.read_record(&mut self.record) {
+            Ok(true) => {
+                self.line = self.record.position().map(|p| p.line()).unwrap_or(self.line + 1);
+                Ok(true)
+            }
+            Ok(false) => Ok(false),
+            Err(e) => Err(LakeError::Source { file: self.name.clone(), message: e.to_string() }),
+        }
+    }
+
+    fn current(&self) -> &dyn Row {
+        &self.record
+    }
+
+    fn row_number(&self) -> u64 {
+        self.line
+    }
+
+    fn detected(&self) -> &Detected {
+        &self.detected
+    }
+
+    fn bytes_read(&self) -> Arc<AtomicU64> {
+        self.input.bytes_read.clone()
+    }
+
+    fn total_bytes(&self) -> u64 {
+        self.input.total_bytes
+    }
+
+    fn finish(&mut self) -> Result<String, LakeError> {
+        Ok(self.input.sha256())
+    }
+}
+
+pub(crate) fn detect_encoding(head: &[u8]) -> &'static encoding_rs::Encoding {
     if let Some((enc, _)) = encoding_rs::Encoding::for_bom(head) {
         return enc;
     }
@@ -97,7 +93,7 @@ fn detect_encoding(head: &[u8]) -> &'static encoding_rs::Encoding {
     }
 }
 
-fn decode_head(head: &[u8], encoding: &'static encoding_rs::Encoding) -> String {
+pub(crate) fn decode_head(head: &[u8], encoding: &'static encoding_rs::Encoding) -> String {
     encoding.decode_with_bom_removal(head).0.into_owned()
 }
 
