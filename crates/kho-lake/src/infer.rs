@@ -112,7 +112,7 @@ impl<'a> From<&'a Cell> for CellRef<'a> {
     }
 }
 
-impl CellRef<'_> {
+impl<'a> CellRef<'a> {
     /// Nothing in it (empty or blank text).
     pub fn is_empty(&self) -> bool {
         match self {
@@ -124,7 +124,7 @@ impl CellRef<'_> {
 
     /// The value as text, typed values written canonically: dates `yyyy-mm-dd`,
     /// numbers with `.` before decimals and no grouping, booleans `true`/`false`.
-    pub fn to_text(&self) -> std::borrow::Cow<'_, str> {
+    pub fn to_text(&self) -> std::borrow::Cow<'a, str> {
         use std::borrow::Cow;
         match self {
             CellRef::Empty => Cow::Borrowed(""),
@@ -352,35 +352,37 @@ pub fn read(ty: ColumnType, cell: CellRef<'_>) -> Option<Parsed> {
     if v.is_empty() {
         return Some(Parsed::Null);
     }
-    let number = |style: NumberStyle| number_text(v, style);
     match ty {
         ColumnType::Text => Some(Parsed::Text),
         ColumnType::Boolean => parse_bool(v).map(Parsed::Boolean),
         ColumnType::Date(style) => parse_date(v, style).map(Parsed::Date),
         ColumnType::Integer(style) => {
-            let c = candidates(v);
-            // Leading zeros are fine once the column is a number (declared so, or a stray code).
-            let ok = digits(split_sign(v))
-                || (style == NumberStyle::Vietnamese && c.int_vn)
-                || (style == NumberStyle::International && c.int_intl);
-            if !ok {
+            if !number_fits(v, style, false) {
                 return None;
             }
-            number(style).parse().map(Parsed::Integer).ok()
+            number_text(v, style).parse().map(Parsed::Integer).ok()
         }
         ColumnType::Decimal(style) => {
-            let c = candidates(v);
-            let ok = digits(split_sign(v))
-                || match style {
-                    NumberStyle::Vietnamese => c.int_vn || c.dec_vn,
-                    NumberStyle::International => c.int_intl || c.dec_intl,
-                };
-            if !ok {
+            if !number_fits(v, style, true) {
                 return None;
             }
-            number(style).parse().map(Parsed::Decimal).ok()
+            number_text(v, style).parse().map(Parsed::Decimal).ok()
         }
     }
+}
+
+/// `v` is a number written in `style` (a whole one unless `decimal`). Leading zeros
+/// are fine here: the column is a number (declared so, or a stray code among numbers).
+fn number_fits(v: &str, style: NumberStyle, decimal: bool) -> bool {
+    let n = split_sign(v);
+    let (group, point) = match style {
+        NumberStyle::Vietnamese => ('.', ','),
+        NumberStyle::International => (',', '.'),
+    };
+    digits(n)
+        || grouped(n, group)
+        || decimal
+            && n.split_once(point).is_some_and(|(i, f)| digits(f) && (digits(i) && !is_code(i) || grouped(i, group)))
 }
 
 /// A number as Rust parses it: grouping removed, `.` before decimals.

@@ -99,7 +99,13 @@ pub(crate) fn prepare(path: &Path, options: &IngestOptions) -> Result<Prepared, 
         read_sample(&mut *source, &mut sample, SAMPLE_ROWS)?;
         let columns = source.columns().unwrap_or_default();
         if columns.is_empty() {
-            return Err(empty());
+            // No record gave a column: the first record's problem says why, if any.
+            return Err(match sample.into_iter().find_map(|(r, p)| p.map(|p| (r.number, p))) {
+                Some((row, p)) => {
+                    LakeError::Row { file, row, column: p.column, value: p.value, expected: p.expected, fix: p.fix }
+                }
+                None => empty(),
+            });
         }
         headers = columns.iter().map(|c| c.header.trim().nfc().collect()).collect();
         declared = columns.into_iter().map(|c| (c.kind, c.metadata)).collect();

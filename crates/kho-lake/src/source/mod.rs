@@ -388,15 +388,15 @@ mod tests {
 
     #[test]
     fn formats_are_told_by_their_first_bytes_then_their_name() {
-        assert_eq!(sniff(b"PK\x03\x04rest", "upload"), Format::Xlsx);
-        assert_eq!(sniff(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1], "x.csv"), Format::Xls);
+        assert_eq!(sniff(b"PK\x03\x04rest", ""), Format::Xlsx);
+        assert_eq!(sniff(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1], "csv"), Format::Xls);
         assert_eq!(sniff(b"PAR1\x15\x04", ""), Format::Parquet);
         assert_eq!(sniff(b"  [{\"a\":1}]", ""), Format::Json);
         assert_eq!(sniff(b"{\"a\":1}\n{\"a\":2}\n", ""), Format::Ndjson);
         assert_eq!(sniff(b"{ \"type\" : \"FeatureCollection\", \"features\": []}", ""), Format::GeoJson);
-        assert_eq!(sniff(b"{\"features\": []}", "ranh-gioi.geojson"), Format::GeoJson);
+        assert_eq!(sniff(b"{\"features\": []}", "geojson"), Format::GeoJson);
         assert_eq!(sniff(b"\xEF\xBB\xBF[]", ""), Format::Json);
-        assert_eq!(sniff("Họ tên;Tuổi\n".as_bytes(), "a.txt"), Format::Csv);
+        assert_eq!(sniff("Họ tên;Tuổi\n".as_bytes(), "txt"), Format::Csv);
         assert_eq!(Format::parse("TSV").unwrap(), Format::Csv);
         assert!(Format::parse("docx").unwrap_err().to_string().contains("use one of csv, xlsx"));
     }

@@ -204,8 +204,8 @@ async fn a_json_array_and_ndjson_load_with_typed_columns() {
         ("chi_tiet", "text"),
         ("ghi_chu", "text"),
     ];
-    let records: Vec<serde_json::Value> = serde_json::from_str(RECORDS).unwrap();
-    let ndjson: String = records.iter().map(|r| format!("{r}\n\n")).collect();
+    // The records of RECORDS, one a line (keys in the same order), with a blank line.
+    let ndjson: String = RECORDS.trim().trim_start_matches('[').trim_end_matches(']').replace("},\n", "}\n\n");
     for (name, bytes, format) in [
         ("ho.json", RECORDS.as_bytes().to_vec(), "json"),
         ("ho.ndjson", ndjson.into_bytes(), "ndjson"),
@@ -442,7 +442,7 @@ async fn a_value_right_of_the_table_after_the_sample_is_reported() {
     let err = f.load_file(&f.file("ho.csv", text.as_bytes())).await.unwrap_err();
     assert_eq!(
         err.to_string(),
-        "ho.csv, row 1103, column \"column_3\": \"thừa\" is not in one of the table's 2 columns; \
+        "ho.csv, row 1102, column \"column_3\": \"thừa\" is not in one of the table's 2 columns; \
          remove the value, or give its column a header among the first rows"
     );
 }
@@ -458,4 +458,103 @@ async fn a_format_can_be_named_and_an_unknown_file_is_explained() {
     assert_eq!(report.rows, 2);
     let err = f.load_file(&f.file("x.json", b"{\n  \"data\": [1, 2]\n}\n")).await.unwrap_err();
     assert!(err.to_string().starts_with("x.json, row 1, column \"(line)\": \"{\" is not a JSON object"), "{err}");
+}
+
+/// A cell of the XLS fixture.
+enum XlsCell<'a> {
+    Text(&'a str),
+    Number(f64),
+    /// An Excel date serial, in a cell formatted as a date.
+    Date(f64),
+}
+
+fn record(out: &mut Vec<u8>, typ: u16, data: &[u8]) {
+    out.extend(typ.to_le_bytes());
+    out.extend((data.len() as u16).to_le_bytes());
+    out.extend(data);
+}
+
+/// A minimal BIFF8 workbook (the XLS format of Excel 97–2003) with one sheet, written
+/// record by record into a compound file: a BOF, two cell formats (general and a
+/// built-in date), the sheet's entry, then the sheet's cells and merged regions.
+fn xls_workbook(path: &Path, sheet: &str, cells: &[(u16, u16, XlsCell)], merges: &[(u16, u16, u16, u16)]) {
+    let bof = |dt: u16| [0x0600u16.to_le_bytes(), dt.to_le_bytes(), [0, 0], [0xCD, 0x07]].concat();
+    let utf16 = |s: &str| s.encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<u8>>();
+    let xf = |format: u16| [[0u8, 0].as_slice(), &format.to_le_bytes(), &[0u8; 16]].concat();
+
+    let mut globals = Vec::new();
+    record(&mut globals, 0x0809, &[bof(0x0005), vec![0; 8]].concat());
+    record(&mut globals, 0x00E0, &xf(0));
+    record(&mut globals, 0x00E0, &xf(14));
+    let name = utf16(sheet);
+    let bound_sheet_len = 4 + 8 + name.len() + 4;
+    let sheet_at = (globals.len() + bound_sheet_len) as u32;
+    let entry = [sheet_at.to_le_bytes().as_slice(), &[0, 0, sheet.encode_utf16().count() as u8, 1], &name].concat();
+    record(&mut globals, 0x0085, &entry);
+    record(&mut globals, 0x000A, &[]);
+    assert_eq!(globals.len() as u32, sheet_at);
+
+    let mut stream = globals;
+    record(&mut stream, 0x0809, &[bof(0x0010), vec![0; 8]].concat());
+    for (row, col, cell) in cells {
+        let at = [row.to_le_bytes(), col.to_le_bytes()].concat();
+        match cell {
+            XlsCell::Text(s) => {
+                let text = [(s.encode_utf16().count() as u16).to_le_bytes().as_slice(), &[1], &utf16(s)].concat();
+                record(&mut stream, 0x0204, &[at.as_slice(), &[0, 0], &text].concat());
+            }
+            XlsCell::Number(v) => record(&mut stream, 0x0203, &[at.as_slice(), &[0, 0], &v.to_le_bytes()].concat()),
+            XlsCell::Date(v) => record(&mut stream, 0x0203, &[at.as_slice(), &[1, 0], &v.to_le_bytes()].concat()),
+        }
+    }
+    let mut merged = (merges.len() as u16).to_le_bytes().to_vec();
+    for (first_row, last_row, first_col, last_col) in merges {
+        merged.extend([first_row, last_row, first_col, last_col].iter().flat_map(|v| v.to_le_bytes()));
+    }
+    record(&mut stream, 0x00E5, &merged);
+    record(&mut stream, 0x000A, &[]);
+
+    let file = std::fs::File::create(path).unwrap();
+    let mut compound = cfb::CompoundFile::create_with_version(cfb::Version::V3, file).unwrap();
+    let mut workbook = compound.create_stream("/Workbook").unwrap();
+    std::io::Write::write_all(&mut workbook, &stream).unwrap();
+    drop(workbook);
+    compound.flush().unwrap();
+}
+
+#[tokio::test]
+async fn an_xls_workbook_loads_with_its_title_skipped_and_dates_kept() {
+    use XlsCell::*;
+    let f = fixture();
+    let path = f.dir.path().join("ho-ngheo.xls");
+    let cells = [
+        (0, 0, Text("DANH SÁCH HỘ NGHÈO NĂM 2025")),
+        (2, 0, Text("Mã hộ")),
+        (2, 1, Text("Họ và tên")),
+        (2, 2, Text("Ngày sinh")),
+        (2, 3, Text("Thu nhập")),
+        (3, 0, Number(1.0)),
+        (3, 1, Text("Nguyễn Văn An")),
+        (3, 2, Date(45839.0)),
+        (3, 3, Text("1.250.000")),
+        (4, 0, Number(2.0)),
+        (4, 1, Text("Trần Thị Bình")),
+        (4, 2, Date(45840.0)),
+        (4, 3, Number(980000.5)),
+    ];
+    xls_workbook(&path, "Hộ nghèo", &cells, &[(0, 0, 0, 3)]);
+    assert_eq!(Lake::sheets(&path, "ho-ngheo.xls").unwrap(), ["Hộ nghèo"]);
+    let report = f.load_file(&path).await.unwrap();
+    assert_eq!(
+        (report.format.as_str(), report.sheet.as_deref(), report.header_row),
+        ("xls", Some("Hộ nghèo"), Some(3))
+    );
+    assert_eq!(
+        kinds(&report),
+        [("ma_ho", "integer"), ("ho_va_ten", "text"), ("ngay_sinh", "date"), ("thu_nhap", "decimal")]
+    );
+    let rows = f.rows(None).await;
+    assert_eq!(column(&rows, "ho_va_ten"), ["Nguyễn Văn An", "Trần Thị Bình"]);
+    assert_eq!(column(&rows, "ngay_sinh"), ["2025-07-01", "2025-07-02"]);
+    assert_eq!(column(&rows, "thu_nhap"), ["1250000", "980000.5"]);
 }

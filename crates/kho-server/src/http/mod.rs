@@ -59,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/resources/{key}/tables/{table}/rows", get(warehouse::rows))
         .route("/resources/{key}/tables/{table}/csv", get(warehouse::csv))
+        .route("/resources/{key}/tables/{table}/versions/{version}/rejects", get(warehouse::rejects))
         .route("/openapi.json", get(openapi::document))
         .fallback(api_not_found)
         .method_not_allowed_fallback(api_method_not_allowed);

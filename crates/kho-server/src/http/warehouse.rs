@@ -199,6 +199,24 @@ pub async fn csv(
     Ok((headers, body).into_response())
 }
 
+/// Download the rows a load left out with `on_error=reject` (for those who may load the table).
+#[utoipa::path(get, path = "/api/v1/resources/{key}/tables/{table}/versions/{version}/rejects", tag = "warehouse",
+    responses((status = 200, content_type = "text/csv"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn rejects(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((key, table, version)): Path<(String, String, i64)>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let (r, bytes) = state.kho.table_rejects(&caller.subject, &caller.ctx(), &key, &table, version).await?;
+    let file = format!("{}-{table}-v{version}-rejects.csv", r.slug);
+    let headers = [
+        (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+        (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file}\"")),
+    ];
+    Ok((headers, bytes).into_response())
+}
+
 /// An uploaded body on disk under `<data-dir>/uploads`, removed when dropped.
 pub struct Upload(tempfile::TempPath);
 

@@ -128,7 +128,9 @@ impl Kho {
                     let name = format!("v{}.csv", report.version);
                     std::fs::rename(pending, rejects_dir.join(&name))
                         .map_err(|e| Error::internal(format!("cannot keep the rejected rows: {e}")))?;
-                    report.rejects_file = Some(format!("rejects/{}/{}/{name}", r.id, load.table));
+                    let url =
+                        format!("/api/v1/resources/{}/tables/{}/versions/{}/rejects", r.id, load.table, report.version);
+                    report.rejects_file = Some(url);
                 }
                 let detail = json!({"version": report.version, "rows": report.rows, "source": load.source_name, "sha256": report.sha256, "mode": load.mode, "format": report.format, "rejected_rows": report.rejected_rows});
                 self.store.append_audit(ctx.event("table.load", target).detail(detail)).await?;
@@ -141,6 +143,26 @@ impl Kho {
                 Err(e.into())
             }
         }
+    }
+
+    /// The rows a load left out (`on_error=reject`), as CSV, for those who may load
+    /// the table: they may hold data the table does not publish.
+    pub async fn table_rejects(
+        &self,
+        subject: &Subject,
+        ctx: &AuditContext,
+        key: &str,
+        table: &str,
+        version: i64,
+    ) -> Result<(DataResource, Vec<u8>)> {
+        let r = self.resource(subject, ctx, key).await?;
+        self.check_data(subject, ctx, Action::Update, &r, "table.rejects").await?;
+        kho_lake::validate_table_name(table)?;
+        let path = self.settings.data_dir.join("rejects").join(&r.id).join(table).join(format!("v{version}.csv"));
+        let bytes = tokio::fs::read(&path).await.map_err(|_| {
+            Error::not_found(format!("rejected rows of version {version} of table {table}; that load rejected none"))
+        })?;
+        Ok((r, bytes))
     }
 
     /// A resource the caller may read the data of, by id or slug.

@@ -125,6 +125,48 @@ async fn a_bad_file_is_refused_with_its_row_and_column_and_nothing_changes() {
 }
 
 #[tokio::test]
+async fn a_load_can_declare_types_and_set_bad_rows_aside() {
+    let app = spawn_app().await;
+    let slug = schools_slug(&app).await;
+    let admin = app.token("admin").await;
+    let mut file = String::from("DANH SÁCH TRƯỜNG;;;\n;;;\nMã trường;Tên trường;Số học sinh;Ngày thành lập\n");
+    for i in 1..=20 {
+        let pupils = if i == 7 { "nhiều".to_string() } else { format!("{}", 100 + i) };
+        file.push_str(&format!("{i:02};Trường số {i};{pupils};{:02}/09/2001\n", i));
+    }
+    let query = "filename=truong.csv&on_error=reject&schema=M%C3%A3%20tr%C6%B0%E1%BB%9Dng:integer";
+    let r = upload(&app, &admin, &slug, &file, query).await;
+    assert_eq!(r.status(), 201);
+    let report: Value = r.json().await.unwrap();
+    assert_eq!((report["rows"].as_u64(), report["rejected_rows"].as_u64()), (Some(19), Some(1)));
+    assert_eq!((report["format"].as_str(), report["header_row"].as_u64()), (Some("csv"), Some(3)));
+    assert_eq!(report["columns"][0]["kind"], "integer", "declared, though 01 reads as a code");
+    let rejects = report["rejects_file"].as_str().unwrap().to_string();
+    assert!(rejects.ends_with("/tables/main/versions/1/rejects"), "{rejects}");
+
+    let r = client().get(app.url(&rejects)).bearer_auth(&admin).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.text().await.unwrap(),
+        "row,column,value,expected,Mã trường,Tên trường,Số học sinh,Ngày thành lập\n\
+         10,Số học sinh,nhiều,a whole number such as 1.234.567,07,Trường số 7,nhiều,07/09/2001\n"
+    );
+    // The rejected rows are not public, even of open data.
+    let r = client().get(app.url(&rejects)).send().await.unwrap();
+    assert!(matches!(r.status().as_u16(), 401 | 403), "{}", r.status());
+    let r = client()
+        .get(app.url(&rejects.replace("/versions/1/", "/versions/2/")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    expect_error(upload(&app, &admin, &slug, &file, "on_error=skip").await, 422, "invalid_field").await;
+    let err = expect_error(upload(&app, &admin, &slug, &file, "schema=ma_truong").await, 422, "invalid_field").await;
+    assert!(err["message"].as_str().unwrap().contains("is not column:type"), "{err}");
+}
+
+#[tokio::test]
 async fn private_data_is_read_only_inside_its_agency() {
     let app = spawn_app().await;
     let steward = app.token("steward.khcn").await;

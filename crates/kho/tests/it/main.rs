@@ -302,6 +302,16 @@ fn one_command_takes_a_file_to_a_versioned_table() {
     assert!(lines[1].starts_with("2 ") && lines[1].contains("append") && lines[1].contains("operator"), "{versions}");
     assert!(lines[1].contains("           3  "), "three rows after the append: {versions}");
 
+    // Declared types, and bad rows set aside in a file of their own.
+    std::fs::write(&csv, "BẢNG GIÁ BỔ SUNG;\nMã xã;Giá\n07210;1.000\n07228;không rõ\n").unwrap();
+    let rejects = d.join("loi.csv");
+    let args = ["--resource", "gia-dat", "--table", "bo_sung", "--schema", "Giá:integer", "--rejects"];
+    let out = ok(kho(d, &[&["ingest", csv.to_str().unwrap()], args.as_slice(), &[rejects.to_str().unwrap()]].concat()));
+    assert!(out.contains("loaded 1 rows") && out.contains("header on row 2"), "{out}");
+    assert!(out.contains("rejected 1 rows with bad cells"), "{out}");
+    let rejected = std::fs::read_to_string(&rejects).unwrap();
+    assert!(rejected.contains("\n4,Giá,không rõ,a whole number such as 1.234.567,07228,không rõ\n"), "{rejected}");
+
     std::fs::write(&csv, "Mã xã;Giá\n07210;không rõ\n").unwrap();
     let bad = kho(d, &["ingest", csv.to_str().unwrap(), "--resource", "gia-dat", "--mode", "append"]);
     assert!(!bad.status.success());
