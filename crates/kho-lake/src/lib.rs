@@ -30,10 +30,8 @@ pub enum LakeError {
     Source { file: String, message: String },
     #[error("{file}, row {row}, column {column:?}: {value:?} is not {expected}; fix the value or declare the column as text")]
     Cell { file: String, row: u64, column: String, value: String, expected: &'static str },
-    /// A row that does not fit the table for another reason than a cell's type (a
-    /// JSON key the first records lack, a value right of the last column).
-    #[error("{file}, row {row}, column {column:?}: {value:?} is not {expected}; {fix}")]
-    Row { file: String, row: u64, column: String, value: String, expected: String, fix: String },
+    #[error(transparent)]
+    Row(Box<RowError>),
     #[error("{0}")]
     Invalid(String),
     #[error("table {0} has no versions yet; load a file first")]
@@ -42,6 +40,19 @@ pub enum LakeError {
     Interrupted,
     #[error("warehouse storage error: {0}")]
     Delta(#[from] deltalake::DeltaTableError),
+}
+
+/// A row that does not fit the table for another reason than a cell's type (a JSON
+/// key the first records lack, a value right of the last column).
+#[derive(Debug, thiserror::Error)]
+#[error("{file}, row {row}, column {column:?}: {value:?} is not {expected}; {fix}")]
+pub struct RowError {
+    pub file: String,
+    pub row: u64,
+    pub column: String,
+    pub value: String,
+    pub expected: String,
+    pub fix: String,
 }
 
 impl From<LakeError> for kho_core::Error {

@@ -8,7 +8,7 @@ use crate::header;
 use crate::infer::{self, ColumnType, Parsed};
 use crate::ingest::{IngestOptions, LoadedColumn, Progress};
 use crate::source::{self, Detected, Format, OpenOptions, OwnedRow, Row, RowProblem, RowSource};
-use crate::{column_names, Lake, LakeError};
+use crate::{column_names, Lake, LakeError, RowError};
 use deltalake::arrow::array::{ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder};
 use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use deltalake::arrow::record_batch::RecordBatch;
@@ -43,6 +43,9 @@ impl Lake {
         source::sheet::sheet_names(path, file_name)
     }
 }
+
+/// A column's type and Arrow field metadata as the file declares them.
+type Declared = (Option<ColumnType>, Vec<(String, String)>);
 
 /// A sample row, with what the source found wrong with it.
 type SampleRow = (OwnedRow, Option<RowProblem>);
@@ -88,7 +91,7 @@ pub(crate) fn prepare(path: &Path, options: &IngestOptions) -> Result<Prepared, 
     let mut sample: Vec<SampleRow> = Vec::new();
     let mut header_row = None;
     let mut headers: Vec<String>;
-    let mut declared: Vec<(Option<ColumnType>, Vec<(String, String)>)> = Vec::new();
+    let mut declared: Vec<Declared> = Vec::new();
     if self_describing {
         if options.header_row.is_some() {
             return Err(LakeError::Invalid(format!(
@@ -101,9 +104,14 @@ pub(crate) fn prepare(path: &Path, options: &IngestOptions) -> Result<Prepared, 
         if columns.is_empty() {
             // No record gave a column: the first record's problem says why, if any.
             return Err(match sample.into_iter().find_map(|(r, p)| p.map(|p| (r.number, p))) {
-                Some((row, p)) => {
-                    LakeError::Row { file, row, column: p.column, value: p.value, expected: p.expected, fix: p.fix }
-                }
+                Some((row, p)) => LakeError::Row(Box::new(RowError {
+                    file,
+                    row,
+                    column: p.column,
+                    value: p.value,
+                    expected: p.expected,
+                    fix: p.fix,
+                })),
                 None => empty(),
             });
         }
@@ -233,14 +241,14 @@ impl Prepared {
                 value,
                 expected: ty.expected(),
             },
-            Bad::Row(p) => LakeError::Row {
+            Bad::Row(p) => LakeError::Row(Box::new(RowError {
                 file: self.file.clone(),
                 row,
                 column: p.column,
                 value: p.value,
                 expected: p.expected,
                 fix: p.fix,
-            },
+            })),
         }
     }
 

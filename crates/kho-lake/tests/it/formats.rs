@@ -63,7 +63,7 @@ fn office_workbook(path: &Path, bad_row: Option<u32>) {
         ws.write_number(r, 3, 1.25 + i as f64).unwrap();
         let updated = if Some(r + 1) == bad_row { "31/02/2025".to_string() } else { format!("{:02}/07/2025", i + 1) };
         ws.write_string(r, 4, updated).unwrap();
-        ws.write_datetime_with_format(r, 5, &ExcelDateTime::from_ymd(2025, 8, i as u8 + 1).unwrap(), &date).unwrap();
+        ws.write_datetime_with_format(r, 5, ExcelDateTime::from_ymd(2025, 8, i as u8 + 1).unwrap(), &date).unwrap();
     }
     let notes = wb.add_worksheet();
     notes.set_name("Ghi chú").unwrap();
