@@ -6,6 +6,7 @@
 
 use crate::infer::{self, Cell, ColumnType};
 use crate::source::DelimitedSource;
+use crate::versions::{RowChanges, VersionFacts};
 use crate::{column_names, Lake, LakeError};
 use deltalake::arrow::array::{ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder};
 use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -20,6 +21,7 @@ use deltalake::datafusion::physical_plan::streaming::PartitionStream;
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::operations::write::SchemaMode;
 use deltalake::protocol::SaveMode;
+use deltalake::DeltaTable;
 use serde::Serialize;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,13 +36,17 @@ const SAMPLE_ROWS: usize = 1000;
 const BATCH_ROWS: usize = 16 * 1024;
 
 /// How a load changes the table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LoadMode {
     /// The file becomes the whole table (a new schema is allowed).
+    #[default]
     Replace,
     /// The file's rows are added; the columns must match.
     Append,
+    /// Rows whose key is already in the table replace those rows; the others are
+    /// added (cập nhật theo khoá). Needs a key; the columns must match.
+    Upsert,
 }
 
 impl LoadMode {
@@ -48,13 +54,16 @@ impl LoadMode {
         match s {
             "replace" => Ok(Self::Replace),
             "append" => Ok(Self::Append),
-            other => Err(LakeError::Invalid(format!("mode: {other:?} is not a load mode; use replace or append"))),
+            "upsert" => Ok(Self::Upsert),
+            other => {
+                Err(LakeError::Invalid(format!("mode: {other:?} is not a load mode; use replace, append or upsert")))
+            }
         }
     }
 }
 
 /// What to load and how.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct IngestOptions {
     pub mode: LoadMode,
     /// The delimiter, when it should not be detected.
@@ -63,6 +72,9 @@ pub struct IngestOptions {
     pub loaded_by: String,
     /// The file name to record (the path may be a temporary upload).
     pub source_name: String,
+    /// The columns (names or headers) that identify a row (khoá): required for
+    /// upsert; with any mode, recorded so versions can be compared row by row.
+    pub key: Vec<String>,
 }
 
 /// Progress of a running load.
@@ -74,7 +86,7 @@ pub struct Progress {
 }
 
 /// One column of a loaded table.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct LoadedColumn {
     pub name: String,
     /// The header as written in the file.
@@ -90,6 +102,8 @@ pub struct IngestReport {
     pub version: i64,
     pub rows: u64,
     pub columns: Vec<LoadedColumn>,
+    /// Rows added, removed and changed, when the load alone tells (append, upsert).
+    pub changes: Option<RowChanges>,
     pub bytes: u64,
     pub sha256: String,
     pub encoding: String,
@@ -291,6 +305,8 @@ impl Lake {
             })
             .collect();
         let schema: SchemaRef = Arc::new(Schema::new(fields));
+        let key = resolve_key(&options.key, &names, &headers, options.mode)?;
+        let key_for_facts = key.clone();
         let columns: Vec<LoadedColumn> = names
             .iter()
             .zip(&types)
@@ -360,33 +376,36 @@ impl Lake {
         let partition = Arc::new(ChannelPartition { schema: schema.clone(), receiver: Mutex::new(Some(rx)) });
         let provider =
             StreamingTable::try_new(schema.clone(), vec![partition]).map_err(deltalake::DeltaTableError::from)?;
-        let plan = LogicalPlanBuilder::scan("source", provider_as_source(Arc::new(provider)), None)
-            .and_then(|b| b.build())
-            .map_err(deltalake::DeltaTableError::from)?;
 
-        // The commit records what was loaded, by whom; rows are filled in below only
-        // if the reader finished, which it must have for the write to succeed.
+        // The commit records what was loaded, by whom and with which key.
         let rows_for_commit = rows.clone();
-        let (save_mode, schema_mode) = match options.mode {
-            LoadMode::Replace => (SaveMode::Overwrite, Some(SchemaMode::Overwrite)),
-            LoadMode::Append => (SaveMode::Append, None),
-        };
+        let mut metadata = vec![
+            ("kho.source".to_string(), serde_json::json!(options.source_name)),
+            ("kho.loaded_by".to_string(), serde_json::json!(options.loaded_by)),
+            ("kho.mode".to_string(), serde_json::json!(options.mode)),
+        ];
+        if !key.is_empty() {
+            metadata.push(("kho.key".to_string(), serde_json::json!(key)));
+        }
+        let commit = CommitProperties::default().with_metadata(metadata);
         let write = async move {
-            let mut builder = delta.write(Vec::<RecordBatch>::new()).with_input_plan(plan).with_save_mode(save_mode);
-            if let Some(m) = schema_mode {
-                builder = builder.with_schema_mode(m);
+            if options.mode == LoadMode::Upsert && delta.version().is_some() {
+                let (table, changes) = upsert(delta, provider, &key, &names, commit).await?;
+                return Ok((table, Some(changes)));
             }
-            builder
-                .with_commit_properties(CommitProperties::default().with_metadata([
-                    ("kho.source".to_string(), serde_json::json!(options.source_name)),
-                    ("kho.loaded_by".to_string(), serde_json::json!(options.loaded_by)),
-                    ("kho.mode".to_string(), serde_json::json!(options.mode)),
-                ]))
-                .await
+            let plan = LogicalPlanBuilder::scan("source", provider_as_source(Arc::new(provider)), None)?.build()?;
+            let mut builder = delta.write(Vec::<RecordBatch>::new()).with_input_plan(plan);
+            builder = match options.mode {
+                LoadMode::Replace | LoadMode::Upsert => {
+                    builder.with_save_mode(SaveMode::Overwrite).with_schema_mode(SchemaMode::Overwrite)
+                }
+                LoadMode::Append => builder.with_save_mode(SaveMode::Append),
+            };
+            Ok::<_, deltalake::DeltaTableError>((builder.with_commit_properties(commit).await?, None))
         };
         let written = write.await;
         let read = reader.await.map_err(|_| LakeError::Interrupted)?;
-        let table = match written {
+        let (table, changes) = match written {
             Ok(t) => t,
             Err(e) => {
                 let reading = read_error.lock().unwrap_or_else(|p| p.into_inner()).take();
@@ -396,10 +415,27 @@ impl Lake {
         let (sha256, detected) = read.ok_or(LakeError::Interrupted)?;
         let version = table.version().unwrap_or(0) as i64 + 1;
         let rows = rows_for_commit.load(Ordering::Relaxed);
+        let changes = changes.or_else(|| match options.mode {
+            LoadMode::Append => Some(RowChanges { added: rows, removed: 0, changed: 0 }),
+            _ => None,
+        });
+        let facts = VersionFacts {
+            sha256: sha256.clone(),
+            rows: crate::versions::row_count(&table),
+            columns: columns.clone(),
+            key: key_for_facts,
+            changes,
+        };
+        // The version is committed; its facts are a record beside it, so a failure
+        // here is logged and leaves the version as it is.
+        if let Err(e) = crate::versions::write_facts(&table, version, &facts).await {
+            tracing::warn!(error = %e, version, "the version's facts could not be written");
+        }
         Ok(IngestReport {
             version,
             rows,
             columns,
+            changes,
             bytes: total_bytes,
             sha256,
             encoding: detected.encoding.to_string(),
@@ -407,6 +443,77 @@ impl Lake {
             seconds: started.elapsed().as_secs_f64(),
         })
     }
+}
+
+/// Merges the file into the table on `key`: rows whose key is present and whose
+/// values differ are replaced, new keys are added, the rest stay as they are.
+async fn upsert(
+    delta: DeltaTable,
+    provider: StreamingTable,
+    key: &[String],
+    columns: &[String],
+    commit: CommitProperties,
+) -> Result<(DeltaTable, RowChanges), deltalake::DeltaTableError> {
+    use deltalake::datafusion::logical_expr::{binary_expr, Operator};
+    use deltalake::datafusion::prelude::{col, Expr, SessionContext};
+    let side = |alias: &str, c: &str| col(format!("{alias}.{c}"));
+    let source = SessionContext::new().read_table(Arc::new(provider))?;
+    let on = key.iter().map(|k| side("target", k).eq(side("source", k))).reduce(Expr::and);
+    let on = on.ok_or_else(|| deltalake::DeltaTableError::Generic("an upsert needs a key".into()))?;
+    let values: Vec<&String> = columns.iter().filter(|c| !key.contains(c)).collect();
+    let differs = values
+        .iter()
+        .map(|c| binary_expr(side("target", c), Operator::IsDistinctFrom, side("source", c)))
+        .reduce(Expr::or);
+    let mut merge = delta
+        .merge(source, on)
+        .with_source_alias("source")
+        .with_target_alias("target")
+        .with_streaming(true)
+        .with_commit_properties(commit);
+    if let Some(differs) = differs {
+        merge = merge.when_matched_update(|update| {
+            values.iter().fold(update.predicate(differs), |u, c| u.update(c.as_str(), side("source", c)))
+        })?;
+    }
+    let (table, metrics) = merge
+        .when_not_matched_insert(|insert| columns.iter().fold(insert, |i, c| i.set(c.as_str(), side("source", c))))?
+        .await?;
+    let changes = RowChanges {
+        added: metrics.num_target_rows_inserted as u64,
+        removed: 0,
+        changed: metrics.num_target_rows_updated as u64,
+    };
+    Ok((table, changes))
+}
+
+/// The key's column names, from names or headers as the caller wrote them.
+fn resolve_key(
+    requested: &[String],
+    names: &[String],
+    headers: &[String],
+    mode: LoadMode,
+) -> Result<Vec<String>, LakeError> {
+    if mode == LoadMode::Upsert && requested.is_empty() {
+        return Err(LakeError::Invalid(
+            "key: an upsert needs the column(s) that identify a row; name them with key (e.g. --key ma_ho)".into(),
+        ));
+    }
+    let mut key = Vec::new();
+    for wanted in requested.iter().flat_map(|k| k.split(',')).map(str::trim).filter(|k| !k.is_empty()) {
+        let found = names.iter().zip(headers).find(|(n, h)| *n == wanted || h.as_str() == wanted).map(|(n, _)| n);
+        match found {
+            Some(name) if !key.contains(name) => key.push(name.clone()),
+            Some(_) => {}
+            None => {
+                return Err(LakeError::Invalid(format!(
+                    "key: the file has no column {wanted:?}; its columns are {}",
+                    names.join(", ")
+                )))
+            }
+        }
+    }
+    Ok(key)
 }
 
 /// Explains a failed write that was not caused by reading the file.

@@ -6,17 +6,18 @@
 //! - [`source`] reads delimited files in any of the encodings offices produce;
 //! - [`infer`] reads Vietnamese numbers and dates;
 //! - [`ingest`] streams a file into a table with bounded memory;
-//! - [`Lake::history`] lists the versions with who loaded what.
+//! - [`versions`] lists the versions with who loaded what, and compares them.
 
 pub mod infer;
 pub mod ingest;
 pub mod source;
+pub mod versions;
 
 use deltalake::DeltaTable;
-use serde::Serialize;
 use url::Url;
 
-pub use ingest::{IngestOptions, IngestReport, LoadMode, Progress};
+pub use ingest::{IngestOptions, IngestReport, LoadMode, LoadedColumn, Progress};
+pub use versions::{RowChanges, TableVersion, VersionDiff};
 
 /// What can go wrong in the warehouse. Messages name the file, row, column and
 /// value, and say what was expected.
@@ -53,24 +54,6 @@ impl From<LakeError> for kho_core::Error {
 #[derive(Debug, Clone)]
 pub struct Lake {
     root: Url,
-}
-
-/// One version of a table, as its Delta log records it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct TableVersion {
-    /// Kho's version number: 1 for the first load.
-    pub version: i64,
-    /// Milliseconds since 1970, from the commit.
-    pub timestamp_ms: Option<i64>,
-    /// `replace` or `append`.
-    pub mode: String,
-    /// Rows in the table as of this version.
-    pub rows: Option<u64>,
-    /// Rows this load added.
-    pub added_rows: Option<u64>,
-    pub source_file: Option<String>,
-    pub source_sha256: Option<String>,
-    pub loaded_by: Option<String>,
 }
 
 /// A table name: lowercase letters, digits and `_`, starting with a letter.
@@ -116,48 +99,6 @@ impl Lake {
             }
         }
         Ok(DeltaTable::try_from_url(url).await?)
-    }
-
-    /// The versions of a table, newest first.
-    pub async fn history(&self, resource_id: &str, table: &str) -> Result<Vec<TableVersion>, LakeError> {
-        use futures::StreamExt;
-        let t = self.open(resource_id, table).await?;
-        let Some(latest) = t.version() else { return Err(LakeError::NoTable(table.into())) };
-        let commits: Vec<_> = t.history(None).collect().await;
-        let mut out = Vec::new();
-        for (i, c) in commits.into_iter().enumerate() {
-            let c = c?;
-            let text = |k: &str| c.info.get(k).and_then(|v| v.as_str()).map(String::from);
-            let mode = c
-                .operation_parameters
-                .as_ref()
-                .and_then(|p| p.get("mode"))
-                .and_then(|m| m.as_str())
-                .map(|m| if m == "Append" { "append" } else { "replace" })
-                .unwrap_or("replace");
-            let added_rows =
-                c.info.get("operationMetrics").and_then(|m| m.get("num_added_rows")).and_then(|v| v.as_u64());
-            out.push(TableVersion {
-                version: (latest + 1 - i as u64) as i64,
-                timestamp_ms: c.timestamp,
-                mode: mode.to_string(),
-                rows: None,
-                added_rows,
-                source_file: text("kho.source"),
-                source_sha256: text("kho.sha256"),
-                loaded_by: text("kho.loaded_by"),
-            });
-        }
-        // Totals run from the oldest version: a replace starts over, an append adds.
-        let mut total: Option<u64> = Some(0);
-        for v in out.iter_mut().rev() {
-            total = match (v.mode.as_str(), v.added_rows) {
-                ("append", Some(added)) => total.map(|t| t + added),
-                (_, added) => added,
-            };
-            v.rows = total;
-        }
-        Ok(out)
     }
 
     /// The table as of a Kho version (the newest when `None`), with its Delta location.

@@ -4,6 +4,7 @@
 //! version intact, and an independent read of the Delta log and Parquet files.
 
 mod independent;
+mod versions;
 
 use deltalake::arrow::array::{Array, AsArray};
 use deltalake::arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type};
@@ -30,11 +31,22 @@ impl Fixture {
     }
 
     pub async fn load(&self, path: &Path, mode: LoadMode) -> Result<kho_lake::IngestReport, LakeError> {
+        self.load_keyed(path, mode, &[]).await
+    }
+
+    /// Loads with the columns that identify a row.
+    pub async fn load_keyed(
+        &self,
+        path: &Path,
+        mode: LoadMode,
+        key: &[&str],
+    ) -> Result<kho_lake::IngestReport, LakeError> {
         let options = IngestOptions {
             mode,
-            delimiter: None,
             loaded_by: "user:tester".into(),
             source_name: path.file_name().unwrap().to_string_lossy().into(),
+            key: key.iter().map(|k| k.to_string()).collect(),
+            ..Default::default()
         };
         self.lake.ingest("r1", "main", path, options, |_| {}).await
     }
@@ -212,12 +224,7 @@ async fn a_load_killed_midway_leaves_the_previous_version_intact() {
     let path = f.file("big.csv", big.as_bytes());
     let lake = f.lake.clone();
     let task = tokio::spawn(async move {
-        let options = IngestOptions {
-            mode: LoadMode::Replace,
-            delimiter: None,
-            loaded_by: "t".into(),
-            source_name: "big.csv".into(),
-        };
+        let options = IngestOptions { loaded_by: "t".into(), source_name: "big.csv".into(), ..Default::default() };
         lake.ingest("r1", "main", &path, options, |_| {}).await
     });
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;

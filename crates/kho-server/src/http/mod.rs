@@ -57,6 +57,7 @@ pub fn router(state: AppState) -> Router {
             "/resources/{key}/tables/{table}/versions",
             get(warehouse::versions).post(warehouse::load).layer(DefaultBodyLimit::disable()),
         )
+        .route("/resources/{key}/tables/{table}/versions/{version}/diff", get(warehouse::diff))
         .route("/resources/{key}/tables/{table}/rows", get(warehouse::rows))
         .route("/resources/{key}/tables/{table}/csv", get(warehouse::csv))
         .route("/openapi.json", get(openapi::document))

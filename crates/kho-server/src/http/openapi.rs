@@ -15,7 +15,7 @@ use utoipa::OpenApi;
         api::list_tokens, api::create_token, api::revoke_token,
         api::list_audit, api::verify_audit,
         catalog::list, catalog::create, catalog::get, catalog::update, catalog::set_status, catalog::delete,
-        warehouse::tables, warehouse::versions, warehouse::load, warehouse::rows, warehouse::csv,
+        warehouse::tables, warehouse::versions, warehouse::diff, warehouse::load, warehouse::rows, warehouse::csv,
     ),
     tags(
         (name = "identity", description = "Users, sessions, subsystems and API tokens"),

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use futures::StreamExt;
 use kho_core::{Error, ErrorCode};
-use kho_lake::{IngestReport, LoadMode, RowQuery, TableVersion};
+use kho_lake::{IngestReport, LoadMode, RowQuery, TableVersion, VersionDiff};
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 
@@ -28,8 +28,11 @@ pub struct Versions {
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct LoadParams {
-    /// `replace` (default) or `append`.
+    /// `replace` (default), `append` or `upsert`.
     pub mode: Option<String>,
+    /// The column(s) that identify a row, comma-separated: required for `upsert`;
+    /// with `replace`, lets the new version be compared row by row.
+    pub key: Option<String>,
     /// The file's name, recorded with the version.
     pub filename: Option<String>,
 }
@@ -107,6 +110,18 @@ pub async fn versions(
     Ok(Json(Versions { items: state.kho.table_versions(&caller.subject, &caller.ctx(), &key, &table).await? }))
 }
 
+/// How a version differs from the one before: columns added, removed or retyped,
+/// the row totals, and rows added/removed/changed when a key is declared.
+#[utoipa::path(get, path = "/api/v1/resources/{key}/tables/{table}/versions/{version}/diff", tag = "warehouse",
+    responses((status = 200, body = VersionDiff), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn diff(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((key, table, version)): Path<(String, String, i64)>,
+) -> ApiResult<Json<VersionDiff>> {
+    Ok(Json(state.kho.table_diff(&caller.subject, &caller.ctx(), &key, &table, version).await?))
+}
+
 /// Load a file (the request body: CSV, TSV or other delimited text) as a new version.
 #[utoipa::path(post, path = "/api/v1/resources/{key}/tables/{table}/versions", tag = "warehouse", params(LoadParams),
     request_body(content = String, content_type = "text/csv"),
@@ -121,7 +136,8 @@ pub async fn load(
     let mode = LoadMode::parse(p.mode.as_deref().unwrap_or("replace")).map_err(kho_core::Error::from)?;
     let source_name = p.filename.filter(|f| !f.trim().is_empty()).unwrap_or_else(|| "upload.csv".into());
     let upload = Upload::receive(&state, body.into_data_stream()).await?;
-    let load = Load { resource: &key, table: &table, path: upload.path(), source_name, mode };
+    let load_key = p.key.map(|k| vec![k]).unwrap_or_default();
+    let load = Load { resource: &key, table: &table, path: upload.path(), source_name, mode, key: load_key };
     let report = state.kho.load_table(&caller.subject, &caller.ctx(), load, |_| {}).await?;
     Ok((StatusCode::CREATED, Json(report)))
 }

@@ -9,7 +9,7 @@ use kho_core::audit::AuditContext;
 use kho_core::identity::Subject;
 use kho_core::policy::{Action, Resource, ResourceKind, SharingScope};
 use kho_core::{Error, Result};
-use kho_lake::{IngestOptions, IngestReport, LoadMode, Progress, RowQuery, TableVersion};
+use kho_lake::{IngestOptions, IngestReport, LoadMode, Progress, RowQuery, TableVersion, VersionDiff};
 use serde_json::json;
 use std::path::Path;
 
@@ -21,6 +21,8 @@ pub struct Load<'a> {
     /// The name to record (an upload's original file name).
     pub source_name: String,
     pub mode: LoadMode,
+    /// The columns that identify a row (needed for upsert).
+    pub key: Vec<String>,
 }
 
 impl Kho {
@@ -55,9 +57,10 @@ impl Kho {
         self.check_data(subject, ctx, Action::Update, &r, "table.load").await?;
         let options = IngestOptions {
             mode: load.mode,
-            delimiter: None,
             loaded_by: subject.actor(),
             source_name: load.source_name.clone(),
+            key: load.key.clone(),
+            ..Default::default()
         };
         let outcome = self.lake.ingest(&r.id, load.table, load.path, options, progress).await;
         let target = format!("table:{}/{}", r.id, load.table);
@@ -95,6 +98,19 @@ impl Kho {
     ) -> Result<Vec<TableVersion>> {
         let r = self.readable(subject, ctx, key).await?;
         Ok(self.lake.history(&r.id, table).await?)
+    }
+
+    /// How a version of a table differs from the one before it.
+    pub async fn table_diff(
+        &self,
+        subject: &Subject,
+        ctx: &AuditContext,
+        key: &str,
+        table: &str,
+        version: i64,
+    ) -> Result<VersionDiff> {
+        let r = self.readable(subject, ctx, key).await?;
+        Ok(self.lake.diff(&r.id, table, version).await?)
     }
 
     /// The tables a resource holds.

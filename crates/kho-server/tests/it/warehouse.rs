@@ -145,3 +145,35 @@ async fn private_data_is_read_only_inside_its_agency() {
         "reads of non-open data are recorded"
     );
 }
+
+#[tokio::test]
+async fn an_upsert_by_key_is_summarised_and_versions_compare() {
+    let app = spawn_app().await;
+    let slug = schools_slug(&app).await;
+    let admin = app.token("admin").await;
+    let r = upload(&app, &admin, &slug, SCHOOLS_V1, "filename=v1.csv&key=M%C3%A3%20tr%C6%B0%E1%BB%9Dng").await;
+    assert_eq!(r.status(), 201);
+    let err = upload(&app, &admin, &slug, SCHOOLS_V2, "mode=upsert").await;
+    let body = expect_error(err, 422, "invalid_field").await;
+    assert!(body["message"].as_str().unwrap().contains("an upsert needs the column(s) that identify a row"), "{body}");
+
+    let r = upload(&app, &admin, &slug, SCHOOLS_V2, "filename=v2.csv&mode=upsert&key=ma_truong").await;
+    assert_eq!(r.status(), 201);
+    let report: Value = r.json().await.unwrap();
+    assert_eq!(report["changes"], json!({"added": 1, "removed": 0, "changed": 2}));
+
+    let versions: Value = app.get_public(&format!("/api/v1/resources/{slug}/tables/main/versions")).await;
+    let newest = &versions["items"][0];
+    assert_eq!((newest["mode"].as_str(), newest["rows"].as_u64()), (Some("upsert"), Some(3)));
+    assert_eq!(newest["key"], json!(["ma_truong"]));
+    assert_eq!(newest["source_sha256"].as_str().map(str::len), Some(64));
+    assert_eq!(newest["columns"][3]["kind"], "date");
+
+    let diff: Value = app.get_public(&format!("/api/v1/resources/{slug}/tables/main/versions/2/diff")).await;
+    assert_eq!(diff["previous"], 1);
+    assert_eq!((diff["rows_before"].as_u64(), diff["rows_after"].as_u64()), (Some(2), Some(3)));
+    assert_eq!(diff["rows"], json!({"added": 1, "removed": 0, "changed": 2}));
+    let missing = client().get(app.url(&format!("/api/v1/resources/{slug}/tables/main/versions/7/diff"))).send();
+    let body = expect_error(missing.await.unwrap(), 422, "invalid_field").await;
+    assert!(body["message"].as_str().unwrap().contains("has no version 7"), "{body}");
+}
