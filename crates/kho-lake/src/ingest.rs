@@ -235,6 +235,54 @@ type BatchResult = Result<RecordBatch, DataFusionError>;
 struct ChannelPartition {
     schema: SchemaRef,
     receiver: Mutex<Option<mpsc::Receiver<BatchResult>>>,
+    /// For an upsert: the key must identify one row of the file.
+    unique: Option<UniqueKey>,
+}
+
+/// Checks, as batches pass, that no key appears twice in the file.
+#[derive(Debug, Clone)]
+struct UniqueKey {
+    columns: Vec<usize>,
+    file: String,
+    /// Where the duplicate is reported: the load's own error slot.
+    error: Arc<Mutex<Option<LakeError>>>,
+}
+
+impl UniqueKey {
+    /// Two independent 64-bit hashes of each key, so that different keys practically
+    /// never collide, without holding the keys themselves.
+    fn check(
+        &self,
+        seen: &mut std::collections::HashSet<(u64, u64)>,
+        first_row: u64,
+        batch: &RecordBatch,
+    ) -> BatchResult {
+        use deltalake::arrow::util::display::array_value_to_string;
+        use std::hash::{Hash, Hasher};
+        for row in 0..batch.num_rows() {
+            let values: Vec<String> =
+                self.columns.iter().map(|&c| array_value_to_string(batch.column(c), row).unwrap_or_default()).collect();
+            let hash = |salt: u8| {
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                salt.hash(&mut h);
+                values.hash(&mut h);
+                h.finish()
+            };
+            if !seen.insert((hash(1), hash(2))) {
+                let names: Vec<&str> =
+                    self.columns.iter().map(|&c| batch.schema_ref().field(c).name().as_str()).collect();
+                *self.error.lock().unwrap_or_else(|p| p.into_inner()) = Some(LakeError::Invalid(format!(
+                    "{}: the key {} = {} appears more than once (again at data row {}); an upsert needs one row per key",
+                    self.file,
+                    names.join(", "),
+                    values.join(", "),
+                    first_row + row as u64 + 1
+                )));
+                return Err(DataFusionError::Execution("a key appears twice in the file".into()));
+            }
+        }
+        Ok(batch.clone())
+    }
 }
 
 impl PartitionStream for ChannelPartition {
@@ -244,9 +292,22 @@ impl PartitionStream for ChannelPartition {
 
     fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
         let receiver = self.receiver.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let stream = futures::stream::unfold(receiver, |rx| async move {
-            let mut rx = rx?;
-            rx.recv().await.map(|item| (item, Some(rx)))
+        let unique = self.unique.clone();
+        let state = (receiver, std::collections::HashSet::new(), 0_u64);
+        let stream = futures::stream::unfold(state, move |(rx, mut seen, rows)| {
+            let unique = unique.clone();
+            async move {
+                let mut rx = rx?;
+                let item = rx.recv().await?;
+                let (item, count) = match (item, &unique) {
+                    (Ok(batch), Some(key)) => {
+                        let n = batch.num_rows() as u64;
+                        (key.check(&mut seen, rows, &batch), n)
+                    }
+                    (item, _) => (item, 0),
+                };
+                Some((item, (Some(rx), seen, rows + count)))
+            }
         });
         Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), stream))
     }
@@ -373,7 +434,12 @@ impl Lake {
             })
         };
 
-        let partition = Arc::new(ChannelPartition { schema: schema.clone(), receiver: Mutex::new(Some(rx)) });
+        let unique = (options.mode == LoadMode::Upsert).then(|| UniqueKey {
+            columns: key.iter().filter_map(|k| names.iter().position(|n| n == k)).collect(),
+            file: file_name.clone(),
+            error: read_error.clone(),
+        });
+        let partition = Arc::new(ChannelPartition { schema: schema.clone(), receiver: Mutex::new(Some(rx)), unique });
         let provider =
             StreamingTable::try_new(schema.clone(), vec![partition]).map_err(deltalake::DeltaTableError::from)?;
 
@@ -415,10 +481,11 @@ impl Lake {
         let (sha256, detected) = read.ok_or(LakeError::Interrupted)?;
         let version = table.version().unwrap_or(0) as i64 + 1;
         let rows = rows_for_commit.load(Ordering::Relaxed);
-        let changes = changes.or_else(|| match options.mode {
-            LoadMode::Append => Some(RowChanges { added: rows, removed: 0, changed: 0 }),
-            _ => None,
-        });
+        let changes = changes.or((options.mode == LoadMode::Append).then_some(RowChanges {
+            added: rows,
+            removed: 0,
+            changed: 0,
+        }));
         let facts = VersionFacts {
             sha256: sha256.clone(),
             rows: crate::versions::row_count(&table),

@@ -17,7 +17,7 @@ use deltalake::DeltaTable;
 use url::Url;
 
 pub use ingest::{IngestOptions, IngestReport, LoadMode, LoadedColumn, Progress};
-pub use versions::{RowChanges, TableVersion, VersionDiff};
+pub use versions::{Retention, RowChanges, TableVersion, VersionDiff};
 
 /// What can go wrong in the warehouse. Messages name the file, row, column and
 /// value, and say what was expected.
@@ -115,6 +115,7 @@ impl Lake {
         if let Some(v) = version {
             let missing = || LakeError::Invalid(format!("version: table {table} has no version {v}"));
             let delta_version = u64::try_from(v - 1).map_err(|_| missing())?;
+            self.check_retained(&t, table, v).await?;
             t.load_version(delta_version).await.map_err(|_| missing())?;
         }
         Ok(t)

@@ -85,6 +85,8 @@ pub struct TableVersion {
     pub key: Vec<String>,
     /// Rows added, removed and changed, when the load alone tells (append, upsert).
     pub changes: Option<RowChanges>,
+    /// The retention policy removed this version's data: it can no longer be read.
+    pub expired: bool,
 }
 
 /// How a version differs from the one before it.
@@ -165,7 +167,12 @@ impl Lake {
                 columns: facts.as_ref().map(|f| f.columns.clone()),
                 key,
                 changes: facts.and_then(|f| f.changes),
+                expired: false,
             });
+        }
+        let retention = read_retention(&t).await;
+        for i in 1..out.len() {
+            out[i].expired = expired(out[i - 1].timestamp_ms, retention.as_ref());
         }
         // Where no record says how many rows a version held, count from the oldest
         // version: a replace starts over, an append adds.
@@ -305,4 +312,105 @@ async fn compare_by_key(
             .max(0) as u64
     };
     Ok(Some(RowChanges { added: value(0), removed: value(1), changed: value(2) }))
+}
+
+/// What a retention run did (lưu giữ phiên bản).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Retention {
+    /// When the policy was applied (milliseconds since 1970).
+    pub applied_ms: i64,
+    /// Versions replaced before this moment (milliseconds since 1970) lost their files.
+    pub cutoff_ms: i64,
+    pub files_deleted: u64,
+}
+
+const RETENTION_PATH: &str = "_kho/retention.json";
+
+async fn read_retention(table: &DeltaTable) -> Option<Retention> {
+    let got = table.object_store().get(&StorePath::from(RETENTION_PATH)).await.ok()?;
+    serde_json::from_slice(&got.bytes().await.ok()?).ok()
+}
+
+/// Whether a version's files may have been removed: it was superseded (the next
+/// version committed) before the retention cutoff. The newest version always stays.
+fn expired(next_commit_ms: Option<i64>, retention: Option<&Retention>) -> bool {
+    matches!((next_commit_ms, retention), (Some(next), Some(r)) if next <= r.cutoff_ms)
+}
+
+impl Lake {
+    /// Applies a retention policy: the data files of versions superseded more than
+    /// `keep` ago are deleted, so those versions can no longer be read (time travel
+    /// ends there). Versions newer than that, and the newest version, stay whole.
+    /// Delta's log keeps every commit, so the version list still shows who loaded what.
+    pub async fn apply_retention(
+        &self,
+        resource_id: &str,
+        table: &str,
+        keep: std::time::Duration,
+    ) -> Result<Retention, LakeError> {
+        use futures::StreamExt;
+        let t = self.snapshot(resource_id, table, None).await?;
+        let now = chrono::Utc::now().timestamp_millis();
+        let cutoff = now - i64::try_from(keep.as_millis()).unwrap_or(i64::MAX);
+        let state = t.snapshot()?;
+        let log_store = t.log_store();
+        let mut doomed = Vec::new();
+        let mut tombstones = state.all_tombstones(log_store.as_ref());
+        while let Some(tombstone) = tombstones.next().await {
+            let tombstone = tombstone?;
+            if tombstone.deletion_timestamp().is_some_and(|at| at <= cutoff) {
+                let path = tombstone.path();
+                doomed.push(StorePath::from_url_path(path.as_ref()).unwrap_or_else(|_| StorePath::from(path.as_ref())));
+            }
+        }
+        drop(tombstones);
+        let store = t.object_store();
+        let mut files_deleted = 0;
+        for path in doomed {
+            match store.delete(&path).await {
+                Ok(()) => files_deleted += 1,
+                Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(LakeError::Delta(e.into())),
+            }
+        }
+        // The cutoff only moves forward: files deleted earlier stay deleted.
+        let previous = read_retention(&t).await.map(|r| r.cutoff_ms).unwrap_or(i64::MIN);
+        let record = Retention { applied_ms: now, cutoff_ms: cutoff.max(previous), files_deleted };
+        let bytes = serde_json::to_vec_pretty(&record).map_err(|e| LakeError::Invalid(e.to_string()))?;
+        store
+            .put(&StorePath::from(RETENTION_PATH), PutPayload::from(bytes))
+            .await
+            .map_err(|e| LakeError::Delta(e.into()))?;
+        Ok(record)
+    }
+
+    /// Refuses to read a version whose files the retention policy removed; `t` is
+    /// the table at its newest version.
+    pub(crate) async fn check_retained(&self, t: &DeltaTable, table: &str, version: i64) -> Result<(), LakeError> {
+        let Some(retention) = read_retention(t).await else { return Ok(()) };
+        let Some(latest) = t.version() else { return Ok(()) };
+        let delta_next = version as u64; // Kho version n is Delta version n-1; the next is n.
+        if delta_next > latest {
+            return Ok(());
+        }
+        let next = self.history_commit_time(t, delta_next).await;
+        if expired(next, Some(&retention)) {
+            let when = chrono::DateTime::from_timestamp_millis(retention.cutoff_ms)
+                .map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
+                .unwrap_or_default();
+            return Err(LakeError::Invalid(format!(
+                "version: version {version} of table {table} was replaced before {when} and the retention policy \
+                 removed its data; read a later version"
+            )));
+        }
+        Ok(())
+    }
+
+    async fn history_commit_time(&self, t: &DeltaTable, delta_version: u64) -> Option<i64> {
+        use futures::StreamExt;
+        let latest = t.version()?;
+        let commits: Vec<_> = t.history(None).collect().await;
+        let index = usize::try_from(latest.checked_sub(delta_version)?).ok()?;
+        commits.get(index)?.as_ref().ok()?.timestamp
+    }
 }

@@ -107,3 +107,37 @@ async fn without_a_key_a_diff_gives_schema_and_totals() {
     let err = f.lake.diff("r1", "main", 9).await.unwrap_err();
     assert!(err.to_string().contains("has no version 9"), "{err}");
 }
+
+#[tokio::test]
+async fn an_upsert_with_a_repeated_key_is_refused_and_changes_nothing() {
+    let f = fixture();
+    f.load(&f.file("v1.csv", b"ma,ten\n1,An\n2,Binh\n"), LoadMode::Replace).await.unwrap();
+    let file = f.file("v2.csv", b"ma,ten\n2,Binh Minh\n2,Binh An\n");
+    let err = f.load_keyed(&file, LoadMode::Upsert, &["ma"]).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "v2.csv: the key ma = 2 appears more than once (again at data row 2); an upsert needs one row per key"
+    );
+    assert_eq!(f.lake.history("r1", "main").await.unwrap().len(), 1, "nothing was committed");
+    assert_eq!(column(&f.rows(None).await, "ten"), ["An", "Binh"]);
+}
+
+#[tokio::test]
+async fn retention_removes_the_data_of_replaced_versions_and_keeps_the_newest() {
+    let f = fixture();
+    f.load(&f.file("v1.csv", b"ma,ten\n1,An\n"), LoadMode::Replace).await.unwrap();
+    f.load(&f.file("v2.csv", b"ma,ten\n2,Binh\n"), LoadMode::Replace).await.unwrap();
+    // A long policy removes nothing.
+    let kept = f.lake.apply_retention("r1", "main", std::time::Duration::from_secs(86_400)).await.unwrap();
+    assert_eq!(kept.files_deleted, 0);
+    assert_eq!(column(&f.rows(Some(1)).await, "ten"), ["An"]);
+
+    let applied = f.lake.apply_retention("r1", "main", std::time::Duration::ZERO).await.unwrap();
+    assert_eq!(applied.files_deleted, 1, "version 1's file");
+    let err = f.lake.preview("r1", "main", Some(1), 10).await.unwrap_err();
+    assert!(err.to_string().contains("retention policy removed its data; read a later version"), "{err}");
+    assert_eq!(column(&f.rows(None).await, "ten"), ["Binh"]);
+    let history = f.lake.history("r1", "main").await.unwrap();
+    let expired: Vec<(i64, bool)> = history.iter().map(|v| (v.version, v.expired)).collect();
+    assert_eq!(expired, [(2, false), (1, true)]);
+}

@@ -67,7 +67,10 @@ impl Kho {
         match outcome {
             Ok(report) => {
                 let detail = json!({"version": report.version, "rows": report.rows, "source": load.source_name, "sha256": report.sha256, "mode": load.mode});
-                self.store.append_audit(ctx.event("table.load", target).detail(detail)).await?;
+                self.store.append_audit(ctx.event("table.load", target.clone()).detail(detail)).await?;
+                if let Some(days) = self.settings.retention_days {
+                    self.apply_retention(ctx, &r.id, load.table, days).await;
+                }
                 Ok(report)
             }
             Err(e) => {
@@ -76,6 +79,24 @@ impl Kho {
                 self.store.append_audit(event).await?;
                 Err(e.into())
             }
+        }
+    }
+
+    /// Deletes the data of versions replaced more than `days` ago (the retention
+    /// policy); the run is audited. A failure is logged: the load itself succeeded.
+    pub async fn apply_retention(&self, ctx: &AuditContext, resource_id: &str, table: &str, days: u32) {
+        let keep = std::time::Duration::from_secs(u64::from(days) * 86_400);
+        let target = format!("table:{resource_id}/{table}");
+        match self.lake.apply_retention(resource_id, table, keep).await {
+            Ok(done) if done.files_deleted > 0 => {
+                let detail = json!({"days": days, "files_deleted": done.files_deleted});
+                let event = ctx.event("table.retention", target).detail(detail);
+                if let Err(e) = self.store.append_audit(event).await {
+                    tracing::error!(error = %e, "the retention run could not be audited");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, %target, "the retention policy could not be applied"),
         }
     }
 

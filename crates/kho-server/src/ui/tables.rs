@@ -142,7 +142,10 @@ fn versions_table(l: Lang, slug: &str, table: &str, versions: &[TableVersion]) -
                 td { @if let Some(h) = &v.source_sha256 { code title=(h) { (h.chars().take(12).collect::<String>()) } } }
                 td { (v.loaded_by.clone().unwrap_or_default()) }
                 td { (v.timestamp_ms.and_then(chrono::DateTime::from_timestamp_millis).map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()) }
-                td { a href={ "/api/v1/resources/" (slug) "/tables/" (table) "/csv?bom=true&version=" (v.version) } { "CSV" } }
+                td {
+                    @if v.expired { span.muted { (l.t("đã xoá theo chính sách lưu giữ", "removed by the retention policy")) } }
+                    @else { a href={ "/api/v1/resources/" (slug) "/tables/" (table) "/csv?bom=true&version=" (v.version) } { "CSV" } }
+                }
             } } }
         }
     }
