@@ -10,6 +10,7 @@
 
 pub mod infer;
 pub mod ingest;
+pub mod rows;
 pub mod source;
 pub mod versions;
 
@@ -17,6 +18,7 @@ use deltalake::DeltaTable;
 use url::Url;
 
 pub use ingest::{IngestOptions, IngestReport, LoadMode, LoadedColumn, Progress};
+pub use rows::{Comparison, Filter, RowPage, RowQuery};
 pub use versions::{Retention, RowChanges, TableVersion, VersionDiff};
 
 /// What can go wrong in the warehouse. Messages name the file, row, column and
@@ -169,83 +171,6 @@ impl Lake {
             ctx.read_table(provider)?.limit(0, Some(limit))?.collect().await
         };
         Ok(df.await.map_err(deltalake::DeltaTableError::from)?)
-    }
-}
-
-/// Which rows to read: equality filters on columns, an order, a page.
-#[derive(Debug, Clone, Default)]
-pub struct RowQuery {
-    pub version: Option<i64>,
-    /// (column, value): the value is read as the column's type (dates as
-    /// `yyyy-mm-dd` or `dd/mm/yyyy`).
-    pub filters: Vec<(String, String)>,
-    /// Column to sort by, and whether descending.
-    pub sort: Option<(String, bool)>,
-    pub limit: usize,
-    pub offset: usize,
-}
-
-/// A page of rows and how many rows match in all.
-pub struct RowPage {
-    pub batches: Vec<deltalake::arrow::record_batch::RecordBatch>,
-    pub total: usize,
-}
-
-fn literal(
-    column: &str,
-    ty: &deltalake::arrow::datatypes::DataType,
-    value: &str,
-) -> Result<deltalake::datafusion::prelude::Expr, LakeError> {
-    use deltalake::arrow::datatypes::DataType;
-    use deltalake::datafusion::prelude::lit;
-    use deltalake::datafusion::scalar::ScalarValue;
-    let bad = |expected: &str| LakeError::Invalid(format!("{column}: {value:?} is not {expected}"));
-    Ok(match ty {
-        DataType::Int64 => lit(value.trim().parse::<i64>().map_err(|_| bad("a whole number"))?),
-        DataType::Float64 => lit(value.trim().parse::<f64>().map_err(|_| bad("a number such as 1234.5"))?),
-        DataType::Boolean => lit(value.trim().parse::<bool>().map_err(|_| bad("true or false"))?),
-        DataType::Date32 => {
-            let d = chrono::NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
-                .or_else(|_| chrono::NaiveDate::parse_from_str(value.trim(), "%d/%m/%Y"))
-                .map_err(|_| bad("a date such as 2025-07-01 or 01/07/2025"))?;
-            let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("a date");
-            lit(ScalarValue::Date32(Some((d - epoch).num_days() as i32)))
-        }
-        _ => lit(value.to_string()),
-    })
-}
-
-impl Lake {
-    /// Rows of a table version matching `query`, with the number that match in all.
-    pub async fn rows(&self, resource_id: &str, table: &str, query: &RowQuery) -> Result<RowPage, LakeError> {
-        use deltalake::datafusion::prelude::{ident, SessionContext};
-        let t = self.snapshot(resource_id, table, query.version).await?;
-        let ctx = SessionContext::new();
-        t.update_datafusion_session(&ctx.state())?;
-        let df_error = |e: deltalake::datafusion::error::DataFusionError| LakeError::Delta(e.into());
-        let provider = t.table_provider().await.map_err(df_error)?;
-        let mut df = ctx.read_table(provider).map_err(df_error)?;
-        let schema = df.schema().as_arrow().clone();
-        let field = |name: &str| {
-            schema.field_with_name(name).map_err(|_| {
-                let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-                LakeError::Invalid(format!(
-                    "{name}: the table has no such column; its columns are {}",
-                    names.join(", ")
-                ))
-            })
-        };
-        for (column, value) in &query.filters {
-            let f = field(column)?;
-            df = df.filter(ident(column).eq(literal(column, f.data_type(), value)?)).map_err(df_error)?;
-        }
-        if let Some((column, descending)) = &query.sort {
-            field(column)?;
-            df = df.sort(vec![ident(column).sort(!descending, false)]).map_err(df_error)?;
-        }
-        let total = df.clone().count().await.map_err(df_error)?;
-        let batches = df.limit(query.offset, Some(query.limit)).map_err(df_error)?.collect().await.map_err(df_error)?;
-        Ok(RowPage { batches, total })
     }
 }
 

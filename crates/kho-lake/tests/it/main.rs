@@ -266,11 +266,11 @@ async fn rows_filter_sort_and_page() {
     let f = fixture();
     f.load(&f.file("hh.csv", HOUSEHOLDS.as_bytes()), LoadMode::Replace).await.unwrap();
     let q = |filters: Vec<(&str, &str)>, sort: Option<(&str, bool)>, offset: usize| RowQuery {
-        filters: filters.into_iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+        filters: filters.into_iter().map(|(a, b)| kho_lake::Filter::from_param(a, b).unwrap()).collect(),
         sort: sort.map(|(c, d)| (c.to_string(), d)),
         limit: 2,
         offset,
-        version: None,
+        ..Default::default()
     };
     let page =
         f.lake.rows("r1", "main", &q(vec![("ho_ngheo", "false")], Some(("thu_nhap_vnd", true)), 0)).await.unwrap();
@@ -284,4 +284,21 @@ async fn rows_filter_sort_and_page() {
     assert!(err.to_string().starts_with("tuoi: the table has no such column"), "{err}");
     let err = f.lake.rows("r1", "main", &q(vec![("ma_ho", "mot")], None, 0)).await.err().unwrap();
     assert_eq!(err.to_string(), "ma_ho: \"mot\" is not a whole number");
+
+    // Ranges, several conditions on one column.
+    let page = f.lake.rows("r1", "main", &q(vec![("ma_ho.gte", "2"), ("ma_ho.lt", "3")], None, 0)).await.unwrap();
+    assert_eq!((page.total, column(&page.batches, "ma_ho")), (1, vec!["2".to_string()]));
+    let born = q(vec![("ngay_sinh.gt", "01/01/1978")], Some(("ma_ho", false)), 0);
+    assert_eq!(column(&f.lake.rows("r1", "main", &born).await.unwrap().batches, "ma_ho"), ["1"]);
+    let err = kho_lake::Filter::from_param("ma_ho.about", "2").unwrap_err();
+    assert!(err.to_string().contains("use eq, ne, gt, gte, lt or lte"), "{err}");
+
+    // Words match with or without diacritics, in any case; fields choose the columns.
+    let words = RowQuery { q: Some("DUC le".into()), fields: vec!["ma_ho".into()], limit: 10, ..Default::default() };
+    let page = f.lake.rows("r1", "main", &words).await.unwrap();
+    assert_eq!((page.total, page.total_is_estimate), (1, false));
+    assert_eq!(page.batches[0].num_columns(), 1);
+    assert_eq!(column(&page.batches, "ma_ho"), ["3"]);
+    let words = RowQuery { q: Some("Bình".into()), limit: 10, ..Default::default() };
+    assert_eq!(f.lake.rows("r1", "main", &words).await.unwrap().total, 1);
 }

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use futures::StreamExt;
 use kho_core::{Error, ErrorCode};
-use kho_lake::{IngestReport, LoadMode, RowQuery, TableVersion, VersionDiff};
+use kho_lake::{Filter, IngestReport, LoadMode, RowQuery, TableVersion, VersionDiff};
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 
@@ -37,8 +37,9 @@ pub struct LoadParams {
     pub filename: Option<String>,
 }
 
-/// The documented parameters of a rows request; any other parameter `column=value`
-/// keeps the rows whose column equals the value.
+/// The documented parameters of a rows request; any other parameter filters:
+/// `column=value` keeps rows whose column equals the value, `column.gt=`, `.gte=`,
+/// `.lt=`, `.lte=`, `.ne=` compare (several may be combined).
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct RowParams {
     /// A version number; the newest when absent.
@@ -49,6 +50,28 @@ pub struct RowParams {
     pub offset: Option<usize>,
     /// A column to sort by; `-column` sorts descending.
     pub sort: Option<String>,
+    /// Words that must each appear in some text column (case and diacritics ignored).
+    pub q: Option<String>,
+    /// Columns to return, comma-separated (all by default).
+    pub fields: Option<String>,
+    /// The `next_cursor` of the previous page: continues on the same version.
+    pub cursor: Option<String>,
+    /// `exact` counts every match even on a large table (slower).
+    pub total: Option<String>,
+}
+
+const ROW_PARAMS: [&str; 8] = ["version", "limit", "offset", "sort", "q", "fields", "cursor", "total"];
+
+/// A cursor names the version and the offset of the next page; versions never
+/// change, so paging through one is stable while new versions are loaded.
+fn cursor(version: i64, offset: usize) -> String {
+    format!("v{version}o{offset}")
+}
+
+fn parse_cursor(text: &str) -> Result<(i64, usize), Error> {
+    let bad = || Error::invalid("cursor", format!("{text:?} is not a cursor; pass next_cursor from the previous page"));
+    let (v, o) = text.strip_prefix('v').and_then(|rest| rest.split_once('o')).ok_or_else(bad)?;
+    Ok((v.parse().map_err(|_| bad())?, o.parse().map_err(|_| bad())?))
 }
 
 impl RowParams {
@@ -66,18 +89,31 @@ impl RowParams {
             Some(c) => (c.to_string(), true),
             None => (s.clone(), false),
         });
-        let mut filters: Vec<(String, String)> = params
+        let mut filters = params
             .iter()
-            .filter(|(k, _)| !["version", "limit", "offset", "sort"].contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        filters.sort();
+            .filter(|(k, _)| !ROW_PARAMS.contains(&k.as_str()))
+            .map(|(k, v)| Filter::from_param(k, v))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(Error::from)?;
+        filters.sort_by(|a, b| a.column.cmp(&b.column));
+        let (mut version, mut offset) = (number("version")?, size("offset", 0)?);
+        if let Some(c) = params.get("cursor").filter(|c| !c.is_empty()) {
+            let (v, o) = parse_cursor(c)?;
+            (version, offset) = (Some(v), o);
+        }
+        let fields = params
+            .get("fields")
+            .map(|f| f.split(',').map(str::trim).filter(|f| !f.is_empty()).map(String::from).collect())
+            .unwrap_or_default();
         Ok(RowQuery {
-            version: number("version")?,
+            version,
             filters,
+            q: params.get("q").filter(|q| !q.trim().is_empty()).cloned(),
+            fields,
             sort,
             limit: size("limit", 100)?,
-            offset: size("offset", 0)?,
+            offset,
+            exact_total: params.get("total").is_some_and(|t| t == "exact"),
         })
     }
 }
@@ -86,10 +122,16 @@ impl RowParams {
 pub struct Rows {
     #[schema(value_type = Vec<Object>)]
     pub items: Vec<serde_json::Map<String, serde_json::Value>>,
-    /// How many rows match the filters in all.
+    /// How many rows match in all.
     pub total: usize,
+    /// The total was estimated from a sample of a large table; ask `total=exact` to count.
+    pub total_is_estimate: bool,
     pub limit: usize,
     pub offset: usize,
+    /// The version the rows come from.
+    pub version: i64,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// The tables of a data resource.
@@ -142,8 +184,9 @@ pub async fn load(
     Ok((StatusCode::CREATED, Json(report)))
 }
 
-/// Rows of a table version: `?column=value` filters by equality (repeat for several
-/// columns), `sort=column` or `sort=-column` orders, `limit`/`offset` page.
+/// Rows of a table version: `?column=value` filters by equality, `column.gte=value`
+/// (and gt, lt, lte, ne) by comparison, `q=` by words, `fields=` chooses columns,
+/// `sort=column` or `sort=-column` orders, `limit` with `offset` or `cursor` pages.
 #[utoipa::path(get, path = "/api/v1/resources/{key}/tables/{table}/rows", tag = "warehouse", params(RowParams),
     responses((status = 200, body = Rows), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn rows(
@@ -154,8 +197,11 @@ pub async fn rows(
 ) -> ApiResult<Json<Rows>> {
     let query = RowParams::from_query(&params)?;
     let (limit, offset) = (query.limit.clamp(1, 10_000), query.offset);
-    let (items, total) = state.kho.table_rows(&caller.subject, &caller.ctx(), &key, &table, query).await?;
-    Ok(Json(Rows { items, total, limit, offset }))
+    let (items, page) = state.kho.table_rows(&caller.subject, &caller.ctx(), &key, &table, query).await?;
+    let next = offset + items.len();
+    let next_cursor = (items.len() == limit && next < page.total).then(|| cursor(page.version, next));
+    let (total, total_is_estimate, version) = (page.total, page.total_is_estimate, page.version);
+    Ok(Json(Rows { items, total, total_is_estimate, limit, offset, version, next_cursor }))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

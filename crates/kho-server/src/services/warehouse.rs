@@ -9,7 +9,7 @@ use kho_core::audit::AuditContext;
 use kho_core::identity::Subject;
 use kho_core::policy::{Action, Resource, ResourceKind, SharingScope};
 use kho_core::{Error, Result};
-use kho_lake::{IngestOptions, IngestReport, LoadMode, Progress, RowQuery, TableVersion, VersionDiff};
+use kho_lake::{IngestOptions, IngestReport, LoadMode, Progress, RowPage, RowQuery, TableVersion, VersionDiff};
 use serde_json::json;
 use std::path::Path;
 
@@ -155,7 +155,8 @@ impl Kho {
         Ok((r, download))
     }
 
-    /// Rows of a table version matching `query` as JSON objects, and how many match.
+    /// Rows of a table version matching `query` as JSON objects, and the page's
+    /// facts (total, whether estimated, version).
     pub async fn table_rows(
         &self,
         subject: &Subject,
@@ -163,12 +164,13 @@ impl Kho {
         key: &str,
         table: &str,
         query: RowQuery,
-    ) -> Result<(Vec<serde_json::Map<String, serde_json::Value>>, usize)> {
+    ) -> Result<(Vec<serde_json::Map<String, serde_json::Value>>, RowPage)> {
         let r = self.readable(subject, ctx, key).await?;
         let query = RowQuery { limit: query.limit.clamp(1, 10_000), ..query };
-        let page = self.lake.rows(&r.id, table, &query).await?;
+        let mut page = self.lake.rows(&r.id, table, &query).await?;
         let rows = kho_lake::to_json_rows(&page.batches)
             .map_err(|e| Error::internal(format!("rows could not be shown: {e}")))?;
-        Ok((rows, page.total))
+        page.batches.clear();
+        Ok((rows, page))
     }
 }
