@@ -58,6 +58,7 @@ pub fn router(state: AppState) -> Router {
             get(warehouse::versions).post(warehouse::load).layer(DefaultBodyLimit::disable()),
         )
         .route("/resources/{key}/tables/{table}/rows", get(warehouse::rows))
+        .route("/resources/{key}/tables/{table}/download", get(warehouse::download))
         .route("/resources/{key}/tables/{table}/csv", get(warehouse::csv))
         .route("/openapi.json", get(openapi::document))
         .fallback(api_not_found)
