@@ -59,9 +59,10 @@ impl DownloadFormat {
     /// Reads a format name (`csv`, `json`, `ndjson`, `xlsx`, `parquet`, `geojson`).
     pub fn parse(s: &str) -> Result<Self, LakeError> {
         let name = s.trim().to_ascii_lowercase();
-        Self::ALL.into_iter().find(|f| f.name() == name).ok_or_else(|| {
-            LakeError::Invalid(format!("format: {s:?} is not a download format; use {}", Self::names()))
-        })
+        Self::ALL
+            .into_iter()
+            .find(|f| f.name() == name)
+            .ok_or_else(|| LakeError::Invalid(format!("format: {s:?} is not a download format; use {}", Self::names())))
     }
 
     /// The allowed names, for messages: `csv, json, … or geojson`.
@@ -176,6 +177,8 @@ impl Lake {
             _ => {}
         }
         let batches = df.execute_stream().await.map_err(df_error)?;
+        // The plan's own output schema, which its batches match exactly.
+        let schema = batches.schema();
         let chunks = match format {
             DownloadFormat::Csv => encode(batches, Csv { bom, schema }),
             DownloadFormat::Json => encode(batches, Json::<JsonArray>::new(format)),
@@ -571,7 +574,10 @@ mod tests {
         use serde_json::json;
         assert_eq!(json("POINT (105.85 21.03)"), json!({"type": "Point", "coordinates": [105.85, 21.03]}));
         assert_eq!(json("SRID=4326;POINT(1 2)"), json!({"type": "Point", "coordinates": [1.0, 2.0]}));
-        assert_eq!(json("LINESTRING (0 0, 1 1)"), json!({"type": "LineString", "coordinates": [[0.0, 0.0], [1.0, 1.0]]}));
+        assert_eq!(
+            json("LINESTRING (0 0, 1 1)"),
+            json!({"type": "LineString", "coordinates": [[0.0, 0.0], [1.0, 1.0]]})
+        );
         assert_eq!(
             json("POLYGON ((0 0, 1 0, 1 1, 0 0))"),
             json!({"type": "Polygon", "coordinates": [[[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]]]})

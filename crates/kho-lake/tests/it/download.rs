@@ -164,8 +164,11 @@ async fn places(f: &Fixture) {
     std::fs::create_dir_all(url.to_file_path().unwrap()).unwrap();
     let geometry = Field::new("geometry", DataType::Utf8, true)
         .with_metadata([(GEOMETRY_KEY.to_string(), "wkt".to_string())].into_iter().collect());
-    let schema =
-        Arc::new(Schema::new(vec![Field::new("ma", DataType::Int64, true), Field::new("ten", DataType::Utf8, true), geometry]));
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("ma", DataType::Int64, true),
+        Field::new("ten", DataType::Utf8, true),
+        geometry,
+    ]));
     let batch = RecordBatch::try_new(
         schema,
         vec![
@@ -208,8 +211,8 @@ async fn geojson_turns_wkt_into_geometries_and_the_rest_into_properties() {
     let formats = f.lake.download_formats("r1", "places", None).await.unwrap();
     assert_eq!(formats, DownloadFormat::ALL);
     // The other formats keep the geometry as WKT text.
-    let rows: Vec<Value> = serde_json::from_slice(&fetch_table(&f, "places", None, DownloadFormat::Json, false).await.1)
-        .unwrap();
+    let rows: Vec<Value> =
+        serde_json::from_slice(&fetch_table(&f, "places", None, DownloadFormat::Json, false).await.1).unwrap();
     assert_eq!(rows[0]["geometry"], "POINT (106.1946 21.2781)");
 }
 

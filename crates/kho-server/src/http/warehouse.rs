@@ -144,10 +144,11 @@ pub async fn rows(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DownloadParams {
     /// `csv` (the default), `json`, `ndjson`, `xlsx`, `parquet`, or `geojson` for spatial tables.
-    #[param(value_type = Option<DownloadFormat>)]
+    #[param(inline, value_type = Option<DownloadFormat>)]
     pub format: Option<String>,
     /// A version number; the newest when absent.
     pub version: Option<i64>,
@@ -179,6 +180,7 @@ pub async fn download(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CsvParams {
     /// A version number; the newest when absent.
