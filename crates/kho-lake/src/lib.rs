@@ -6,8 +6,11 @@
 //! - [`source`] reads delimited files in any of the encodings offices produce;
 //! - [`infer`] reads Vietnamese numbers and dates;
 //! - [`ingest`] streams a file into a table with bounded memory;
-//! - [`versions`] lists the versions with who loaded what, and compares them.
+//! - [`versions`] lists the versions with who loaded what, and compares them;
+//! - [`rows`] reads filtered, sorted pages of rows;
+//! - [`export`] streams any version out as CSV, JSON, NDJSON, XLSX, Parquet or GeoJSON.
 
+pub mod export;
 pub mod infer;
 pub mod ingest;
 pub mod rows;
@@ -17,6 +20,7 @@ pub mod versions;
 use deltalake::DeltaTable;
 use url::Url;
 
+pub use export::{Download, DownloadFormat};
 pub use ingest::{IngestOptions, IngestReport, LoadMode, LoadedColumn, Progress};
 pub use rows::{Comparison, Filter, RowPage, RowQuery};
 pub use versions::{Retention, RowChanges, TableVersion, VersionDiff};
@@ -171,46 +175,6 @@ impl Lake {
             ctx.read_table(provider)?.limit(0, Some(limit))?.collect().await
         };
         Ok(df.await.map_err(deltalake::DeltaTableError::from)?)
-    }
-}
-
-/// A table version as CSV, streamed batch by batch: the header once, dates as
-/// `yyyy-mm-dd`, and (for Excel) a UTF-8 byte-order mark first when `bom` is set.
-pub struct CsvDownload {
-    /// Kho's version number that is being sent.
-    pub version: i64,
-    pub chunks: futures::stream::BoxStream<'static, Result<Vec<u8>, LakeError>>,
-}
-
-impl Lake {
-    pub async fn csv(
-        &self,
-        resource_id: &str,
-        table: &str,
-        version: Option<i64>,
-        bom: bool,
-    ) -> Result<CsvDownload, LakeError> {
-        use deltalake::datafusion::prelude::SessionContext;
-        use futures::StreamExt;
-        let t = self.snapshot(resource_id, table, version).await?;
-        let number = t.version().map(|v| v as i64 + 1).unwrap_or(1);
-        let ctx = SessionContext::new();
-        t.update_datafusion_session(&ctx.state())?;
-        let stream = async {
-            let provider = t.table_provider().await?;
-            ctx.read_table(provider)?.execute_stream().await
-        };
-        let batches = stream.await.map_err(deltalake::DeltaTableError::from)?;
-        let prefix: Vec<u8> = if bom { b"\xEF\xBB\xBF".to_vec() } else { Vec::new() };
-        let body = batches.enumerate().map(move |(i, batch)| {
-            let batch = batch.map_err(deltalake::DeltaTableError::from)?;
-            let mut out = if i == 0 { prefix.clone() } else { Vec::new() };
-            let mut writer = deltalake::arrow::csv::WriterBuilder::new().with_header(i == 0).build(&mut out);
-            writer.write(&batch).map_err(|e| LakeError::Invalid(format!("cannot write CSV: {e}")))?;
-            drop(writer);
-            Ok(out)
-        });
-        Ok(CsvDownload { version: number, chunks: body.boxed() })
     }
 }
 

@@ -52,9 +52,11 @@ impl Filter {
                     "gte" => Comparison::Gte,
                     "lt" => Comparison::Lt,
                     "lte" => Comparison::Lte,
-                    other => return Err(LakeError::Invalid(format!(
+                    other => {
+                        return Err(LakeError::Invalid(format!(
                         "{key}: {other:?} is not a comparison; use eq, ne, gt, gte, lt or lte (e.g. {column}.gte=10)"
-                    ))),
+                    )))
+                    }
                 };
                 (column, op)
             }

@@ -1,8 +1,10 @@
 //! The warehouse on real files: loads in every encoding and delimiter offices use,
 //! Vietnamese numbers and dates, replace and append with time travel, errors that
 //! name the row and column, loads that fail or are killed leaving the previous
-//! version intact, and an independent read of the Delta log and Parquet files.
+//! version intact, an independent read of the Delta log and Parquet files, and
+//! downloads in every format read back by other readers.
 
+mod download;
 mod independent;
 mod versions;
 
@@ -242,22 +244,6 @@ async fn empty_and_headerless_files_are_explained() {
     assert!(err.to_string().contains("empty.csv: the file is empty"), "{err}");
     let err = f.lake.history("r1", "main").await.unwrap_err();
     assert!(matches!(err, LakeError::NoTable(_)));
-}
-
-#[tokio::test]
-async fn any_version_downloads_as_csv() {
-    use futures::StreamExt;
-    let f = fixture();
-    f.load(&f.file("v1.csv", "ma;ten;ngay\n1;An;01/02/2025\n2;Bình;\n".as_bytes()), LoadMode::Replace).await.unwrap();
-    f.load(&f.file("v2.csv", b"ma,ten\n9,Z\n"), LoadMode::Replace).await.unwrap();
-    let download = f.lake.csv("r1", "main", Some(1), true).await.unwrap();
-    assert_eq!(download.version, 1);
-    let mut bytes = Vec::new();
-    let mut chunks = download.chunks;
-    while let Some(chunk) = chunks.next().await {
-        bytes.extend(chunk.unwrap());
-    }
-    assert_eq!(String::from_utf8(bytes).unwrap(), "\u{feff}ma,ten,ngay\n1,An,2025-02-01\n2,Bình,\n");
 }
 
 #[tokio::test]

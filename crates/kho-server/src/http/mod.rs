@@ -59,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/resources/{key}/tables/{table}/versions/{version}/diff", get(warehouse::diff))
         .route("/resources/{key}/tables/{table}/rows", get(warehouse::rows))
+        .route("/resources/{key}/tables/{table}/download", get(warehouse::download))
         .route("/resources/{key}/tables/{table}/csv", get(warehouse::csv))
         .route("/openapi.json", get(openapi::document))
         .fallback(api_not_found)

@@ -1,17 +1,18 @@
 //! The warehouse part of the native API: a resource's tables, their versions, loads
-//! (the file as the request body, streamed to disk first) and rows.
+//! (the file as the request body, streamed to disk first), rows and downloads.
 
 use crate::http::caller::Caller;
 use crate::http::error::{ApiQuery, ApiResult, ErrorBody};
 use crate::http::AppState;
-use crate::services::Load;
+use crate::services::{DownloadRequest, Load};
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures::StreamExt;
 use kho_core::{Error, ErrorCode};
-use kho_lake::{Filter, IngestReport, LoadMode, RowQuery, TableVersion, VersionDiff};
+use kho_lake::{DownloadFormat, Filter, IngestReport, LoadMode, RowQuery, TableVersion, VersionDiff};
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 
@@ -205,6 +206,43 @@ pub async fn rows(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DownloadParams {
+    /// `csv` (the default), `json`, `ndjson`, `xlsx`, `parquet`, or `geojson` for spatial tables.
+    #[param(inline, value_type = Option<DownloadFormat>)]
+    pub format: Option<String>,
+    /// A version number; the newest when absent.
+    pub version: Option<i64>,
+    /// CSV only: start with a UTF-8 byte-order mark, so that Excel reads Vietnamese correctly.
+    #[serde(default)]
+    pub bom: bool,
+}
+
+/// Download a table version as a file (streamed): CSV, JSON (one array), NDJSON (one
+/// object a line), XLSX (up to 1,048,575 rows), Parquet, or GeoJSON for spatial tables.
+/// Dates are `yyyy-mm-dd` (real dates shown dd/mm/yyyy in XLSX). The file is named
+/// `<resource slug>-<table>-v<version>.<format>`.
+#[utoipa::path(get, path = "/api/v1/resources/{key}/tables/{table}/download", tag = "warehouse", params(DownloadParams),
+    responses(
+        (status = 200, description = "The file, as an attachment", content(
+            (String = "text/csv"), (Vec<Object> = "application/json"), (String = "application/x-ndjson"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (Vec<u8> = "application/vnd.apache.parquet"), (Object = "application/geo+json"))),
+        (status = 404, body = ErrorBody),
+        (status = 422, description = "An unknown format, GeoJSON of a table without geometry, or too many rows for XLSX", body = ErrorBody)))]
+pub async fn download(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((key, table)): Path<(String, String)>,
+    ApiQuery(p): ApiQuery<DownloadParams>,
+) -> ApiResult<Response> {
+    let format = DownloadFormat::parse(p.format.as_deref().unwrap_or("csv")).map_err(Error::from)?;
+    send_download(&state, &caller, &key, &table, DownloadRequest { version: p.version, format, bom: p.bom }).await
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CsvParams {
     /// A version number; the newest when absent.
@@ -214,7 +252,7 @@ pub struct CsvParams {
     pub bom: bool,
 }
 
-/// Download a table version as CSV (streamed).
+/// Download a table version as CSV (streamed); the same as `download?format=csv`.
 #[utoipa::path(get, path = "/api/v1/resources/{key}/tables/{table}/csv", tag = "warehouse", params(CsvParams),
     responses((status = 200, content_type = "text/csv"), (status = 404, body = ErrorBody)))]
 pub async fn csv(
@@ -222,14 +260,25 @@ pub async fn csv(
     caller: Caller,
     Path((key, table)): Path<(String, String)>,
     ApiQuery(p): ApiQuery<CsvParams>,
-) -> ApiResult<axum::response::Response> {
-    use axum::response::IntoResponse;
-    let (r, download) = state.kho.table_csv(&caller.subject, &caller.ctx(), &key, &table, p.version, p.bom).await?;
-    let file = format!("{}-{table}-v{}.csv", r.slug, download.version);
+) -> ApiResult<Response> {
+    let request = DownloadRequest { version: p.version, format: DownloadFormat::Csv, bom: p.bom };
+    send_download(&state, &caller, &key, &table, request).await
+}
+
+/// The download as an attachment named after the resource, table and version.
+async fn send_download(
+    state: &AppState,
+    caller: &Caller,
+    key: &str,
+    table: &str,
+    request: DownloadRequest,
+) -> ApiResult<Response> {
+    let (r, download) = state.kho.table_download(&caller.subject, &caller.ctx(), key, table, request).await?;
+    let file = format!("{}-{table}-v{}.{}", r.slug, download.version, download.format.extension());
     let body = Body::from_stream(download.chunks.map(|c| c.map_err(|e| std::io::Error::other(e.to_string()))));
     let headers = [
-        (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-        (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file}\"")),
+        (header::CONTENT_TYPE, download.format.content_type().to_string()),
+        (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file}\"")),
     ];
     Ok((headers, body).into_response())
 }

@@ -24,7 +24,7 @@ use serde::Serialize;
 use serde_json::json;
 use std::net::IpAddr;
 use std::sync::Arc;
-pub use warehouse::Load;
+pub use warehouse::{DownloadRequest, Load};
 
 /// A running Kho: its store, object storage and settings.
 pub struct Kho {

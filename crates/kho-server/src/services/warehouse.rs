@@ -1,6 +1,6 @@
 //! Warehouse services: loading files into a resource's tables, listing their
-//! versions and reading rows — each checked against the resource's policy and
-//! recorded in the audit log.
+//! versions, reading rows and downloading versions — each checked against the
+//! resource's policy and recorded in the audit log.
 
 use super::catalog::effective_scope;
 use super::Kho;
@@ -9,9 +9,22 @@ use kho_core::audit::AuditContext;
 use kho_core::identity::Subject;
 use kho_core::policy::{Action, Resource, ResourceKind, SharingScope};
 use kho_core::{Error, Result};
-use kho_lake::{IngestOptions, IngestReport, LoadMode, Progress, RowPage, RowQuery, TableVersion, VersionDiff};
+use kho_lake::{
+    Download, DownloadFormat, IngestOptions, IngestReport, LoadMode, Progress, RowPage, RowQuery, TableVersion,
+    VersionDiff,
+};
 use serde_json::json;
 use std::path::Path;
+
+/// Which version of a table to download, and how.
+#[derive(Debug, Clone, Copy)]
+pub struct DownloadRequest {
+    /// The newest when `None`.
+    pub version: Option<i64>,
+    pub format: DownloadFormat,
+    /// Start a CSV with a UTF-8 byte-order mark (for Excel).
+    pub bom: bool,
+}
 
 /// A file to load into a table.
 pub struct Load<'a> {
@@ -140,19 +153,32 @@ impl Kho {
         Ok(self.lake.tables(&r.id)?)
     }
 
-    /// A table version as a CSV stream.
-    pub async fn table_csv(
+    /// A table version as a file of `format`, streamed, with the resource it belongs to
+    /// (whose slug names the file).
+    pub async fn table_download(
+        &self,
+        subject: &Subject,
+        ctx: &AuditContext,
+        key: &str,
+        table: &str,
+        request: DownloadRequest,
+    ) -> Result<(DataResource, Download)> {
+        let r = self.readable(subject, ctx, key).await?;
+        let download = self.lake.download(&r.id, table, request.version, request.format, request.bom).await?;
+        Ok((r, download))
+    }
+
+    /// The formats a table version downloads as (GeoJSON only for spatial tables).
+    pub async fn table_download_formats(
         &self,
         subject: &Subject,
         ctx: &AuditContext,
         key: &str,
         table: &str,
         version: Option<i64>,
-        bom: bool,
-    ) -> Result<(DataResource, kho_lake::CsvDownload)> {
-        let r = self.readable(subject, ctx, key).await?;
-        let download = self.lake.csv(&r.id, table, version, bom).await?;
-        Ok((r, download))
+    ) -> Result<Vec<DownloadFormat>> {
+        let r = self.resource(subject, ctx, key).await?;
+        Ok(self.lake.download_formats(&r.id, table, version).await?)
     }
 
     /// Rows of a table version matching `query` as JSON objects, and the page's

@@ -1,5 +1,5 @@
-//! The data part of a resource's page: its tables with their versions and a preview
-//! of the newest rows, and the form that loads a file as a new version.
+//! The data part of a resource's page: its tables with their versions, download links
+//! and a preview of the newest rows, and the form that loads a file as a new version.
 
 use super::error_page;
 use super::Lang;
@@ -12,7 +12,7 @@ use axum::http::Uri;
 use axum::response::{IntoResponse, Redirect, Response};
 use kho_catalog::DataResource;
 use kho_core::{Error, ErrorCode};
-use kho_lake::{LoadMode, LoadedColumn, TableVersion};
+use kho_lake::{DownloadFormat, LoadMode, LoadedColumn, TableVersion};
 use maud::{html, Markup};
 
 const PREVIEW_ROWS: usize = 20;
@@ -39,17 +39,19 @@ pub async fn data_section(
         let versions = state.kho.table_versions(subject, &ctx, &r.id, &table).await?;
         let preview = kho_lake::RowQuery { limit: PREVIEW_ROWS, ..Default::default() };
         let (rows, _) = state.kho.table_rows(subject, &ctx, &r.id, &table, preview).await?;
-        sections.push((table, versions, rows));
+        let downloads = downloads(state, caller, r, &table, versions.first().map(|v| v.version)).await?;
+        sections.push((table, versions, rows, downloads));
     }
     Ok(html! {
         section aria-labelledby="data-h" {
             h2 #data-h { (l.t("Dữ liệu", "Data")) }
             @if sections.is_empty() { p.muted { (l.t("Chưa có dữ liệu.", "No data loaded yet.")) } }
-            @for (table, versions, rows) in &sections {
+            @for (table, versions, rows, downloads) in &sections {
                 h3 { (l.t("Bảng", "Table")) " " code { (table) } }
                 @if let Some(columns) = versions.first().and_then(|v| v.columns.as_ref()) {
                     (schema_table(l, columns, &versions[0].key))
                 }
+                (downloads)
                 (versions_table(l, &r.slug, table, versions))
                 @if let Some(first) = rows.first() {
                     div style="overflow-x:auto" {
@@ -195,6 +197,45 @@ pub async fn diff(
         }
     };
     super::page(&caller, &uri, &title, axum::http::StatusCode::OK, content)
+}
+
+/// Links that download the shown (newest) version of a table in each format it has;
+/// GeoJSON only for spatial tables.
+async fn downloads(
+    state: &AppState,
+    caller: &Caller,
+    r: &DataResource,
+    table: &str,
+    version: Option<i64>,
+) -> Result<Markup, Error> {
+    let Some(version) = version else { return Ok(html! {}) };
+    let l = caller.lang;
+    let formats = state.kho.table_download_formats(&caller.subject, &caller.ctx(), &r.id, table, Some(version)).await?;
+    let base = format!("/api/v1/resources/{}/tables/{table}/download?version={version}&format=", r.slug);
+    let mut links = Vec::new();
+    for f in formats {
+        let label = match f {
+            DownloadFormat::Csv => "CSV",
+            DownloadFormat::Json => "JSON",
+            DownloadFormat::Ndjson => "NDJSON",
+            DownloadFormat::Xlsx => "Excel (XLSX)",
+            DownloadFormat::Parquet => "Parquet",
+            DownloadFormat::Geojson => "GeoJSON",
+        };
+        links.push((label.to_string(), format!("{base}{f}")));
+        if f == DownloadFormat::Csv {
+            links.push((l.t("CSV cho Excel", "CSV for Excel").to_string(), format!("{base}csv&bom=true")));
+        }
+    }
+    Ok(html! {
+        p.downloads {
+            strong { (l.t("Tải về", "Download")) " " (l.t("phiên bản", "version")) " " (version) ": " }
+            @for (i, (label, href)) in links.iter().enumerate() {
+                @if i > 0 { " · " }
+                a href=(href) download { (label) }
+            }
+        }
+    })
 }
 
 /// Receives the upload form: the file is streamed to disk, then loaded.

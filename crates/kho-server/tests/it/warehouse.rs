@@ -139,6 +139,10 @@ async fn private_data_is_read_only_inside_its_agency() {
     expect_error(client().get(app.url(&rows)).send().await.unwrap(), 404, "not_found").await;
     let other = app.token("viewer.taichinh").await;
     expect_error(client().get(app.url(&rows)).bearer_auth(&other).send().await.unwrap(), 404, "not_found").await;
+    // Downloads follow the same rule.
+    let download = format!("/api/v1/resources/{slug}/tables/main/download?format=xlsx");
+    expect_error(client().get(app.url(&download)).bearer_auth(&other).send().await.unwrap(), 404, "not_found").await;
+    assert_eq!(client().get(app.url(&download)).bearer_auth(&steward).send().await.unwrap().status(), 200);
     let log: Value = app.get_json("/api/v1/audit?action=table.read", &app.token("auditor").await).await;
     assert!(
         log["items"].as_array().unwrap().iter().any(|e| e["actor"] == "user:steward.khcn"),
@@ -204,4 +208,134 @@ async fn rows_filter_by_ranges_and_words_and_page_with_a_cursor() {
     let r = client().get(app.url(&format!("/api/v1/resources/{slug}/tables/main/rows?so_hoc_sinh.about=1"))).send();
     let body = expect_error(r.await.unwrap(), 422, "invalid_field").await;
     assert!(body["message"].as_str().unwrap().contains("use eq, ne, gt, gte, lt or lte"), "{body}");
+}
+
+/// A spatial table written straight into the lake, as the ingest side writes one:
+/// WKT text in a column marked `kho.geometry = wkt`.
+async fn places(app: &TestApp, resource_id: &str) {
+    use deltalake::arrow::array::{RecordBatch, StringArray};
+    use deltalake::arrow::datatypes::{DataType, Field, Schema};
+    let url = app.kho.lake.table_url(resource_id, "places").unwrap();
+    std::fs::create_dir_all(url.to_file_path().unwrap()).unwrap();
+    let marked = [(kho_lake::export::GEOMETRY_KEY.to_string(), "wkt".to_string())].into_iter().collect();
+    let schema = Schema::new(vec![
+        Field::new("ten", DataType::Utf8, true),
+        Field::new("geometry", DataType::Utf8, true).with_metadata(marked),
+    ]);
+    let columns: Vec<deltalake::arrow::array::ArrayRef> = vec![
+        std::sync::Arc::new(StringArray::from(vec!["Trường Mầm non Hoa Sen"])),
+        std::sync::Arc::new(StringArray::from(vec!["POINT (106.07 21.18)"])),
+    ];
+    let batch = RecordBatch::try_new(std::sync::Arc::new(schema), columns).unwrap();
+    deltalake::DeltaTable::try_from_url(url).await.unwrap().write(vec![batch]).await.unwrap();
+}
+
+#[tokio::test]
+async fn every_format_downloads_with_its_content_type_and_file_name() {
+    let app = spawn_app().await;
+    let slug = schools_slug(&app).await;
+    let admin = app.token("admin").await;
+    assert_eq!(upload(&app, &admin, &slug, SCHOOLS_V1, "filename=v1.csv").await.status(), 201);
+    assert_eq!(upload(&app, &admin, &slug, SCHOOLS_V2, "filename=v2.csv").await.status(), 201);
+    let id = app.get_public(&format!("/api/v1/resources/{slug}")).await["id"].as_str().unwrap().to_string();
+    places(&app, &id).await;
+
+    let app = &app;
+    let get = |path: String| async move { client().get(app.url(&path)).send().await.unwrap() };
+    for (table, format, content_type) in [
+        ("main", "csv", "text/csv; charset=utf-8"),
+        ("main", "json", "application/json"),
+        ("main", "ndjson", "application/x-ndjson"),
+        ("main", "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        ("main", "parquet", "application/vnd.apache.parquet"),
+        ("places", "geojson", "application/geo+json"),
+    ] {
+        let r = get(format!("/api/v1/resources/{slug}/tables/{table}/download?format={format}&version=1")).await;
+        assert_eq!(r.status(), 200, "{format}");
+        assert_eq!(r.headers()["content-type"], content_type, "{format}");
+        let disposition = r.headers()["content-disposition"].to_str().unwrap().to_string();
+        assert_eq!(disposition, format!("attachment; filename=\"{slug}-{table}-v1.{format}\""));
+        let body = r.bytes().await.unwrap();
+        match format {
+            "csv" => assert_eq!(body.iter().filter(|b| **b == b'\n').count(), 3, "header and two schools"),
+            "json" => assert_eq!(serde_json::from_slice::<Vec<Value>>(&body).unwrap()[1]["so_hoc_sinh"], 980),
+            "ndjson" => assert_eq!(std::str::from_utf8(&body).unwrap().lines().count(), 2),
+            "xlsx" => assert!(body.starts_with(b"PK"), "a zip archive"),
+            "parquet" => assert!(body.starts_with(b"PAR1") && body.ends_with(b"PAR1")),
+            _ => {
+                let collection: Value = serde_json::from_slice(&body).unwrap();
+                assert_eq!(
+                    collection["features"][0]["geometry"],
+                    json!({"type": "Point", "coordinates": [106.07, 21.18]})
+                );
+            }
+        }
+    }
+
+    // CSV and the newest version unless asked otherwise; /csv stays an alias.
+    let r = get(format!("/api/v1/resources/{slug}/tables/main/download")).await;
+    let disposition = r.headers()["content-disposition"].to_str().unwrap().to_string();
+    assert_eq!(disposition, format!("attachment; filename=\"{slug}-main-v2.csv\""));
+    let alias = get(format!("/api/v1/resources/{slug}/tables/main/csv")).await.text().await.unwrap();
+    assert_eq!(r.text().await.unwrap(), alias);
+
+    let err = expect_error(
+        get(format!("/api/v1/resources/{slug}/tables/main/download?format=xls")).await,
+        422,
+        "invalid_field",
+    )
+    .await;
+    assert_eq!(
+        err["message"],
+        "format: \"xls\" is not a download format; use csv, json, ndjson, xlsx, parquet or geojson"
+    );
+    let err = expect_error(
+        get(format!("/api/v1/resources/{slug}/tables/main/download?format=geojson")).await,
+        422,
+        "invalid_field",
+    )
+    .await;
+    assert_eq!(
+        err["message"],
+        "format: table main has no geometry column, so it has no GeoJSON; download it as csv, json, ndjson, xlsx or parquet"
+    );
+    expect_error(get(format!("/api/v1/resources/{slug}/tables/main/download?version=9")).await, 422, "invalid_field")
+        .await;
+
+    let doc: Value = app.get_public("/api/v1/openapi.json").await;
+    let operation = &doc["paths"]["/api/v1/resources/{key}/tables/{table}/download"]["get"];
+    assert!(operation["responses"]["200"]["content"]["application/vnd.apache.parquet"].is_object(), "{operation}");
+    let format = operation["parameters"].as_array().unwrap().iter().find(|p| p["name"] == "format").unwrap();
+    assert_eq!((&format["in"], &format["required"]), (&json!("query"), &json!(false)));
+    assert_eq!(format["schema"]["enum"], json!(["csv", "json", "ndjson", "xlsx", "parquet", "geojson"]));
+}
+
+#[tokio::test]
+async fn the_resource_page_links_each_format_of_the_newest_version() {
+    let app = spawn_app().await;
+    let slug = schools_slug(&app).await;
+    let admin = app.token("admin").await;
+    upload(&app, &admin, &slug, SCHOOLS_V1, "filename=v1.csv").await;
+    let id = app.get_public(&format!("/api/v1/resources/{slug}")).await["id"].as_str().unwrap().to_string();
+    places(&app, &id).await;
+    let (c, _) = app.session("admin").await;
+    let page = |lang: &'static str| {
+        let c = c.clone();
+        let url = app.url(&format!("/admin/resources/{slug}?lang={lang}"));
+        async move { c.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    let vi = page("vi").await;
+    assert!(vi.contains("Tải về phiên bản 1"), "{vi}");
+    let link = |table: &str, format: &str| {
+        format!("/api/v1/resources/{slug}/tables/{table}/download?version=1&amp;format={format}")
+    };
+    for format in ["csv", "json", "ndjson", "xlsx", "parquet"] {
+        assert!(vi.contains(&link("main", format)), "{format}");
+        assert!(vi.contains(&link("places", format)), "{format}");
+    }
+    assert!(vi.contains(&format!("{}&amp;bom=true", link("main", "csv"))), "CSV for Excel");
+    assert!(vi.contains(&link("places", "geojson")));
+    assert!(!vi.contains(&link("main", "geojson")), "GeoJSON only for spatial tables");
+    let en = page("en").await;
+    assert!(en.contains("Download version 1") && en.contains("CSV for Excel"));
 }
