@@ -6,6 +6,7 @@
 
 use crate::read::{self, BatchResult};
 use crate::source::Format;
+use crate::versions::{RowChanges, VersionFacts};
 use crate::{Lake, LakeError};
 use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::arrow::record_batch::RecordBatch;
@@ -18,6 +19,7 @@ use deltalake::datafusion::physical_plan::streaming::PartitionStream;
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::operations::write::SchemaMode;
 use deltalake::protocol::SaveMode;
+use deltalake::DeltaTable;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,13 +28,17 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 
 /// How a load changes the table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LoadMode {
     /// The file becomes the whole table (a new schema is allowed).
+    #[default]
     Replace,
     /// The file's rows are added; the columns must match.
     Append,
+    /// Rows whose key is already in the table replace those rows; the others are
+    /// added (cập nhật theo khoá). Needs a key; the columns must match.
+    Upsert,
 }
 
 impl LoadMode {
@@ -40,13 +46,16 @@ impl LoadMode {
         match s {
             "replace" => Ok(Self::Replace),
             "append" => Ok(Self::Append),
-            other => Err(LakeError::Invalid(format!("mode: {other:?} is not a load mode; use replace or append"))),
+            "upsert" => Ok(Self::Upsert),
+            other => {
+                Err(LakeError::Invalid(format!("mode: {other:?} is not a load mode; use replace, append or upsert")))
+            }
         }
     }
 }
 
 /// What to load and how.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct IngestOptions {
     pub mode: LoadMode,
     /// The delimiter, when it should not be detected.
@@ -70,6 +79,9 @@ pub struct IngestOptions {
     /// (`row, column, value, expected`, then the row's cells) instead of failing the
     /// load; the good rows are still committed as one version.
     pub rejects: Option<PathBuf>,
+    /// The columns (names or headers) that identify a row (khoá): required for
+    /// upsert; with any mode, recorded so versions can be compared row by row.
+    pub key: Vec<String>,
 }
 
 /// Progress of a running load.
@@ -81,7 +93,7 @@ pub struct Progress {
 }
 
 /// One column of a loaded table.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct LoadedColumn {
     pub name: String,
     /// The header as written in the file.
@@ -97,6 +109,8 @@ pub struct IngestReport {
     pub version: i64,
     pub rows: u64,
     pub columns: Vec<LoadedColumn>,
+    /// Rows added, removed and changed, when the load alone tells (append, upsert).
+    pub changes: Option<RowChanges>,
     pub bytes: u64,
     pub sha256: String,
     pub encoding: String,
@@ -120,6 +134,54 @@ pub struct IngestReport {
 struct ChannelPartition {
     schema: SchemaRef,
     receiver: Mutex<Option<mpsc::Receiver<BatchResult>>>,
+    /// For an upsert: the key must identify one row of the file.
+    unique: Option<UniqueKey>,
+}
+
+/// Checks, as batches pass, that no key appears twice in the file.
+#[derive(Debug, Clone)]
+struct UniqueKey {
+    columns: Vec<usize>,
+    file: String,
+    /// Where the duplicate is reported: the load's own error slot.
+    error: Arc<Mutex<Option<LakeError>>>,
+}
+
+impl UniqueKey {
+    /// Two independent 64-bit hashes of each key, so that different keys practically
+    /// never collide, without holding the keys themselves.
+    fn check(
+        &self,
+        seen: &mut std::collections::HashSet<(u64, u64)>,
+        first_row: u64,
+        batch: &RecordBatch,
+    ) -> BatchResult {
+        use deltalake::arrow::util::display::array_value_to_string;
+        use std::hash::{Hash, Hasher};
+        for row in 0..batch.num_rows() {
+            let values: Vec<String> =
+                self.columns.iter().map(|&c| array_value_to_string(batch.column(c), row).unwrap_or_default()).collect();
+            let hash = |salt: u8| {
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                salt.hash(&mut h);
+                values.hash(&mut h);
+                h.finish()
+            };
+            if !seen.insert((hash(1), hash(2))) {
+                let names: Vec<&str> =
+                    self.columns.iter().map(|&c| batch.schema_ref().field(c).name().as_str()).collect();
+                *self.error.lock().unwrap_or_else(|p| p.into_inner()) = Some(LakeError::Invalid(format!(
+                    "{}: the key {} = {} appears more than once (again at data row {}); an upsert needs one row per key",
+                    self.file,
+                    names.join(", "),
+                    values.join(", "),
+                    first_row + row as u64 + 1
+                )));
+                return Err(DataFusionError::Execution("a key appears twice in the file".into()));
+            }
+        }
+        Ok(batch.clone())
+    }
 }
 
 impl PartitionStream for ChannelPartition {
@@ -129,9 +191,22 @@ impl PartitionStream for ChannelPartition {
 
     fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
         let receiver = self.receiver.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let stream = futures::stream::unfold(receiver, |rx| async move {
-            let mut rx = rx?;
-            rx.recv().await.map(|item| (item, Some(rx)))
+        let unique = self.unique.clone();
+        let state = (receiver, std::collections::HashSet::new(), 0_u64);
+        let stream = futures::stream::unfold(state, move |(rx, mut seen, rows)| {
+            let unique = unique.clone();
+            async move {
+                let mut rx = rx?;
+                let item = rx.recv().await?;
+                let (item, count) = match (item, &unique) {
+                    (Ok(batch), Some(key)) => {
+                        let n = batch.num_rows() as u64;
+                        (key.check(&mut seen, rows, &batch), n)
+                    }
+                    (item, _) => (item, 0),
+                };
+                Some((item, (Some(rx), seen, rows + count)))
+            }
         });
         Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), stream))
     }
@@ -158,6 +233,11 @@ impl Lake {
             .await
             .map_err(|_| LakeError::Interrupted)??;
         let (schema, columns, header_row) = (prepared.schema.clone(), prepared.columns.clone(), prepared.header_row);
+        let file_name = options.source_name.clone();
+        let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+        let headers: Vec<String> = columns.iter().map(|c| c.header.clone()).collect();
+        let key = resolve_key(&options.key, &names, &headers, options.mode)?;
+        let key_for_facts = key.clone();
 
         // The reader: sample rows first, then the rest of the file.
         let (tx, rx) = mpsc::channel::<BatchResult>(2);
@@ -169,36 +249,44 @@ impl Lake {
             tokio::task::spawn_blocking(move || prepared.run(tx, rows, read_error, progress))
         };
 
-        let partition = Arc::new(ChannelPartition { schema: schema.clone(), receiver: Mutex::new(Some(rx)) });
+        let unique = (options.mode == LoadMode::Upsert).then(|| UniqueKey {
+            columns: key.iter().filter_map(|k| names.iter().position(|n| n == k)).collect(),
+            file: file_name.clone(),
+            error: read_error.clone(),
+        });
+        let partition = Arc::new(ChannelPartition { schema: schema.clone(), receiver: Mutex::new(Some(rx)), unique });
         let provider =
             StreamingTable::try_new(schema.clone(), vec![partition]).map_err(deltalake::DeltaTableError::from)?;
-        let plan = LogicalPlanBuilder::scan("source", provider_as_source(Arc::new(provider)), None)
-            .and_then(|b| b.build())
-            .map_err(deltalake::DeltaTableError::from)?;
 
-        // The commit records what was loaded, by whom; rows are filled in below only
-        // if the reader finished, which it must have for the write to succeed.
+        // The commit records what was loaded, by whom and with which key.
         let rows_for_commit = rows.clone();
-        let (save_mode, schema_mode) = match options.mode {
-            LoadMode::Replace => (SaveMode::Overwrite, Some(SchemaMode::Overwrite)),
-            LoadMode::Append => (SaveMode::Append, None),
-        };
+        let mut metadata = vec![
+            ("kho.source".to_string(), serde_json::json!(options.source_name)),
+            ("kho.loaded_by".to_string(), serde_json::json!(options.loaded_by)),
+            ("kho.mode".to_string(), serde_json::json!(options.mode)),
+        ];
+        if !key.is_empty() {
+            metadata.push(("kho.key".to_string(), serde_json::json!(key)));
+        }
+        let commit = CommitProperties::default().with_metadata(metadata);
         let write = async move {
-            let mut builder = delta.write(Vec::<RecordBatch>::new()).with_input_plan(plan).with_save_mode(save_mode);
-            if let Some(m) = schema_mode {
-                builder = builder.with_schema_mode(m);
+            if options.mode == LoadMode::Upsert && delta.version().is_some() {
+                let (table, changes) = upsert(delta, provider, &key, &names, commit).await?;
+                return Ok((table, Some(changes)));
             }
-            builder
-                .with_commit_properties(CommitProperties::default().with_metadata([
-                    ("kho.source".to_string(), serde_json::json!(options.source_name)),
-                    ("kho.loaded_by".to_string(), serde_json::json!(options.loaded_by)),
-                    ("kho.mode".to_string(), serde_json::json!(options.mode)),
-                ]))
-                .await
+            let plan = LogicalPlanBuilder::scan("source", provider_as_source(Arc::new(provider)), None)?.build()?;
+            let mut builder = delta.write(Vec::<RecordBatch>::new()).with_input_plan(plan);
+            builder = match options.mode {
+                LoadMode::Replace | LoadMode::Upsert => {
+                    builder.with_save_mode(SaveMode::Overwrite).with_schema_mode(SchemaMode::Overwrite)
+                }
+                LoadMode::Append => builder.with_save_mode(SaveMode::Append),
+            };
+            Ok::<_, deltalake::DeltaTableError>((builder.with_commit_properties(commit).await?, None))
         };
         let written = write.await;
         let read = reader.await.map_err(|_| LakeError::Interrupted)?;
-        let table = match written {
+        let (table, changes) = match written {
             Ok(t) => t,
             Err(e) => {
                 if let Some(path) = read.as_ref().and_then(|r| r.rejects_file.as_ref()) {
@@ -209,12 +297,31 @@ impl Lake {
             }
         };
         let read = read.ok_or(LakeError::Interrupted)?;
+        let sha256 = read.sha256.clone();
         let version = table.version().unwrap_or(0) as i64 + 1;
         let rows = rows_for_commit.load(Ordering::Relaxed);
+        let changes = changes.or((options.mode == LoadMode::Append).then_some(RowChanges {
+            added: rows,
+            removed: 0,
+            changed: 0,
+        }));
+        let facts = VersionFacts {
+            sha256: sha256.clone(),
+            rows: crate::versions::row_count(&table),
+            columns: columns.clone(),
+            key: key_for_facts,
+            changes,
+        };
+        // The version is committed; its facts are a record beside it, so a failure
+        // here is logged and leaves the version as it is.
+        if let Err(e) = crate::versions::write_facts(&table, version, &facts).await {
+            tracing::warn!(error = %e, version, "the version's facts could not be written");
+        }
         Ok(IngestReport {
             version,
             rows,
             columns,
+            changes,
             bytes: read.total_bytes,
             sha256: read.sha256,
             encoding: read.detected.encoding.unwrap_or_default().to_string(),
@@ -227,6 +334,77 @@ impl Lake {
             rejects_file: read.rejects_file.map(|p| p.display().to_string()),
         })
     }
+}
+
+/// Merges the file into the table on `key`: rows whose key is present and whose
+/// values differ are replaced, new keys are added, the rest stay as they are.
+async fn upsert(
+    delta: DeltaTable,
+    provider: StreamingTable,
+    key: &[String],
+    columns: &[String],
+    commit: CommitProperties,
+) -> Result<(DeltaTable, RowChanges), deltalake::DeltaTableError> {
+    use deltalake::datafusion::logical_expr::{binary_expr, Operator};
+    use deltalake::datafusion::prelude::{col, Expr, SessionContext};
+    let side = |alias: &str, c: &str| col(format!("{alias}.{c}"));
+    let source = SessionContext::new().read_table(Arc::new(provider))?;
+    let on = key.iter().map(|k| side("target", k).eq(side("source", k))).reduce(Expr::and);
+    let on = on.ok_or_else(|| deltalake::DeltaTableError::Generic("an upsert needs a key".into()))?;
+    let values: Vec<&String> = columns.iter().filter(|c| !key.contains(c)).collect();
+    let differs = values
+        .iter()
+        .map(|c| binary_expr(side("target", c), Operator::IsDistinctFrom, side("source", c)))
+        .reduce(Expr::or);
+    let mut merge = delta
+        .merge(source, on)
+        .with_source_alias("source")
+        .with_target_alias("target")
+        .with_streaming(true)
+        .with_commit_properties(commit);
+    if let Some(differs) = differs {
+        merge = merge.when_matched_update(|update| {
+            values.iter().fold(update.predicate(differs), |u, c| u.update(c.as_str(), side("source", c)))
+        })?;
+    }
+    let (table, metrics) = merge
+        .when_not_matched_insert(|insert| columns.iter().fold(insert, |i, c| i.set(c.as_str(), side("source", c))))?
+        .await?;
+    let changes = RowChanges {
+        added: metrics.num_target_rows_inserted as u64,
+        removed: 0,
+        changed: metrics.num_target_rows_updated as u64,
+    };
+    Ok((table, changes))
+}
+
+/// The key's column names, from names or headers as the caller wrote them.
+fn resolve_key(
+    requested: &[String],
+    names: &[String],
+    headers: &[String],
+    mode: LoadMode,
+) -> Result<Vec<String>, LakeError> {
+    if mode == LoadMode::Upsert && requested.is_empty() {
+        return Err(LakeError::Invalid(
+            "key: an upsert needs the column(s) that identify a row; name them with key (e.g. --key ma_ho)".into(),
+        ));
+    }
+    let mut key = Vec::new();
+    for wanted in requested.iter().flat_map(|k| k.split(',')).map(str::trim).filter(|k| !k.is_empty()) {
+        let found = names.iter().zip(headers).find(|(n, h)| *n == wanted || h.as_str() == wanted).map(|(n, _)| n);
+        match found {
+            Some(name) if !key.contains(name) => key.push(name.clone()),
+            Some(_) => {}
+            None => {
+                return Err(LakeError::Invalid(format!(
+                    "key: the file has no column {wanted:?}; its columns are {}",
+                    names.join(", ")
+                )))
+            }
+        }
+    }
+    Ok(key)
 }
 
 /// Explains a failed write that was not caused by reading the file.

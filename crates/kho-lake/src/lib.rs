@@ -8,19 +8,26 @@
 //! - [`header`] finds the header below titles and merged cells;
 //! - [`infer`] reads Vietnamese numbers and dates;
 //! - [`ingest`] streams a file into a table with bounded memory;
-//! - [`Lake::history`] lists the versions with who loaded what.
+//! - [`versions`] lists the versions with who loaded what, and compares them;
+//! - [`rows`] reads filtered, sorted pages of rows;
+//! - [`export`] streams any version out as CSV, JSON, NDJSON, XLSX, Parquet or GeoJSON.
 
+pub mod export;
 pub mod header;
 pub mod infer;
 pub mod ingest;
 mod read;
+pub mod rows;
 pub mod source;
+pub mod versions;
 
 use deltalake::DeltaTable;
-use serde::Serialize;
 use url::Url;
 
-pub use ingest::{IngestOptions, IngestReport, LoadMode, Progress};
+pub use export::{Download, DownloadFormat};
+pub use ingest::{IngestOptions, IngestReport, LoadMode, LoadedColumn, Progress};
+pub use rows::{Comparison, Filter, RowPage, RowQuery};
+pub use versions::{Retention, RowChanges, TableVersion, VersionDiff};
 
 /// What can go wrong in the warehouse. Messages name the file, row, column and
 /// value, and say what was expected.
@@ -74,24 +81,6 @@ pub struct Lake {
     root: Url,
 }
 
-/// One version of a table, as its Delta log records it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct TableVersion {
-    /// Kho's version number: 1 for the first load.
-    pub version: i64,
-    /// Milliseconds since 1970, from the commit.
-    pub timestamp_ms: Option<i64>,
-    /// `replace` or `append`.
-    pub mode: String,
-    /// Rows in the table as of this version.
-    pub rows: Option<u64>,
-    /// Rows this load added.
-    pub added_rows: Option<u64>,
-    pub source_file: Option<String>,
-    pub source_sha256: Option<String>,
-    pub loaded_by: Option<String>,
-}
-
 /// A table name: lowercase letters, digits and `_`, starting with a letter.
 pub fn validate_table_name(name: &str) -> Result<(), LakeError> {
     let ok = (1..=63).contains(&name.len())
@@ -137,48 +126,6 @@ impl Lake {
         Ok(DeltaTable::try_from_url(url).await?)
     }
 
-    /// The versions of a table, newest first.
-    pub async fn history(&self, resource_id: &str, table: &str) -> Result<Vec<TableVersion>, LakeError> {
-        use futures::StreamExt;
-        let t = self.open(resource_id, table).await?;
-        let Some(latest) = t.version() else { return Err(LakeError::NoTable(table.into())) };
-        let commits: Vec<_> = t.history(None).collect().await;
-        let mut out = Vec::new();
-        for (i, c) in commits.into_iter().enumerate() {
-            let c = c?;
-            let text = |k: &str| c.info.get(k).and_then(|v| v.as_str()).map(String::from);
-            let mode = c
-                .operation_parameters
-                .as_ref()
-                .and_then(|p| p.get("mode"))
-                .and_then(|m| m.as_str())
-                .map(|m| if m == "Append" { "append" } else { "replace" })
-                .unwrap_or("replace");
-            let added_rows =
-                c.info.get("operationMetrics").and_then(|m| m.get("num_added_rows")).and_then(|v| v.as_u64());
-            out.push(TableVersion {
-                version: (latest + 1 - i as u64) as i64,
-                timestamp_ms: c.timestamp,
-                mode: mode.to_string(),
-                rows: None,
-                added_rows,
-                source_file: text("kho.source"),
-                source_sha256: text("kho.sha256"),
-                loaded_by: text("kho.loaded_by"),
-            });
-        }
-        // Totals run from the oldest version: a replace starts over, an append adds.
-        let mut total: Option<u64> = Some(0);
-        for v in out.iter_mut().rev() {
-            total = match (v.mode.as_str(), v.added_rows) {
-                ("append", Some(added)) => total.map(|t| t + added),
-                (_, added) => added,
-            };
-            v.rows = total;
-        }
-        Ok(out)
-    }
-
     /// The table as of a Kho version (the newest when `None`), with its Delta location.
     pub async fn snapshot(
         &self,
@@ -193,6 +140,7 @@ impl Lake {
         if let Some(v) = version {
             let missing = || LakeError::Invalid(format!("version: table {table} has no version {v}"));
             let delta_version = u64::try_from(v - 1).map_err(|_| missing())?;
+            self.check_retained(&t, table, v).await?;
             t.load_version(delta_version).await.map_err(|_| missing())?;
         }
         Ok(t)
@@ -246,123 +194,6 @@ impl Lake {
             ctx.read_table(provider)?.limit(0, Some(limit))?.collect().await
         };
         Ok(df.await.map_err(deltalake::DeltaTableError::from)?)
-    }
-}
-
-/// Which rows to read: equality filters on columns, an order, a page.
-#[derive(Debug, Clone, Default)]
-pub struct RowQuery {
-    pub version: Option<i64>,
-    /// (column, value): the value is read as the column's type (dates as
-    /// `yyyy-mm-dd` or `dd/mm/yyyy`).
-    pub filters: Vec<(String, String)>,
-    /// Column to sort by, and whether descending.
-    pub sort: Option<(String, bool)>,
-    pub limit: usize,
-    pub offset: usize,
-}
-
-/// A page of rows and how many rows match in all.
-pub struct RowPage {
-    pub batches: Vec<deltalake::arrow::record_batch::RecordBatch>,
-    pub total: usize,
-}
-
-fn literal(
-    column: &str,
-    ty: &deltalake::arrow::datatypes::DataType,
-    value: &str,
-) -> Result<deltalake::datafusion::prelude::Expr, LakeError> {
-    use deltalake::arrow::datatypes::DataType;
-    use deltalake::datafusion::prelude::lit;
-    use deltalake::datafusion::scalar::ScalarValue;
-    let bad = |expected: &str| LakeError::Invalid(format!("{column}: {value:?} is not {expected}"));
-    Ok(match ty {
-        DataType::Int64 => lit(value.trim().parse::<i64>().map_err(|_| bad("a whole number"))?),
-        DataType::Float64 => lit(value.trim().parse::<f64>().map_err(|_| bad("a number such as 1234.5"))?),
-        DataType::Boolean => lit(value.trim().parse::<bool>().map_err(|_| bad("true or false"))?),
-        DataType::Date32 => {
-            let d = chrono::NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
-                .or_else(|_| chrono::NaiveDate::parse_from_str(value.trim(), "%d/%m/%Y"))
-                .map_err(|_| bad("a date such as 2025-07-01 or 01/07/2025"))?;
-            let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("a date");
-            lit(ScalarValue::Date32(Some((d - epoch).num_days() as i32)))
-        }
-        _ => lit(value.to_string()),
-    })
-}
-
-impl Lake {
-    /// Rows of a table version matching `query`, with the number that match in all.
-    pub async fn rows(&self, resource_id: &str, table: &str, query: &RowQuery) -> Result<RowPage, LakeError> {
-        use deltalake::datafusion::prelude::{ident, SessionContext};
-        let t = self.snapshot(resource_id, table, query.version).await?;
-        let ctx = SessionContext::new();
-        t.update_datafusion_session(&ctx.state())?;
-        let df_error = |e: deltalake::datafusion::error::DataFusionError| LakeError::Delta(e.into());
-        let provider = t.table_provider().await.map_err(df_error)?;
-        let mut df = ctx.read_table(provider).map_err(df_error)?;
-        let schema = df.schema().as_arrow().clone();
-        let field = |name: &str| {
-            schema.field_with_name(name).map_err(|_| {
-                let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-                LakeError::Invalid(format!(
-                    "{name}: the table has no such column; its columns are {}",
-                    names.join(", ")
-                ))
-            })
-        };
-        for (column, value) in &query.filters {
-            let f = field(column)?;
-            df = df.filter(ident(column).eq(literal(column, f.data_type(), value)?)).map_err(df_error)?;
-        }
-        if let Some((column, descending)) = &query.sort {
-            field(column)?;
-            df = df.sort(vec![ident(column).sort(!descending, false)]).map_err(df_error)?;
-        }
-        let total = df.clone().count().await.map_err(df_error)?;
-        let batches = df.limit(query.offset, Some(query.limit)).map_err(df_error)?.collect().await.map_err(df_error)?;
-        Ok(RowPage { batches, total })
-    }
-}
-
-/// A table version as CSV, streamed batch by batch: the header once, dates as
-/// `yyyy-mm-dd`, and (for Excel) a UTF-8 byte-order mark first when `bom` is set.
-pub struct CsvDownload {
-    /// Kho's version number that is being sent.
-    pub version: i64,
-    pub chunks: futures::stream::BoxStream<'static, Result<Vec<u8>, LakeError>>,
-}
-
-impl Lake {
-    pub async fn csv(
-        &self,
-        resource_id: &str,
-        table: &str,
-        version: Option<i64>,
-        bom: bool,
-    ) -> Result<CsvDownload, LakeError> {
-        use deltalake::datafusion::prelude::SessionContext;
-        use futures::StreamExt;
-        let t = self.snapshot(resource_id, table, version).await?;
-        let number = t.version().map(|v| v as i64 + 1).unwrap_or(1);
-        let ctx = SessionContext::new();
-        t.update_datafusion_session(&ctx.state())?;
-        let stream = async {
-            let provider = t.table_provider().await?;
-            ctx.read_table(provider)?.execute_stream().await
-        };
-        let batches = stream.await.map_err(deltalake::DeltaTableError::from)?;
-        let prefix: Vec<u8> = if bom { b"\xEF\xBB\xBF".to_vec() } else { Vec::new() };
-        let body = batches.enumerate().map(move |(i, batch)| {
-            let batch = batch.map_err(deltalake::DeltaTableError::from)?;
-            let mut out = if i == 0 { prefix.clone() } else { Vec::new() };
-            let mut writer = deltalake::arrow::csv::WriterBuilder::new().with_header(i == 0).build(&mut out);
-            writer.write(&batch).map_err(|e| LakeError::Invalid(format!("cannot write CSV: {e}")))?;
-            drop(writer);
-            Ok(out)
-        });
-        Ok(CsvDownload { version: number, chunks: body.boxed() })
     }
 }
 

@@ -35,6 +35,9 @@ pub struct Settings {
     pub upload_limit_bytes: usize,
     /// Longest time a request may take, in seconds.
     pub request_timeout_secs: u64,
+    /// Retention policy (lưu giữ): after each load, the data of versions replaced more
+    /// than this many days ago is deleted. `None` keeps every version readable.
+    pub retention_days: Option<u32>,
     /// How long a browser session lasts, in hours.
     pub session_hours: i64,
     /// Failed logins allowed per username and address within the window.
@@ -60,6 +63,7 @@ impl Settings {
             body_limit_bytes: 2 * 1024 * 1024,
             upload_limit_bytes: 4 * 1024 * 1024 * 1024,
             request_timeout_secs: 30,
+            retention_days: None,
             session_hours: 8,
             login_attempts: 5,
             login_window_secs: 300,

@@ -82,6 +82,15 @@ enum Command {
         #[arg(long, default_value = "main")]
         table: String,
     },
+    /// Compare a version of a table with the one before it (columns, rows by key).
+    Diff {
+        /// Resource slug or id.
+        resource: String,
+        /// The version to compare with its predecessor.
+        version: i64,
+        #[arg(long, default_value = "main")]
+        table: String,
+    },
     /// Work with the audit log (nhật ký kiểm toán).
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -260,9 +269,14 @@ struct IngestArgs {
     /// Table name within the resource.
     #[arg(long, default_value = "main")]
     table: String,
-    /// replace: the file becomes the table; append: its rows are added.
+    /// replace: the file becomes the table; append: its rows are added; upsert: rows
+    /// replace those with the same key, new keys are added.
     #[arg(long, default_value = "replace")]
     mode: String,
+    /// The column(s) that identify a row (comma-separated): needed for upsert; with
+    /// replace, lets versions be compared row by row.
+    #[arg(long, value_delimiter = ',')]
+    key: Vec<String>,
     /// Agency (code or id) that publishes a newly created resource [default: the province agency].
     #[arg(long)]
     agency: Option<String>,
@@ -553,8 +567,8 @@ async fn admin(kho: &Kho, command: Command) -> anyhow::Result<ExitCode> {
             let versions = kho.table_versions(&operator, &ctx, &resource, &table).await.map_err(core)?;
             writeln!(
                 out,
-                "{:<8} {:<8} {:>12}  {:<20} {:<24} source",
-                "version", "mode", "rows", "loaded at (UTC)", "loaded by"
+                "{:<8} {:<8} {:>12}  {:<20} {:<24} {:<12} source",
+                "version", "mode", "rows", "loaded at (UTC)", "loaded by", "sha256"
             )?;
             for v in versions {
                 let at = v
@@ -564,16 +578,36 @@ async fn admin(kho: &Kho, command: Command) -> anyhow::Result<ExitCode> {
                     .unwrap_or_default();
                 let rows = v.rows.map(|r| r.to_string()).unwrap_or_default();
                 let by = v.loaded_by.unwrap_or_default();
+                let hash: String = v.source_sha256.unwrap_or_default().chars().take(12).collect();
                 writeln!(
                     out,
-                    "{:<8} {:<8} {:>12}  {:<20} {:<24} {}",
+                    "{:<8} {:<8} {:>12}  {:<20} {:<24} {:<12} {}",
                     v.version,
                     v.mode,
                     rows,
                     at,
                     by,
+                    hash,
                     v.source_file.unwrap_or_default()
                 )?;
+            }
+        }
+        Command::Diff { resource, version, table } => {
+            let d = kho.table_diff(&operator, &ctx, &resource, &table, version).await.map_err(core)?;
+            let previous = d.previous.map(|p| format!("version {p}")).unwrap_or_else(|| "an empty table".into());
+            writeln!(out, "version {} against {previous}: rows {} -> {}", d.version, d.rows_before, d.rows_after)?;
+            match d.rows {
+                Some(c) => writeln!(out, "rows added {}, removed {}, changed {}", c.added, c.removed, c.changed)?,
+                None => writeln!(out, "rows not compared one by one: no key declared (load with --key)")?,
+            }
+            for c in &d.columns_added {
+                writeln!(out, "column added: {c}")?;
+            }
+            for c in &d.columns_removed {
+                writeln!(out, "column removed: {c}")?;
+            }
+            for r in &d.columns_retyped {
+                writeln!(out, "column retyped: {} {} -> {}", r.name, r.from, r.to)?;
             }
         }
         Command::Audit(AuditCommand::Verify) => {
@@ -740,6 +774,7 @@ async fn ingest(
         path: &args.file,
         source_name,
         mode,
+        key: args.key.clone(),
         format,
         sheet: args.sheet.clone(),
         header_row: args.header_row,
@@ -774,6 +809,9 @@ async fn ingest(
         mb / report.seconds.max(1e-9),
         describe_source(&report),
     )?;
+    if let Some(c) = report.changes {
+        writeln!(out, "rows added {}, removed {}, changed {}", c.added, c.removed, c.changed)?;
+    }
     if report.rejected_rows > 0 {
         let file = report.rejects_file.as_deref().unwrap_or_default();
         writeln!(out, "rejected {} rows with bad cells; they are in {file}", report.rejected_rows)?;

@@ -11,6 +11,7 @@
 //! (field metadata `kho.geometry` = `wkt`, the convention the GeoJSON download reads).
 
 use super::{Detected, Format, OpenOptions, Row, RowProblem, RowSource, SourceColumn, TextInput};
+use crate::export::GEOMETRY_KEY;
 use crate::infer::{Cell, ColumnType};
 use crate::LakeError;
 use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -24,8 +25,8 @@ use std::sync::Arc;
 
 /// Records handed from the parsing thread to the load at a time, at most.
 const QUEUE_RECORDS: usize = 1024;
-/// The Arrow field metadata that marks a geometry column, and its value for WKT.
-pub const GEOMETRY_KEY: &str = "kho.geometry";
+/// The value of [`GEOMETRY_KEY`] (Arrow field metadata) that marks a WKT column; the
+/// downloads read the same convention.
 pub const GEOMETRY_WKT: &str = "wkt";
 
 type Message = Result<Item, LakeError>;

@@ -105,10 +105,7 @@ impl SheetSource {
                     Some(wanted) => find_sheet(&sheets, wanted, name)?,
                     None => first_filled(&sheets, name, |s| xlsx_has_cells(&mut wb, s))?,
                 };
-                let merges = match wb.worksheet_merge_cells(&sheet) {
-                    Some(m) => m.map_err(|e| workbook_error(name, e))?,
-                    None => Vec::new(),
-                };
+                let merges = wb.merge_cells_by_sheet_name(&sheet).map_err(|e| workbook_error(name, e))?;
                 let (file, sheet_name) = (name.to_string(), sheet.clone());
                 let offset = {
                     let cells = wb.worksheet_cells_reader(&sheet).map_err(|e| workbook_error(name, e))?;
@@ -131,7 +128,7 @@ impl SheetSource {
                         Ok(wb.worksheet_range(s).map(|r| r.used_cells().next().is_some()).unwrap_or(false))
                     })?,
                 };
-                let merges = wb.worksheet_merge_cells(&sheet).unwrap_or_default();
+                let merges = wb.merge_cells_by_sheet_name(&sheet).map_err(|e| workbook_error(name, e))?;
                 let range = wb.worksheet_range(&sheet).map_err(|e| workbook_error(name, e))?;
                 drop(wb);
                 let (row0, col0) = range.start().unwrap_or((0, 0));

@@ -1,10 +1,13 @@
 //! The warehouse on real files: loads in every encoding and delimiter offices use,
 //! Vietnamese numbers and dates, replace and append with time travel, errors that
 //! name the row and column, loads that fail or are killed leaving the previous
-//! version intact, and an independent read of the Delta log and Parquet files.
+//! version intact, an independent read of the Delta log and Parquet files, and
+//! downloads in every format read back by other readers.
 
+mod download;
 mod formats;
 mod independent;
+mod versions;
 
 use deltalake::arrow::array::{Array, AsArray};
 use deltalake::arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type};
@@ -31,16 +34,22 @@ impl Fixture {
     }
 
     pub async fn load(&self, path: &Path, mode: LoadMode) -> Result<kho_lake::IngestReport, LakeError> {
+        self.load_keyed(path, mode, &[]).await
+    }
+
+    /// Loads with the columns that identify a row.
+    pub async fn load_keyed(
+        &self,
+        path: &Path,
+        mode: LoadMode,
+        key: &[&str],
+    ) -> Result<kho_lake::IngestReport, LakeError> {
         let options = IngestOptions {
             mode,
-            delimiter: None,
             loaded_by: "user:tester".into(),
             source_name: path.file_name().unwrap().to_string_lossy().into(),
-            format: None,
-            sheet: None,
-            header_row: None,
-            schema: vec![],
-            rejects: None,
+            key: key.iter().map(|k| k.to_string()).collect(),
+            ..Default::default()
         };
         self.lake.ingest("r1", "main", path, options, |_| {}).await
     }
@@ -218,17 +227,7 @@ async fn a_load_killed_midway_leaves_the_previous_version_intact() {
     let path = f.file("big.csv", big.as_bytes());
     let lake = f.lake.clone();
     let task = tokio::spawn(async move {
-        let options = IngestOptions {
-            mode: LoadMode::Replace,
-            delimiter: None,
-            loaded_by: "t".into(),
-            source_name: "big.csv".into(),
-            format: None,
-            sheet: None,
-            header_row: None,
-            schema: vec![],
-            rejects: None,
-        };
+        let options = IngestOptions { loaded_by: "t".into(), source_name: "big.csv".into(), ..Default::default() };
         lake.ingest("r1", "main", &path, options, |_| {}).await
     });
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
@@ -249,32 +248,16 @@ async fn empty_and_headerless_files_are_explained() {
 }
 
 #[tokio::test]
-async fn any_version_downloads_as_csv() {
-    use futures::StreamExt;
-    let f = fixture();
-    f.load(&f.file("v1.csv", "ma;ten;ngay\n1;An;01/02/2025\n2;Bình;\n".as_bytes()), LoadMode::Replace).await.unwrap();
-    f.load(&f.file("v2.csv", b"ma,ten\n9,Z\n"), LoadMode::Replace).await.unwrap();
-    let download = f.lake.csv("r1", "main", Some(1), true).await.unwrap();
-    assert_eq!(download.version, 1);
-    let mut bytes = Vec::new();
-    let mut chunks = download.chunks;
-    while let Some(chunk) = chunks.next().await {
-        bytes.extend(chunk.unwrap());
-    }
-    assert_eq!(String::from_utf8(bytes).unwrap(), "\u{feff}ma,ten,ngay\n1,An,2025-02-01\n2,Bình,\n");
-}
-
-#[tokio::test]
 async fn rows_filter_sort_and_page() {
     use kho_lake::RowQuery;
     let f = fixture();
     f.load(&f.file("hh.csv", HOUSEHOLDS.as_bytes()), LoadMode::Replace).await.unwrap();
     let q = |filters: Vec<(&str, &str)>, sort: Option<(&str, bool)>, offset: usize| RowQuery {
-        filters: filters.into_iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+        filters: filters.into_iter().map(|(a, b)| kho_lake::Filter::from_param(a, b).unwrap()).collect(),
         sort: sort.map(|(c, d)| (c.to_string(), d)),
         limit: 2,
         offset,
-        version: None,
+        ..Default::default()
     };
     let page =
         f.lake.rows("r1", "main", &q(vec![("ho_ngheo", "false")], Some(("thu_nhap_vnd", true)), 0)).await.unwrap();
@@ -288,4 +271,21 @@ async fn rows_filter_sort_and_page() {
     assert!(err.to_string().starts_with("tuoi: the table has no such column"), "{err}");
     let err = f.lake.rows("r1", "main", &q(vec![("ma_ho", "mot")], None, 0)).await.err().unwrap();
     assert_eq!(err.to_string(), "ma_ho: \"mot\" is not a whole number");
+
+    // Ranges, several conditions on one column.
+    let page = f.lake.rows("r1", "main", &q(vec![("ma_ho.gte", "2"), ("ma_ho.lt", "3")], None, 0)).await.unwrap();
+    assert_eq!((page.total, column(&page.batches, "ma_ho")), (1, vec!["2".to_string()]));
+    let born = q(vec![("ngay_sinh.gt", "01/01/1978")], Some(("ma_ho", false)), 0);
+    assert_eq!(column(&f.lake.rows("r1", "main", &born).await.unwrap().batches, "ma_ho"), ["1"]);
+    let err = kho_lake::Filter::from_param("ma_ho.about", "2").unwrap_err();
+    assert!(err.to_string().contains("use eq, ne, gt, gte, lt or lte"), "{err}");
+
+    // Words match with or without diacritics, in any case; fields choose the columns.
+    let words = RowQuery { q: Some("DUC le".into()), fields: vec!["ma_ho".into()], limit: 10, ..Default::default() };
+    let page = f.lake.rows("r1", "main", &words).await.unwrap();
+    assert_eq!((page.total, page.total_is_estimate), (1, false));
+    assert_eq!(page.batches[0].num_columns(), 1);
+    assert_eq!(column(&page.batches, "ma_ho"), ["3"]);
+    let words = RowQuery { q: Some("Bình".into()), limit: 10, ..Default::default() };
+    assert_eq!(f.lake.rows("r1", "main", &words).await.unwrap().total, 1);
 }

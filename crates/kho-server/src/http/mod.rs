@@ -57,7 +57,9 @@ pub fn router(state: AppState) -> Router {
             "/resources/{key}/tables/{table}/versions",
             get(warehouse::versions).post(warehouse::load).layer(DefaultBodyLimit::disable()),
         )
+        .route("/resources/{key}/tables/{table}/versions/{version}/diff", get(warehouse::diff))
         .route("/resources/{key}/tables/{table}/rows", get(warehouse::rows))
+        .route("/resources/{key}/tables/{table}/download", get(warehouse::download))
         .route("/resources/{key}/tables/{table}/csv", get(warehouse::csv))
         .route("/resources/{key}/tables/{table}/versions/{version}/rejects", get(warehouse::rejects))
         .route("/openapi.json", get(openapi::document))

@@ -15,13 +15,14 @@ use utoipa::OpenApi;
         api::list_tokens, api::create_token, api::revoke_token,
         api::list_audit, api::verify_audit,
         catalog::list, catalog::create, catalog::get, catalog::update, catalog::set_status, catalog::delete,
-        warehouse::tables, warehouse::versions, warehouse::load, warehouse::rows, warehouse::csv, warehouse::rejects,
+        warehouse::tables, warehouse::versions, warehouse::diff, warehouse::load, warehouse::rows,
+        warehouse::download, warehouse::csv, warehouse::rejects,
     ),
     tags(
         (name = "identity", description = "Users, sessions, subsystems and API tokens"),
         (name = "organisation", description = "Agencies (cơ quan)"),
         (name = "audit", description = "The hash-chained audit log"),
-        (name = "warehouse", description = "Tables of data resources: loads, versions, rows"),
+        (name = "warehouse", description = "Tables of data resources: loads, versions, rows, downloads"),
         (name = "catalogue", description = "Data resources (tài nguyên dữ liệu), DCAT-AP with the Vietnamese fields"),
     )
 )]

@@ -1,17 +1,18 @@
 //! The warehouse part of the native API: a resource's tables, their versions, loads
-//! (the file as the request body, streamed to disk first) and rows.
+//! (the file as the request body, streamed to disk first), rows and downloads.
 
 use crate::http::caller::Caller;
 use crate::http::error::{ApiQuery, ApiResult, ErrorBody};
 use crate::http::AppState;
-use crate::services::{Load, OnError};
+use crate::services::{DownloadRequest, Load, OnError};
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures::StreamExt;
 use kho_core::{Error, ErrorCode};
-use kho_lake::{IngestReport, LoadMode, RowQuery, TableVersion};
+use kho_lake::{DownloadFormat, Filter, IngestReport, LoadMode, RowQuery, TableVersion, VersionDiff};
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 
@@ -28,8 +29,11 @@ pub struct Versions {
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct LoadParams {
-    /// `replace` (default) or `append`.
+    /// `replace` (default), `append` or `upsert`.
     pub mode: Option<String>,
+    /// The column(s) that identify a row, comma-separated: required for `upsert`;
+    /// with `replace`, lets the new version be compared row by row.
+    pub key: Option<String>,
     /// The file's name, recorded with the version; its extension helps tell the format.
     pub filename: Option<String>,
     /// `csv`, `xlsx`, `xls`, `json`, `ndjson`, `geojson` or `parquet`; detected when absent.
@@ -46,8 +50,9 @@ pub struct LoadParams {
     pub on_error: Option<String>,
 }
 
-/// The documented parameters of a rows request; any other parameter `column=value`
-/// keeps the rows whose column equals the value.
+/// The documented parameters of a rows request; any other parameter filters:
+/// `column=value` keeps rows whose column equals the value, `column.gt=`, `.gte=`,
+/// `.lt=`, `.lte=`, `.ne=` compare (several may be combined).
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct RowParams {
     /// A version number; the newest when absent.
@@ -58,6 +63,28 @@ pub struct RowParams {
     pub offset: Option<usize>,
     /// A column to sort by; `-column` sorts descending.
     pub sort: Option<String>,
+    /// Words that must each appear in some text column (case and diacritics ignored).
+    pub q: Option<String>,
+    /// Columns to return, comma-separated (all by default).
+    pub fields: Option<String>,
+    /// The `next_cursor` of the previous page: continues on the same version.
+    pub cursor: Option<String>,
+    /// `exact` counts every match even on a large table (slower).
+    pub total: Option<String>,
+}
+
+const ROW_PARAMS: [&str; 8] = ["version", "limit", "offset", "sort", "q", "fields", "cursor", "total"];
+
+/// A cursor names the version and the offset of the next page; versions never
+/// change, so paging through one is stable while new versions are loaded.
+fn cursor(version: i64, offset: usize) -> String {
+    format!("v{version}o{offset}")
+}
+
+fn parse_cursor(text: &str) -> Result<(i64, usize), Error> {
+    let bad = || Error::invalid("cursor", format!("{text:?} is not a cursor; pass next_cursor from the previous page"));
+    let (v, o) = text.strip_prefix('v').and_then(|rest| rest.split_once('o')).ok_or_else(bad)?;
+    Ok((v.parse().map_err(|_| bad())?, o.parse().map_err(|_| bad())?))
 }
 
 impl RowParams {
@@ -75,18 +102,31 @@ impl RowParams {
             Some(c) => (c.to_string(), true),
             None => (s.clone(), false),
         });
-        let mut filters: Vec<(String, String)> = params
+        let mut filters = params
             .iter()
-            .filter(|(k, _)| !["version", "limit", "offset", "sort"].contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        filters.sort();
+            .filter(|(k, _)| !ROW_PARAMS.contains(&k.as_str()))
+            .map(|(k, v)| Filter::from_param(k, v))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(Error::from)?;
+        filters.sort_by(|a, b| a.column.cmp(&b.column));
+        let (mut version, mut offset) = (number("version")?, size("offset", 0)?);
+        if let Some(c) = params.get("cursor").filter(|c| !c.is_empty()) {
+            let (v, o) = parse_cursor(c)?;
+            (version, offset) = (Some(v), o);
+        }
+        let fields = params
+            .get("fields")
+            .map(|f| f.split(',').map(str::trim).filter(|f| !f.is_empty()).map(String::from).collect())
+            .unwrap_or_default();
         Ok(RowQuery {
-            version: number("version")?,
+            version,
             filters,
+            q: params.get("q").filter(|q| !q.trim().is_empty()).cloned(),
+            fields,
             sort,
             limit: size("limit", 100)?,
-            offset: size("offset", 0)?,
+            offset,
+            exact_total: params.get("total").is_some_and(|t| t == "exact"),
         })
     }
 }
@@ -95,10 +135,16 @@ impl RowParams {
 pub struct Rows {
     #[schema(value_type = Vec<Object>)]
     pub items: Vec<serde_json::Map<String, serde_json::Value>>,
-    /// How many rows match the filters in all.
+    /// How many rows match in all.
     pub total: usize,
+    /// The total was estimated from a sample of a large table; ask `total=exact` to count.
+    pub total_is_estimate: bool,
     pub limit: usize,
     pub offset: usize,
+    /// The version the rows come from.
+    pub version: i64,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// The tables of a data resource.
@@ -119,6 +165,18 @@ pub async fn versions(
     Ok(Json(Versions { items: state.kho.table_versions(&caller.subject, &caller.ctx(), &key, &table).await? }))
 }
 
+/// How a version differs from the one before: columns added, removed or retyped,
+/// the row totals, and rows added/removed/changed when a key is declared.
+#[utoipa::path(get, path = "/api/v1/resources/{key}/tables/{table}/versions/{version}/diff", tag = "warehouse",
+    responses((status = 200, body = VersionDiff), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn diff(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((key, table, version)): Path<(String, String, i64)>,
+) -> ApiResult<Json<VersionDiff>> {
+    Ok(Json(state.kho.table_diff(&caller.subject, &caller.ctx(), &key, &table, version).await?))
+}
+
 /// Load a file (the request body: CSV/TSV, XLSX, XLS, JSON, NDJSON, GeoJSON or Parquet)
 /// as a new version.
 #[utoipa::path(post, path = "/api/v1/resources/{key}/tables/{table}/versions", tag = "warehouse", params(LoadParams),
@@ -137,12 +195,14 @@ pub async fn load(
     let schema = crate::services::parse_schema(p.schema.as_deref().unwrap_or(""))?;
     let on_error = OnError::parse(p.on_error.as_deref().unwrap_or("fail"))?;
     let upload = Upload::receive(&state, body.into_data_stream()).await?;
+    let load_key = p.key.map(|k| vec![k]).unwrap_or_default();
     let load = Load {
         resource: &key,
         table: &table,
         path: upload.path(),
         source_name,
         mode,
+        key: load_key,
         format,
         sheet: p.sheet.filter(|s| !s.trim().is_empty()),
         header_row: p.header_row,
@@ -153,8 +213,9 @@ pub async fn load(
     Ok((StatusCode::CREATED, Json(report)))
 }
 
-/// Rows of a table version: `?column=value` filters by equality (repeat for several
-/// columns), `sort=column` or `sort=-column` orders, `limit`/`offset` page.
+/// Rows of a table version: `?column=value` filters by equality, `column.gte=value`
+/// (and gt, lt, lte, ne) by comparison, `q=` by words, `fields=` chooses columns,
+/// `sort=column` or `sort=-column` orders, `limit` with `offset` or `cursor` pages.
 #[utoipa::path(get, path = "/api/v1/resources/{key}/tables/{table}/rows", tag = "warehouse", params(RowParams),
     responses((status = 200, body = Rows), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn rows(
@@ -165,11 +226,51 @@ pub async fn rows(
 ) -> ApiResult<Json<Rows>> {
     let query = RowParams::from_query(&params)?;
     let (limit, offset) = (query.limit.clamp(1, 10_000), query.offset);
-    let (items, total) = state.kho.table_rows(&caller.subject, &caller.ctx(), &key, &table, query).await?;
-    Ok(Json(Rows { items, total, limit, offset }))
+    let (items, page) = state.kho.table_rows(&caller.subject, &caller.ctx(), &key, &table, query).await?;
+    let next = offset + items.len();
+    let next_cursor = (items.len() == limit && next < page.total).then(|| cursor(page.version, next));
+    let (total, total_is_estimate, version) = (page.total, page.total_is_estimate, page.version);
+    Ok(Json(Rows { items, total, total_is_estimate, limit, offset, version, next_cursor }))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DownloadParams {
+    /// `csv` (the default), `json`, `ndjson`, `xlsx`, `parquet`, or `geojson` for spatial tables.
+    #[param(inline, value_type = Option<DownloadFormat>)]
+    pub format: Option<String>,
+    /// A version number; the newest when absent.
+    pub version: Option<i64>,
+    /// CSV only: start with a UTF-8 byte-order mark, so that Excel reads Vietnamese correctly.
+    #[serde(default)]
+    pub bom: bool,
+}
+
+/// Download a table version as a file (streamed): CSV, JSON (one array), NDJSON (one
+/// object a line), XLSX (up to 1,048,575 rows), Parquet, or GeoJSON for spatial tables.
+/// Dates are `yyyy-mm-dd` (real dates shown dd/mm/yyyy in XLSX). The file is named
+/// `<resource slug>-<table>-v<version>.<format>`.
+#[utoipa::path(get, path = "/api/v1/resources/{key}/tables/{table}/download", tag = "warehouse", params(DownloadParams),
+    responses(
+        (status = 200, description = "The file, as an attachment", content(
+            (String = "text/csv"), (Vec<Object> = "application/json"), (String = "application/x-ndjson"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (Vec<u8> = "application/vnd.apache.parquet"), (Object = "application/geo+json"))),
+        (status = 404, body = ErrorBody),
+        (status = 422, description = "An unknown format, GeoJSON of a table without geometry, or too many rows for XLSX", body = ErrorBody)))]
+pub async fn download(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((key, table)): Path<(String, String)>,
+    ApiQuery(p): ApiQuery<DownloadParams>,
+) -> ApiResult<Response> {
+    let format = DownloadFormat::parse(p.format.as_deref().unwrap_or("csv")).map_err(Error::from)?;
+    send_download(&state, &caller, &key, &table, DownloadRequest { version: p.version, format, bom: p.bom }).await
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CsvParams {
     /// A version number; the newest when absent.
@@ -179,7 +280,7 @@ pub struct CsvParams {
     pub bom: bool,
 }
 
-/// Download a table version as CSV (streamed).
+/// Download a table version as CSV (streamed); the same as `download?format=csv`.
 #[utoipa::path(get, path = "/api/v1/resources/{key}/tables/{table}/csv", tag = "warehouse", params(CsvParams),
     responses((status = 200, content_type = "text/csv"), (status = 404, body = ErrorBody)))]
 pub async fn csv(
@@ -187,14 +288,25 @@ pub async fn csv(
     caller: Caller,
     Path((key, table)): Path<(String, String)>,
     ApiQuery(p): ApiQuery<CsvParams>,
-) -> ApiResult<axum::response::Response> {
-    use axum::response::IntoResponse;
-    let (r, download) = state.kho.table_csv(&caller.subject, &caller.ctx(), &key, &table, p.version, p.bom).await?;
-    let file = format!("{}-{table}-v{}.csv", r.slug, download.version);
+) -> ApiResult<Response> {
+    let request = DownloadRequest { version: p.version, format: DownloadFormat::Csv, bom: p.bom };
+    send_download(&state, &caller, &key, &table, request).await
+}
+
+/// The download as an attachment named after the resource, table and version.
+async fn send_download(
+    state: &AppState,
+    caller: &Caller,
+    key: &str,
+    table: &str,
+    request: DownloadRequest,
+) -> ApiResult<Response> {
+    let (r, download) = state.kho.table_download(&caller.subject, &caller.ctx(), key, table, request).await?;
+    let file = format!("{}-{table}-v{}.{}", r.slug, download.version, download.format.extension());
     let body = Body::from_stream(download.chunks.map(|c| c.map_err(|e| std::io::Error::other(e.to_string()))));
     let headers = [
-        (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-        (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file}\"")),
+        (header::CONTENT_TYPE, download.format.content_type().to_string()),
+        (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file}\"")),
     ];
     Ok((headers, body).into_response())
 }

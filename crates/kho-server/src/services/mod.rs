@@ -24,7 +24,7 @@ use serde::Serialize;
 use serde_json::json;
 use std::net::IpAddr;
 use std::sync::Arc;
-pub use warehouse::{parse_schema, Load, OnError};
+pub use warehouse::{parse_schema, DownloadRequest, Load, OnError};
 
 /// A running Kho: its store, object storage and settings.
 pub struct Kho {

@@ -1,6 +1,6 @@
 //! Warehouse services: loading files into a resource's tables, listing their
-//! versions and reading rows — each checked against the resource's policy and
-//! recorded in the audit log.
+//! versions, reading rows and downloading versions — each checked against the
+//! resource's policy and recorded in the audit log.
 
 use super::catalog::effective_scope;
 use super::Kho;
@@ -10,9 +10,22 @@ use kho_core::identity::Subject;
 use kho_core::policy::{Action, Resource, ResourceKind, SharingScope};
 use kho_core::{Error, Result};
 use kho_lake::source::Format;
-use kho_lake::{IngestOptions, IngestReport, LoadMode, Progress, RowQuery, TableVersion};
+use kho_lake::{
+    Download, DownloadFormat, IngestOptions, IngestReport, LoadMode, Progress, RowPage, RowQuery, TableVersion,
+    VersionDiff,
+};
 use serde_json::json;
 use std::path::{Path, PathBuf};
+
+/// Which version of a table to download, and how.
+#[derive(Debug, Clone, Copy)]
+pub struct DownloadRequest {
+    /// The newest when `None`.
+    pub version: Option<i64>,
+    pub format: DownloadFormat,
+    /// Start a CSV with a UTF-8 byte-order mark (for Excel).
+    pub bom: bool,
+}
 
 /// A file to load into a table.
 pub struct Load<'a> {
@@ -22,6 +35,8 @@ pub struct Load<'a> {
     /// The name to record (an upload's original file name).
     pub source_name: String,
     pub mode: LoadMode,
+    /// The columns that identify a row (needed for upsert).
+    pub key: Vec<String>,
     /// The format, when it should not be detected.
     pub format: Option<Format>,
     /// The sheet of a workbook; the first non-empty one when `None`.
@@ -110,9 +125,9 @@ impl Kho {
         };
         let options = IngestOptions {
             mode: load.mode,
-            delimiter: None,
             loaded_by: subject.actor(),
             source_name: load.source_name.clone(),
+            key: load.key.clone(),
             format: load.format,
             sheet: load.sheet.clone(),
             header_row: load.header_row,
@@ -133,7 +148,10 @@ impl Kho {
                     report.rejects_file = Some(url);
                 }
                 let detail = json!({"version": report.version, "rows": report.rows, "source": load.source_name, "sha256": report.sha256, "mode": load.mode, "format": report.format, "rejected_rows": report.rejected_rows});
-                self.store.append_audit(ctx.event("table.load", target).detail(detail)).await?;
+                self.store.append_audit(ctx.event("table.load", target.clone()).detail(detail)).await?;
+                if let Some(days) = self.settings.retention_days {
+                    self.apply_retention(ctx, &r.id, load.table, days).await;
+                }
                 Ok(report)
             }
             Err(e) => {
@@ -165,6 +183,24 @@ impl Kho {
         Ok((r, bytes))
     }
 
+    /// Deletes the data of versions replaced more than `days` ago (the retention
+    /// policy); the run is audited. A failure is logged: the load itself succeeded.
+    pub async fn apply_retention(&self, ctx: &AuditContext, resource_id: &str, table: &str, days: u32) {
+        let keep = std::time::Duration::from_secs(u64::from(days) * 86_400);
+        let target = format!("table:{resource_id}/{table}");
+        match self.lake.apply_retention(resource_id, table, keep).await {
+            Ok(done) if done.files_deleted > 0 => {
+                let detail = json!({"days": days, "files_deleted": done.files_deleted});
+                let event = ctx.event("table.retention", target).detail(detail);
+                if let Err(e) = self.store.append_audit(event).await {
+                    tracing::error!(error = %e, "the retention run could not be audited");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, %target, "the retention policy could not be applied"),
+        }
+    }
+
     /// A resource the caller may read the data of, by id or slug.
     async fn readable(&self, subject: &Subject, ctx: &AuditContext, key: &str) -> Result<DataResource> {
         let r = self.resource(subject, ctx, key).await?;
@@ -186,28 +222,55 @@ impl Kho {
         Ok(self.lake.history(&r.id, table).await?)
     }
 
+    /// How a version of a table differs from the one before it.
+    pub async fn table_diff(
+        &self,
+        subject: &Subject,
+        ctx: &AuditContext,
+        key: &str,
+        table: &str,
+        version: i64,
+    ) -> Result<VersionDiff> {
+        let r = self.readable(subject, ctx, key).await?;
+        Ok(self.lake.diff(&r.id, table, version).await?)
+    }
+
     /// The tables a resource holds.
     pub async fn tables(&self, subject: &Subject, ctx: &AuditContext, key: &str) -> Result<Vec<String>> {
         let r = self.resource(subject, ctx, key).await?;
         Ok(self.lake.tables(&r.id)?)
     }
 
-    /// A table version as a CSV stream.
-    pub async fn table_csv(
+    /// A table version as a file of `format`, streamed, with the resource it belongs to
+    /// (whose slug names the file).
+    pub async fn table_download(
+        &self,
+        subject: &Subject,
+        ctx: &AuditContext,
+        key: &str,
+        table: &str,
+        request: DownloadRequest,
+    ) -> Result<(DataResource, Download)> {
+        let r = self.readable(subject, ctx, key).await?;
+        let download = self.lake.download(&r.id, table, request.version, request.format, request.bom).await?;
+        Ok((r, download))
+    }
+
+    /// The formats a table version downloads as (GeoJSON only for spatial tables).
+    pub async fn table_download_formats(
         &self,
         subject: &Subject,
         ctx: &AuditContext,
         key: &str,
         table: &str,
         version: Option<i64>,
-        bom: bool,
-    ) -> Result<(DataResource, kho_lake::CsvDownload)> {
-        let r = self.readable(subject, ctx, key).await?;
-        let download = self.lake.csv(&r.id, table, version, bom).await?;
-        Ok((r, download))
+    ) -> Result<Vec<DownloadFormat>> {
+        let r = self.resource(subject, ctx, key).await?;
+        Ok(self.lake.download_formats(&r.id, table, version).await?)
     }
 
-    /// Rows of a table version matching `query` as JSON objects, and how many match.
+    /// Rows of a table version matching `query` as JSON objects, and the page's
+    /// facts (total, whether estimated, version).
     pub async fn table_rows(
         &self,
         subject: &Subject,
@@ -215,12 +278,13 @@ impl Kho {
         key: &str,
         table: &str,
         query: RowQuery,
-    ) -> Result<(Vec<serde_json::Map<String, serde_json::Value>>, usize)> {
+    ) -> Result<(Vec<serde_json::Map<String, serde_json::Value>>, RowPage)> {
         let r = self.readable(subject, ctx, key).await?;
         let query = RowQuery { limit: query.limit.clamp(1, 10_000), ..query };
-        let page = self.lake.rows(&r.id, table, &query).await?;
+        let mut page = self.lake.rows(&r.id, table, &query).await?;
         let rows = kho_lake::to_json_rows(&page.batches)
             .map_err(|e| Error::internal(format!("rows could not be shown: {e}")))?;
-        Ok((rows, page.total))
+        page.batches.clear();
+        Ok((rows, page))
     }
 }

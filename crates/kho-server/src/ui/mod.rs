@@ -66,6 +66,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/resources/{key}/edit", get(resources::edit_form).post(resources::update))
         .route("/admin/resources/{key}/status", post(resources::set_status))
         .route("/admin/resources/{key}/delete", post(resources::delete))
+        .route("/admin/resources/{key}/tables/{table}/versions/{version}/diff", get(tables::diff))
         .route("/admin/resources/{key}/load", post(tables::load).layer(axum::extract::DefaultBodyLimit::disable()))
         .fallback(pages::not_found)
 }

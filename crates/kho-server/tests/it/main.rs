@@ -105,6 +105,11 @@ impl TestApp {
         client().get(self.url(path)).send().await.unwrap().json().await.expect("a JSON answer")
     }
 
+    /// [`Self::get_public`] for a path built on the spot.
+    pub async fn get_public_owned(&self, path: String) -> Value {
+        self.get_public(&path).await
+    }
+
     /// POST a JSON body to `path` with a bearer token.
     pub async fn post_json(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
         client().post(self.url(path)).bearer_auth(token).json(body).send().await.unwrap()

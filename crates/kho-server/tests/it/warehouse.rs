@@ -181,9 +181,203 @@ async fn private_data_is_read_only_inside_its_agency() {
     expect_error(client().get(app.url(&rows)).send().await.unwrap(), 404, "not_found").await;
     let other = app.token("viewer.taichinh").await;
     expect_error(client().get(app.url(&rows)).bearer_auth(&other).send().await.unwrap(), 404, "not_found").await;
+    // Downloads follow the same rule.
+    let download = format!("/api/v1/resources/{slug}/tables/main/download?format=xlsx");
+    expect_error(client().get(app.url(&download)).bearer_auth(&other).send().await.unwrap(), 404, "not_found").await;
+    assert_eq!(client().get(app.url(&download)).bearer_auth(&steward).send().await.unwrap().status(), 200);
     let log: Value = app.get_json("/api/v1/audit?action=table.read", &app.token("auditor").await).await;
     assert!(
         log["items"].as_array().unwrap().iter().any(|e| e["actor"] == "user:steward.khcn"),
         "reads of non-open data are recorded"
     );
+}
+
+#[tokio::test]
+async fn an_upsert_by_key_is_summarised_and_versions_compare() {
+    let app = spawn_app().await;
+    let slug = schools_slug(&app).await;
+    let admin = app.token("admin").await;
+    let r = upload(&app, &admin, &slug, SCHOOLS_V1, "filename=v1.csv&key=M%C3%A3%20tr%C6%B0%E1%BB%9Dng").await;
+    assert_eq!(r.status(), 201);
+    let err = upload(&app, &admin, &slug, SCHOOLS_V2, "mode=upsert").await;
+    let body = expect_error(err, 422, "invalid_field").await;
+    assert!(body["message"].as_str().unwrap().contains("an upsert needs the column(s) that identify a row"), "{body}");
+
+    let r = upload(&app, &admin, &slug, SCHOOLS_V2, "filename=v2.csv&mode=upsert&key=ma_truong").await;
+    assert_eq!(r.status(), 201);
+    let report: Value = r.json().await.unwrap();
+    assert_eq!(report["changes"], json!({"added": 1, "removed": 0, "changed": 2}));
+
+    let versions: Value = app.get_public(&format!("/api/v1/resources/{slug}/tables/main/versions")).await;
+    let newest = &versions["items"][0];
+    assert_eq!((newest["mode"].as_str(), newest["rows"].as_u64()), (Some("upsert"), Some(3)));
+    assert_eq!(newest["key"], json!(["ma_truong"]));
+    assert_eq!(newest["source_sha256"].as_str().map(str::len), Some(64));
+    assert_eq!(newest["columns"][3]["kind"], "date");
+
+    let diff: Value = app.get_public(&format!("/api/v1/resources/{slug}/tables/main/versions/2/diff")).await;
+    assert_eq!(diff["previous"], 1);
+    assert_eq!((diff["rows_before"].as_u64(), diff["rows_after"].as_u64()), (Some(2), Some(3)));
+    assert_eq!(diff["rows"], json!({"added": 1, "removed": 0, "changed": 2}));
+    let missing = client().get(app.url(&format!("/api/v1/resources/{slug}/tables/main/versions/7/diff"))).send();
+    let body = expect_error(missing.await.unwrap(), 422, "invalid_field").await;
+    assert!(body["message"].as_str().unwrap().contains("has no version 7"), "{body}");
+}
+
+#[tokio::test]
+async fn rows_filter_by_ranges_and_words_and_page_with_a_cursor() {
+    let app = spawn_app().await;
+    let slug = schools_slug(&app).await;
+    let admin = app.token("admin").await;
+    assert_eq!(upload(&app, &admin, &slug, SCHOOLS_V2, "filename=v.csv").await.status(), 201);
+    let rows = |query: &str| app.get_public_owned(format!("/api/v1/resources/{slug}/tables/main/rows?{query}"));
+    let page = rows("so_hoc_sinh.gte=900&so_hoc_sinh.lt=1300&fields=ma_truong").await;
+    assert_eq!(page["items"], json!([{"ma_truong": "02"}]));
+    assert_eq!((page["total"].as_u64(), page["total_is_estimate"].as_bool()), (Some(1), Some(false)));
+    let page = rows("q=truong%20mam%20NON&fields=ten_truong").await;
+    assert_eq!(page["items"], json!([{"ten_truong": "Trường Mầm non Hoa Sen"}]));
+
+    let first = rows("limit=2&sort=ma_truong&fields=ma_truong").await;
+    assert_eq!(first["items"], json!([{"ma_truong": "01"}, {"ma_truong": "02"}]));
+    let cursor = first["next_cursor"].as_str().unwrap().to_string();
+    // A new version loaded meanwhile does not move the pages of the one being read.
+    assert_eq!(upload(&app, &admin, &slug, SCHOOLS_V1, "filename=v1.csv").await.status(), 201);
+    let second = rows(&format!("limit=2&sort=ma_truong&fields=ma_truong&cursor={cursor}")).await;
+    assert_eq!(second["items"], json!([{"ma_truong": "03"}]));
+    assert_eq!(second["version"], 1);
+    assert!(second["next_cursor"].is_null());
+
+    let r = client().get(app.url(&format!("/api/v1/resources/{slug}/tables/main/rows?so_hoc_sinh.about=1"))).send();
+    let body = expect_error(r.await.unwrap(), 422, "invalid_field").await;
+    assert!(body["message"].as_str().unwrap().contains("use eq, ne, gt, gte, lt or lte"), "{body}");
+}
+
+/// A spatial table written straight into the lake, as the ingest side writes one:
+/// WKT text in a column marked `kho.geometry = wkt`.
+async fn places(app: &TestApp, resource_id: &str) {
+    use deltalake::arrow::array::{RecordBatch, StringArray};
+    use deltalake::arrow::datatypes::{DataType, Field, Schema};
+    let url = app.kho.lake.table_url(resource_id, "places").unwrap();
+    std::fs::create_dir_all(url.to_file_path().unwrap()).unwrap();
+    let marked = [(kho_lake::export::GEOMETRY_KEY.to_string(), "wkt".to_string())].into_iter().collect();
+    let schema = Schema::new(vec![
+        Field::new("ten", DataType::Utf8, true),
+        Field::new("geometry", DataType::Utf8, true).with_metadata(marked),
+    ]);
+    let columns: Vec<deltalake::arrow::array::ArrayRef> = vec![
+        std::sync::Arc::new(StringArray::from(vec!["Trường Mầm non Hoa Sen"])),
+        std::sync::Arc::new(StringArray::from(vec!["POINT (106.07 21.18)"])),
+    ];
+    let batch = RecordBatch::try_new(std::sync::Arc::new(schema), columns).unwrap();
+    deltalake::DeltaTable::try_from_url(url).await.unwrap().write(vec![batch]).await.unwrap();
+}
+
+#[tokio::test]
+async fn every_format_downloads_with_its_content_type_and_file_name() {
+    let app = spawn_app().await;
+    let slug = schools_slug(&app).await;
+    let admin = app.token("admin").await;
+    assert_eq!(upload(&app, &admin, &slug, SCHOOLS_V1, "filename=v1.csv").await.status(), 201);
+    assert_eq!(upload(&app, &admin, &slug, SCHOOLS_V2, "filename=v2.csv").await.status(), 201);
+    let id = app.get_public(&format!("/api/v1/resources/{slug}")).await["id"].as_str().unwrap().to_string();
+    places(&app, &id).await;
+
+    let app = &app;
+    let get = |path: String| async move { client().get(app.url(&path)).send().await.unwrap() };
+    for (table, format, content_type) in [
+        ("main", "csv", "text/csv; charset=utf-8"),
+        ("main", "json", "application/json"),
+        ("main", "ndjson", "application/x-ndjson"),
+        ("main", "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        ("main", "parquet", "application/vnd.apache.parquet"),
+        ("places", "geojson", "application/geo+json"),
+    ] {
+        let r = get(format!("/api/v1/resources/{slug}/tables/{table}/download?format={format}&version=1")).await;
+        assert_eq!(r.status(), 200, "{format}");
+        assert_eq!(r.headers()["content-type"], content_type, "{format}");
+        let disposition = r.headers()["content-disposition"].to_str().unwrap().to_string();
+        assert_eq!(disposition, format!("attachment; filename=\"{slug}-{table}-v1.{format}\""));
+        let body = r.bytes().await.unwrap();
+        match format {
+            "csv" => assert_eq!(body.iter().filter(|b| **b == b'\n').count(), 3, "header and two schools"),
+            "json" => assert_eq!(serde_json::from_slice::<Vec<Value>>(&body).unwrap()[1]["so_hoc_sinh"], 980),
+            "ndjson" => assert_eq!(std::str::from_utf8(&body).unwrap().lines().count(), 2),
+            "xlsx" => assert!(body.starts_with(b"PK"), "a zip archive"),
+            "parquet" => assert!(body.starts_with(b"PAR1") && body.ends_with(b"PAR1")),
+            _ => {
+                let collection: Value = serde_json::from_slice(&body).unwrap();
+                assert_eq!(
+                    collection["features"][0]["geometry"],
+                    json!({"type": "Point", "coordinates": [106.07, 21.18]})
+                );
+            }
+        }
+    }
+
+    // CSV and the newest version unless asked otherwise; /csv stays an alias.
+    let r = get(format!("/api/v1/resources/{slug}/tables/main/download")).await;
+    let disposition = r.headers()["content-disposition"].to_str().unwrap().to_string();
+    assert_eq!(disposition, format!("attachment; filename=\"{slug}-main-v2.csv\""));
+    let alias = get(format!("/api/v1/resources/{slug}/tables/main/csv")).await.text().await.unwrap();
+    assert_eq!(r.text().await.unwrap(), alias);
+
+    let err = expect_error(
+        get(format!("/api/v1/resources/{slug}/tables/main/download?format=xls")).await,
+        422,
+        "invalid_field",
+    )
+    .await;
+    assert_eq!(
+        err["message"],
+        "format: \"xls\" is not a download format; use csv, json, ndjson, xlsx, parquet or geojson"
+    );
+    let err = expect_error(
+        get(format!("/api/v1/resources/{slug}/tables/main/download?format=geojson")).await,
+        422,
+        "invalid_field",
+    )
+    .await;
+    assert_eq!(
+        err["message"],
+        "format: table main has no geometry column, so it has no GeoJSON; download it as csv, json, ndjson, xlsx or parquet"
+    );
+    expect_error(get(format!("/api/v1/resources/{slug}/tables/main/download?version=9")).await, 422, "invalid_field")
+        .await;
+
+    let doc: Value = app.get_public("/api/v1/openapi.json").await;
+    let operation = &doc["paths"]["/api/v1/resources/{key}/tables/{table}/download"]["get"];
+    assert!(operation["responses"]["200"]["content"]["application/vnd.apache.parquet"].is_object(), "{operation}");
+    let format = operation["parameters"].as_array().unwrap().iter().find(|p| p["name"] == "format").unwrap();
+    assert_eq!((&format["in"], &format["required"]), (&json!("query"), &json!(false)));
+    assert_eq!(format["schema"]["enum"], json!(["csv", "json", "ndjson", "xlsx", "parquet", "geojson"]));
+}
+
+#[tokio::test]
+async fn the_resource_page_links_each_format_of_the_newest_version() {
+    let app = spawn_app().await;
+    let slug = schools_slug(&app).await;
+    let admin = app.token("admin").await;
+    upload(&app, &admin, &slug, SCHOOLS_V1, "filename=v1.csv").await;
+    let id = app.get_public(&format!("/api/v1/resources/{slug}")).await["id"].as_str().unwrap().to_string();
+    places(&app, &id).await;
+    let (c, _) = app.session("admin").await;
+    let page = |lang: &'static str| {
+        let c = c.clone();
+        let url = app.url(&format!("/admin/resources/{slug}?lang={lang}"));
+        async move { c.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    let vi = page("vi").await;
+    assert!(vi.contains("Tải về phiên bản 1"), "{vi}");
+    let link = |table: &str, format: &str| {
+        format!("/api/v1/resources/{slug}/tables/{table}/download?version=1&amp;format={format}")
+    };
+    for format in ["csv", "json", "ndjson", "xlsx", "parquet"] {
+        assert!(vi.contains(&link("main", format)), "{format}");
+        assert!(vi.contains(&link("places", format)), "{format}");
+    }
+    assert!(vi.contains(&format!("{}&amp;bom=true", link("main", "csv"))), "CSV for Excel");
+    assert!(vi.contains(&link("places", "geojson")));
+    assert!(!vi.contains(&link("main", "geojson")), "GeoJSON only for spatial tables");
+    let en = page("en").await;
+    assert!(en.contains("Download version 1") && en.contains("CSV for Excel"));
 }
