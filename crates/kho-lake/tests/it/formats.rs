@@ -14,15 +14,9 @@ use std::sync::Arc;
 
 fn options(path: &Path) -> IngestOptions {
     IngestOptions {
-        mode: LoadMode::Replace,
-        delimiter: None,
         loaded_by: "user:tester".into(),
         source_name: path.file_name().unwrap().to_string_lossy().into(),
-        format: None,
-        sheet: None,
-        header_row: None,
-        schema: vec![],
-        rejects: None,
+        ..Default::default()
     }
 }
 

@@ -133,6 +133,7 @@ impl Kho {
             header_row: load.header_row,
             schema: load.schema.clone(),
             rejects,
+            ..Default::default()
         };
         let outcome = self.lake.ingest(&r.id, load.table, load.path, options, progress).await;
         let target = format!("table:{}/{}", r.id, load.table);
