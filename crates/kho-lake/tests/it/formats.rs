@@ -7,7 +7,7 @@ use crate::{column, fixture, Fixture};
 use deltalake::arrow::array::{ArrayRef, BooleanArray, Date32Array, Float64Array, Int32Array, StringArray};
 use deltalake::arrow::datatypes::{DataType, Field, Schema};
 use deltalake::arrow::record_batch::RecordBatch;
-use kho_lake::{IngestOptions, IngestReport, Lake, LakeError, LoadMode};
+use kho_lake::{IngestOptions, IngestReport, Lake, LakeError};
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
