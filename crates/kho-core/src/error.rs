@@ -26,6 +26,10 @@ pub enum ErrorCode {
     MethodNotAllowed,
     /// The change conflicts with existing state (duplicate code, username, ...).
     Conflict,
+    /// An SQL query that would write, touch files or run several statements.
+    QueryRefused,
+    /// An SQL query stopped by its time, memory or row limit.
+    QueryLimit,
     /// Too many attempts; retry later.
     RateLimited,
     /// The request took longer than the configured timeout.
@@ -38,7 +42,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and tests.
-    pub const ALL: [ErrorCode; 13] = [
+    pub const ALL: [ErrorCode; 15] = [
         Self::MalformedRequest,
         Self::InvalidField,
         Self::PayloadTooLarge,
@@ -48,6 +52,8 @@ impl ErrorCode {
         Self::NotFound,
         Self::MethodNotAllowed,
         Self::Conflict,
+        Self::QueryRefused,
+        Self::QueryLimit,
         Self::RateLimited,
         Self::Timeout,
         Self::Unavailable,
@@ -66,6 +72,8 @@ impl ErrorCode {
             Self::NotFound => ("not_found", 404, "invalid_request"),
             Self::MethodNotAllowed => ("method_not_allowed", 405, "invalid_request"),
             Self::Conflict => ("conflict", 409, "invalid_request"),
+            Self::QueryRefused => ("query_refused", 422, "invalid_request"),
+            Self::QueryLimit => ("query_limit", 422, "invalid_request"),
             Self::RateLimited => ("rate_limited", 429, "auth"),
             Self::Timeout => ("timeout", 408, "system"),
             Self::Unavailable => ("unavailable", 503, "system"),

@@ -10,12 +10,14 @@
 //! - [`ingest`] streams a file into a table with bounded memory;
 //! - [`versions`] lists the versions with who loaded what, and compares them;
 //! - [`rows`] reads filtered, sorted pages of rows;
-//! - [`export`] streams any version out as CSV, JSON, NDJSON, XLSX, Parquet or GeoJSON.
+//! - [`export`] streams any version out as CSV, JSON, NDJSON, XLSX, Parquet or GeoJSON;
+//! - [`query`] runs read-only SQL over the tables a caller may read, within limits.
 
 pub mod export;
 pub mod header;
 pub mod infer;
 pub mod ingest;
+pub mod query;
 mod read;
 pub mod rows;
 pub mod source;
@@ -26,6 +28,7 @@ use url::Url;
 
 pub use export::{Download, DownloadFormat};
 pub use ingest::{IngestOptions, IngestReport, LoadMode, LoadedColumn, Progress};
+pub use query::{CheckedQuery, QueryLimits, QueryResult, QueryTable, TableName};
 pub use rows::{Comparison, Filter, RowPage, RowQuery};
 pub use versions::{Retention, RowChanges, TableVersion, VersionDiff};
 
@@ -45,6 +48,12 @@ pub enum LakeError {
     NoTable(String),
     #[error("the load was stopped before it finished; nothing was committed")]
     Interrupted,
+    /// A query that would write, touch files or run several statements.
+    #[error("{0}")]
+    Refused(String),
+    /// A query stopped by its time, memory or row limit.
+    #[error("{0}")]
+    Limit(String),
     #[error("warehouse storage error: {0}")]
     Delta(#[from] deltalake::DeltaTableError),
 }
@@ -70,6 +79,8 @@ impl From<LakeError> for kho_core::Error {
                 kho_core::Error::internal("internal error in the warehouse storage; see the server log")
             }
             LakeError::NoTable(_) => kho_core::Error::new(kho_core::ErrorCode::NotFound, e.to_string()),
+            LakeError::Refused(m) => kho_core::Error::new(kho_core::ErrorCode::QueryRefused, m),
+            LakeError::Limit(m) => kho_core::Error::new(kho_core::ErrorCode::QueryLimit, m),
             other => kho_core::Error::new(kho_core::ErrorCode::InvalidField, other.to_string()),
         }
     }

@@ -38,6 +38,11 @@ pub struct Settings {
     /// Retention policy (lưu giữ): after each load, the data of versions replaced more
     /// than this many days ago is deleted. `None` keeps every version readable.
     pub retention_days: Option<u32>,
+    /// SQL queries (truy vấn): longest run in seconds, memory for sorts, joins and
+    /// aggregations in MB, and most rows returned.
+    pub query_timeout_secs: u64,
+    pub query_memory_mb: usize,
+    pub query_max_rows: usize,
     /// How long a browser session lasts, in hours.
     pub session_hours: i64,
     /// Failed logins allowed per username and address within the window.
@@ -64,11 +69,23 @@ impl Settings {
             upload_limit_bytes: 4 * 1024 * 1024 * 1024,
             request_timeout_secs: 30,
             retention_days: None,
+            query_timeout_secs: 20,
+            query_memory_mb: 512,
+            query_max_rows: 10_000,
             session_hours: 8,
             login_attempts: 5,
             login_window_secs: 300,
             root_agency_name: "Ủy ban nhân dân tỉnh".into(),
             root_agency_code: "000.00.00.H00".into(),
+        }
+    }
+
+    /// The limits every SQL query runs under.
+    pub fn query_limits(&self) -> kho_lake::QueryLimits {
+        kho_lake::QueryLimits {
+            timeout: std::time::Duration::from_secs(self.query_timeout_secs.max(1)),
+            memory_bytes: self.query_memory_mb.max(1) << 20,
+            max_rows: self.query_max_rows.max(1),
         }
     }
 

@@ -91,9 +91,24 @@ enum Command {
         #[arg(long, default_value = "main")]
         table: String,
     },
+    /// Run one read-only SQL statement over the warehouse (truy vấn). Tables are named
+    /// <resource>.<table>: the resource's slug with _ for -, e.g. dan_so_2025.main.
+    Query {
+        /// The SELECT statement; `-` reads it from standard input.
+        sql: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: QueryFormat,
+    },
     /// Work with the audit log (nhật ký kiểm toán).
     #[command(subcommand)]
     Audit(AuditCommand),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum QueryFormat {
+    Table,
+    Csv,
+    Json,
 }
 
 #[derive(Args)]
@@ -609,6 +624,20 @@ async fn admin(kho: &Kho, command: Command) -> anyhow::Result<ExitCode> {
             for r in &d.columns_retyped {
                 writeln!(out, "column retyped: {} {} -> {}", r.name, r.from, r.to)?;
             }
+        }
+        Command::Query { sql, format } => {
+            let sql = if sql == "-" { std::io::read_to_string(std::io::stdin())? } else { sql };
+            let result = kho.query(&operator, &ctx, &sql).await.map_err(core)?;
+            match format {
+                QueryFormat::Table => writeln!(out, "{}", result.to_table().map_err(|e| anyhow!("{e}"))?)?,
+                QueryFormat::Csv => out.write_all(&result.to_csv().map_err(|e| anyhow!("{e}"))?)?,
+                QueryFormat::Json => {
+                    let rows = kho_lake::to_json_rows(&result.batches)?;
+                    writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
+                }
+            }
+            let note = if result.truncated { ", cut at the row limit (query_max_rows)" } else { "" };
+            eprintln!("{} rows in {} ms{note}", result.rows, result.elapsed.as_millis());
         }
         Command::Audit(AuditCommand::Verify) => {
             let report = kho.verify_audit(&operator, &ctx).await.map_err(core)?;

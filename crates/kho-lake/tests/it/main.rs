@@ -7,6 +7,7 @@
 mod download;
 mod formats;
 mod independent;
+mod query;
 mod versions;
 
 use deltalake::arrow::array::{Array, AsArray};

@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod error;
 pub mod openapi;
 pub mod ops;
+pub mod query;
 pub mod warehouse;
 
 use crate::metrics::Metrics;
@@ -62,6 +63,8 @@ pub fn router(state: AppState) -> Router {
         .route("/resources/{key}/tables/{table}/download", get(warehouse::download))
         .route("/resources/{key}/tables/{table}/csv", get(warehouse::csv))
         .route("/resources/{key}/tables/{table}/versions/{version}/rejects", get(warehouse::rejects))
+        .route("/query", post(query::run))
+        .route("/query/tables", get(query::tables))
         .route("/openapi.json", get(openapi::document))
         .fallback(api_not_found)
         .method_not_allowed_fallback(api_method_not_allowed);

@@ -1,7 +1,7 @@
 //! The OpenAPI 3 document of the native API, generated from the handlers'
 //! annotations and served at `/api/v1/openapi.json`.
 
-use crate::http::{api, catalog, warehouse};
+use crate::http::{api, catalog, query, warehouse};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -17,12 +17,13 @@ use utoipa::OpenApi;
         catalog::list, catalog::create, catalog::get, catalog::update, catalog::set_status, catalog::delete,
         warehouse::tables, warehouse::versions, warehouse::diff, warehouse::load, warehouse::rows,
         warehouse::download, warehouse::csv, warehouse::rejects,
+        query::run, query::tables,
     ),
     tags(
         (name = "identity", description = "Users, sessions, subsystems and API tokens"),
         (name = "organisation", description = "Agencies (cơ quan)"),
         (name = "audit", description = "The hash-chained audit log"),
-        (name = "warehouse", description = "Tables of data resources: loads, versions, rows, downloads"),
+        (name = "warehouse", description = "Tables of data resources: loads, versions, rows, downloads, read-only SQL"),
         (name = "catalogue", description = "Data resources (tài nguyên dữ liệu), DCAT-AP with the Vietnamese fields"),
     )
 )]

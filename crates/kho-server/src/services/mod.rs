@@ -4,6 +4,7 @@
 
 use crate::config::Settings;
 mod catalog;
+mod query;
 mod warehouse;
 
 use crate::login_limit::LoginLimiter;
@@ -24,6 +25,7 @@ use serde::Serialize;
 use serde_json::json;
 use std::net::IpAddr;
 use std::sync::Arc;
+pub use query::QueryableTable;
 pub use warehouse::{parse_schema, DownloadRequest, Load, OnError};
 
 /// A running Kho: its store, object storage and settings.

@@ -203,7 +203,7 @@ impl Kho {
     }
 
     /// A resource the caller may read the data of, by id or slug.
-    async fn readable(&self, subject: &Subject, ctx: &AuditContext, key: &str) -> Result<DataResource> {
+    pub(super) async fn readable(&self, subject: &Subject, ctx: &AuditContext, key: &str) -> Result<DataResource> {
         let r = self.resource(subject, ctx, key).await?;
         if effective_scope(&r) != SharingScope::Open {
             self.store.append_audit(ctx.event("table.read", format!("resource:{}", r.id))).await?;

@@ -3,6 +3,7 @@
 //! management part (`/admin`).
 
 mod pages;
+mod query;
 mod resources;
 mod tables;
 
@@ -60,6 +61,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/tokens", get(pages::tokens).post(pages::create_token))
         .route("/admin/tokens/{id}/revoke", post(pages::revoke_token))
         .route("/admin/audit", get(pages::audit))
+        .route("/admin/query", get(query::page_handler))
         .route("/admin/resources", get(resources::list))
         .route("/admin/resources/new", get(resources::new_form).post(resources::create))
         .route("/admin/resources/{key}", get(resources::show))
@@ -147,6 +149,7 @@ pub fn layout(caller: &Caller, path: &str, title: &str, content: Markup) -> Mark
 pub fn admin_links(l: Lang, subject: &kho_core::identity::Subject) -> Vec<(&'static str, &'static str)> {
     let mut links = vec![
         ("/admin/resources", l.t("Tài nguyên dữ liệu", "Data resources")),
+        ("/admin/query", l.t("Truy vấn SQL", "SQL query")),
         ("/admin/agencies", l.t("Cơ quan", "Agencies")),
         ("/admin/users", l.t("Người dùng", "Users")),
         ("/admin/tokens", l.t("Khóa API", "API tokens")),

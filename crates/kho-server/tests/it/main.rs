@@ -8,6 +8,7 @@ mod auth;
 mod browser;
 mod catalog;
 mod ops;
+mod query;
 mod warehouse;
 mod webdriver;
 

@@ -312,6 +312,17 @@ fn one_command_takes_a_file_to_a_versioned_table() {
     let rejected = std::fs::read_to_string(&rejects).unwrap();
     assert!(rejected.contains("\n4,Giá,không rõ,a whole number such as 1.234.567,07228,không rõ\n"), "{rejected}");
 
+    // The table answers SQL at once, in each output format; writes are refused.
+    let sql = "SELECT ma_xa, gia_dong_m2 FROM gia_dat.main WHERE gia_dong_m2 > 1000000 ORDER BY ma_xa";
+    let table = ok(kho(d, &["query", sql]));
+    assert!(table.contains("| ma_xa | gia_dong_m2 |") && table.contains("| 07210 | 25000000    |"), "{table}");
+    assert_eq!(ok(kho(d, &["query", sql, "--format", "csv"])), "ma_xa,gia_dong_m2\n07210,25000000\n07228,18500000\n");
+    let json: serde_json::Value = serde_json::from_str(&ok(kho(d, &["query", sql, "--format", "json"]))).unwrap();
+    assert_eq!(json[1]["gia_dong_m2"], 18500000);
+    let refused = kho(d, &["query", "DELETE FROM gia_dat.main"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("DELETE is refused"));
+
     std::fs::write(&csv, "Mã xã;Giá\n07210;không rõ\n").unwrap();
     let bad = kho(d, &["ingest", csv.to_str().unwrap(), "--resource", "gia-dat", "--mode", "append"]);
     assert!(!bad.status.success());
