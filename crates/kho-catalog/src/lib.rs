@@ -3,6 +3,8 @@
 //! what a steward writes; [`ResourceDraft::validate`] names every field that breaks a
 //! rule.
 
+pub mod personal;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use kho_core::policy::SharingScope;
 use kho_core::{Error, Result};

@@ -208,6 +208,33 @@ impl Lake {
     }
 }
 
+impl Lake {
+    /// Each column of the newest version with the non-empty values of its first
+    /// `rows` rows as text — what the personal-data rules look at.
+    pub async fn column_samples(
+        &self,
+        resource_id: &str,
+        table: &str,
+        rows: usize,
+    ) -> Result<Vec<(String, Vec<String>)>, LakeError> {
+        let batches = self.preview(resource_id, table, None, rows).await?;
+        let Some(first) = batches.first() else { return Ok(vec![]) };
+        let mut samples: Vec<(String, Vec<String>)> =
+            first.schema().fields().iter().map(|f| (f.name().clone(), Vec::new())).collect();
+        for row in to_json_rows(&batches).map_err(|e| LakeError::Invalid(e.to_string()))? {
+            for (name, values) in samples.iter_mut() {
+                match row.get(name) {
+                    None | Some(serde_json::Value::Null) => {}
+                    Some(serde_json::Value::String(s)) if s.trim().is_empty() => {}
+                    Some(serde_json::Value::String(s)) => values.push(s.clone()),
+                    Some(other) => values.push(other.to_string()),
+                }
+            }
+        }
+        Ok(samples)
+    }
+}
+
 /// Rows as JSON objects, nulls written out, dates as `yyyy-mm-dd`.
 pub fn to_json_rows(
     batches: &[deltalake::arrow::record_batch::RecordBatch],

@@ -3,6 +3,7 @@
 //! metadata is recorded.
 
 use super::Kho;
+use kho_catalog::personal::{self, ColumnSample};
 use kho_catalog::{check_transition, DataResource, ResourceDraft, Status};
 use kho_core::audit::AuditContext;
 use kho_core::identity::{Role, Subject};
@@ -151,6 +152,9 @@ impl Kho {
         if draft.publisher_agency_id != current.draft.publisher_agency_id {
             self.check_resource(subject, ctx, Action::Update, &draft, "resource.update", &target).await?;
         }
+        if current.status == Status::Published && draft.sharing_scope == SharingScope::Open {
+            self.check_no_personal_columns(&current.id).await?;
+        }
         let slug = draft.slug.clone().unwrap_or_else(|| current.slug.clone());
         Ok(self.store.update_resource(ctx, &current.id, &slug, &draft).await?)
     }
@@ -171,6 +175,9 @@ impl Kho {
         // must meet it before it is published.
         if status == Status::Published {
             current.draft.clone().validate()?;
+            if current.draft.sharing_scope == SharingScope::Open {
+                self.check_no_personal_columns(&current.id).await?;
+            }
         }
         Ok(self.store.set_resource_status(ctx, &current.id, status).await?)
     }
@@ -190,6 +197,36 @@ impl Kho {
         self.store.delete_resource(ctx, &current.id).await?;
         // A draft's tables go with it; its description is already gone from the catalogue.
         Ok(self.lake.remove_resource(&current.id)?)
+    }
+}
+
+/// Rows of each table the personal-data rules look at.
+const PERSONAL_SAMPLE_ROWS: usize = 200;
+
+impl Kho {
+    /// Open data holds no personal data (Decree 47/2020): refuses when a column of one
+    /// of the resource's tables looks like personal data, naming each and why.
+    async fn check_no_personal_columns(&self, resource_id: &str) -> Result<()> {
+        let mut problems = Vec::new();
+        for table in self.lake.tables(resource_id)? {
+            let samples = self.lake.column_samples(resource_id, &table, PERSONAL_SAMPLE_ROWS).await?;
+            let columns: Vec<ColumnSample> =
+                samples.into_iter().map(|(name, values)| ColumnSample { name, values }).collect();
+            for f in personal::detect(&columns) {
+                problems.push(format!("{table}.{} ({}: {})", f.column, f.kind.describe(), f.reason));
+            }
+        }
+        if problems.is_empty() {
+            return Ok(());
+        }
+        Err(Error::invalid(
+            "sharing_scope",
+            format!(
+                "open data must not hold personal data (Decree 47/2020), and these columns look like it: {}; \
+                 choose shared or specialised, or load a version without these columns",
+                problems.join("; ")
+            ),
+        ))
     }
 }
 

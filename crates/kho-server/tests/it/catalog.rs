@@ -210,3 +210,40 @@ async fn reading_shared_metadata_is_recorded() {
     let r = client().get(app.url(&format!("/api/v1/resources/{slug}"))).send().await.unwrap();
     expect_error(r, 404, "not_found").await;
 }
+
+#[tokio::test]
+async fn a_table_with_personal_data_cannot_be_published_as_open_data() {
+    let app = spawn_app().await;
+    let steward = app.token("steward.khcn").await;
+    let own = app.agency_id("000.00.01.H24").await;
+    let created: Value = app.post_json("/api/v1/resources", &steward, &school_list(&own)).await.json().await.unwrap();
+    let slug = created["slug"].as_str().unwrap();
+    let load = |csv: &'static str| {
+        let (url, token) = (app.url(&format!("/api/v1/resources/{slug}/tables/main/versions")), steward.clone());
+        async move {
+            let r = client().post(url).bearer_auth(token).header("content-type", "text/csv").body(csv).send().await;
+            assert_eq!(r.unwrap().status(), 201);
+        }
+    };
+    let publish = || {
+        let (url, token) = (app.url(&format!("/api/v1/resources/{slug}/status")), steward.clone());
+        async move { client().post(url).bearer_auth(token).json(&json!({"status": "published"})).send().await.unwrap() }
+    };
+    load("Tên trường,Hiệu trưởng,Ngày sinh,Số CCCD,Điện thoại\n\
+          Mầm non Hoa Sen,Nguyễn Thị An,01/02/1975,027175001234,0912345678\n\
+          Mầm non Sao Mai,Trần Văn Bình,03/04/1980,027080004321,0987654321\n\
+          Mầm non Kinh Bắc,Lê Thị Cúc,05/06/1978,027178009999,0222.3856.789\n")
+    .await;
+    let err = expect_error(publish().await, 422, "invalid_field").await;
+    let message = err["message"].as_str().unwrap();
+    assert!(message.starts_with("sharing_scope: open data must not hold personal data"), "{message}");
+    assert!(message.contains("main.so_cccd (citizen ID numbers"), "{message}");
+    assert!(message.contains("main.dien_thoai (phone numbers"), "{message}");
+    assert!(message.contains("main.hieu_truong (full names next to birth dates"), "{message}");
+    let still: Value = app.get_json(&format!("/api/v1/resources/{slug}"), &steward).await;
+    assert_eq!(still["status"], "draft");
+
+    // Without those columns it publishes.
+    load("Tên trường,Số trẻ\nMầm non Hoa Sen,120\nMầm non Sao Mai,95\nMầm non Kinh Bắc,140\n").await;
+    assert_eq!(publish().await.status(), 200);
+}
