@@ -55,7 +55,11 @@ pub struct TableName {
 
 impl std::fmt::Display for TableName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{}", self.schema, self.table)
+        if self.schema.is_empty() {
+            write!(f, "{:?}", self.table)
+        } else {
+            write!(f, "{}.{}", self.schema, self.table)
+        }
     }
 }
 
@@ -136,6 +140,17 @@ fn statement_kind(sql: &str) -> String {
 /// Parses `sql` and checks that it only reads: one `SELECT`/`WITH`/`VALUES`
 /// statement whose tables are all named `<resource>.<table>`.
 pub fn check(sql: &str) -> Result<CheckedQuery, LakeError> {
+    check_names(sql, false)
+}
+
+/// Like [`check`], but a table may also be one bare (usually quoted) name, as CKAN's
+/// `datastore_search_sql` names tables by resource id (`SELECT * FROM "abc-main"`);
+/// such names come back with an empty `schema`.
+pub fn check_allowing_bare_names(sql: &str) -> Result<CheckedQuery, LakeError> {
+    check_names(sql, true)
+}
+
+fn check_names(sql: &str, bare_names: bool) -> Result<CheckedQuery, LakeError> {
     if sql.trim().is_empty() {
         return Err(LakeError::Invalid("sql: the query is empty; write a SELECT statement".into()));
     }
@@ -181,6 +196,7 @@ pub fn check(sql: &str) -> Result<CheckedQuery, LakeError> {
             TableReference::Partial { schema, table } => {
                 TableName { schema: schema.to_string(), table: table.to_string() }
             }
+            TableReference::Bare { table } if bare_names => TableName { schema: String::new(), table: table.to_string() },
             other => {
                 return Err(LakeError::Invalid(format!(
                     "sql: {other} is not a warehouse table; name tables <resource>.<table> (the resource's slug \
@@ -255,6 +271,10 @@ impl Lake {
             // Registers the table's object store with the session.
             snapshot.update_datafusion_session(&ctx.state())?;
             let provider = snapshot.table_provider().await.map_err(|e| LakeError::Delta(e.into()))?;
+            if found.name.schema.is_empty() {
+                ctx.register_table(TableReference::bare(found.name.table.clone()), provider).map_err(|e| LakeError::Delta(e.into()))?;
+                continue;
+            }
             let schema = schemas.entry(&found.name.schema).or_insert_with(|| Arc::new(MemorySchemaProvider::new()));
             schema.register_table(found.name.table.clone(), provider).map_err(|e| LakeError::Delta(e.into()))?;
         }

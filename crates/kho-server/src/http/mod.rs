@@ -5,6 +5,7 @@
 pub mod api;
 pub mod caller;
 pub mod catalog;
+pub mod ckan;
 pub mod error;
 pub mod openapi;
 pub mod ops;
@@ -74,6 +75,8 @@ pub fn router(state: AppState) -> Router {
     let body_limit = state.kho.settings.body_limit_bytes;
     Router::new()
         .nest("/api/v1", api)
+        .route("/api/action/{name}", get(ckan::action).post(ckan::action))
+        .route("/api/{version}/action/{name}", get(ckan::action).post(ckan::action))
         .merge(ui::routes())
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

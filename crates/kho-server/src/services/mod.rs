@@ -4,6 +4,7 @@
 
 use crate::config::Settings;
 mod catalog;
+mod portal;
 mod query;
 mod warehouse;
 

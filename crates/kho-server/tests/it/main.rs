@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod browser;
 mod catalog;
+mod ckan;
 mod ops;
 mod query;
 mod warehouse;
