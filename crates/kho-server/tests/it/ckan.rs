@@ -207,3 +207,86 @@ async fn errors_use_ckans_envelope_and_statuses() {
     let (_, status_show) = get(&app, "/api/action/status_show").await;
     assert_eq!(status_show["result"]["locale_default"], "vi");
 }
+
+/// What the `ckanapi` client does against Kho, printed as one JSON object.
+const CKANAPI_SCRIPT: &str = r#"
+import json, sys
+from ckanapi import RemoteCKAN, NotFound
+site, resource = sys.argv[1], sys.argv[2]
+ckan = RemoteCKAN(site, user_agent="kho-tests/1.0")
+found = ckan.action.package_search(q="giao duc", rows=10)
+shown = ckan.action.package_show(id=found["results"][0]["name"])
+orgs = ckan.action.organization_list(all_fields=True)
+rows = ckan.action.datastore_search(resource_id=resource, filters={"xa": "25111"})
+try:
+    ckan.action.package_show(id="danh-sach-ho-ngheo-ho-can-ngheo")
+    hidden = False
+except NotFound:
+    hidden = True
+print(json.dumps({"count": found["count"], "title": shown["title"], "orgs": len(orgs),
+                  "rows": rows["records"], "hidden": hidden}))
+"#;
+
+/// A Python environment with `ckanapi` from PyPI, made once under the cache
+/// directory; `None` (outside CI) when it cannot be made here.
+fn ckanapi_python() -> Option<std::path::PathBuf> {
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/tmp".into());
+    let venv = std::path::PathBuf::from(home).join(".cache/kho-test-python");
+    let python = venv.join("bin/python");
+    let ready =
+        || std::process::Command::new(&python).args(["-c", "import ckanapi"]).status().is_ok_and(|s| s.success());
+    if !ready() {
+        let made = std::process::Command::new("python3").arg("-m").arg("venv").arg(&venv).status();
+        let installed = made.is_ok_and(|s| s.success())
+            && std::process::Command::new(&python)
+                .args(["-m", "pip", "install", "-q", "ckanapi"])
+                .status()
+                .is_ok_and(|s| s.success());
+        if !installed || !ready() {
+            assert!(std::env::var_os("CI").is_none(), "CI must be able to install ckanapi from PyPI");
+            eprintln!("ckanapi could not be installed: skipping the ckanapi client test");
+            return None;
+        }
+    }
+    Some(venv)
+}
+
+#[tokio::test]
+async fn the_ckanapi_client_reads_kho() {
+    let Some(venv) = ckanapi_python() else { return };
+    let app = spawn_app().await;
+    load(&app, SCHOOLS_SLUG, SCHOOLS).await;
+    load(&app, HOUSEHOLDS_SLUG, "Mã hộ,Chủ hộ\nH1,Nguyễn Văn An\n").await;
+    let schools = app.kho.store.resource(SCHOOLS_SLUG).await.unwrap().unwrap();
+    let site = app.url("");
+    let out = tokio::process::Command::new(venv.join("bin/python"))
+        .args(["-c", CKANAPI_SCRIPT, &site, &format!("{}-main", schools.id)])
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        seen,
+        json!({"count": 1, "title": "Danh sách cơ sở giáo dục", "orgs": 3, "hidden": true,
+               "rows": [{"ma_truong": "03", "ten_truong": "Trường THCS Đa Mai", "so_hoc_sinh": 640, "xa": 25111}]})
+    );
+
+    // `ckanapi dump datasets --all` gives every open dataset and nothing else.
+    // Its workers are `ckanapi` processes found on PATH.
+    let path = format!("{}:{}", venv.join("bin").display(), std::env::var("PATH").unwrap_or_default());
+    let dump = tokio::process::Command::new(venv.join("bin/ckanapi"))
+        .env("PATH", path)
+        .args(["dump", "datasets", "--all", "-q", "-p", "1", "-r", &site])
+        .output()
+        .await
+        .unwrap();
+    assert!(dump.status.success(), "{}", String::from_utf8_lossy(&dump.stderr));
+    let mut names: Vec<String> = String::from_utf8(dump.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["bang-gia-dat", "danh-muc-thu-tuc-hanh-chinh", SCHOOLS_SLUG]);
+}
