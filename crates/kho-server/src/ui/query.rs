@@ -80,19 +80,11 @@ fn result_table(l: Lang, result: &QueryResult) -> Markup {
                 thead { tr { @for (name, kind) in &columns { th scope="col" title=(kind) { (name) } } } }
                 tbody {
                     @for row in rows.iter().take(SHOWN_ROWS) {
-                        tr { @for (name, _) in &columns { td { (row.get(name).map(cell).unwrap_or_default()) } } }
+                        tr { @for (name, _) in &columns { td { (row.get(name).map(super::tables::cell).unwrap_or_default()) } } }
                     }
                 }
             }
         }
-    }
-}
-
-fn cell(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::Null => String::new(),
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
     }
 }
 

@@ -17,7 +17,8 @@ use maud::{html, Markup};
 
 const PREVIEW_ROWS: usize = 20;
 
-fn cell(v: &serde_json::Value) -> String {
+/// A JSON value as a table cell shows it (nothing for null, text without quotes).
+pub(super) fn cell(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::Null => String::new(),
         serde_json::Value::String(s) => s.clone(),
@@ -54,11 +55,12 @@ pub async fn data_section(
                 (downloads)
                 (versions_table(l, &r.slug, table, versions))
                 @if let Some(first) = rows.first() {
+                    @let names = preview_columns(versions.first(), first);
                     div style="overflow-x:auto" {
-                        table {
+                        table.preview {
                             caption.muted { (l.t("Xem trước", "Preview")) " (" (rows.len()) " " (l.t("dòng đầu", "first rows")) ")" }
-                            thead { tr { @for name in first.keys() { th scope="col" { (name) } } } }
-                            tbody { @for row in rows { tr { @for v in row.values() { td { (cell(v)) } } } } }
+                            thead { tr { @for name in &names { th scope="col" { (name) } } } }
+                            tbody { @for row in rows { tr { @for name in &names { td { (row.get(*name).map(cell).unwrap_or_default()) } } } } }
                         }
                     }
                 }
@@ -81,6 +83,13 @@ pub async fn data_section(
                     input #file name="file" type="file" accept=".csv,.tsv,.txt,.xlsx,.xls,.json,.ndjson,.jsonl,.geojson,.parquet,text/csv" required;
                     label for="sheet" { (l.t("Trang tính (để trống: trang đầu tiên có dữ liệu)", "Sheet (empty: the first sheet with data)")) }
                     input #sheet name="sheet";
+                    details {
+                        summary { (l.t("Tuỳ chọn nâng cao", "Advanced options")) }
+                        label for="schema" { (l.t("Khai báo kiểu cột (ghi đè suy luận), ví dụ: Mã số thuế:text,Ngày cấp:date", "Declared column types (override inference), e.g. Mã số thuế:text,Ngày cấp:date")) }
+                        input #schema name="schema" placeholder="ma_so_thue:text";
+                        label for="header_row" { (l.t("Dòng tiêu đề (để trống: tự nhận; 0: không có)", "Header row (empty: detected; 0: none)")) }
+                        input #header_row name="header_row" type="number" min="0";
+                    }
                     button type="submit" { (l.t("Nạp thành phiên bản mới", "Load as a new version")) }
                 }
             }
@@ -88,10 +97,22 @@ pub async fn data_section(
     })
 }
 
+/// The preview's columns in the file's order (a row's keys come sorted by name):
+/// the newest version's columns, then any the row has beyond them.
+fn preview_columns<'a>(
+    newest: Option<&'a TableVersion>,
+    row: &'a serde_json::Map<String, serde_json::Value>,
+) -> Vec<&'a str> {
+    let loaded = newest.and_then(|v| v.columns.as_deref()).unwrap_or_default();
+    let mut names: Vec<&str> = loaded.iter().map(|c| c.name.as_str()).filter(|n| row.contains_key(*n)).collect();
+    names.extend(row.keys().map(String::as_str).filter(|k| !loaded.iter().any(|c| c.name == *k)));
+    names
+}
+
 /// The columns of the newest version with the types Kho gave them.
 fn schema_table(l: Lang, columns: &[LoadedColumn], key: &[String]) -> Markup {
     html! {
-        table {
+        table.schema {
             caption.muted { (l.t("Cấu trúc (kiểu suy luận từ dữ liệu)", "Schema (types inferred from the data)")) }
             thead { tr {
                 th scope="col" { (l.t("Cột", "Column")) } th scope="col" { (l.t("Kiểu", "Type")) }
@@ -127,7 +148,7 @@ fn mode_label(l: Lang, mode: &str) -> &'static str {
 fn versions_table(l: Lang, slug: &str, table: &str, versions: &[TableVersion]) -> Markup {
     let base = format!("/admin/resources/{slug}/tables/{table}/versions");
     html! {
-        table {
+        table.versions {
             caption.muted { (l.t("Các phiên bản", "Versions")) }
             thead { tr {
                 th scope="col" { (l.t("Phiên bản", "Version")) } th scope="col" { (l.t("Cách nạp", "Mode")) }
@@ -174,7 +195,6 @@ pub async fn diff(
     let title = format!("{} {} — {}", l.t("So sánh phiên bản", "Compare version"), d.version, table);
     let content = html! {
         p { a href={ "/admin/resources/" (key) "#data-h" } { "← " (l.t("Về tài nguyên", "Back to the resource")) } }
-        h1 { (title) }
         p { (l.t("So với", "Against")) " " (previous) "." }
         table #diff {
             tbody {
@@ -266,8 +286,11 @@ pub async fn load(
             key: load_key,
             format: None,
             sheet,
-            header_row: None,
-            schema: Vec::new(),
+            header_row: match field("header_row").trim() {
+                "" => None,
+                n => Some(n.parse().map_err(|_| Error::invalid("header_row", format!("{n:?} is not a row number")))?),
+            },
+            schema: crate::services::parse_schema(field("schema"))?,
             on_error: crate::services::OnError::Fail,
         };
         state.kho.load_table(&caller.subject, &caller.ctx(), load, |_| {}).await

@@ -1,7 +1,8 @@
 //! Integration tests: the real server on port 0 with a fresh data directory (and a
 //! fresh PostgreSQL database when `KHO_TEST_POSTGRES_URL` is set), spoken to over
-//! real HTTP — and, for the login page, through real headless Chromium.
+//! real HTTP — and, for the web UI, through real headless Chromium.
 
+mod acceptance;
 mod api;
 mod audit;
 mod auth;

@@ -7,6 +7,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+/// How long finding an element waits for it to appear.
+const IMPLICIT_WAIT_MS: u64 = 10_000;
 
 pub struct Browser {
     driver: Child,
@@ -69,7 +71,7 @@ impl Browser {
             r["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no WebDriver session: {r}")).to_string();
         let browser = Self { driver, base, session, http, _profile: profile };
         // Finding an element waits for it to appear (pages load after clicks).
-        browser.call(reqwest::Method::POST, "/timeouts", Some(json!({"implicit": 10_000}))).await;
+        browser.call(reqwest::Method::POST, "/timeouts", Some(json!({"implicit": IMPLICIT_WAIT_MS}))).await;
         Some(browser)
     }
 
@@ -137,6 +139,44 @@ impl Browser {
     pub async fn click(&self, css: &str) {
         let id = self.find(css).await;
         self.call(reqwest::Method::POST, &format!("/element/{id}/click"), Some(json!({}))).await;
+    }
+
+    /// How many elements match `css` now, without waiting for one to appear.
+    pub async fn count(&self, css: &str) -> usize {
+        self.call(reqwest::Method::POST, "/timeouts", Some(json!({"implicit": 0}))).await;
+        let found =
+            self.call(reqwest::Method::POST, "/elements", Some(json!({"using": "css selector", "value": css}))).await;
+        self.call(reqwest::Method::POST, "/timeouts", Some(json!({"implicit": IMPLICIT_WAIT_MS}))).await;
+        found.as_array().unwrap_or_else(|| panic!("POST /elements {css}: {found}")).len()
+    }
+
+    /// The visible text of every element matching `css`, in document order; waits,
+    /// like [`Self::wait_for`], for the first one to appear (none after the wait).
+    pub async fn texts(&self, css: &str) -> Vec<String> {
+        let found =
+            self.call(reqwest::Method::POST, "/elements", Some(json!({"using": "css selector", "value": css}))).await;
+        let mut out = Vec::new();
+        for element in found.as_array().unwrap_or_else(|| panic!("POST /elements {css}: {found}")) {
+            let id = element[ELEMENT_KEY].as_str().unwrap();
+            let text = self.call(reqwest::Method::GET, &format!("/element/{id}/text"), None).await;
+            out.push(text.as_str().unwrap().to_string());
+        }
+        out
+    }
+
+    /// A DOM property of the first element matching `css` (`href` gives the absolute
+    /// address of a link).
+    pub async fn property(&self, css: &str, name: &str) -> String {
+        let id = self.find(css).await;
+        let v = self.call(reqwest::Method::GET, &format!("/element/{id}/property/{name}"), None).await;
+        v.as_str().unwrap_or_else(|| panic!("{css} has no property {name}: {v}")).to_string()
+    }
+
+    /// The value of one of the browser's cookies for the current page (HttpOnly ones
+    /// included), to make requests with the browser's session.
+    pub async fn cookie(&self, name: &str) -> String {
+        let v = self.call(reqwest::Method::GET, &format!("/cookie/{name}"), None).await;
+        v["value"].as_str().unwrap_or_else(|| panic!("cookie {name}: {v}")).to_string()
     }
 }
 
