@@ -3,7 +3,9 @@
 //! what a steward writes; [`ResourceDraft::validate`] names every field that breaks a
 //! rule.
 
+pub mod dcat;
 pub mod personal;
+pub mod rdf;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use kho_core::policy::SharingScope;

@@ -196,7 +196,9 @@ fn check_names(sql: &str, bare_names: bool) -> Result<CheckedQuery, LakeError> {
             TableReference::Partial { schema, table } => {
                 TableName { schema: schema.to_string(), table: table.to_string() }
             }
-            TableReference::Bare { table } if bare_names => TableName { schema: String::new(), table: table.to_string() },
+            TableReference::Bare { table } if bare_names => {
+                TableName { schema: String::new(), table: table.to_string() }
+            }
             other => {
                 return Err(LakeError::Invalid(format!(
                     "sql: {other} is not a warehouse table; name tables <resource>.<table> (the resource's slug \
@@ -272,7 +274,8 @@ impl Lake {
             snapshot.update_datafusion_session(&ctx.state())?;
             let provider = snapshot.table_provider().await.map_err(|e| LakeError::Delta(e.into()))?;
             if found.name.schema.is_empty() {
-                ctx.register_table(TableReference::bare(found.name.table.clone()), provider).map_err(|e| LakeError::Delta(e.into()))?;
+                ctx.register_table(TableReference::bare(found.name.table.clone()), provider)
+                    .map_err(|e| LakeError::Delta(e.into()))?;
                 continue;
             }
             let schema = schemas.entry(&found.name.schema).or_insert_with(|| Arc::new(MemorySchemaProvider::new()));

@@ -6,6 +6,7 @@ pub mod api;
 pub mod caller;
 pub mod catalog;
 pub mod ckan;
+pub mod dcat;
 pub mod error;
 pub mod openapi;
 pub mod ops;
@@ -77,6 +78,11 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .route("/api/action/{name}", get(ckan::action).post(ckan::action))
         .route("/api/{version}/action/{name}", get(ckan::action).post(ckan::action))
+        .route("/catalog.ttl", get(dcat::catalog_ttl))
+        .route("/catalog.jsonld", get(dcat::catalog_jsonld))
+        .route("/catalog.rdf", get(dcat::catalog_rdf))
+        .route("/catalog.xml", get(dcat::catalog_xml))
+        .route("/dataset/{file}", get(dcat::dataset))
         .merge(ui::routes())
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

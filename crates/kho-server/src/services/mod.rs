@@ -22,11 +22,11 @@ use kho_core::policy::{authorize, Action, Decision, Resource, ResourceKind};
 use kho_core::{secret, time, Error, ErrorCode, Result};
 use kho_store::objects::Objects;
 use kho_store::{AuditQuery, MetadataStore, NewToken, Page, Session, UserChange, UserQuery};
+pub use query::QueryableTable;
 use serde::Serialize;
 use serde_json::json;
 use std::net::IpAddr;
 use std::sync::Arc;
-pub use query::QueryableTable;
 pub use warehouse::{parse_schema, DownloadRequest, Load, OnError};
 
 /// A running Kho: its store, object storage and settings.

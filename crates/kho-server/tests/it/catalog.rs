@@ -229,10 +229,12 @@ async fn a_table_with_personal_data_cannot_be_published_as_open_data() {
         let (url, token) = (app.url(&format!("/api/v1/resources/{slug}/status")), steward.clone());
         async move { client().post(url).bearer_auth(token).json(&json!({"status": "published"})).send().await.unwrap() }
     };
-    load("Tên trường,Hiệu trưởng,Ngày sinh,Số CCCD,Điện thoại\n\
+    load(
+        "Tên trường,Hiệu trưởng,Ngày sinh,Số CCCD,Điện thoại\n\
           Mầm non Hoa Sen,Nguyễn Thị An,01/02/1975,027175001234,0912345678\n\
           Mầm non Sao Mai,Trần Văn Bình,03/04/1980,027080004321,0987654321\n\
-          Mầm non Kinh Bắc,Lê Thị Cúc,05/06/1978,027178009999,0222.3856.789\n")
+          Mầm non Kinh Bắc,Lê Thị Cúc,05/06/1978,027178009999,0222.3856.789\n",
+    )
     .await;
     let err = expect_error(publish().await, 422, "invalid_field").await;
     let message = err["message"].as_str().unwrap();

@@ -227,24 +227,25 @@ print(json.dumps({"count": found["count"], "title": shown["title"], "orgs": len(
                   "rows": rows["records"], "hidden": hidden}))
 "#;
 
-/// A Python environment with `ckanapi` from PyPI, made once under the cache
-/// directory; `None` (outside CI) when it cannot be made here.
-fn ckanapi_python() -> Option<std::path::PathBuf> {
+/// A Python environment with `ckanapi` and `rdflib` from PyPI, made once under the
+/// cache directory; `None` (outside CI) when it cannot be made here.
+pub fn test_python() -> Option<std::path::PathBuf> {
     let home = std::env::var("HOME").unwrap_or_else(|_| "/tmp".into());
     let venv = std::path::PathBuf::from(home).join(".cache/kho-test-python");
     let python = venv.join("bin/python");
-    let ready =
-        || std::process::Command::new(&python).args(["-c", "import ckanapi"]).status().is_ok_and(|s| s.success());
+    let ready = || {
+        std::process::Command::new(&python).args(["-c", "import ckanapi, rdflib"]).status().is_ok_and(|s| s.success())
+    };
     if !ready() {
         let made = std::process::Command::new("python3").arg("-m").arg("venv").arg(&venv).status();
         let installed = made.is_ok_and(|s| s.success())
             && std::process::Command::new(&python)
-                .args(["-m", "pip", "install", "-q", "ckanapi"])
+                .args(["-m", "pip", "install", "-q", "ckanapi", "rdflib"])
                 .status()
                 .is_ok_and(|s| s.success());
         if !installed || !ready() {
-            assert!(std::env::var_os("CI").is_none(), "CI must be able to install ckanapi from PyPI");
-            eprintln!("ckanapi could not be installed: skipping the ckanapi client test");
+            assert!(std::env::var_os("CI").is_none(), "CI must be able to install ckanapi and rdflib from PyPI");
+            eprintln!("ckanapi and rdflib could not be installed: skipping the test");
             return None;
         }
     }
@@ -253,7 +254,7 @@ fn ckanapi_python() -> Option<std::path::PathBuf> {
 
 #[tokio::test]
 async fn the_ckanapi_client_reads_kho() {
-    let Some(venv) = ckanapi_python() else { return };
+    let Some(venv) = test_python() else { return };
     let app = spawn_app().await;
     load(&app, SCHOOLS_SLUG, SCHOOLS).await;
     load(&app, HOUSEHOLDS_SLUG, "Mã hộ,Chủ hộ\nH1,Nguyễn Văn An\n").await;

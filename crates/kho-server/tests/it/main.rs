@@ -9,6 +9,7 @@ mod auth;
 mod browser;
 mod catalog;
 mod ckan;
+mod dcat;
 mod ops;
 mod query;
 mod warehouse;

@@ -5,7 +5,7 @@
 //! (`services::portal`), whoever asks; tokens in `Authorization` or
 //! `X-CKAN-API-Key` are accepted and checked.
 
-mod dicts;
+pub(crate) mod dicts;
 mod search;
 
 use crate::http::caller::Caller;
@@ -251,7 +251,7 @@ fn envelope(base: &str, action: &str, success: bool, payload: (&str, Value)) -> 
 }
 
 /// The address clients reach Kho at: `public_url`, else the request's Host.
-fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     if let Some(url) = &state.kho.settings.public_url {
         return url.trim_end_matches('/').to_string();
     }
