@@ -160,18 +160,22 @@ catalog_handler!(catalog_jsonld, Syntax::JsonLd, "jsonld");
 catalog_handler!(catalog_rdf, Syntax::RdfXml, "rdf");
 catalog_handler!(catalog_xml, Syntax::RdfXml, "xml");
 
-/// `/dataset/{id or slug}.{ttl,jsonld,rdf,xml}`.
+/// `/dataset/{id or slug}.{ttl,jsonld,rdf,xml}`; without one of those extensions, the
+/// dataset's public page.
 pub async fn dataset(
     State(state): State<AppState>,
+    caller: crate::http::caller::Caller,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     Path(file): Path<String>,
+    Query(preview): Query<crate::ui::portal::PreviewParams>,
 ) -> ApiResult<Response> {
-    let not_found =
-        || Error::not_found(format!("open dataset {file:?}; ask for /dataset/<id>.ttl, .jsonld, .rdf or .xml"));
-    let (key, syntax) = file
-        .rsplit_once('.')
-        .and_then(|(key, ext)| Syntax::from_extension(ext).map(|s| (key, s)))
-        .ok_or_else(not_found)?;
+    let Some((key, syntax)) =
+        file.rsplit_once('.').and_then(|(key, ext)| Syntax::from_extension(ext).map(|s| (key, s)))
+    else {
+        return Ok(crate::ui::portal::dataset(state, caller, uri, &file, preview).await);
+    };
+    let not_found = || Error::not_found(format!("open dataset {key:?}"));
     let r = state.kho.open_resource(key).await.map_err(|_| not_found())?;
     let base = base_url(&state, &headers);
     let mut g = Graph::default();

@@ -3,6 +3,7 @@
 //! management part (`/admin`).
 
 mod pages;
+pub(crate) mod portal;
 mod query;
 mod resources;
 mod tables;
@@ -51,7 +52,9 @@ impl Lang {
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(pages::home))
+        .route("/", get(portal::home))
+        .route("/datasets", get(portal::search))
+        .route("/organization/{name}", get(portal::organization))
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))
         .route("/lang", get(pages::switch_lang))
@@ -98,6 +101,11 @@ button.link{background:none;color:inherit;padding:0;margin:0;text-decoration:und
 
 /// The shared layout: header with navigation, language switch and session controls.
 pub fn layout(caller: &Caller, path: &str, title: &str, content: Markup) -> Markup {
+    layout_with_head(caller, path, title, html! {}, content)
+}
+
+/// The shared layout with extra elements in `<head>` (e.g. `<link rel="alternate">`).
+pub fn layout_with_head(caller: &Caller, path: &str, title: &str, head: Markup, content: Markup) -> Markup {
     let l = caller.lang;
     let other = match l {
         Lang::Vi => ("en", "English"),
@@ -113,6 +121,7 @@ pub fn layout(caller: &Caller, path: &str, title: &str, content: Markup) -> Mark
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " — Kho" }
                 style { (maud::PreEscaped(STYLE)) }
+                (head)
             }
             body {
                 a.skip href="#main" { (l.t("Bỏ qua điều hướng", "Skip to content")) }
@@ -122,6 +131,7 @@ pub fn layout(caller: &Caller, path: &str, title: &str, content: Markup) -> Mark
                         nav aria-label=(l.t("Điều hướng chính", "Main navigation")) {
                             ul {
                                 li { a href="/" { (l.t("Trang chủ", "Home")) } }
+                                li { a href="/datasets" { (l.t("Dữ liệu mở", "Open data")) } }
                                 @if subject.is_authenticated() {
                                     li { a href="/admin" { (l.t("Quản trị", "Management")) } }
                                     @for (href, text) in admin_links(l, subject) { li { a href=(href) { (text) } } }

@@ -44,29 +44,6 @@ fn roles_text(roles: &[Role]) -> String {
 
 // ---- public -----------------------------------------------------------------------
 
-pub async fn home(State(state): State<AppState>, caller: Caller, uri: Uri) -> Response {
-    let l = caller.lang;
-    let agencies = match state.kho.list_agencies().await {
-        Ok(a) => a,
-        Err(e) => return error_page(&caller, uri.path(), &e),
-    };
-    let communes = agencies.iter().filter(|a| a.kind == AgencyKind::Commune).count();
-    let province = agencies.iter().find(|a| a.parent_id.is_none()).map(|a| a.name.clone()).unwrap_or_default();
-    page(
-        &caller,
-        &uri,
-        l.t("Kho dữ liệu", "Kho data platform"),
-        html! {
-            p { (l.t("Nền tảng dữ liệu của", "The data platform of")) " " strong { (province) } "." }
-            div.card {
-                p { (l.t("Số cơ quan", "Agencies")) ": " strong { (agencies.len()) } " · "
-                    (l.t("Số xã, phường", "Communes and wards")) ": " strong { (communes) } }
-                p.muted { (l.t("Dữ liệu mở sẽ được công bố tại đây.", "Open data will be published here.")) }
-            }
-        },
-    )
-}
-
 pub async fn not_found(caller: Caller, uri: Uri) -> Response {
     let l = caller.lang;
     let err = Error::new(ErrorCode::NotFound, l.t("Không tìm thấy trang này.", "This page does not exist."));

@@ -223,7 +223,7 @@ pub async fn diff(
 
 /// Links that download the shown (newest) version of a table in each format it has;
 /// GeoJSON only for spatial tables.
-async fn downloads(
+pub(super) async fn downloads(
     state: &AppState,
     caller: &Caller,
     r: &DataResource,

@@ -11,6 +11,7 @@ mod catalog;
 mod ckan;
 mod dcat;
 mod ops;
+mod portal;
 mod query;
 mod warehouse;
 mod webdriver;

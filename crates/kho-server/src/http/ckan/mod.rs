@@ -6,7 +6,7 @@
 //! `X-CKAN-API-Key` are accepted and checked.
 
 pub(crate) mod dicts;
-mod search;
+pub(crate) mod search;
 
 use crate::http::caller::Caller;
 use crate::http::AppState;

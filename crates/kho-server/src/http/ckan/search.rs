@@ -218,19 +218,23 @@ fn known_fields() -> String {
         .into()
 }
 
-pub async fn package_search(call: &Call<'_>) -> CkanResult {
-    let p = &call.params;
-    let rows = p.int("rows", 10, MAX_ROWS)?;
-    let start = p.int("start", 0, i64::MAX)?;
-    let q = p.str("q").unwrap_or_default();
+/// The datasets of `all` that match `q` (words, and field terms) and every `fq`, with
+/// their relevance; `with_tables` tells which have data (`res_format`).
+fn hits<'a>(
+    all: &'a [DataResource],
+    agencies: &BTreeMap<String, Agency>,
+    with_tables: &dyn Fn(&DataResource) -> bool,
+    q: &str,
+    fq: &[String],
+) -> CkanResult<Vec<(u32, Doc<'a>)>> {
     let mut clauses = Vec::new();
-    for fq in p.list_raw("fq").into_iter().chain(p.list_raw("fq_list")) {
-        clauses.extend(parse(&fq)?);
+    for f in fq {
+        clauses.extend(parse(f)?);
     }
     // `q` may hold field terms too (`q=tags:giáo dục`); the rest are words.
     let mut words = Vec::new();
     if !q.trim().is_empty() && q.trim() != "*:*" {
-        for token in tokens(&q)? {
+        for token in tokens(q)? {
             if token.contains(':') {
                 clauses.push(vec![term(&token)?]);
             } else if token != "OR" && token != "AND" {
@@ -238,20 +242,43 @@ pub async fn package_search(call: &Call<'_>) -> CkanResult {
             }
         }
     }
+    let mut out = Vec::new();
+    for r in all {
+        let d = doc(r, agencies, with_tables(r));
+        if d.matches(&clauses)? {
+            if let Some(score) = d.score(&words) {
+                out.push((score, d));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The open datasets matching `q` and `fq`, best first, then newest — for the portal's
+/// search page.
+pub(crate) fn find<'a>(
+    all: &'a [DataResource],
+    agencies: &BTreeMap<String, Agency>,
+    with_tables: &dyn Fn(&DataResource) -> bool,
+    q: &str,
+    fq: &[String],
+) -> Result<Vec<&'a DataResource>, kho_core::Error> {
+    let mut found = hits(all, agencies, with_tables, q, fq).map_err(|e| kho_core::Error::invalid("q", e.message))?;
+    found.sort_by(|(sa, a), (sb, b)| sb.cmp(sa).then(b.r.updated_at.cmp(&a.r.updated_at)));
+    Ok(found.into_iter().map(|(_, d)| d.r).collect())
+}
+
+pub async fn package_search(call: &Call<'_>) -> CkanResult {
+    let p = &call.params;
+    let rows = p.int("rows", 10, MAX_ROWS)?;
+    let start = p.int("start", 0, i64::MAX)?;
+    let q = p.str("q").unwrap_or_default();
+    let fq: Vec<String> = p.list_raw("fq").into_iter().chain(p.list_raw("fq_list")).collect();
     let kho = &call.state.kho;
     let all = kho.open_resources().await?;
     let agencies = agencies(call).await?;
-    let mut hits: Vec<(u32, Doc)> = Vec::new();
-    for r in &all {
-        let has_tables = !kho.lake.tables(&r.id).map_err(kho_core::Error::from)?.is_empty();
-        let d = doc(r, &agencies, has_tables);
-        if !d.matches(&clauses)? {
-            continue;
-        }
-        if let Some(score) = d.score(&words) {
-            hits.push((score, d));
-        }
-    }
+    let with_tables = |r: &DataResource| kho.lake.tables(&r.id).is_ok_and(|t| !t.is_empty());
+    let mut hits = hits(&all, &agencies, &with_tables, &q, &fq)?;
     let sort =
         p.str("sort").filter(|s| !s.trim().is_empty()).unwrap_or_else(|| "score desc, metadata_modified desc".into());
     let mut keys = Vec::new();

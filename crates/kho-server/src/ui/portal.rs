@@ -1,0 +1,351 @@
+//! Cổng dữ liệu mở — the public pages: the home page with counts and the newest
+//! datasets, the search page (words without diacritics, facets), a dataset's page
+//! (metadata, a filterable and sortable preview of each table, downloads, a
+//! ready-to-copy API example, `<link rel="alternate">` to its DCAT) and an agency's
+//! page. Only open data shows (`services::portal`).
+
+use super::{error_page, layout_with_head, urlencode, Lang};
+use crate::http::caller::Caller;
+use crate::http::ckan::dicts::org_name;
+use crate::http::ckan::search::find;
+use crate::http::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::Uri;
+use axum::response::{Html, IntoResponse, Response};
+use kho_catalog::DataResource;
+use kho_core::agency::Agency;
+use kho_core::Error;
+use maud::{html, Markup};
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+
+/// Results on one search page.
+const PAGE_SIZE: usize = 20;
+/// Rows in a dataset page's preview.
+const PREVIEW_ROWS: usize = 20;
+
+fn dataset_card(l: Lang, r: &DataResource, agencies: &BTreeMap<String, Agency>) -> Markup {
+    let d = &r.draft;
+    let title = match (l, &d.title_en) {
+        (Lang::En, Some(en)) => en.as_str(),
+        _ => d.title.as_str(),
+    };
+    html! {
+        li.card {
+            a href={ "/dataset/" (r.slug) } { strong { (title) } }
+            p.muted {
+                (agencies.get(&d.publisher_agency_id).map(|a| a.name.as_str()).unwrap_or(""))
+                @if !d.theme.is_empty() { " · " (d.theme) }
+                " · " (r.updated_at.format("%d/%m/%Y"))
+            }
+            @if !d.description.is_empty() { p { (d.description.chars().take(200).collect::<String>()) } }
+        }
+    }
+}
+
+async fn agencies(state: &AppState) -> Result<BTreeMap<String, Agency>, Error> {
+    Ok(state.kho.list_agencies().await?.into_iter().map(|a| (a.id.clone(), a)).collect())
+}
+
+fn public_page(caller: &Caller, uri: &Uri, title: &str, head: Markup, content: Markup) -> Response {
+    Html(layout_with_head(caller, uri.path(), title, head, content).into_string()).into_response()
+}
+
+pub async fn home(State(state): State<AppState>, caller: Caller, uri: Uri) -> Response {
+    let l = caller.lang;
+    let result = async {
+        let open = state.kho.open_resources().await?;
+        let agencies = agencies(&state).await?;
+        let publishers =
+            open.iter().map(|r| &r.draft.publisher_agency_id).collect::<std::collections::BTreeSet<_>>().len();
+        let mut tables = 0;
+        for r in &open {
+            tables += state.kho.lake.tables(&r.id)?.len();
+        }
+        Ok::<_, Error>(html! {
+            form.card role="search" method="get" action="/datasets" {
+                label for="q" { (l.t("Tìm dữ liệu mở", "Search open data")) }
+                input #q name="q" type="search" placeholder=(l.t("ví dụ: truong hoc, giá đất", "e.g. schools, land price"));
+                button type="submit" { (l.t("Tìm", "Search")) }
+            }
+            p #counts {
+                strong { (open.len()) } " " (l.t("bộ dữ liệu mở", "open datasets")) " · "
+                strong { (publishers) } " " (l.t("cơ quan công bố", "publishing agencies")) " · "
+                strong { (tables) } " " (l.t("bảng dữ liệu", "data tables"))
+            }
+            h2 { (l.t("Mới cập nhật", "Recently updated")) }
+            ul style="list-style:none;padding:0" { @for r in open.iter().take(6) { (dataset_card(l, r, &agencies)) } }
+            p { a href="/datasets" { (l.t("Xem tất cả bộ dữ liệu", "See every dataset")) " →" } }
+        })
+    };
+    match result.await {
+        Ok(content) => public_page(&caller, &uri, l.t("Dữ liệu mở", "Open data"), html! {}, content),
+        Err(e) => error_page(&caller, uri.path(), &e),
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct SearchParams {
+    q: Option<String>,
+    organization: Option<String>,
+    groups: Option<String>,
+    tags: Option<String>,
+    license_id: Option<String>,
+    update_frequency: Option<String>,
+    page: Option<usize>,
+}
+
+/// The facets a search page offers: (field, Vietnamese label, English label).
+const FACETS: &[(&str, &str, &str)] = &[
+    ("organization", "Cơ quan công bố", "Publisher"),
+    ("groups", "Lĩnh vực", "Theme"),
+    ("tags", "Từ khoá", "Keyword"),
+    ("license_id", "Giấy phép", "Licence"),
+    ("update_frequency", "Tần suất cập nhật", "Update frequency"),
+];
+
+/// Each facet value of `r`: (field, value, label).
+fn facet_values(r: &DataResource, agencies: &BTreeMap<String, Agency>) -> Vec<(&'static str, String, String)> {
+    let d = &r.draft;
+    let mut out = Vec::new();
+    if let Some(a) = agencies.get(&d.publisher_agency_id) {
+        out.push(("organization", org_name(a), a.name.clone()));
+    }
+    if !d.theme.trim().is_empty() {
+        out.push(("groups", kho_vn::slugify(&d.theme, 80), d.theme.clone()));
+    }
+    for k in &d.keywords {
+        out.push(("tags", k.clone(), k.clone()));
+    }
+    out.push(("license_id", d.licence.clone(), d.licence.clone()));
+    out.push(("update_frequency", d.update_frequency.as_str().to_string(), d.update_frequency.as_str().to_string()));
+    out
+}
+
+pub async fn search(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+    Query(p): Query<SearchParams>,
+) -> Response {
+    let l = caller.lang;
+    let chosen: Vec<(&str, &String)> = [
+        ("organization", &p.organization),
+        ("groups", &p.groups),
+        ("tags", &p.tags),
+        ("license_id", &p.license_id),
+        ("update_frequency", &p.update_frequency),
+    ]
+    .into_iter()
+    .filter_map(|(f, v)| v.as_ref().filter(|v| !v.is_empty()).map(|v| (f, v)))
+    .collect();
+    let q = p.q.clone().unwrap_or_default();
+    let result = async {
+        let open = state.kho.open_resources().await?;
+        let agencies = agencies(&state).await?;
+        let fq: Vec<String> = chosen.iter().map(|(f, v)| format!("{f}:\"{}\"", v.replace('"', ""))).collect();
+        let with_tables = |r: &DataResource| state.kho.lake.tables(&r.id).is_ok_and(|t| !t.is_empty());
+        let found = find(&open, &agencies, &with_tables, &q, &fq)?;
+        let mut counts: BTreeMap<&str, HashMap<String, (String, usize)>> = BTreeMap::new();
+        for r in &found {
+            for (field, value, label) in facet_values(r, &agencies) {
+                counts.entry(field).or_default().entry(value).or_insert((label, 0)).1 += 1;
+            }
+        }
+        let page = p.page.unwrap_or(1).max(1);
+        let shown: Vec<&&DataResource> = found.iter().skip((page - 1) * PAGE_SIZE).take(PAGE_SIZE).collect();
+        let link = |field: &str, value: Option<&str>| {
+            let mut parts = vec![format!("q={}", urlencode(&q))];
+            for (f, v) in &chosen {
+                if *f != field {
+                    parts.push(format!("{f}={}", urlencode(v)));
+                }
+            }
+            if let Some(v) = value {
+                parts.push(format!("{field}={}", urlencode(v)));
+            }
+            format!("/datasets?{}", parts.join("&"))
+        };
+        Ok::<_, Error>(html! {
+            form.card role="search" method="get" action="/datasets" {
+                label for="q" { (l.t("Từ khoá (không cần dấu)", "Words (accents optional)")) }
+                input #q name="q" type="search" value=(q);
+                @for (f, v) in &chosen { input type="hidden" name=(f) value=(v); }
+                button type="submit" { (l.t("Tìm", "Search")) }
+            }
+            p #result-count role="status" { (found.len()) " " (l.t("bộ dữ liệu", "datasets")) }
+            div style="display:flex;flex-wrap:wrap;gap:1rem" {
+                aside style="flex:1 1 14rem" aria-label=(l.t("Lọc kết quả", "Filter the results")) {
+                    @for (field, vi, en) in FACETS {
+                        @if let Some(values) = counts.get(field) {
+                            h2 style="font-size:1rem" { (l.t(vi, en)) }
+                            ul.facet {
+                                @let mut sorted: Vec<_> = values.iter().collect();
+                                @let _ = sorted.sort_by(|a, b| b.1.1.cmp(&a.1.1).then(a.0.cmp(b.0)));
+                                @for (value, (label, n)) in sorted.into_iter().take(10) {
+                                    @let on = chosen.iter().any(|(f, v)| f == field && *v == value);
+                                    li { @if on {
+                                        strong { (label) } " (" (n) ") " a href=(link(field, None)) { "✕" }
+                                    } @else {
+                                        a href=(link(field, Some(value))) { (label) } " (" (n) ")"
+                                    } }
+                                }
+                            }
+                        }
+                    }
+                }
+                ul #results style="flex:3 1 24rem;list-style:none;padding:0" {
+                    @for r in &shown { (dataset_card(l, r, &agencies)) }
+                }
+            }
+            @if found.len() > page * PAGE_SIZE {
+                p { a rel="next" href={ (link("", None)) "&page=" (page + 1) } { (l.t("Trang sau", "Next page")) " →" } }
+            }
+        })
+    };
+    match result.await {
+        Ok(content) => public_page(&caller, &uri, l.t("Tìm dữ liệu mở", "Search open data"), html! {}, content),
+        Err(e) => error_page(&caller, uri.path(), &e),
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct PreviewParams {
+    /// Which table's preview the filter and sort apply to.
+    table: Option<String>,
+    q: Option<String>,
+    sort: Option<String>,
+}
+
+/// A dataset's public page.
+pub async fn dataset(state: AppState, caller: Caller, uri: Uri, key: &str, p: PreviewParams) -> Response {
+    let l = caller.lang;
+    let result = async {
+        let r = state.kho.open_resource(key).await?;
+        let agencies = agencies(&state).await?;
+        let publisher = agencies.get(&r.draft.publisher_agency_id);
+        let mut sections = Vec::new();
+        for table in state.kho.lake.tables(&r.id)? {
+            let here = p.table.as_deref() == Some(table.as_str());
+            let sort = p.sort.as_deref().filter(|s| here && !s.is_empty()).map(|s| match s.strip_prefix('-') {
+                Some(c) => (c.to_string(), true),
+                None => (s.to_string(), false),
+            });
+            let query = kho_lake::RowQuery {
+                limit: PREVIEW_ROWS,
+                q: p.q.clone().filter(|q| here && !q.trim().is_empty()),
+                sort,
+                ..Default::default()
+            };
+            let (ctx, subject) = (caller.ctx(), &caller.subject);
+            let versions = state.kho.table_versions(subject, &ctx, &r.id, &table).await?;
+            let (rows, page) = state.kho.table_rows(subject, &ctx, &r.id, &table, query).await?;
+            let downloads =
+                super::tables::downloads(&state, &caller, &r, &table, versions.first().map(|v| v.version)).await?;
+            sections.push((table, versions, rows, page.total, downloads));
+        }
+        let d = &r.draft;
+        let base = state.kho.settings.public_url.clone().unwrap_or_default();
+        let meta: Vec<(&str, String)> = vec![
+            (l.t("Cơ quan công bố", "Publisher"), publisher.map(|a| a.name.clone()).unwrap_or_default()),
+            (l.t("Lĩnh vực", "Theme"), d.theme.clone()),
+            (l.t("Từ khoá", "Keywords"), d.keywords.join(", ")),
+            (l.t("Giấy phép", "Licence"), d.licence.clone()),
+            (l.t("Tần suất cập nhật", "Update frequency"), d.update_frequency.as_str().to_string()),
+            (l.t("Cam kết cập nhật", "Update commitment"), d.update_commitment.clone()),
+            (
+                l.t("Phạm vi không gian (mã đơn vị hành chính)", "Spatial coverage (admin-unit codes)"),
+                d.spatial.join(", "),
+            ),
+            (l.t("Cập nhật lần cuối", "Last updated"), r.updated_at.format("%d/%m/%Y").to_string()),
+            (
+                l.t("Liên hệ", "Contact"),
+                [d.contact_point.name.as_str(), d.contact_point.email.as_str()]
+                    .iter()
+                    .filter(|s| !s.is_empty())
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(" · "),
+            ),
+        ];
+        let title = match (l, &d.title_en) {
+            (Lang::En, Some(en)) => en.clone(),
+            _ => d.title.clone(),
+        };
+        let head = html! {
+            link rel="alternate" type="text/turtle" href={ "/dataset/" (r.id) ".ttl" };
+            link rel="alternate" type="application/ld+json" href={ "/dataset/" (r.id) ".jsonld" };
+            link rel="alternate" type="application/rdf+xml" href={ "/dataset/" (r.id) ".rdf" };
+        };
+        let content = html! {
+            @if !d.description.is_empty() { p #description { (d.description) } }
+            table #metadata { tbody { @for (k, v) in &meta { @if !v.is_empty() { tr { th scope="row" { (k) } td { (v) } } } } } }
+            @for (table, versions, rows, total, downloads) in &sections {
+                section.card {
+                    h2 { (l.t("Bảng", "Table")) " " code { (table) } }
+                    p.muted { (total) " " (l.t("dòng", "rows")) " · " (l.t("phiên bản", "version")) " " (versions.first().map(|v| v.version).unwrap_or(0)) }
+                    (downloads)
+                    form.inline method="get" action={ "/dataset/" (r.slug) } {
+                        input type="hidden" name="table" value=(table);
+                        label for={ "q-" (table) } { (l.t("Lọc xem trước", "Filter the preview")) }
+                        input id={ "q-" (table) } name="q" type="search" value=(p.q.clone().filter(|_| p.table.as_deref() == Some(table.as_str())).unwrap_or_default());
+                        button type="submit" { (l.t("Lọc", "Filter")) }
+                    }
+                    @if let Some(columns) = versions.first().and_then(|v| v.columns.as_ref()) {
+                        div style="overflow-x:auto" {
+                            table.preview {
+                                caption.muted { (l.t("Xem trước", "Preview")) }
+                                thead { tr { @for c in columns {
+                                    @let desc = p.table.as_deref() == Some(table.as_str()) && p.sort.as_deref() == Some(c.name.as_str());
+                                    th scope="col" { a href={ "/dataset/" (r.slug) "?table=" (table) "&q=" (urlencode(p.q.as_deref().unwrap_or(""))) "&sort=" @if desc { "-" } (c.name) } { (c.header) } }
+                                } } }
+                                tbody { @for row in rows { tr { @for c in columns { td { (row.get(&c.name).map(super::tables::cell).unwrap_or_default()) } } } } }
+                            }
+                        }
+                    }
+                    details {
+                        summary { (l.t("Dùng qua API", "Use it through the API")) }
+                        pre { code { "curl '" (base) "/api/v1/resources/" (r.slug) "/tables/" (table) "/rows?limit=10'\n"
+                            "curl '" (base) "/api/3/action/datastore_search?resource_id=" (r.id) "-" (table) "&limit=10'" } }
+                    }
+                }
+            }
+            p.muted { "DCAT: " a href={ "/dataset/" (r.id) ".ttl" } { "Turtle" } " · " a href={ "/dataset/" (r.id) ".jsonld" } { "JSON-LD" } " · " a href={ "/dataset/" (r.id) ".rdf" } { "RDF/XML" } }
+        };
+        Ok::<_, Error>((title, head, content))
+    };
+    match result.await {
+        Ok((title, head, content)) => public_page(&caller, &uri, &title, head, content),
+        Err(e) => error_page(&caller, uri.path(), &e),
+    }
+}
+
+/// `/organization/{name}`: an agency's open datasets.
+pub async fn organization(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+    Path(name): Path<String>,
+) -> Response {
+    let l = caller.lang;
+    let result = async {
+        let agencies = agencies(&state).await?;
+        let agency = agencies
+            .values()
+            .find(|a| org_name(a) == name || a.id == name)
+            .ok_or_else(|| Error::not_found(format!("agency {name:?}")))?;
+        let open = state.kho.open_resources().await?;
+        let theirs: Vec<&DataResource> = open.iter().filter(|r| r.draft.publisher_agency_id == agency.id).collect();
+        Ok::<_, Error>((
+            agency.name.clone(),
+            html! {
+                p { (theirs.len()) " " (l.t("bộ dữ liệu mở", "open datasets")) }
+                ul style="list-style:none;padding:0" { @for r in theirs { (dataset_card(l, r, &agencies)) } }
+            },
+        ))
+    };
+    match result.await {
+        Ok((title, content)) => public_page(&caller, &uri, &title, html! {}, content),
+        Err(e) => error_page(&caller, uri.path(), &e),
+    }
+}

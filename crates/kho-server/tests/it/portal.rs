@@ -1,0 +1,71 @@
+//! The public portal pages over real HTTP: the home page counts and lists open data,
+//! search finds datasets without diacritics and narrows by facets, a dataset's page
+//! shows its metadata, a filterable and sortable preview, downloads, an API example and
+//! its DCAT links — and shared data never appears, also when asked for by name.
+
+use crate::{client, spawn_app, TestApp};
+
+const SCHOOLS: &str = "Mã trường,Tên trường,Số học sinh\n\
+    01,Trường Mầm non Hoa Sen,1.250\n\
+    02,Trường Tiểu học Kinh Bắc,980\n\
+    03,Trường THCS Đa Mai,640\n";
+
+async fn page(app: &TestApp, path: &str) -> (u16, String) {
+    let r = client().get(app.url(path)).send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn citizens_find_preview_and_download_open_data() {
+    let app = spawn_app().await;
+    for (slug, csv) in [("danh-sach-co-so-giao-duc", SCHOOLS), ("danh-sach-ho-ngheo-ho-can-ngheo", "Mã hộ\nH1\n")] {
+        let r = client()
+            .post(app.url(&format!("/api/v1/resources/{slug}/tables/main/versions")))
+            .bearer_auth(app.token("admin").await)
+            .header("content-type", "text/csv")
+            .body(csv)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+
+    let (status, home) = page(&app, "/").await;
+    assert_eq!(status, 200);
+    assert!(home.contains("<strong>3</strong> bộ dữ liệu mở"), "{home}");
+    assert!(home.contains("Danh sách cơ sở giáo dục") && !home.contains("hộ nghèo"), "shared data is not listed");
+
+    let (_, found) = page(&app, "/datasets?q=CO%20SO%20giao").await;
+    assert!(found.contains("1 bộ dữ liệu"), "{found}");
+    assert!(found.contains("href=\"/dataset/danh-sach-co-so-giao-duc\""));
+    let (_, all) = page(&app, "/datasets").await;
+    assert!(all.contains("3 bộ dữ liệu") && all.contains("Sở Giáo dục và Đào tạo"), "facets name the publishers");
+    let (_, narrowed) = page(&app, "/datasets?q=&groups=dat-dai").await;
+    assert!(narrowed.contains("1 bộ dữ liệu") && narrowed.contains("Bảng giá đất"), "{narrowed}");
+    let (_, none) = page(&app, "/datasets?q=ho%20ngheo").await;
+    assert!(none.contains("0 bộ dữ liệu"));
+
+    let (status, ds) = page(&app, "/dataset/danh-sach-co-so-giao-duc").await;
+    assert_eq!(status, 200);
+    let id = app.kho.store.resource("danh-sach-co-so-giao-duc").await.unwrap().unwrap().id;
+    assert!(ds.contains(&format!("<link rel=\"alternate\" type=\"text/turtle\" href=\"/dataset/{id}.ttl\">")), "{ds}");
+    assert!(ds.contains("Sở Giáo dục và Đào tạo") && ds.contains("CC-BY-4.0"));
+    assert!(ds.contains("Trường Mầm non Hoa Sen") && ds.contains("Trường THCS Đa Mai"));
+    assert!(ds.contains("/api/v1/resources/danh-sach-co-so-giao-duc/tables/main/download?version=1&amp;format=csv"));
+    assert!(ds.contains("datastore_search?resource_id="), "an API example");
+    let (_, filtered) = page(&app, "/dataset/danh-sach-co-so-giao-duc?table=main&q=da%20mai").await;
+    assert!(filtered.contains("Trường THCS Đa Mai") && !filtered.contains("Trường Mầm non Hoa Sen"));
+    let (_, sorted) = page(&app, "/dataset/danh-sach-co-so-giao-duc?table=main&sort=so_hoc_sinh").await;
+    let (a, b) = (sorted.find("Đa Mai").unwrap(), sorted.find("Hoa Sen").unwrap());
+    assert!(a < b, "sorted by pupils, fewest first");
+
+    let households = app.kho.store.resource("danh-sach-ho-ngheo-ho-can-ngheo").await.unwrap().unwrap();
+    for path in [format!("/dataset/{}", households.slug), format!("/dataset/{}", households.id)] {
+        assert_eq!(page(&app, &path).await.0, 404, "{path}");
+    }
+    let (status, org) = page(&app, "/organization/000-00-04-h24").await;
+    assert_eq!(status, 200);
+    assert!(org.contains("Danh sách cơ sở giáo dục"));
+    let (_, english) = page(&app, "/datasets?lang=en").await;
+    assert!(english.contains("lang=\"en\"") && english.contains("Publisher"));
+}
