@@ -54,6 +54,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(portal::home))
         .route("/datasets", get(portal::search))
+        .route("/feed.atom", get(portal::feed))
         .route("/organization/{name}", get(portal::organization))
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))

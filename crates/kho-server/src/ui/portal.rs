@@ -75,7 +75,7 @@ pub async fn home(State(state): State<AppState>, caller: Caller, uri: Uri) -> Re
             }
             h2 { (l.t("Mới cập nhật", "Recently updated")) }
             ul style="list-style:none;padding:0" { @for r in open.iter().take(6) { (dataset_card(l, r, &agencies)) } }
-            p { a href="/datasets" { (l.t("Xem tất cả bộ dữ liệu", "See every dataset")) " →" } }
+            p { a href="/datasets" { (l.t("Xem tất cả bộ dữ liệu", "See every dataset")) " →" } " · " a href="/feed.atom" { (l.t("Nguồn tin Atom", "Atom feed")) } }
         })
     };
     match result.await {
@@ -273,6 +273,7 @@ pub async fn dataset(state: AppState, caller: Caller, uri: Uri, key: &str, p: Pr
             _ => d.title.clone(),
         };
         let head = html! {
+            link rel="alternate" type="application/atom+xml" href="/feed.atom";
             link rel="alternate" type="text/turtle" href={ "/dataset/" (r.id) ".ttl" };
             link rel="alternate" type="application/ld+json" href={ "/dataset/" (r.id) ".jsonld" };
             link rel="alternate" type="application/rdf+xml" href={ "/dataset/" (r.id) ".rdf" };
@@ -347,5 +348,51 @@ pub async fn organization(
     match result.await {
         Ok((title, content)) => public_page(&caller, &uri, &title, html! {}, content),
         Err(e) => error_page(&caller, uri.path(), &e),
+    }
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// Most entries in the feed.
+const FEED_ENTRIES: usize = 50;
+
+/// `/feed.atom`: the open datasets newest change first, one entry each.
+pub async fn feed(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    let base = crate::http::ckan::base_url(&state, &headers);
+    let result = async {
+        let open = state.kho.open_resources().await?;
+        let agencies = agencies(&state).await?;
+        let updated = open.iter().map(|r| r.updated_at).max().unwrap_or_else(chrono::Utc::now);
+        let mut xml = format!(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"vi\">\n  \
+             <title>Dữ liệu mở — bộ dữ liệu mới và cập nhật</title>\n  <id>{base}/feed.atom</id>\n  \
+             <link rel=\"self\" href=\"{base}/feed.atom\"/>\n  <link href=\"{base}/datasets\"/>\n  <updated>{}</updated>\n",
+            updated.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
+        for r in open.iter().take(FEED_ENTRIES) {
+            let d = &r.draft;
+            let author = agencies.get(&d.publisher_agency_id).map(|a| a.name.as_str()).unwrap_or("");
+            let published = r.published_at.unwrap_or(r.created_at);
+            xml.push_str(&format!(
+                "  <entry>\n    <title>{}</title>\n    <id>{base}/dataset/{}</id>\n    \
+                 <link href=\"{base}/dataset/{}\"/>\n    <published>{}</published>\n    <updated>{}</updated>\n    \
+                 <author><name>{}</name></author>\n    <summary>{}</summary>\n  </entry>\n",
+                xml_escape(&d.title),
+                r.id,
+                r.slug,
+                published.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                r.updated_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                xml_escape(author),
+                xml_escape(&d.description),
+            ));
+        }
+        xml.push_str("</feed>\n");
+        Ok::<_, Error>(xml)
+    };
+    match result.await {
+        Ok(xml) => ([(axum::http::header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")], xml).into_response(),
+        Err(e) => crate::http::error::ApiError(e).into_response(),
     }
 }

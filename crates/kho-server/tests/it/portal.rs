@@ -66,6 +66,10 @@ async fn citizens_find_preview_and_download_open_data() {
     let (status, org) = page(&app, "/organization/000-00-04-h24").await;
     assert_eq!(status, 200);
     assert!(org.contains("Danh sách cơ sở giáo dục"));
+    let (status, feed) = page(&app, "/feed.atom").await;
+    assert_eq!(status, 200);
+    assert_eq!(feed.matches("<entry>").count(), 3, "{feed}");
+    assert!(feed.contains("<title>Danh sách cơ sở giáo dục</title>") && !feed.contains("hộ nghèo"));
     let (_, english) = page(&app, "/datasets?lang=en").await;
     assert!(english.contains("lang=\"en\"") && english.contains("Publisher"));
 }
