@@ -29,6 +29,9 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// Seed a demo province when the store is empty.
     pub demo: bool,
+    /// With `demo`, also load and publish the demo's open datasets (schools, health
+    /// facilities, communes, tourist sites).
+    pub demo_datasets: bool,
     /// Largest request body accepted, in bytes.
     pub body_limit_bytes: usize,
     /// Largest file upload accepted (loads into tables), in bytes.
@@ -65,6 +68,7 @@ impl Settings {
             listen: "127.0.0.1:8080".into(),
             public_url: None,
             demo: false,
+            demo_datasets: true,
             body_limit_bytes: 2 * 1024 * 1024,
             upload_limit_bytes: 4 * 1024 * 1024 * 1024,
             request_timeout_secs: 30,

@@ -131,5 +131,9 @@ pub async fn seed(kho: &Kho, operator: &Subject, ctx: &AuditContext, password: &
         let r = kho.create_resource(operator, ctx, draft).await?;
         kho.set_resource_status(operator, ctx, &r.id, kho_catalog::Status::Published).await?;
     }
+    if kho.settings.demo_datasets {
+        let ids: Vec<(usize, String)> = departments.iter().enumerate().map(|(i, d)| (i, d.id.clone())).collect();
+        crate::demo_datasets::seed(kho, operator, ctx, &ids).await?;
+    }
     Ok(names)
 }

@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod demo;
+mod demo_datasets;
 pub mod http;
 mod login_limit;
 pub mod metrics;

@@ -47,6 +47,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     settings.database_url = db.url.clone();
     settings.listen = "127.0.0.1:0".into();
     settings.demo = true;
+    // The tests bring their own data; one test turns the demo's datasets on.
+    settings.demo_datasets = false;
     adjust(&mut settings);
     let app = Application::build(settings, Some(PASSWORD.into())).await.expect("build the application");
     let base = format!("http://{}", app.address());

@@ -73,3 +73,21 @@ async fn citizens_find_preview_and_download_open_data() {
     let (_, english) = page(&app, "/datasets?lang=en").await;
     assert!(english.contains("lang=\"en\"") && english.contains("Publisher"));
 }
+
+#[tokio::test]
+async fn the_demo_publishes_realistic_open_datasets() {
+    let app = crate::spawn_app_with(|s| s.demo_datasets = true).await;
+    let (_, home) = page(&app, "/").await;
+    assert!(home.contains("<strong>7</strong> bộ dữ liệu mở"), "{home}");
+    let (_, found) = page(&app, "/datasets?q=benh%20vien").await;
+    assert!(found.contains("Danh sách cơ sở y tế"), "{found}");
+    let rows: serde_json::Value =
+        app.get_public("/api/v1/resources/danh-sach-xa-phuong-tinh-bac-ninh/tables/main/rows?limit=1").await;
+    assert!(rows["total"].as_u64().unwrap() > 50, "the communes and wards of Bắc Ninh: {rows}");
+    assert_eq!(rows["items"][0]["ma_tinh"], 24);
+    let schools: serde_json::Value = app
+        .get_public("/api/v1/resources/danh-sach-truong-hoc-mam-non-tieu-hoc-trung-hoc-co-so/tables/main/rows?limit=1")
+        .await;
+    assert_eq!(schools["items"][0]["ma_truong"], "00001", "codes keep their leading zeros");
+    assert!(schools["items"][0]["so_hoc_sinh"].is_i64() && schools["items"][0]["ngay_thanh_lap"].is_string());
+}
