@@ -2,6 +2,7 @@
 //! by default with an English switch, one layout for the public part (`/`) and the
 //! management part (`/admin`).
 
+mod chart;
 mod pages;
 pub(crate) mod portal;
 mod query;

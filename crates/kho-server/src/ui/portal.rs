@@ -211,11 +211,49 @@ pub async fn search(
 
 #[derive(Deserialize, Default)]
 pub struct PreviewParams {
-    /// Which table's preview the filter and sort apply to.
+    /// Which table's preview the filter, sort and chart apply to.
     table: Option<String>,
     q: Option<String>,
     sort: Option<String>,
+    /// The chart: the column along the bottom, the numeric column summed up (empty:
+    /// count rows), and `bar` or `line`.
+    x: Option<String>,
+    y: Option<String>,
+    chart: Option<String>,
 }
+
+/// Points of a chart: `y` summed (or rows counted) for each value of `x`, in order.
+async fn chart_points(
+    state: &AppState,
+    r: &DataResource,
+    table: &str,
+    columns: &[kho_lake::LoadedColumn],
+    x: &str,
+    y: &str,
+) -> Result<Vec<(String, f64)>, Error> {
+    let known = |c: &str| columns.iter().any(|k| k.name == c);
+    if !known(x) || !(y.is_empty() || known(y)) {
+        return Err(Error::invalid("chart", "choose columns of the table"));
+    }
+    let value = if y.is_empty() { "count(*)".to_string() } else { format!("sum(\"{y}\")") };
+    let sql = format!(
+        "SELECT CAST(\"{x}\" AS VARCHAR) AS label, CAST({value} AS DOUBLE) AS value FROM \"{}-{table}\" \
+         GROUP BY 1 ORDER BY 1 LIMIT {CHART_POINTS}",
+        r.id
+    );
+    let result = state.kho.open_data_query(&sql).await?;
+    let rows = kho_lake::to_json_rows(&result.batches).map_err(|e| Error::internal(e.to_string()))?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let label = row.get("label").and_then(|v| v.as_str()).unwrap_or("").to_string();
+            (label, row.get("value").and_then(|v| v.as_f64()).unwrap_or(0.0))
+        })
+        .collect())
+}
+
+/// Most bars or points in a chart.
+const CHART_POINTS: usize = 60;
 
 /// A dataset's public page.
 pub async fn dataset(state: AppState, caller: Caller, uri: Uri, key: &str, p: PreviewParams) -> Response {
@@ -242,7 +280,21 @@ pub async fn dataset(state: AppState, caller: Caller, uri: Uri, key: &str, p: Pr
             let (rows, page) = state.kho.table_rows(subject, &ctx, &r.id, &table, query).await?;
             let downloads =
                 super::tables::downloads(&state, &caller, &r, &table, versions.first().map(|v| v.version)).await?;
-            sections.push((table, versions, rows, page.total, downloads));
+            let columns = versions.first().and_then(|v| v.columns.clone()).unwrap_or_default();
+            let chart = match (&p.x, here) {
+                (Some(x), true) if !x.is_empty() => {
+                    let y = p.y.clone().unwrap_or_default();
+                    let points = chart_points(&state, &r, &table, &columns, x, &y).await?;
+                    let label =
+                        |c: &str| columns.iter().find(|k| k.name == c).map(|k| k.header.clone()).unwrap_or_default();
+                    let y_label = if y.is_empty() { l.t("Số dòng", "Rows").to_string() } else { label(&y) };
+                    let title = format!("{y_label} — {}", label(x));
+                    let kind = super::chart::Kind::parse(p.chart.as_deref().unwrap_or("bar"));
+                    Some(super::chart::svg(kind, &points, &label(x), &y_label, &title))
+                }
+                _ => None,
+            };
+            sections.push((table, versions, rows, page.total, downloads, chart));
         }
         let d = &r.draft;
         let base = state.kho.settings.public_url.clone().unwrap_or_default();
@@ -281,7 +333,7 @@ pub async fn dataset(state: AppState, caller: Caller, uri: Uri, key: &str, p: Pr
         let content = html! {
             @if !d.description.is_empty() { p #description { (d.description) } }
             table #metadata { tbody { @for (k, v) in &meta { @if !v.is_empty() { tr { th scope="row" { (k) } td { (v) } } } } } }
-            @for (table, versions, rows, total, downloads) in &sections {
+            @for (table, versions, rows, total, downloads, chart) in &sections {
                 section.card {
                     h2 { (l.t("Bảng", "Table")) " " code { (table) } }
                     p.muted { (total) " " (l.t("dòng", "rows")) " · " (l.t("phiên bản", "version")) " " (versions.first().map(|v| v.version).unwrap_or(0)) }
@@ -304,6 +356,30 @@ pub async fn dataset(state: AppState, caller: Caller, uri: Uri, key: &str, p: Pr
                             }
                         }
                     }
+                    @if let Some(columns) = versions.first().and_then(|v| v.columns.as_ref()) {
+                        form.card.chart-form method="get" action={ "/dataset/" (r.slug) } {
+                            h3 { (l.t("Vẽ biểu đồ", "Draw a chart")) }
+                            input type="hidden" name="table" value=(table);
+                            label for={ "x-" (table) } { (l.t("Trục ngang", "Along the bottom")) }
+                            select id={ "x-" (table) } name="x" { @for c in columns {
+                                option value=(c.name) selected[p.x.as_deref() == Some(c.name.as_str())] { (c.header) }
+                            } }
+                            label for={ "y-" (table) } { (l.t("Giá trị (cộng dồn)", "Value (summed)")) }
+                            select id={ "y-" (table) } name="y" {
+                                option value="" { (l.t("Số dòng", "Number of rows")) }
+                                @for c in columns.iter().filter(|c| c.kind == "integer" || c.kind == "decimal") {
+                                    option value=(c.name) selected[p.y.as_deref() == Some(c.name.as_str())] { (c.header) }
+                                }
+                            }
+                            label for={ "chart-" (table) } { (l.t("Kiểu", "Kind")) }
+                            select id={ "chart-" (table) } name="chart" {
+                                option value="bar" { (l.t("Cột", "Bars")) }
+                                option value="line" selected[p.chart.as_deref() == Some("line")] { (l.t("Đường", "Line")) }
+                            }
+                            button type="submit" { (l.t("Vẽ", "Draw")) }
+                        }
+                    }
+                    @if let Some(chart) = chart { (chart) }
                     details {
                         summary { (l.t("Dùng qua API", "Use it through the API")) }
                         pre { code { "curl '" (base) "/api/v1/resources/" (r.slug) "/tables/" (table) "/rows?limit=10'\n"

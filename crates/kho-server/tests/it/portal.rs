@@ -59,6 +59,13 @@ async fn citizens_find_preview_and_download_open_data() {
     let (a, b) = (sorted.find("Đa Mai").unwrap(), sorted.find("Hoa Sen").unwrap());
     assert!(a < b, "sorted by pupils, fewest first");
 
+    let (_, chart) =
+        page(&app, "/dataset/danh-sach-co-so-giao-duc?table=main&x=ten_truong&y=so_hoc_sinh&chart=bar").await;
+    assert_eq!(chart.matches("<rect class=\"bar\"").count(), 3, "{chart}");
+    assert!(chart.contains("Trường Mầm non Hoa Sen: 1.250"), "bars carry their values");
+    let (_, line) = page(&app, "/dataset/danh-sach-co-so-giao-duc?table=main&x=ten_truong&chart=line").await;
+    assert_eq!(line.matches("<circle").count(), 3, "rows counted per school");
+
     let households = app.kho.store.resource("danh-sach-ho-ngheo-ho-can-ngheo").await.unwrap().unwrap();
     for path in [format!("/dataset/{}", households.slug), format!("/dataset/{}", households.id)] {
         assert_eq!(page(&app, &path).await.0, 404, "{path}");
