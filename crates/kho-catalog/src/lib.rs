@@ -6,6 +6,7 @@
 pub mod dcat;
 pub mod personal;
 pub mod rdf;
+pub mod requests;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use kho_core::policy::SharingScope;

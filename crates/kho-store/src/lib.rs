@@ -9,6 +9,7 @@
 pub mod catalog;
 mod migrate;
 pub mod objects;
+pub mod requests;
 mod sql;
 pub mod testing;
 
@@ -20,6 +21,7 @@ use kho_core::identity::{ApiToken, NewSubsystem, NewUser, Role, Subsystem, Token
 use std::sync::Arc;
 
 pub use catalog::{CatalogStore, ResourceQuery, Visibility};
+pub use requests::{RequestQuery, RequestStore};
 pub use sql::SqlStore;
 
 /// What can go wrong in the store.
@@ -128,7 +130,7 @@ pub struct NewToken {
 
 /// The metadata repository.
 #[async_trait]
-pub trait MetadataStore: CatalogStore + Send + Sync + 'static {
+pub trait MetadataStore: CatalogStore + RequestStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
     /// Answers when the database does (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;

@@ -6,6 +6,7 @@ use crate::config::Settings;
 mod catalog;
 mod portal;
 mod query;
+mod requests;
 mod warehouse;
 
 use crate::login_limit::LoginLimiter;

@@ -2,6 +2,7 @@
 //! as SVG (no script, no external asset), with the values also in a table for screen
 //! readers.
 
+use super::Lang;
 use maud::{html, Markup};
 
 /// Bar or line.
@@ -51,8 +52,9 @@ pub fn vn_number(v: f64) -> String {
     }
 }
 
-/// The chart of `points` (label, value) as SVG with a caption.
-pub fn svg(kind: Kind, points: &[(String, f64)], x_label: &str, y_label: &str, title: &str) -> Markup {
+/// The chart of `points` (label, value) as SVG with a caption, and the numbers in a
+/// table headed in `l`.
+pub fn svg(l: Lang, kind: Kind, points: &[(String, f64)], x_label: &str, y_label: &str, title: &str) -> Markup {
     let max = points.iter().map(|(_, v)| *v).fold(0.0_f64, f64::max);
     let min = points.iter().map(|(_, v)| *v).fold(0.0_f64, f64::min);
     let span = if max - min > 0.0 { max - min } else { 1.0 };
@@ -105,7 +107,7 @@ pub fn svg(kind: Kind, points: &[(String, f64)], x_label: &str, y_label: &str, t
             figcaption.muted { (title) }
         }
         details {
-            summary { "Số liệu" }
+            summary { (l.t("Số liệu", "The numbers")) }
             table.chart-data { tbody { @for (label, v) in points { tr { th scope="row" { (label) } td { (vn_number(*v)) } } } } }
         }
     }
@@ -125,10 +127,11 @@ mod tests {
     #[test]
     fn a_bar_a_point() {
         let points = vec![("A".to_string(), 10.0), ("B".to_string(), 30.0)];
-        let bars = svg(Kind::Bar, &points, "x", "y", "t").into_string();
+        let bars = svg(Lang::Vi, Kind::Bar, &points, "x", "y", "t").into_string();
         assert_eq!(bars.matches("<rect class=\"bar\"").count(), 2);
-        let line = svg(Kind::Line, &points, "x", "y", "t").into_string();
+        let line = svg(Lang::En, Kind::Line, &points, "x", "y", "t").into_string();
         assert_eq!(line.matches("<circle").count(), 2);
         assert!(line.contains("<polyline class=\"line\""));
+        assert!(bars.contains("<summary>Số liệu</summary>") && line.contains("<summary>The numbers</summary>"));
     }
 }

@@ -6,6 +6,7 @@ mod chart;
 mod pages;
 pub(crate) mod portal;
 mod query;
+mod requests;
 mod resources;
 mod tables;
 
@@ -56,6 +57,10 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(portal::home))
         .route("/datasets", get(portal::search))
         .route("/feed.atom", get(portal::feed))
+        .route("/request", get(requests::request_form).post(requests::submit_request))
+        .route("/dataset/{key}/feedback", post(requests::submit_feedback))
+        .route("/admin/requests", get(requests::admin_list))
+        .route("/admin/requests/{id}/answer", post(requests::admin_answer))
         .route("/organization/{name}", get(portal::organization))
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))
@@ -134,6 +139,7 @@ pub fn layout_with_head(caller: &Caller, path: &str, title: &str, head: Markup, 
                             ul {
                                 li { a href="/" { (l.t("Trang chủ", "Home")) } }
                                 li { a href="/datasets" { (l.t("Dữ liệu mở", "Open data")) } }
+                                li { a href="/request" { (l.t("Đề nghị dữ liệu", "Request data")) } }
                                 @if subject.is_authenticated() {
                                     li { a href="/admin" { (l.t("Quản trị", "Management")) } }
                                     @for (href, text) in admin_links(l, subject) { li { a href=(href) { (text) } } }
@@ -162,6 +168,7 @@ pub fn admin_links(l: Lang, subject: &kho_core::identity::Subject) -> Vec<(&'sta
     let mut links = vec![
         ("/admin/resources", l.t("Tài nguyên dữ liệu", "Data resources")),
         ("/admin/query", l.t("Truy vấn SQL", "SQL query")),
+        ("/admin/requests", l.t("Yêu cầu của người dân", "Requests from the public")),
         ("/admin/agencies", l.t("Cơ quan", "Agencies")),
         ("/admin/users", l.t("Người dùng", "Users")),
         ("/admin/tokens", l.t("Khóa API", "API tokens")),

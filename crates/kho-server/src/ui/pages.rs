@@ -319,7 +319,7 @@ pub async fn create_agency(
     }
 }
 
-fn status_of(e: &Error) -> StatusCode {
+pub(super) fn status_of(e: &Error) -> StatusCode {
     StatusCode::from_u16(e.code.status()).unwrap_or(StatusCode::BAD_REQUEST)
 }
 

@@ -290,7 +290,7 @@ pub async fn dataset(state: AppState, caller: Caller, uri: Uri, key: &str, p: Pr
                     let y_label = if y.is_empty() { l.t("Số dòng", "Rows").to_string() } else { label(&y) };
                     let title = format!("{y_label} — {}", label(x));
                     let kind = super::chart::Kind::parse(p.chart.as_deref().unwrap_or("bar"));
-                    Some(super::chart::svg(kind, &points, &label(x), &y_label, &title))
+                    Some(super::chart::svg(l, kind, &points, &label(x), &y_label, &title))
                 }
                 _ => None,
             };
@@ -389,6 +389,8 @@ pub async fn dataset(state: AppState, caller: Caller, uri: Uri, key: &str, p: Pr
             }
             p.muted { "DCAT: " a href={ "/dataset/" (r.id) ".ttl" } { "Turtle" } " · " a href={ "/dataset/" (r.id) ".jsonld" } { "JSON-LD" } " · " a href={ "/dataset/" (r.id) ".rdf" } { "RDF/XML" } }
         };
+        let answered = state.kho.answered_feedback(&r.id).await?;
+        let content = html! { (content) (super::requests::feedback_section(l, &caller, &r.slug, &answered)) };
         Ok::<_, Error>((title, head, content))
     };
     match result.await {
