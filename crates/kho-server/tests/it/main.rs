@@ -13,6 +13,7 @@ mod dcat;
 mod ops;
 mod portal;
 mod query;
+mod requests;
 mod warehouse;
 mod webdriver;
 
