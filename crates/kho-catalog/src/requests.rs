@@ -56,7 +56,10 @@ impl NewRequest {
         }
         let at = self.email.find('@');
         if !at.is_some_and(|i| i > 0 && self.email[i + 1..].contains('.')) || self.email.contains(' ') {
-            return Err(Error::invalid("email", format!("{:?} is not an e-mail address; the answer is sent there", self.email)));
+            return Err(Error::invalid(
+                "email",
+                format!("{:?} is not an e-mail address; the answer is sent there", self.email),
+            ));
         }
         if !(10..=4000).contains(&self.message.chars().count()) {
             return Err(Error::invalid("message", "write what you need in 10 to 4,000 characters"));

@@ -31,15 +31,7 @@ impl Lcg {
 
 /// `1250000` → `1.250.000`.
 fn vn_amount(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push('.');
-        }
-        out.push(c);
-    }
-    out
+    kho_vn::number(n as f64)
 }
 
 fn communes_csv(units: &[&AdminUnit]) -> String {
@@ -193,16 +185,4 @@ pub async fn seed(kho: &Kho, operator: &Subject, ctx: &AuditContext, agency_ids:
         kho.set_resource_status(operator, ctx, &r.id, Status::Published).await?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn amounts_are_written_the_vietnamese_way() {
-        assert_eq!(vn_amount(1_250_000), "1.250.000");
-        assert_eq!(vn_amount(980), "980");
-        assert_eq!(vn_amount(1000), "1.000");
-    }
 }

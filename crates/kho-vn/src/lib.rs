@@ -51,6 +51,28 @@ pub fn is_slug(s: &str, max: usize) -> bool {
         && !s.contains("--")
 }
 
+/// A number written the Vietnamese way: `.` between thousands, `,` before decimals
+/// (`1234567.5` → `1.234.567,5`), at most two decimals.
+pub fn number(v: f64) -> String {
+    let rounded = (v.abs() * 100.0).round() / 100.0;
+    let digits = (rounded.trunc() as u64).to_string();
+    let mut out = String::with_capacity(digits.len() + 4);
+    if v < 0.0 && rounded > 0.0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('.');
+        }
+        out.push(c);
+    }
+    let cents = ((rounded - rounded.trunc()) * 100.0).round() as u64;
+    if cents > 0 {
+        out.push_str(format!(",{cents:02}").trim_end_matches('0'));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,5 +100,14 @@ mod tests {
         for title in ["Hộ nghèo xã Đồng Kỳ", "!!!", "Ấp 1 — 2"] {
             assert!(is_slug(&slugify(title, 80), 80), "{title}");
         }
+    }
+
+    #[test]
+    fn numbers_read_the_vietnamese_way() {
+        assert_eq!(number(1_234_567.0), "1.234.567");
+        assert_eq!(number(1234.5), "1.234,5");
+        assert_eq!(number(0.05), "0,05");
+        assert_eq!(number(-980.0), "-980");
+        assert_eq!(number(980.0), "980");
     }
 }

@@ -102,6 +102,15 @@ enum Command {
     /// Work with the audit log (nhật ký kiểm toán).
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The open data portal's search index (tìm kiếm).
+    #[command(subcommand)]
+    Search(SearchCommand),
+}
+
+#[derive(Subcommand)]
+enum SearchCommand {
+    /// Rebuild the index from the catalogue (after a restore, or if it was damaged).
+    Reindex,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -638,6 +647,10 @@ async fn admin(kho: &Kho, command: Command) -> anyhow::Result<ExitCode> {
             }
             let note = if result.truncated { ", cut at the row limit (query_max_rows)" } else { "" };
             eprintln!("{} rows in {} ms{note}", result.rows, result.elapsed.as_millis());
+        }
+        Command::Search(SearchCommand::Reindex) => {
+            let n = kho.reindex_search().await.map_err(core)?;
+            writeln!(out, "indexed {n} open datasets")?;
         }
         Command::Audit(AuditCommand::Verify) => {
             let report = kho.verify_audit(&operator, &ctx).await.map_err(core)?;

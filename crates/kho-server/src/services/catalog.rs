@@ -95,7 +95,9 @@ impl Kho {
         let target = draft.slug_or_generated();
         self.check_resource(subject, ctx, Action::Create, &draft, "resource.create", &target).await?;
         let slug = self.free_slug(&draft).await?;
-        Ok(self.store.create_resource(ctx, &slug, &draft).await?)
+        let created = self.store.create_resource(ctx, &slug, &draft).await?;
+        self.sync_search(&created);
+        Ok(created)
     }
 
     /// One resource by id or slug. Reading metadata that is not open is recorded;
@@ -156,7 +158,9 @@ impl Kho {
             self.check_no_personal_columns(&current.id).await?;
         }
         let slug = draft.slug.clone().unwrap_or_else(|| current.slug.clone());
-        Ok(self.store.update_resource(ctx, &current.id, &slug, &draft).await?)
+        let updated = self.store.update_resource(ctx, &current.id, &slug, &draft).await?;
+        self.sync_search(&updated);
+        Ok(updated)
     }
 
     /// Moves a resource along draft → published → retired.
@@ -179,7 +183,9 @@ impl Kho {
                 self.check_no_personal_columns(&current.id).await?;
             }
         }
-        Ok(self.store.set_resource_status(ctx, &current.id, status).await?)
+        let changed = self.store.set_resource_status(ctx, &current.id, status).await?;
+        self.sync_search(&changed);
+        Ok(changed)
     }
 
     /// Deletes a draft. Published resources are retired instead, so the record stays.

@@ -36,6 +36,8 @@ pub struct Kho {
     pub objects: Objects,
     /// Kho dữ liệu — the Delta tables of the resources.
     pub lake: kho_lake::Lake,
+    /// The full-text index of the open data (`<data dir>/search`).
+    pub search: kho_search::SearchIndex,
     pub settings: Settings,
     logins: LoginLimiter,
 }
@@ -87,7 +89,13 @@ impl Kho {
         let lake = kho_lake::Lake::new(&settings.object_store_url)?;
         let logins =
             LoginLimiter::new(settings.login_attempts, std::time::Duration::from_secs(settings.login_window_secs));
-        Ok(Self { store, objects, lake, settings, logins })
+        let search = kho_search::SearchIndex::open(&settings.data_dir.join("search"))?;
+        let kho = Self { store, objects, lake, settings, logins, search };
+        if kho.search.is_empty() {
+            // A new index (or one made before search existed) is filled from the catalogue.
+            kho.reindex_search().await?;
+        }
+        Ok(kho)
     }
 
     /// Checks the policy; a denial is itself recorded in the audit log.

@@ -19,7 +19,42 @@ pub fn is_open_data(r: &DataResource) -> bool {
 /// Most resources a portal listing reads at once.
 const PAGE: i64 = 500;
 
+fn indexed(r: &DataResource) -> kho_search::IndexedDataset {
+    let d = &r.draft;
+    kho_search::IndexedDataset {
+        id: r.id.clone(),
+        title: format!("{} {}", d.title, r.slug),
+        title_en: d.title_en.clone().unwrap_or_default(),
+        keywords: d.keywords.clone(),
+        description: format!("{} {} {}", d.description, d.description_en.clone().unwrap_or_default(), d.theme),
+    }
+}
+
 impl Kho {
+    /// Brings the search index in step with a resource that changed: indexed while it
+    /// is open data, removed at once otherwise. A failure is logged (the change itself
+    /// stands); `kho search reindex` repairs the index.
+    pub(crate) fn sync_search(&self, r: &DataResource) {
+        let done = if is_open_data(r) { self.search.upsert(&indexed(r)) } else { self.search.remove(&r.id) };
+        if let Err(e) = done {
+            tracing::error!(error = %e, resource = %r.id, "the search index could not follow a change; run kho search reindex");
+        }
+    }
+
+    /// Rebuilds the search index from the catalogue; returns how many datasets it holds.
+    pub async fn reindex_search(&self) -> Result<usize> {
+        let open = self.open_resources().await?;
+        let docs: Vec<_> = open.iter().map(indexed).collect();
+        self.search.rebuild(&docs).map_err(|e| Error::internal(e.to_string()))
+    }
+
+    /// Open datasets whose text matches `text` (diacritics ignored, the last word as a
+    /// prefix), as id → relevance.
+    pub fn search_open(&self, text: &str) -> Result<std::collections::HashMap<String, f32>> {
+        let hits = self.search.search(text, 10_000).map_err(|e| Error::internal(e.to_string()))?;
+        Ok(hits.into_iter().collect())
+    }
+
     /// Every open data resource, newest change first.
     pub async fn open_resources(&self) -> Result<Vec<DataResource>> {
         let anonymous = Subject::anonymous();

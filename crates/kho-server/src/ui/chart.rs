@@ -3,6 +3,7 @@
 //! readers.
 
 use super::Lang;
+use kho_vn::number as vn_number;
 use maud::{html, Markup};
 
 /// Bar or line.
@@ -29,29 +30,6 @@ const BOTTOM: f64 = 60.0;
 const TOP: f64 = 15.0;
 
 /// `1234567.0` → `1.234.567`; decimals with `,`.
-pub fn vn_number(v: f64) -> String {
-    let negative = v < 0.0;
-    let rounded = (v.abs() * 100.0).round() / 100.0;
-    let whole = rounded.trunc() as u64;
-    let digits = whole.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push('.');
-        }
-        out.push(c);
-    }
-    let cents = ((rounded - rounded.trunc()) * 100.0).round() as u64;
-    if cents > 0 {
-        out.push_str(&format!(",{cents:02}").trim_end_matches('0').to_string());
-    }
-    if negative {
-        format!("-{out}")
-    } else {
-        out
-    }
-}
-
 /// The chart of `points` (label, value) as SVG with a caption, and the numbers in a
 /// table headed in `l`.
 pub fn svg(l: Lang, kind: Kind, points: &[(String, f64)], x_label: &str, y_label: &str, title: &str) -> Markup {
@@ -116,13 +94,6 @@ pub fn svg(l: Lang, kind: Kind, points: &[(String, f64)], x_label: &str, y_label
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn numbers_read_the_vietnamese_way() {
-        assert_eq!(vn_number(1_234_567.0), "1.234.567");
-        assert_eq!(vn_number(1234.5), "1.234,5");
-        assert_eq!(vn_number(-980.0), "-980");
-    }
 
     #[test]
     fn a_bar_a_point() {

@@ -181,7 +181,18 @@ pub fn admin_links(l: Lang, subject: &kho_core::identity::Subject) -> Vec<(&'sta
 
 /// A page in the shared layout, with its status.
 pub fn page(caller: &Caller, uri: &axum::http::Uri, title: &str, status: StatusCode, content: Markup) -> Response {
-    (status, Html(layout(caller, uri.path(), title, content).into_string())).into_response()
+    (status, Html(layout(caller, &here(uri), title, content).into_string())).into_response()
+}
+
+/// The page's path with its query (without `lang=`), where the language switch returns.
+pub fn here(uri: &axum::http::Uri) -> String {
+    let query: Vec<&str> =
+        uri.query().unwrap_or("").split('&').filter(|kv| !kv.is_empty() && !kv.starts_with("lang=")).collect();
+    if query.is_empty() {
+        uri.path().to_string()
+    } else {
+        format!("{}?{}", uri.path(), query.join("&"))
+    }
 }
 
 /// Sends anonymous visitors of `/admin` pages to the login page.

@@ -7,7 +7,7 @@
 use super::{error_page, layout_with_head, urlencode, Lang};
 use crate::http::caller::Caller;
 use crate::http::ckan::dicts::org_name;
-use crate::http::ckan::search::find;
+use crate::http::ckan::search::{find, Corpus};
 use crate::http::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::Uri;
@@ -48,7 +48,7 @@ async fn agencies(state: &AppState) -> Result<BTreeMap<String, Agency>, Error> {
 }
 
 fn public_page(caller: &Caller, uri: &Uri, title: &str, head: Markup, content: Markup) -> Response {
-    Html(layout_with_head(caller, uri.path(), title, head, content).into_string()).into_response()
+    Html(layout_with_head(caller, &super::here(uri), title, head, content).into_string()).into_response()
 }
 
 pub async fn home(State(state): State<AppState>, caller: Caller, uri: Uri) -> Response {
@@ -145,7 +145,8 @@ pub async fn search(
         let agencies = agencies(&state).await?;
         let fq: Vec<String> = chosen.iter().map(|(f, v)| format!("{f}:\"{}\"", v.replace('"', ""))).collect();
         let with_tables = |r: &DataResource| state.kho.lake.tables(&r.id).is_ok_and(|t| !t.is_empty());
-        let found = find(&open, &agencies, &with_tables, &q, &fq)?;
+        let corpus = Corpus { all: &open, agencies: &agencies, with_tables: &with_tables, index: &state.kho.search };
+        let found = find(&corpus, &q, &fq)?;
         let mut counts: BTreeMap<&str, HashMap<String, (String, usize)>> = BTreeMap::new();
         for r in &found {
             for (field, value, label) in facet_values(r, &agencies) {
@@ -180,8 +181,11 @@ pub async fn search(
                         @if let Some(values) = counts.get(field) {
                             h2 style="font-size:1rem" { (l.t(vi, en)) }
                             ul.facet {
-                                @let mut sorted: Vec<_> = values.iter().collect();
-                                @let _ = sorted.sort_by(|a, b| b.1.1.cmp(&a.1.1).then(a.0.cmp(b.0)));
+                                @let sorted = {
+                                    let mut sorted: Vec<_> = values.iter().collect();
+                                    sorted.sort_by(|a, b| b.1.1.cmp(&a.1.1).then(a.0.cmp(b.0)));
+                                    sorted
+                                };
                                 @for (value, (label, n)) in sorted.into_iter().take(10) {
                                     @let on = chosen.iter().any(|(f, v)| f == field && *v == value);
                                     li { @if on {

@@ -28,12 +28,29 @@ pub struct RequestForm {
     message: String,
 }
 
-/// Sessions must send their form token; anonymous citizens have no session to abuse.
-fn check_form(caller: &Caller, token: &str) -> Result<(), Error> {
-    if caller.session.is_some() {
-        caller.check_csrf(token)?;
+impl RequestForm {
+    /// Sends the form as a request of `kind` (about `resource`, for feedback). Sessions
+    /// must send their form token; anonymous citizens have no session to abuse.
+    async fn send(
+        &self,
+        state: &AppState,
+        caller: &Caller,
+        kind: RequestKind,
+        resource: Option<String>,
+    ) -> Result<CitizenRequest, Error> {
+        if caller.session.is_some() {
+            caller.check_csrf(&self.csrf_token)?;
+        }
+        let new = NewRequest {
+            kind,
+            resource_id: resource,
+            agency_id: self.agency_id.clone(),
+            name: self.name.clone(),
+            email: self.email.clone(),
+            message: self.message.clone(),
+        };
+        state.kho.submit_request(&caller.ctx(), new).await
     }
-    Ok(())
 }
 
 /// The name, e-mail and message fields both forms share.
@@ -96,18 +113,7 @@ pub async fn submit_request(
     uri: Uri,
     Form(f): Form<RequestForm>,
 ) -> Response {
-    let result = async {
-        check_form(&caller, &f.csrf_token)?;
-        let new = NewRequest {
-            kind: RequestKind::DatasetRequest,
-            resource_id: None,
-            agency_id: f.agency_id.clone(),
-            name: f.name.clone(),
-            email: f.email.clone(),
-            message: f.message.clone(),
-        };
-        state.kho.submit_request(&caller.ctx(), new).await
-    };
+    let result = f.send(&state, &caller, RequestKind::DatasetRequest, None);
     match result.await {
         Ok(r) => thanks(&caller, &uri, &r),
         Err(e) => request_page(&state, &caller, &uri, &f, Some(&e.message), super::pages::status_of(&e)).await,
@@ -122,18 +128,7 @@ pub async fn submit_feedback(
     Path(key): Path<String>,
     Form(f): Form<RequestForm>,
 ) -> Response {
-    let result = async {
-        check_form(&caller, &f.csrf_token)?;
-        let new = NewRequest {
-            kind: RequestKind::Feedback,
-            resource_id: Some(key.clone()),
-            agency_id: String::new(),
-            name: f.name.clone(),
-            email: f.email.clone(),
-            message: f.message.clone(),
-        };
-        state.kho.submit_request(&caller.ctx(), new).await
-    };
+    let result = f.send(&state, &caller, RequestKind::Feedback, Some(key));
     match result.await {
         Ok(r) => thanks(&caller, &uri, &r),
         Err(e) => error_page(&caller, uri.path(), &e),

@@ -30,6 +30,8 @@ async fn an_administrator_logs_in_through_the_browser() {
     assert_eq!(browser.text("h1").await, "Management");
 
     browser.goto(&app.url("/admin/agencies")).await;
+    browser.wait_for_url(|u| u.ends_with("/admin/agencies")).await;
+    browser.wait_for(".tree").await;
     let page = browser.source().await;
     assert!(page.contains("UBND tỉnh Bắc Ninh") && page.contains("Sở Khoa học và Công nghệ"));
 

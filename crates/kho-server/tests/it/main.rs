@@ -12,6 +12,7 @@ mod ckan;
 mod dcat;
 mod ops;
 mod portal;
+mod portal_browser;
 mod query;
 mod requests;
 mod warehouse;

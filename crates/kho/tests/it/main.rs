@@ -319,6 +319,7 @@ fn one_command_takes_a_file_to_a_versioned_table() {
     assert_eq!(ok(kho(d, &["query", sql, "--format", "csv"])), "ma_xa,gia_dong_m2\n07210,25000000\n07228,18500000\n");
     let json: serde_json::Value = serde_json::from_str(&ok(kho(d, &["query", sql, "--format", "json"]))).unwrap();
     assert_eq!(json[1]["gia_dong_m2"], 18500000);
+    assert_eq!(ok(kho(d, &["search", "reindex"])), "indexed 0 open datasets\n", "a draft is not open data");
     let refused = kho(d, &["query", "DELETE FROM gia_dat.main"]);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("DELETE is refused"));

@@ -188,28 +188,6 @@ impl Doc<'_> {
         }
         Ok(true)
     }
-
-    /// Relevance of free words: title 3, keywords 2, description 1 a word; `None`
-    /// when a word is missing.
-    fn score(&self, words: &[String]) -> Option<u32> {
-        let d = &self.r.draft;
-        let title = kho_vn::fold(&format!("{} {}", d.title, self.r.slug));
-        let keywords = kho_vn::fold(&d.keywords.join(" "));
-        let description = kho_vn::fold(&format!("{} {}", d.description, d.theme));
-        let has = |text: &str, w: &str| text.split(|c: char| !c.is_alphanumeric()).any(|t| t.starts_with(w));
-        words.iter().try_fold(0, |sum, w| {
-            let s = if has(&title, w) {
-                3
-            } else if has(&keywords, w) {
-                2
-            } else if has(&description, w) {
-                1
-            } else {
-                return None;
-            };
-            Some(sum + s)
-        })
-    }
 }
 
 fn known_fields() -> String {
@@ -218,15 +196,19 @@ fn known_fields() -> String {
         .into()
 }
 
-/// The datasets of `all` that match `q` (words, and field terms) and every `fq`, with
-/// their relevance; `with_tables` tells which have data (`res_format`).
-fn hits<'a>(
-    all: &'a [DataResource],
-    agencies: &BTreeMap<String, Agency>,
-    with_tables: &dyn Fn(&DataResource) -> bool,
-    q: &str,
-    fq: &[String],
-) -> CkanResult<Vec<(u32, Doc<'a>)>> {
+/// What a search looks through: the open datasets, their agencies, which have data
+/// (`res_format`), and the full-text index.
+pub(crate) struct Corpus<'a> {
+    pub all: &'a [DataResource],
+    pub agencies: &'a BTreeMap<String, Agency>,
+    pub with_tables: &'a (dyn Fn(&DataResource) -> bool + Sync),
+    pub index: &'a kho_search::SearchIndex,
+}
+
+/// The datasets that match `q` (words, and field terms) and every `fq`, with their
+/// relevance.
+fn hits<'a>(c: &Corpus<'a>, q: &str, fq: &[String]) -> CkanResult<Vec<(f32, Doc<'a>)>> {
+    let (all, agencies, with_tables, index) = (c.all, c.agencies, c.with_tables, c.index);
     let mut clauses = Vec::new();
     for f in fq {
         clauses.extend(parse(f)?);
@@ -238,17 +220,30 @@ fn hits<'a>(
             if token.contains(':') {
                 clauses.push(vec![term(&token)?]);
             } else if token != "OR" && token != "AND" {
-                words.extend(kho_vn::fold(&token).split_whitespace().map(String::from));
+                words.push(token);
             }
         }
     }
+    // Words go to the full-text index; without words every dataset scores alike.
+    let scores: Option<HashMap<String, f32>> = if words.is_empty() {
+        None
+    } else {
+        let found =
+            index.search(&words.join(" "), all.len().max(1)).map_err(|e| CkanError::search_query(e.to_string()))?;
+        Some(found.into_iter().collect())
+    };
     let mut out = Vec::new();
     for r in all {
+        let score = match &scores {
+            None => 0.0,
+            Some(s) => match s.get(&r.id) {
+                Some(score) => *score,
+                None => continue,
+            },
+        };
         let d = doc(r, agencies, with_tables(r));
         if d.matches(&clauses)? {
-            if let Some(score) = d.score(&words) {
-                out.push((score, d));
-            }
+            out.push((score, d));
         }
     }
     Ok(out)
@@ -256,15 +251,9 @@ fn hits<'a>(
 
 /// The open datasets matching `q` and `fq`, best first, then newest — for the portal's
 /// search page.
-pub(crate) fn find<'a>(
-    all: &'a [DataResource],
-    agencies: &BTreeMap<String, Agency>,
-    with_tables: &dyn Fn(&DataResource) -> bool,
-    q: &str,
-    fq: &[String],
-) -> Result<Vec<&'a DataResource>, kho_core::Error> {
-    let mut found = hits(all, agencies, with_tables, q, fq).map_err(|e| kho_core::Error::invalid("q", e.message))?;
-    found.sort_by(|(sa, a), (sb, b)| sb.cmp(sa).then(b.r.updated_at.cmp(&a.r.updated_at)));
+pub(crate) fn find<'a>(c: &Corpus<'a>, q: &str, fq: &[String]) -> Result<Vec<&'a DataResource>, kho_core::Error> {
+    let mut found = hits(c, q, fq).map_err(|e| kho_core::Error::invalid("q", e.message))?;
+    found.sort_by(|(sa, a), (sb, b)| sb.total_cmp(sa).then(b.r.updated_at.cmp(&a.r.updated_at)));
     Ok(found.into_iter().map(|(_, d)| d.r).collect())
 }
 
@@ -278,7 +267,8 @@ pub async fn package_search(call: &Call<'_>) -> CkanResult {
     let all = kho.open_resources().await?;
     let agencies = agencies(call).await?;
     let with_tables = |r: &DataResource| kho.lake.tables(&r.id).is_ok_and(|t| !t.is_empty());
-    let mut hits = hits(&all, &agencies, &with_tables, &q, &fq)?;
+    let corpus = Corpus { all: &all, agencies: &agencies, with_tables: &with_tables, index: &kho.search };
+    let mut hits = hits(&corpus, &q, &fq)?;
     let sort =
         p.str("sort").filter(|s| !s.trim().is_empty()).unwrap_or_else(|| "score desc, metadata_modified desc".into());
     let mut keys = Vec::new();
@@ -296,7 +286,7 @@ pub async fn package_search(call: &Call<'_>) -> CkanResult {
     hits.sort_by(|(sa, a), (sb, b)| {
         for (field, descending) in &keys {
             let order = match field.as_str() {
-                "score" => sa.cmp(sb),
+                "score" => sa.total_cmp(sb),
                 "metadata_modified" => a.r.updated_at.cmp(&b.r.updated_at),
                 "metadata_created" => a.r.created_at.cmp(&b.r.created_at),
                 "name" => a.r.slug.cmp(&b.r.slug),
