@@ -149,10 +149,9 @@ impl Lake {
         format: DownloadFormat,
         bom: bool,
     ) -> Result<Download, LakeError> {
-        use deltalake::datafusion::prelude::SessionContext;
         let t = self.snapshot(resource_id, table, version).await?;
         let number = t.version().map(|v| v as i64 + 1).unwrap_or(1);
-        let ctx = SessionContext::new();
+        let ctx = crate::read_session();
         t.update_datafusion_session(&ctx.state())?;
         let provider = t.table_provider().await.map_err(df_error)?;
         let df = ctx.read_table(provider).map_err(df_error)?;
@@ -176,7 +175,7 @@ impl Lake {
             }
             _ => {}
         }
-        let batches = df.execute_stream().await.map_err(df_error)?;
+        let batches = crate::stream_in_file_order(df).await.map_err(df_error)?;
         // The plan's own output schema, which its batches match exactly.
         let schema = batches.schema();
         let chunks = match format {

@@ -28,6 +28,26 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::sync::mpsc;
 
+/// Rows in a row group of the table's Parquet files. A read fetches a row group's
+/// column chunks whole, so this bounds what a page of the tabular API costs: 128 Ki
+/// rows (DuckDB writes 122,880) instead of the writer's default of a million, which
+/// made a one-row page decode a million-row chunk of every column.
+pub const ROW_GROUP_ROWS: usize = 128 * 1024;
+/// Rows in a data page (at most). A filtered read decodes the filter's columns, then
+/// only the pages of the other columns that hold a matching row (the offset index
+/// says where each page is): small pages let a selective filter skip most of them.
+pub const PAGE_ROWS: usize = 2048;
+
+/// How the table's Parquet files are written: Snappy, as Delta's writer does by
+/// default, in row groups of [`ROW_GROUP_ROWS`] and pages of [`PAGE_ROWS`].
+fn writer_properties() -> deltalake::parquet::file::properties::WriterProperties {
+    deltalake::parquet::file::properties::WriterProperties::builder()
+        .set_compression(deltalake::parquet::basic::Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_data_page_row_count_limit(PAGE_ROWS)
+        .build()
+}
+
 /// How a load changes the table.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -276,7 +296,10 @@ impl Lake {
                 return Ok((table, Some(changes)));
             }
             let plan = LogicalPlanBuilder::scan("source", provider_as_source(Arc::new(provider)), None)?.build()?;
-            let mut builder = delta.write(Vec::<RecordBatch>::new()).with_input_plan(plan);
+            let mut builder = delta
+                .write(Vec::<RecordBatch>::new())
+                .with_input_plan(plan)
+                .with_writer_properties(writer_properties());
             builder = match options.mode {
                 LoadMode::Replace | LoadMode::Upsert => {
                     builder.with_save_mode(SaveMode::Overwrite).with_schema_mode(SchemaMode::Overwrite)
@@ -362,6 +385,7 @@ async fn upsert(
         .with_source_alias("source")
         .with_target_alias("target")
         .with_streaming(true)
+        .with_writer_properties(writer_properties())
         .with_commit_properties(commit);
     if let Some(differs) = differs {
         merge = merge.when_matched_update(|update| {

@@ -196,13 +196,12 @@ impl Lake {
         version: Option<i64>,
         limit: usize,
     ) -> Result<Vec<deltalake::arrow::record_batch::RecordBatch>, LakeError> {
-        use deltalake::datafusion::prelude::SessionContext;
         let t = self.snapshot(resource_id, table, version).await?;
-        let ctx = SessionContext::new();
+        let ctx = read_session();
         t.update_datafusion_session(&ctx.state())?;
         let df = async {
             let provider = t.table_provider().await?;
-            ctx.read_table(provider)?.limit(0, Some(limit))?.collect().await
+            first_rows_in_file_order(ctx.read_table(provider)?, 0, limit).await
         };
         Ok(df.await.map_err(deltalake::DeltaTableError::from)?)
     }
@@ -233,6 +232,101 @@ impl Lake {
         }
         Ok(samples)
     }
+}
+
+/// A DataFusion session whose plans read a table's rows in one fixed order when their
+/// partitions are taken one after another ([`first_rows_in_file_order`],
+/// [`stream_in_file_order`]): each partition reads only the files and byte ranges the
+/// plan gave it — no partition takes over another's work as it goes idle — and no
+/// round-robin shuffle mixes batches between partitions.
+pub(crate) fn read_session() -> deltalake::datafusion::prelude::SessionContext {
+    use deltalake::datafusion::prelude::{SessionConfig, SessionContext};
+    let mut config = SessionConfig::new().with_round_robin_repartition(false);
+    config.options_mut().execution.enable_file_stream_work_stealing = false;
+    SessionContext::new_with_config(config)
+}
+
+/// All the rows of a query on a [`read_session`] as one stream, in file order: the
+/// partitions are read one after another.
+pub(crate) async fn stream_in_file_order(
+    df: deltalake::datafusion::prelude::DataFrame,
+) -> Result<
+    deltalake::datafusion::physical_plan::SendableRecordBatchStream,
+    deltalake::datafusion::error::DataFusionError,
+> {
+    use deltalake::datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+    use deltalake::datafusion::physical_plan::ExecutionPlanProperties;
+    use futures::StreamExt;
+    let task = std::sync::Arc::new(df.task_ctx());
+    let plan = df.create_physical_plan().await?;
+    let schema = plan.schema();
+    let partitions = plan.output_partitioning().partition_count();
+    let rows = futures::stream::iter(0..partitions)
+        .map(move |partition| match plan.execute(partition, task.clone()) {
+            Ok(stream) => stream.boxed(),
+            Err(e) => futures::stream::once(async { Err(e) }).boxed(),
+        })
+        .flatten();
+    Ok(Box::pin(RecordBatchStreamAdapter::new(schema, rows)))
+}
+
+/// Rows `skip..skip + fetch` of an unsorted query on a [`read_session`], in file order,
+/// so that pages by offset neither repeat nor skip rows, and still read in parallel:
+/// every partition (a part of the files) runs on its own task until it holds
+/// `skip + fetch` rows, and the partitions are joined in order; those after the first
+/// that complete the page are stopped.
+pub(crate) async fn first_rows_in_file_order(
+    df: deltalake::datafusion::prelude::DataFrame,
+    skip: usize,
+    fetch: usize,
+) -> Result<Vec<deltalake::arrow::record_batch::RecordBatch>, deltalake::datafusion::error::DataFusionError> {
+    use deltalake::datafusion::error::DataFusionError;
+    use deltalake::datafusion::physical_plan::ExecutionPlanProperties;
+    use futures::StreamExt;
+    let need = skip.saturating_add(fetch);
+    let task = std::sync::Arc::new(df.task_ctx());
+    let plan = df.create_physical_plan().await?;
+    let mut parts = Vec::new();
+    for partition in 0..plan.output_partitioning().partition_count() {
+        let mut stream = plan.execute(partition, task.clone())?;
+        parts.push(tokio::spawn(async move {
+            let (mut batches, mut rows) = (Vec::new(), 0);
+            while rows < need {
+                let Some(batch) = stream.next().await else { break };
+                let batch = batch?;
+                rows += batch.num_rows();
+                batches.push(batch);
+            }
+            Ok::<_, DataFusionError>(batches)
+        }));
+    }
+    let mut page = Vec::new();
+    let (mut to_skip, mut wanted) = (skip, fetch);
+    let mut parts = parts.into_iter();
+    for part in parts.by_ref() {
+        let batches = part.await.map_err(|e| DataFusionError::External(Box::new(e)))??;
+        for batch in batches {
+            let n = batch.num_rows();
+            if to_skip >= n {
+                to_skip -= n;
+                continue;
+            }
+            let take = (n - to_skip).min(wanted);
+            page.push(batch.slice(to_skip, take));
+            to_skip = 0;
+            wanted -= take;
+            if wanted == 0 {
+                break;
+            }
+        }
+        if wanted == 0 {
+            break;
+        }
+    }
+    for rest in parts {
+        rest.abort();
+    }
+    Ok(page)
 }
 
 /// Rows as JSON objects, nulls written out, dates as `yyyy-mm-dd`.

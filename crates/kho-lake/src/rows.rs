@@ -10,7 +10,7 @@ use deltalake::arrow::datatypes::DataType;
 use deltalake::arrow::record_batch::RecordBatch;
 use deltalake::datafusion::error::DataFusionError;
 use deltalake::datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility};
-use deltalake::datafusion::prelude::{ident, lit, DataFrame, Expr, SessionContext};
+use deltalake::datafusion::prelude::{ident, lit, DataFrame, Expr};
 use std::sync::Arc;
 
 /// Tables up to this many rows are always counted exactly.
@@ -145,7 +145,7 @@ impl Lake {
         let t = self.snapshot(resource_id, table, query.version).await?;
         let version = t.version().map(|v| v as i64 + 1).unwrap_or(1);
         let table_rows = crate::versions::row_count(&t);
-        let ctx = SessionContext::new();
+        let ctx = crate::read_session();
         t.update_datafusion_session(&ctx.state())?;
         let provider = t.table_provider().await.map_err(df_error)?;
         let all = ctx.read_table(provider).map_err(df_error)?;
@@ -202,7 +202,17 @@ impl Lake {
             let names: Vec<&str> = query.fields.iter().map(String::as_str).collect();
             df = df.select_columns(&names).map_err(df_error)?;
         }
-        let batches = df.limit(query.offset, Some(query.limit)).map_err(df_error)?.collect().await.map_err(df_error)?;
+        // Unsorted, rows come in file order, so that pages by offset neither repeat nor
+        // skip rows.
+        let batches = if query.sort.is_some() {
+            match df.limit(query.offset, Some(query.limit)) {
+                Ok(df) => df.collect().await,
+                Err(e) => Err(e),
+            }
+        } else {
+            crate::first_rows_in_file_order(df, query.offset, query.limit).await
+        };
+        let batches = batches.map_err(df_error)?;
         let returned: usize = batches.iter().map(|b| b.num_rows()).sum();
 
         let (total, total_is_estimate) = if conditions.is_empty() {
