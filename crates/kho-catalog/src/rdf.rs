@@ -239,7 +239,8 @@ fn turtle_term(t: &Term) -> String {
     }
 }
 
-fn xml_escape(s: &str) -> String {
+/// Text safe inside XML content and attribute values.
+pub fn xml_escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 

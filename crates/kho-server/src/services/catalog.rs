@@ -95,9 +95,8 @@ impl Kho {
         let target = draft.slug_or_generated();
         self.check_resource(subject, ctx, Action::Create, &draft, "resource.create", &target).await?;
         let slug = self.free_slug(&draft).await?;
-        let created = self.store.create_resource(ctx, &slug, &draft).await?;
-        self.sync_search(&created);
-        Ok(created)
+        // A new resource is a draft: not open data, so not in the search index yet.
+        Ok(self.store.create_resource(ctx, &slug, &draft).await?)
     }
 
     /// One resource by id or slug. Reading metadata that is not open is recorded;
@@ -159,7 +158,7 @@ impl Kho {
         }
         let slug = draft.slug.clone().unwrap_or_else(|| current.slug.clone());
         let updated = self.store.update_resource(ctx, &current.id, &slug, &draft).await?;
-        self.sync_search(&updated);
+        self.sync_search(&current, &updated);
         Ok(updated)
     }
 
@@ -184,7 +183,7 @@ impl Kho {
             }
         }
         let changed = self.store.set_resource_status(ctx, &current.id, status).await?;
-        self.sync_search(&changed);
+        self.sync_search(&current, &changed);
         Ok(changed)
     }
 

@@ -31,11 +31,18 @@ fn indexed(r: &DataResource) -> kho_search::IndexedDataset {
 }
 
 impl Kho {
-    /// Brings the search index in step with a resource that changed: indexed while it
-    /// is open data, removed at once otherwise. A failure is logged (the change itself
-    /// stands); `kho search reindex` repairs the index.
-    pub(crate) fn sync_search(&self, r: &DataResource) {
-        let done = if is_open_data(r) { self.search.upsert(&indexed(r)) } else { self.search.remove(&r.id) };
+    /// Brings the search index in step with a resource that changed (`before` is how it
+    /// was): indexed while it is open data, removed at once when it stops being so;
+    /// nothing to do for a resource that was and is not open data. A failure is logged
+    /// (the change itself stands); `kho search reindex` repairs the index.
+    pub(crate) fn sync_search(&self, before: &DataResource, r: &DataResource) {
+        let done = if is_open_data(r) {
+            self.search.upsert(&indexed(r))
+        } else if is_open_data(before) {
+            self.search.remove(&r.id)
+        } else {
+            return;
+        };
         if let Err(e) = done {
             tracing::error!(error = %e, resource = %r.id, "the search index could not follow a change; run kho search reindex");
         }

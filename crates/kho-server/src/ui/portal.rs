@@ -12,6 +12,7 @@ use crate::http::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::Uri;
 use axum::response::{Html, IntoResponse, Response};
+use kho_catalog::rdf::xml_escape;
 use kho_catalog::DataResource;
 use kho_core::agency::Agency;
 use kho_core::Error;
@@ -431,10 +432,6 @@ pub async fn organization(
         Ok((title, content)) => public_page(&caller, &uri, &title, html! {}, content),
         Err(e) => error_page(&caller, uri.path(), &e),
     }
-}
-
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// Most entries in the feed.

@@ -201,38 +201,38 @@ pub async fn package_show(call: &Call<'_>) -> CkanResult {
     package_dict(call, &r, &agencies(call).await?, true).await
 }
 
-/// Agencies that publish open data, with their counts.
-async fn publishing_agencies(call: &Call<'_>) -> CkanResult<Vec<(Agency, usize)>> {
-    let all = agencies(call).await?;
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for r in call.state.kho.open_resources().await? {
-        *counts.entry(r.draft.publisher_agency_id).or_default() += 1;
+/// Agencies that publish open data, with their counts, from the open resources and
+/// the agencies (read once by the caller).
+fn publishing_agencies(open: &[DataResource], all: &BTreeMap<String, Agency>) -> Vec<(Agency, usize)> {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in open {
+        *counts.entry(&r.draft.publisher_agency_id).or_default() += 1;
     }
     let mut out: Vec<(Agency, usize)> =
-        counts.into_iter().filter_map(|(id, n)| all.get(&id).map(|a| (a.clone(), n))).collect();
+        counts.into_iter().filter_map(|(id, n)| all.get(id).map(|a| (a.clone(), n))).collect();
     out.sort_by_key(|(a, _)| org_name(a));
-    Ok(out)
+    out
 }
 
 pub async fn organization_list(call: &Call<'_>) -> CkanResult {
     let all_fields = call.params.bool("all_fields", false)?;
     let (limit, offset) = (call.params.int("limit", 1000, 1000)?, call.params.int("offset", 0, i64::MAX)?);
-    let orgs = publishing_agencies(call).await?.into_iter().skip(offset as usize).take(limit as usize);
+    let (open, all) = (call.state.kho.open_resources().await?, agencies(call).await?);
+    let orgs = publishing_agencies(&open, &all).into_iter().skip(offset as usize).take(limit as usize);
     Ok(Value::Array(orgs.map(|(a, n)| if all_fields { org_dict(&a, n) } else { json!(org_name(&a)) }).collect()))
 }
 
 pub async fn organization_show(call: &Call<'_>) -> CkanResult {
     let id = call.params.required("id")?;
-    let (agency, n) = publishing_agencies(call)
-        .await?
+    let (open, all) = (call.state.kho.open_resources().await?, agencies(call).await?);
+    let (agency, n) = publishing_agencies(&open, &all)
         .into_iter()
         .find(|(a, _)| a.id == id || org_name(a) == id)
         .ok_or_else(|| CkanError::not_found("Organization not found"))?;
     let mut dict = org_dict(&agency, n);
     if call.params.bool("include_datasets", false)? {
-        let all = agencies(call).await?;
         let mut packages = Vec::new();
-        for r in call.state.kho.open_resources().await?.iter().filter(|r| r.draft.publisher_agency_id == agency.id) {
+        for r in open.iter().filter(|r| r.draft.publisher_agency_id == agency.id) {
             packages.push(package_dict(call, r, &all, false).await?);
         }
         dict["packages"] = Value::Array(packages);
