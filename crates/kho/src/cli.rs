@@ -105,6 +105,9 @@ enum Command {
     /// The open data portal's search index (tìm kiếm).
     #[command(subcommand)]
     Search(SearchCommand),
+    /// Measure ingest and reads on a generated CSV against DuckDB, side by side; see
+    /// docs/benchmarks.md. Works in its own directory, not on --data-dir.
+    Bench(crate::bench::BenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -365,6 +368,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             init_tracing(log_format);
             serve(settings).await
         }
+        Command::Bench(args) => crate::bench::run(args).await,
         command => {
             if std::env::var_os("KHO_LOG").is_some() {
                 init_tracing(log_format);
@@ -435,7 +439,7 @@ async fn admin(kho: &Kho, command: Command) -> anyhow::Result<ExitCode> {
     let ctx = AuditContext::operator();
     let mut out = std::io::stdout().lock();
     match command {
-        Command::Serve(_) => unreachable!("handled by run"),
+        Command::Serve(_) | Command::Bench(_) => unreachable!("handled by run"),
         Command::User(UserCommand::Create { username, agency, roles, display_name, password_stdin }) => {
             let agency = find_agency(kho, &agency).await?;
             let (password, generated) = if password_stdin {

@@ -3,6 +3,7 @@
 //! running on it. Administrative commands are recorded in the audit log as the
 //! local operator.
 
+mod bench;
 mod cli;
 mod settings;
 

@@ -2,6 +2,8 @@
 //! stop on SIGTERM; the administrative commands on the same store; `audit verify`
 //! failing loudly on a tampered log.
 
+mod bench;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
