@@ -16,6 +16,7 @@
 
 mod dataset;
 mod http;
+mod portal;
 mod process;
 
 use anyhow::{anyhow, bail, Context};
@@ -44,12 +45,14 @@ const WARMUP: usize = 5;
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Which {
-    /// Ingest and read.
+    /// Ingest, read and portal.
     All,
     /// CSV into a table: time and peak memory.
     Ingest,
     /// Filtered tabular-API requests and an SQL aggregate (the table is loaded first).
     Read,
+    /// The open data portal on a large catalogue: package_search and the dataset page.
+    Portal,
 }
 
 #[derive(Args)]
@@ -70,6 +73,9 @@ pub struct BenchArgs {
     /// Filtered requests timed on each side.
     #[arg(long, env = "KHO_BENCH_REQUESTS", default_value_t = 200)]
     requests: usize,
+    /// Open datasets the portal benchmark seeds.
+    #[arg(long, env = "KHO_BENCH_DATASETS", default_value_t = 10_000)]
+    datasets: usize,
     /// Runs of the SQL aggregate on each side (the median is reported).
     #[arg(long, env = "KHO_BENCH_RUNS", default_value_t = 5)]
     runs: usize,
@@ -199,14 +205,8 @@ fn mb(bytes: u64) -> String {
 }
 
 fn grouped(n: u64) -> String {
-    let digits = n.to_string();
     let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
+    dataset::push_grouped(&mut out, n, ',');
     out
 }
 
@@ -279,13 +279,30 @@ fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let mut work = Workdir::new(args.dir.clone(), args.keep)?;
     let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     println!(
-        "Kho benchmark: {} rows, seed {}, {cpus} CPUs ({} {}); working in {}",
-        grouped(args.rows),
+        "Kho benchmark: seed {}, {cpus} CPUs ({} {}); working in {}",
         args.seed,
         std::env::consts::OS,
         std::env::consts::ARCH,
         work.path.display()
     );
+    if args.which != Which::Portal {
+        warehouse(&args, &mut work)?;
+    }
+    if matches!(args.which, Which::All | Which::Portal) {
+        let kho = Kho { exe: std::env::current_exe()?, data: work.file("kho-portal-data") };
+        portal::run(&mut work, &kho, args.datasets, args.requests, args.seed)?;
+    }
+
+    let total = started.elapsed().as_secs_f64();
+    println!("\ntotal wall time: {:.0} min {:.1} s ({total:.1} s)", (total / 60.0).floor(), total % 60.0);
+    if args.keep {
+        println!("kept: {}", work.path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The warehouse: ingest and reads, beside DuckDB.
+fn warehouse(args: &BenchArgs, work: &mut Workdir) -> anyhow::Result<()> {
     let script = work.file("duckdb_side.py");
     let duck = match DuckDb::probe(&args.python, script) {
         Ok(d) => {
@@ -351,15 +368,9 @@ fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
 
     if args.which != Which::Ingest {
         kho.run(["resource", "status", SLUG, "published"])?;
-        read(&args, &kho, duck.as_ref(), &parquet, &mut work)?;
+        read(args, &kho, duck.as_ref(), &parquet, work)?;
     }
-
-    let total = started.elapsed().as_secs_f64();
-    println!("\ntotal wall time: {:.0} min {:.1} s ({total:.1} s)", (total / 60.0).floor(), total % 60.0);
-    if args.keep {
-        println!("kept: {}", work.path.display());
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// What DuckDB's ingest measured.

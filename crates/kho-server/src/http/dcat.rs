@@ -95,10 +95,6 @@ async fn add(
     Ok(add_dataset(g, r, &context))
 }
 
-async fn agencies(state: &AppState) -> Result<BTreeMap<String, Agency>, Error> {
-    Ok(state.kho.list_agencies().await?.into_iter().map(|a| (a.id.clone(), a)).collect())
-}
-
 #[derive(Deserialize)]
 pub struct CatalogParams {
     page: Option<usize>,
@@ -123,7 +119,8 @@ async fn catalog(
     ext: &str,
 ) -> ApiResult<Response> {
     let base = base_url(&state, &headers);
-    let mut open = state.kho.open_resources().await?;
+    let catalogue = state.kho.open_catalogue().await?;
+    let mut open: Vec<&DataResource> = catalogue.resources().collect();
     let mut page_url = format!("{base}/catalog.{ext}");
     if let Some(since) = params.modified_since.as_deref().filter(|s| !s.is_empty()) {
         let since_time = parse_since(since)?;
@@ -132,11 +129,11 @@ async fn catalog(
     }
     open.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(a.id.cmp(&b.id)));
     let page = params.page.unwrap_or(1).max(1);
-    let agencies = agencies(&state).await?;
+    let agencies = &catalogue.agencies;
     let mut g = Graph::default();
     let mut datasets = Vec::new();
     for r in open.iter().skip((page - 1) * PER_PAGE).take(PER_PAGE) {
-        datasets.push(add(&state, &mut g, &base, r, &agencies).await?);
+        datasets.push(add(&state, &mut g, &base, r, agencies).await?);
     }
     let paging = CatalogPage { page, per_page: PER_PAGE, total: open.len(), page_url };
     add_catalog(&mut g, &base, "Dữ liệu mở — Kho", &datasets, &paging);
@@ -176,9 +173,10 @@ pub async fn dataset(
         return Ok(crate::ui::portal::dataset(state, caller, uri, &file, preview).await);
     };
     let not_found = || Error::not_found(format!("open dataset {key:?}"));
-    let r = state.kho.open_resource(key).await.map_err(|_| not_found())?;
+    let catalogue = state.kho.open_catalogue().await?;
+    let r = &catalogue.dataset(key).ok_or_else(not_found)?.resource;
     let base = base_url(&state, &headers);
     let mut g = Graph::default();
-    add(&state, &mut g, &base, &r, &agencies(&state).await?).await?;
+    add(&state, &mut g, &base, r, &catalogue.agencies).await?;
     Ok(syntax.respond(&g))
 }

@@ -23,6 +23,7 @@ use kho_core::policy::{authorize, Action, Decision, Resource, ResourceKind};
 use kho_core::{secret, time, Error, ErrorCode, Result};
 use kho_store::objects::Objects;
 use kho_store::{AuditQuery, MetadataStore, NewToken, Page, Session, UserChange, UserQuery};
+pub use portal::{OpenCatalogue, OpenDataset};
 pub use query::QueryableTable;
 use serde::Serialize;
 use serde_json::json;
@@ -40,6 +41,8 @@ pub struct Kho {
     pub search: kho_search::SearchIndex,
     pub settings: Settings,
     logins: LoginLimiter,
+    /// The open catalogue as the portal last read it.
+    portal: portal::PortalCache,
 }
 
 /// What the first start created, to print once.
@@ -90,7 +93,7 @@ impl Kho {
         let logins =
             LoginLimiter::new(settings.login_attempts, std::time::Duration::from_secs(settings.login_window_secs));
         let search = kho_search::SearchIndex::open(&settings.data_dir.join("search"))?;
-        let kho = Self { store, objects, lake, settings, logins, search };
+        let kho = Self { store, objects, lake, settings, logins, search, portal: Default::default() };
         if kho.search.is_empty() {
             // A new index (or one made before search existed) is filled from the catalogue.
             kho.reindex_search().await?;

@@ -5,15 +5,73 @@
 
 use super::{Kho, ResourceFilter};
 use kho_catalog::{DataResource, PersonalData, Status};
+use kho_core::agency::Agency;
 use kho_core::identity::Subject;
 use kho_core::policy::SharingScope;
 use kho_core::{Error, Result};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 /// Whether a resource belongs on the open data portal (Decree 47/2020).
 pub fn is_open_data(r: &DataResource) -> bool {
     r.status == Status::Published
         && r.draft.sharing_scope == SharingScope::Open
         && r.draft.personal_data == PersonalData::None
+}
+
+/// An open dataset and the names of its tables.
+#[derive(Debug, Clone)]
+pub struct OpenDataset {
+    pub resource: DataResource,
+    pub tables: Vec<String>,
+}
+
+/// Danh mục dữ liệu mở — every open dataset with its tables, and the agencies, as the
+/// portal's pages and APIs read them: one consistent copy, shared between requests.
+#[derive(Debug)]
+pub struct OpenCatalogue {
+    /// Newest change first.
+    pub datasets: Vec<OpenDataset>,
+    /// Every agency by id (publishers and their parents).
+    pub agencies: BTreeMap<String, Agency>,
+    /// Id and slug → position in `datasets`.
+    keys: HashMap<String, usize>,
+    /// The audit log's head when it was read.
+    seq: i64,
+}
+
+impl OpenCatalogue {
+    fn new(seq: i64, datasets: Vec<OpenDataset>, agencies: BTreeMap<String, Agency>) -> Self {
+        let mut keys = HashMap::with_capacity(datasets.len() * 2);
+        for (i, d) in datasets.iter().enumerate() {
+            keys.insert(d.resource.id.clone(), i);
+            keys.insert(d.resource.slug.clone(), i);
+        }
+        Self { datasets, agencies, keys, seq }
+    }
+
+    /// An open dataset by id or slug.
+    pub fn dataset(&self, key: &str) -> Option<&OpenDataset> {
+        self.keys.get(key).map(|&i| &self.datasets[i])
+    }
+
+    pub fn resources(&self) -> impl Iterator<Item = &DataResource> {
+        self.datasets.iter().map(|d| &d.resource)
+    }
+}
+
+/// The copy of the open catalogue kept between requests.
+#[derive(Default)]
+pub(crate) struct PortalCache {
+    copy: Mutex<Option<Arc<OpenCatalogue>>>,
+    /// Held while the catalogue is read, so that many requests after a change read it once.
+    reading: tokio::sync::Mutex<()>,
+}
+
+impl PortalCache {
+    fn current(&self, seq: i64) -> Option<Arc<OpenCatalogue>> {
+        self.copy.lock().unwrap_or_else(|p| p.into_inner()).as_ref().filter(|c| c.seq == seq).cloned()
+    }
 }
 
 /// Most resources a portal listing reads at once.
@@ -62,8 +120,34 @@ impl Kho {
         Ok(hits.into_iter().collect())
     }
 
-    /// Every open data resource, newest change first.
-    pub async fn open_resources(&self) -> Result<Vec<DataResource>> {
+    /// The open catalogue as it is now: the copy in memory while nothing has changed,
+    /// else read again. Every change to the catalogue, its agencies or its tables is
+    /// written with an entry in the audit log, so the log's head says whether the copy
+    /// is current — also after a change made by another process (the CLI) on the same
+    /// store. The head is read before the catalogue, so a change that lands while it
+    /// is read only makes the next request read it again.
+    pub async fn open_catalogue(&self) -> Result<Arc<OpenCatalogue>> {
+        let (seq, _) = self.store.audit_head().await?;
+        if let Some(current) = self.portal.current(seq) {
+            return Ok(current);
+        }
+        let _one_reader = self.portal.reading.lock().await;
+        if let Some(current) = self.portal.current(seq) {
+            return Ok(current);
+        }
+        let mut datasets = Vec::new();
+        for resource in self.open_resources().await? {
+            let tables = self.lake.tables(&resource.id)?;
+            datasets.push(OpenDataset { resource, tables });
+        }
+        let agencies = self.store.list_agencies().await?.into_iter().map(|a| (a.id.clone(), a)).collect();
+        let catalogue = Arc::new(OpenCatalogue::new(seq, datasets, agencies));
+        *self.portal.copy.lock().unwrap_or_else(|p| p.into_inner()) = Some(catalogue.clone());
+        Ok(catalogue)
+    }
+
+    /// Every open data resource, newest change first, read from the store.
+    async fn open_resources(&self) -> Result<Vec<DataResource>> {
         let anonymous = Subject::anonymous();
         let mut out = Vec::new();
         loop {
@@ -87,9 +171,9 @@ impl Kho {
 
     /// One open data resource by id or slug; anything else is "not found".
     pub async fn open_resource(&self, key: &str) -> Result<DataResource> {
-        match self.store.resource(key).await? {
-            Some(r) if is_open_data(&r) => Ok(r),
-            _ => Err(Error::not_found(format!("open dataset {key:?}"))),
+        match self.open_catalogue().await?.dataset(key) {
+            Some(d) => Ok(d.resource.clone()),
+            None => Err(Error::not_found(format!("open dataset {key:?}"))),
         }
     }
 }
@@ -101,6 +185,7 @@ impl Kho {
     pub async fn open_data_query(&self, sql: &str) -> Result<kho_lake::QueryResult> {
         let checked = kho_lake::query::check_allowing_bare_names(sql)?;
         let mut tables = Vec::new();
+        let catalogue = self.open_catalogue().await?;
         for name in &checked.tables {
             let (dataset, table) = if name.schema.is_empty() {
                 name.table.split_once('-').map(|(d, t)| (d.to_string(), t.to_string())).unwrap_or_default()
@@ -108,11 +193,11 @@ impl Kho {
                 (name.schema.replace('_', "-"), name.table.clone())
             };
             let missing = || Error::not_found(format!("table {name}: no open dataset resource by that id"));
-            let r = self.open_resource(&dataset).await.map_err(|_| missing())?;
-            if !self.lake.tables(&r.id)?.contains(&table) {
+            let d = catalogue.dataset(&dataset).ok_or_else(missing)?;
+            if !d.tables.contains(&table) {
                 return Err(missing());
             }
-            tables.push(kho_lake::QueryTable { name: name.clone(), resource_id: r.id, table });
+            tables.push(kho_lake::QueryTable { name: name.clone(), resource_id: d.resource.id.clone(), table });
         }
         Ok(self.lake.query(checked, &tables, self.settings.query_limits()).await?)
     }

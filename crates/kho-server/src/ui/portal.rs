@@ -44,10 +44,6 @@ fn dataset_card(l: Lang, r: &DataResource, agencies: &BTreeMap<String, Agency>) 
     }
 }
 
-async fn agencies(state: &AppState) -> Result<BTreeMap<String, Agency>, Error> {
-    Ok(state.kho.list_agencies().await?.into_iter().map(|a| (a.id.clone(), a)).collect())
-}
-
 fn public_page(caller: &Caller, uri: &Uri, title: &str, head: Markup, content: Markup) -> Response {
     Html(layout_with_head(caller, &super::here(uri), title, head, content).into_string()).into_response()
 }
@@ -55,14 +51,14 @@ fn public_page(caller: &Caller, uri: &Uri, title: &str, head: Markup, content: M
 pub async fn home(State(state): State<AppState>, caller: Caller, uri: Uri) -> Response {
     let l = caller.lang;
     let result = async {
-        let open = state.kho.open_resources().await?;
-        let agencies = agencies(&state).await?;
-        let publishers =
-            open.iter().map(|r| &r.draft.publisher_agency_id).collect::<std::collections::BTreeSet<_>>().len();
-        let mut tables = 0;
-        for r in &open {
-            tables += state.kho.lake.tables(&r.id)?.len();
-        }
+        let catalogue = state.kho.open_catalogue().await?;
+        let (open, agencies) = (&catalogue.datasets, &catalogue.agencies);
+        let publishers = catalogue
+            .resources()
+            .map(|r| &r.draft.publisher_agency_id)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        let tables: usize = open.iter().map(|d| d.tables.len()).sum();
         Ok::<_, Error>(html! {
             form.card role="search" method="get" action="/datasets" {
                 label for="q" { (l.t("Tìm dữ liệu mở", "Search open data")) }
@@ -75,7 +71,7 @@ pub async fn home(State(state): State<AppState>, caller: Caller, uri: Uri) -> Re
                 strong { (tables) } " " (l.t("bảng dữ liệu", "data tables"))
             }
             h2 { (l.t("Mới cập nhật", "Recently updated")) }
-            ul style="list-style:none;padding:0" { @for r in open.iter().take(6) { (dataset_card(l, r, &agencies)) } }
+            ul style="list-style:none;padding:0" { @for d in open.iter().take(6) { (dataset_card(l, &d.resource, agencies)) } }
             p { a href="/datasets" { (l.t("Xem tất cả bộ dữ liệu", "See every dataset")) " →" } " · " a href="/feed.atom" { (l.t("Nguồn tin Atom", "Atom feed")) } }
         })
     };
@@ -142,15 +138,13 @@ pub async fn search(
     .collect();
     let q = p.q.clone().unwrap_or_default();
     let result = async {
-        let open = state.kho.open_resources().await?;
-        let agencies = agencies(&state).await?;
+        let catalogue = state.kho.open_catalogue().await?;
+        let agencies = &catalogue.agencies;
         let fq: Vec<String> = chosen.iter().map(|(f, v)| format!("{f}:\"{}\"", v.replace('"', ""))).collect();
-        let with_tables = |r: &DataResource| state.kho.lake.tables(&r.id).is_ok_and(|t| !t.is_empty());
-        let corpus = Corpus { all: &open, agencies: &agencies, with_tables: &with_tables, index: &state.kho.search };
-        let found = find(&corpus, &q, &fq)?;
+        let found = find(&Corpus { catalogue: &catalogue, index: &state.kho.search }, &q, &fq)?;
         let mut counts: BTreeMap<&str, HashMap<String, (String, usize)>> = BTreeMap::new();
         for r in &found {
-            for (field, value, label) in facet_values(r, &agencies) {
+            for (field, value, label) in facet_values(r, agencies) {
                 counts.entry(field).or_default().entry(value).or_insert((label, 0)).1 += 1;
             }
         }
@@ -200,7 +194,7 @@ pub async fn search(
                     }
                 }
                 ul #results style="flex:3 1 24rem;list-style:none;padding:0" {
-                    @for r in &shown { (dataset_card(l, r, &agencies)) }
+                    @for r in &shown { (dataset_card(l, r, agencies)) }
                 }
             }
             @if found.len() > page * PAGE_SIZE {
@@ -264,11 +258,12 @@ const CHART_POINTS: usize = 60;
 pub async fn dataset(state: AppState, caller: Caller, uri: Uri, key: &str, p: PreviewParams) -> Response {
     let l = caller.lang;
     let result = async {
-        let r = state.kho.open_resource(key).await?;
-        let agencies = agencies(&state).await?;
+        let catalogue = state.kho.open_catalogue().await?;
+        let opened = catalogue.dataset(key).ok_or_else(|| Error::not_found(format!("open dataset {key:?}")))?;
+        let (r, agencies) = (&opened.resource, &catalogue.agencies);
         let publisher = agencies.get(&r.draft.publisher_agency_id);
         let mut sections = Vec::new();
-        for table in state.kho.lake.tables(&r.id)? {
+        for table in opened.tables.iter().cloned() {
             let here = p.table.as_deref() == Some(table.as_str());
             let sort = p.sort.as_deref().filter(|s| here && !s.is_empty()).map(|s| match s.strip_prefix('-') {
                 Some(c) => (c.to_string(), true),
@@ -284,12 +279,12 @@ pub async fn dataset(state: AppState, caller: Caller, uri: Uri, key: &str, p: Pr
             let versions = state.kho.table_versions(subject, &ctx, &r.id, &table).await?;
             let (rows, page) = state.kho.table_rows(subject, &ctx, &r.id, &table, query).await?;
             let downloads =
-                super::tables::downloads(&state, &caller, &r, &table, versions.first().map(|v| v.version)).await?;
+                super::tables::downloads(&state, &caller, r, &table, versions.first().map(|v| v.version)).await?;
             let columns = versions.first().and_then(|v| v.columns.clone()).unwrap_or_default();
             let chart = match (&p.x, here) {
                 (Some(x), true) if !x.is_empty() => {
                     let y = p.y.clone().unwrap_or_default();
-                    let points = chart_points(&state, &r, &table, &columns, x, &y).await?;
+                    let points = chart_points(&state, r, &table, &columns, x, &y).await?;
                     let label =
                         |c: &str| columns.iter().find(|k| k.name == c).map(|k| k.header.clone()).unwrap_or_default();
                     let y_label = if y.is_empty() { l.t("Số dòng", "Rows").to_string() } else { label(&y) };
@@ -413,18 +408,19 @@ pub async fn organization(
 ) -> Response {
     let l = caller.lang;
     let result = async {
-        let agencies = agencies(&state).await?;
+        let catalogue = state.kho.open_catalogue().await?;
+        let agencies = &catalogue.agencies;
         let agency = agencies
             .values()
             .find(|a| org_name(a) == name || a.id == name)
             .ok_or_else(|| Error::not_found(format!("agency {name:?}")))?;
-        let open = state.kho.open_resources().await?;
-        let theirs: Vec<&DataResource> = open.iter().filter(|r| r.draft.publisher_agency_id == agency.id).collect();
+        let theirs: Vec<&DataResource> =
+            catalogue.resources().filter(|r| r.draft.publisher_agency_id == agency.id).collect();
         Ok::<_, Error>((
             agency.name.clone(),
             html! {
                 p { (theirs.len()) " " (l.t("bộ dữ liệu mở", "open datasets")) }
-                ul style="list-style:none;padding:0" { @for r in theirs { (dataset_card(l, r, &agencies)) } }
+                ul style="list-style:none;padding:0" { @for r in theirs { (dataset_card(l, r, agencies)) } }
             },
         ))
     };
@@ -441,16 +437,16 @@ const FEED_ENTRIES: usize = 50;
 pub async fn feed(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
     let base = crate::http::ckan::base_url(&state, &headers);
     let result = async {
-        let open = state.kho.open_resources().await?;
-        let agencies = agencies(&state).await?;
-        let updated = open.iter().map(|r| r.updated_at).max().unwrap_or_else(chrono::Utc::now);
+        let catalogue = state.kho.open_catalogue().await?;
+        let agencies = &catalogue.agencies;
+        let updated = catalogue.resources().map(|r| r.updated_at).max().unwrap_or_else(chrono::Utc::now);
         let mut xml = format!(
             "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"vi\">\n  \
              <title>Dữ liệu mở — bộ dữ liệu mới và cập nhật</title>\n  <id>{base}/feed.atom</id>\n  \
              <link rel=\"self\" href=\"{base}/feed.atom\"/>\n  <link href=\"{base}/datasets\"/>\n  <updated>{}</updated>\n",
             updated.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         );
-        for r in open.iter().take(FEED_ENTRIES) {
+        for r in catalogue.resources().take(FEED_ENTRIES) {
             let d = &r.draft;
             let author = agencies.get(&d.publisher_agency_id).map(|a| a.name.as_str()).unwrap_or("");
             let published = r.published_at.unwrap_or(r.created_at);

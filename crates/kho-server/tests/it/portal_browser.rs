@@ -45,8 +45,8 @@ fn vn_number(n: i64) -> String {
 async fn a_citizen_finds_filters_charts_and_downloads_open_data_in_the_browser() {
     let app = spawn_app_with(|s| s.demo_datasets = true).await;
     let Some(browser) = Browser::start().await else { return };
-    let open = app.kho.open_resources().await.unwrap();
-    let slug = open.iter().find(|r| r.draft.title == TITLE).expect("the demo's schools dataset").slug.clone();
+    let open = app.kho.open_catalogue().await.unwrap();
+    let slug = open.resources().find(|r| r.draft.title == TITLE).expect("the demo's schools dataset").slug.clone();
     let dataset = format!("/dataset/{slug}");
 
     // The whole table, read anonymously through the public API: what the pages must agree with.
@@ -68,7 +68,7 @@ async fn a_citizen_finds_filters_charts_and_downloads_open_data_in_the_browser()
     browser.goto(&app.url("/")).await;
     assert!(browser.source().await.contains("lang=\"vi\""));
     let counts = browser.text("#counts").await;
-    assert!(counts.starts_with(&format!("{} bộ dữ liệu mở", open.len())), "{counts}");
+    assert!(counts.starts_with(&format!("{} bộ dữ liệu mở", open.datasets.len())), "{counts}");
     browser.type_into("#q", "truong hoc").await;
     browser.click("form[role=search] button[type=submit]").await;
     let url = browser.wait_for_url(|u| u.contains("/datasets?")).await;
@@ -76,7 +76,11 @@ async fn a_citizen_finds_filters_charts_and_downloads_open_data_in_the_browser()
     browser.wait_for("#results").await;
     let found = browser.count("#results > li").await;
     assert_eq!(browser.text("#result-count").await, format!("{found} bộ dữ liệu"));
-    assert!(found >= 1 && found < open.len(), "the words narrow the {} open datasets to {found}", open.len());
+    assert!(
+        found >= 1 && found < open.datasets.len(),
+        "the words narrow the {} open datasets to {found}",
+        open.datasets.len()
+    );
     let titles = browser.texts("#results > li a strong").await;
     assert!(titles.iter().any(|t| t == TITLE), "{titles:?}");
     assert!(!titles.iter().any(|t| t == "Danh sách cơ sở y tế" || t == "Điểm du lịch tiêu biểu"), "{titles:?}");
@@ -89,7 +93,7 @@ async fn a_citizen_finds_filters_charts_and_downloads_open_data_in_the_browser()
     let metadata = browser.text("#metadata").await;
     assert!(metadata.contains("Cơ quan công bố Sở Giáo dục và Đào tạo"), "{metadata}");
     assert!(metadata.contains("Lĩnh vực giáo dục"), "{metadata}");
-    let id = open.iter().find(|r| r.slug == slug).unwrap().id.clone();
+    let id = open.dataset(&slug).unwrap().resource.id.clone();
     let page = browser.source().await;
     let head = &page[..page.find("</head>").expect("a head")];
     assert!(

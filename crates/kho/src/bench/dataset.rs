@@ -193,12 +193,12 @@ fn push_date(text: &mut String, d: chrono::NaiveDate) {
     let _ = write!(text, "{:02}/{:02}/{}", d.day(), d.month(), d.year());
 }
 
-/// `n` with `.` between thousands: 1250000 → `1.250.000`.
-fn push_grouped(text: &mut String, n: u64) {
+/// `n` with `separator` between thousands: 1250000 → `1.250.000` with `.`.
+pub fn push_grouped(text: &mut String, n: u64, separator: char) {
     let digits = n.to_string();
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            text.push('.');
+            text.push(separator);
         }
         text.push(c);
     }
@@ -246,11 +246,11 @@ fn row(rng: &mut Rng, units: &[AdminUnit], number: u64, text: &mut String) {
         16..=18 => 500 + rng.below(4_500),
         _ => 5_000 + rng.below(45_000),
     };
-    push_grouped(text, thousands * 1_000);
+    push_grouped(text, thousands * 1_000, '.');
     text.push(';');
     if matches!(field, "Đất đai" | "Xây dựng") {
         let hundredths = 3_000 + rng.below(500_000);
-        push_grouped(text, hundredths / 100);
+        push_grouped(text, hundredths / 100, '.');
         let _ = write!(text, ",{:02}", hundredths % 100);
     }
     text.push('\n');
@@ -322,7 +322,7 @@ mod tests {
     fn thousands_are_grouped_with_dots() {
         let mut s = String::new();
         for n in [0, 999, 1_000, 1_250_000, 12_345_678] {
-            push_grouped(&mut s, n);
+            push_grouped(&mut s, n, '.');
             s.push(' ');
         }
         assert_eq!(s, "0 999 1.000 1.250.000 12.345.678 ");

@@ -9,7 +9,8 @@ fn bench_measures_each_step_and_says_when_duckdb_is_missing() {
     let dir = tempfile::tempdir().unwrap();
     let work = dir.path().join("work");
     let mut bench = Command::new(super::KHO);
-    bench.args(["bench", "--rows", "2000", "--requests", "4", "--runs", "2", "--python", "/nonexistent/python3"]);
+    bench.args(["bench", "--rows", "2000", "--requests", "4", "--runs", "2", "--datasets", "150"]);
+    bench.args(["--python", "/nonexistent/python3"]);
     bench.arg("--dir").arg(&work);
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("KHO_") {
@@ -32,6 +33,12 @@ fn bench_measures_each_step_and_says_when_duckdb_is_missing() {
         "p95",
         "== read: SQL aggregate, median of 2 runs",
         "groups",
+        "== portal: 150 open datasets from 30 agencies, 1 of them with a table of 500 rows ==",
+        "package_search: words + 4 facets",
+        "package_search: fq organization + 4 facets",
+        "dataset page /dataset/{slug}",
+        "first package_search (reads the catalogue)",
+        "CKAN with Solr was not run",
         "total wall time: ",
     ] {
         assert!(stdout.contains(measurement), "{measurement:?} missing:\n{stdout}");
@@ -45,5 +52,7 @@ fn bench_measures_each_step_and_says_when_duckdb_is_missing() {
     // Targets that need no reference are still judged.
     assert!(stdout.contains("peak RSS < 1 GB for a 2 GB CSV"), "{stdout}");
     assert!(stdout.contains("filtered request p50 < 50 ms"), "{stdout}");
+    assert!(stdout.contains("package_search p50 < 10 ms"), "{stdout}");
+    assert!(stdout.contains("dataset page p50 < 20 ms"), "{stdout}");
     assert!(!work.exists(), "the working directory is removed without --keep");
 }

@@ -59,12 +59,11 @@ fn help_explains_each_command() {
     assert!(serve.contains("--demo") && serve.contains("KHO_LISTEN") && serve.contains("--data-dir"), "{serve}");
 }
 
-#[test]
-fn serve_initialises_an_empty_data_dir_and_stops_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
+/// `kho serve` on a free port: the child, its address and what it printed up to it.
+fn serve(data_dir: &Path) -> (std::process::Child, String, String) {
     let mut child = Command::new(KHO)
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path())
+        .arg(data_dir)
         .env_remove("KHO_ADMIN_PASSWORD")
         .env_remove("KHO_DATABASE_URL")
         .stdout(Stdio::piped())
@@ -81,6 +80,13 @@ fn serve_initialises_an_empty_data_dir_and_stops_on_sigterm() {
             break rest.split_whitespace().next().unwrap().to_string();
         }
     };
+    (child, url, printed)
+}
+
+#[test]
+fn serve_initialises_an_empty_data_dir_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, url, printed) = serve(dir.path());
     assert!(printed.contains("administrator: admin   password: "), "{printed}");
     let password = printed.split("password: ").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
     assert_eq!(password.len(), 20, "a generated password is printed once");
@@ -102,6 +108,44 @@ fn serve_initialises_an_empty_data_dir_and_stops_on_sigterm() {
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     let status = child.wait().unwrap();
     assert!(status.success(), "graceful shutdown exits cleanly: {status}");
+}
+
+/// The portal keeps the open catalogue in memory; a change made from the command line
+/// on the same store, while the server runs, shows on the next request.
+#[test]
+fn the_portal_follows_changes_made_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(kho(d, &["agency", "create", "--code", "000.00.00.H24", "--name", "UBND tỉnh", "--kind", "province"]));
+    let create = ["resource", "create", "--title", "Bảng giá đất 2025", "--agency", "000.00.00.H24", "--scope", "open"];
+    ok(kho(d, &create));
+    ok(kho(d, &["resource", "status", "bang-gia-dat-2025", "published"]));
+    let (mut child, url, _) = serve(d);
+    let get = |path: &str| -> (u16, serde_json::Value) {
+        let r = reqwest::blocking::get(format!("{url}{path}")).unwrap();
+        (r.status().as_u16(), r.json().unwrap_or_default())
+    };
+    let (status, shown) = get("/api/3/action/package_show?id=bang-gia-dat-2025");
+    assert_eq!((status, shown["result"]["title"].as_str()), (200, Some("Bảng giá đất 2025")));
+
+    // A second open dataset, then the first retired, both from the command line.
+    let create = ["resource", "create", "--title", "Danh sách chợ", "--agency", "000.00.00.H24", "--scope", "open"];
+    ok(kho(d, &create));
+    ok(kho(d, &["resource", "status", "danh-sach-cho", "published"]));
+    assert_eq!(
+        get("/api/3/action/package_list").1["result"],
+        serde_json::json!(["bang-gia-dat-2025", "danh-sach-cho"])
+    );
+    ok(kho(d, &["resource", "status", "bang-gia-dat-2025", "retired"]));
+    assert_eq!(get("/api/3/action/package_show?id=bang-gia-dat-2025").0, 404);
+    let (_, found) = get("/api/3/action/package_search?q=gia%20dat");
+    assert_eq!(found["result"]["count"], 0, "{found}");
+    assert_eq!(get("/api/3/action/package_list").1["result"], serde_json::json!(["danh-sach-cho"]));
+    let page = reqwest::blocking::get(format!("{url}/dataset/bang-gia-dat-2025")).unwrap();
+    assert_eq!(page.status(), 404);
+
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    child.wait().unwrap();
 }
 
 fn serde_json_value(password: &str) -> std::collections::HashMap<&'static str, String> {

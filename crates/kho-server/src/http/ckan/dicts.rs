@@ -4,6 +4,7 @@
 //! fields travel as `extras`.
 
 use super::{Call, CkanError, CkanResult};
+use crate::services::OpenCatalogue;
 use kho_catalog::{DataResource, Frequency};
 use kho_core::agency::Agency;
 use kho_lake::{Filter, RowQuery, TableName};
@@ -176,10 +177,6 @@ pub async fn package_dict(
     }))
 }
 
-pub async fn agencies(call: &Call<'_>) -> CkanResult<BTreeMap<String, Agency>> {
-    Ok(call.state.kho.list_agencies().await?.into_iter().map(|a| (a.id.clone(), a)).collect())
-}
-
 pub fn status_show(call: &Call<'_>) -> Value {
     json!({
         "site_title": "Kho — Cổng dữ liệu mở", "site_description": "Dữ liệu mở của tỉnh",
@@ -190,26 +187,27 @@ pub fn status_show(call: &Call<'_>) -> Value {
 
 pub async fn package_list(call: &Call<'_>) -> CkanResult {
     let (limit, offset) = (call.params.int("limit", i64::MAX, i64::MAX)?, call.params.int("offset", 0, i64::MAX)?);
-    let mut names: Vec<String> = call.state.kho.open_resources().await?.into_iter().map(|r| r.slug).collect();
+    let catalogue = call.state.kho.open_catalogue().await?;
+    let mut names: Vec<&str> = catalogue.resources().map(|r| r.slug.as_str()).collect();
     names.sort();
     Ok(json!(names.into_iter().skip(offset as usize).take(limit as usize).collect::<Vec<_>>()))
 }
 
 pub async fn package_show(call: &Call<'_>) -> CkanResult {
     let id = call.params.required("id")?;
-    let r = call.state.kho.open_resource(&id).await.map_err(|_| CkanError::not_found("Not found"))?;
-    package_dict(call, &r, &agencies(call).await?, true).await
+    let catalogue = call.state.kho.open_catalogue().await?;
+    let d = catalogue.dataset(&id).ok_or_else(|| CkanError::not_found("Not found"))?;
+    package_dict(call, &d.resource, &catalogue.agencies, true).await
 }
 
-/// Agencies that publish open data, with their counts, from the open resources and
-/// the agencies (read once by the caller).
-fn publishing_agencies(open: &[DataResource], all: &BTreeMap<String, Agency>) -> Vec<(Agency, usize)> {
+/// Agencies that publish open data, with their counts.
+fn publishing_agencies(catalogue: &OpenCatalogue) -> Vec<(&Agency, usize)> {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for r in open {
+    for r in catalogue.resources() {
         *counts.entry(&r.draft.publisher_agency_id).or_default() += 1;
     }
-    let mut out: Vec<(Agency, usize)> =
-        counts.into_iter().filter_map(|(id, n)| all.get(id).map(|a| (a.clone(), n))).collect();
+    let mut out: Vec<(&Agency, usize)> =
+        counts.into_iter().filter_map(|(id, n)| catalogue.agencies.get(id).map(|a| (a, n))).collect();
     out.sort_by_key(|(a, _)| org_name(a));
     out
 }
@@ -217,23 +215,23 @@ fn publishing_agencies(open: &[DataResource], all: &BTreeMap<String, Agency>) ->
 pub async fn organization_list(call: &Call<'_>) -> CkanResult {
     let all_fields = call.params.bool("all_fields", false)?;
     let (limit, offset) = (call.params.int("limit", 1000, 1000)?, call.params.int("offset", 0, i64::MAX)?);
-    let (open, all) = (call.state.kho.open_resources().await?, agencies(call).await?);
-    let orgs = publishing_agencies(&open, &all).into_iter().skip(offset as usize).take(limit as usize);
-    Ok(Value::Array(orgs.map(|(a, n)| if all_fields { org_dict(&a, n) } else { json!(org_name(&a)) }).collect()))
+    let catalogue = call.state.kho.open_catalogue().await?;
+    let orgs = publishing_agencies(&catalogue).into_iter().skip(offset as usize).take(limit as usize);
+    Ok(Value::Array(orgs.map(|(a, n)| if all_fields { org_dict(a, n) } else { json!(org_name(a)) }).collect()))
 }
 
 pub async fn organization_show(call: &Call<'_>) -> CkanResult {
     let id = call.params.required("id")?;
-    let (open, all) = (call.state.kho.open_resources().await?, agencies(call).await?);
-    let (agency, n) = publishing_agencies(&open, &all)
+    let catalogue = call.state.kho.open_catalogue().await?;
+    let (agency, n) = publishing_agencies(&catalogue)
         .into_iter()
         .find(|(a, _)| a.id == id || org_name(a) == id)
         .ok_or_else(|| CkanError::not_found("Organization not found"))?;
-    let mut dict = org_dict(&agency, n);
+    let mut dict = org_dict(agency, n);
     if call.params.bool("include_datasets", false)? {
         let mut packages = Vec::new();
-        for r in open.iter().filter(|r| r.draft.publisher_agency_id == agency.id) {
-            packages.push(package_dict(call, r, &all, false).await?);
+        for r in catalogue.resources().filter(|r| r.draft.publisher_agency_id == agency.id) {
+            packages.push(package_dict(call, r, &catalogue.agencies, false).await?);
         }
         dict["packages"] = Value::Array(packages);
     }
@@ -242,7 +240,7 @@ pub async fn organization_show(call: &Call<'_>) -> CkanResult {
 
 async fn themes(call: &Call<'_>) -> CkanResult<BTreeMap<String, (String, usize)>> {
     let mut out: BTreeMap<String, (String, usize)> = BTreeMap::new();
-    for r in call.state.kho.open_resources().await? {
+    for r in call.state.kho.open_catalogue().await?.resources() {
         if !r.draft.theme.trim().is_empty() {
             out.entry(group_name(&r.draft.theme)).or_insert_with(|| (r.draft.theme.clone(), 0)).1 += 1;
         }
@@ -269,8 +267,8 @@ pub async fn group_show(call: &Call<'_>) -> CkanResult {
 
 pub async fn tag_list(call: &Call<'_>) -> CkanResult {
     let prefix = call.params.str("query").map(|q| kho_vn::fold(&q));
-    let mut tags: Vec<String> =
-        call.state.kho.open_resources().await?.into_iter().flat_map(|r| r.draft.keywords).collect();
+    let catalogue = call.state.kho.open_catalogue().await?;
+    let mut tags: Vec<&String> = catalogue.resources().flat_map(|r| &r.draft.keywords).collect();
     tags.sort();
     tags.dedup();
     tags.retain(|t| prefix.as_ref().is_none_or(|p| kho_vn::fold(t).starts_with(p.as_str())));
@@ -281,12 +279,12 @@ pub async fn tag_list(call: &Call<'_>) -> CkanResult {
 async fn open_table(call: &Call<'_>, id: &str) -> CkanResult<(DataResource, String)> {
     let (dataset, table) = split_resource_id(id)?;
     let missing = || CkanError::not_found(format!("Resource \"{id}\" was not found."));
-    let r = call.state.kho.open_resource(dataset).await.map_err(|_| missing())?;
-    let tables = call.state.kho.lake.tables(&r.id).map_err(kho_core::Error::from)?;
-    if !tables.iter().any(|t| t == table) {
+    let catalogue = call.state.kho.open_catalogue().await?;
+    let d = catalogue.dataset(dataset).ok_or_else(missing)?;
+    if !d.tables.iter().any(|t| t == table) {
         return Err(missing());
     }
-    Ok((r, table.to_string()))
+    Ok((d.resource.clone(), table.to_string()))
 }
 
 pub async fn resource_show(call: &Call<'_>) -> CkanResult {

@@ -3,8 +3,9 @@
 //! `-field:value`, `OR`, ranges `metadata_modified:[2024-01-01T00:00:00Z TO *]`),
 //! sort, paging and facets.
 
-use super::dicts::{agencies, ckan_time, group_name, org_name, package_dict};
+use super::dicts::{ckan_time, group_name, org_name, package_dict};
 use super::{Call, CkanError, CkanResult};
+use crate::services::{OpenCatalogue, OpenDataset};
 use kho_catalog::DataResource;
 use kho_core::agency::Agency;
 use serde_json::{json, Map, Value};
@@ -112,31 +113,17 @@ fn parse(text: &str) -> CkanResult<Clauses> {
     Ok(clauses)
 }
 
-/// A dataset as the search sees it: each field's values, and folded text by weight.
+/// A dataset as the search sees it: the values of a field are made when a term or a
+/// facet asks for them.
 struct Doc<'a> {
     r: &'a DataResource,
-    fields: HashMap<&'static str, Vec<String>>,
+    agency: Option<&'a Agency>,
+    has_tables: bool,
 }
 
-fn doc<'a>(r: &'a DataResource, agencies: &BTreeMap<String, Agency>, has_tables: bool) -> Doc<'a> {
-    let d = &r.draft;
-    let mut fields: HashMap<&'static str, Vec<String>> = HashMap::new();
-    fields.insert("id", vec![r.id.clone()]);
-    fields.insert("name", vec![r.slug.clone()]);
-    fields.insert("title", vec![d.title.clone()]);
-    fields.insert("tags", d.keywords.clone());
-    fields.insert("license_id", vec![d.licence.clone()]);
-    fields.insert("owner_org", vec![d.publisher_agency_id.clone()]);
-    fields.insert("organization", agencies.get(&d.publisher_agency_id).map(org_name).into_iter().collect());
-    fields.insert("groups", if d.theme.trim().is_empty() { vec![] } else { vec![group_name(&d.theme)] });
-    fields.insert("res_format", if has_tables { vec!["CSV".into()] } else { vec![] });
-    fields.insert("update_frequency", vec![d.update_frequency.as_str().into()]);
-    fields.insert("metadata_modified", vec![ckan_time(r.updated_at)]);
-    fields.insert("metadata_created", vec![ckan_time(r.created_at)]);
-    fields.insert("type", vec!["dataset".into()]);
-    fields.insert("state", vec!["active".into()]);
-    fields.insert("spatial", d.spatial.clone());
-    Doc { r, fields }
+fn doc<'a>(d: &'a OpenDataset, agencies: &'a BTreeMap<String, Agency>) -> Doc<'a> {
+    let r = &d.resource;
+    Doc { r, agency: agencies.get(&r.draft.publisher_agency_id), has_tables: !d.tables.is_empty() }
 }
 
 /// A time as CKAN writes it, from Solr's `2024-01-01T00:00:00Z` (or a plain date).
@@ -151,11 +138,31 @@ fn as_ckan_time(v: &str) -> CkanResult<String> {
 }
 
 impl Doc<'_> {
-    fn values(&self, field: &str) -> CkanResult<&[String]> {
-        self.fields
-            .get(field)
-            .map(Vec::as_slice)
-            .ok_or_else(|| CkanError::search_query(format!("unknown field {field:?}; use one of {}", known_fields())))
+    fn values(&self, field: &str) -> CkanResult<Vec<String>> {
+        let (r, d) = (self.r, &self.r.draft);
+        let one = |v: &str| vec![v.to_string()];
+        Ok(match field {
+            "id" => one(&r.id),
+            "name" => one(&r.slug),
+            "title" => one(&d.title),
+            "tags" => d.keywords.clone(),
+            "license_id" => one(&d.licence),
+            "owner_org" => one(&d.publisher_agency_id),
+            "organization" => self.agency.map(org_name).into_iter().collect(),
+            "groups" if d.theme.trim().is_empty() => vec![],
+            "groups" => vec![group_name(&d.theme)],
+            "res_format" if self.has_tables => one("CSV"),
+            "res_format" => vec![],
+            "update_frequency" => one(d.update_frequency.as_str()),
+            "metadata_modified" => vec![ckan_time(r.updated_at)],
+            "metadata_created" => vec![ckan_time(r.created_at)],
+            "type" => one("dataset"),
+            "state" => one("active"),
+            "spatial" => d.spatial.clone(),
+            _ => {
+                return Err(CkanError::search_query(format!("unknown field {field:?}; use one of {}", known_fields())))
+            }
+        })
     }
 
     fn holds(&self, t: &Term) -> CkanResult<bool> {
@@ -196,19 +203,16 @@ fn known_fields() -> String {
         .into()
 }
 
-/// What a search looks through: the open datasets, their agencies, which have data
-/// (`res_format`), and the full-text index.
+/// What a search looks through: the open catalogue and the full-text index.
 pub(crate) struct Corpus<'a> {
-    pub all: &'a [DataResource],
-    pub agencies: &'a BTreeMap<String, Agency>,
-    pub with_tables: &'a (dyn Fn(&DataResource) -> bool + Sync),
+    pub catalogue: &'a OpenCatalogue,
     pub index: &'a kho_search::SearchIndex,
 }
 
 /// The datasets that match `q` (words, and field terms) and every `fq`, with their
 /// relevance.
 fn hits<'a>(c: &Corpus<'a>, q: &str, fq: &[String]) -> CkanResult<Vec<(f32, Doc<'a>)>> {
-    let (all, agencies, with_tables, index) = (c.all, c.agencies, c.with_tables, c.index);
+    let (all, agencies, index) = (&c.catalogue.datasets, &c.catalogue.agencies, c.index);
     let mut clauses = Vec::new();
     for f in fq {
         clauses.extend(parse(f)?);
@@ -233,15 +237,15 @@ fn hits<'a>(c: &Corpus<'a>, q: &str, fq: &[String]) -> CkanResult<Vec<(f32, Doc<
         Some(found.into_iter().collect())
     };
     let mut out = Vec::new();
-    for r in all {
+    for dataset in all {
         let score = match &scores {
             None => 0.0,
-            Some(s) => match s.get(&r.id) {
+            Some(s) => match s.get(&dataset.resource.id) {
                 Some(score) => *score,
                 None => continue,
             },
         };
-        let d = doc(r, agencies, with_tables(r));
+        let d = doc(dataset, agencies);
         if d.matches(&clauses)? {
             out.push((score, d));
         }
@@ -264,11 +268,9 @@ pub async fn package_search(call: &Call<'_>) -> CkanResult {
     let q = p.str("q").unwrap_or_default();
     let fq: Vec<String> = p.list_raw("fq").into_iter().chain(p.list_raw("fq_list")).collect();
     let kho = &call.state.kho;
-    let all = kho.open_resources().await?;
-    let agencies = agencies(call).await?;
-    let with_tables = |r: &DataResource| kho.lake.tables(&r.id).is_ok_and(|t| !t.is_empty());
-    let corpus = Corpus { all: &all, agencies: &agencies, with_tables: &with_tables, index: &kho.search };
-    let mut hits = hits(&corpus, &q, &fq)?;
+    let catalogue = kho.open_catalogue().await?;
+    let agencies = &catalogue.agencies;
+    let mut hits = hits(&Corpus { catalogue: &catalogue, index: &kho.search }, &q, &fq)?;
     let sort =
         p.str("sort").filter(|s| !s.trim().is_empty()).unwrap_or_else(|| "score desc, metadata_modified desc".into());
     let mut keys = Vec::new();
@@ -323,7 +325,9 @@ pub async fn package_search(call: &Call<'_>) -> CkanResult {
         let display = |name: &str| -> String {
             match field.as_str() {
                 "organization" => agencies.values().find(|a| org_name(a) == name).map(|a| a.name.clone()),
-                "groups" => all.iter().find(|r| group_name(&r.draft.theme) == name).map(|r| r.draft.theme.clone()),
+                "groups" => {
+                    catalogue.resources().find(|r| group_name(&r.draft.theme) == name).map(|r| r.draft.theme.clone())
+                }
                 _ => None,
             }
             .unwrap_or_else(|| name.to_string())
@@ -336,7 +340,7 @@ pub async fn package_search(call: &Call<'_>) -> CkanResult {
     let count = hits.len();
     let mut results = Vec::new();
     for (_, d) in hits.iter().skip(start as usize).take(rows as usize) {
-        results.push(package_dict(call, d.r, &agencies, false).await?);
+        results.push(package_dict(call, d.r, agencies, false).await?);
     }
     Ok(json!({"count": count, "results": results, "facets": facets, "search_facets": search_facets, "sort": sort}))
 }
