@@ -204,3 +204,70 @@ async fn a_citizen_finds_filters_charts_and_downloads_open_data_in_the_browser()
     assert_eq!(browser.text("h1").await, TITLE);
     assert_eq!(browser.text("form.chart-form h3").await, "Vẽ biểu đồ");
 }
+
+/// The acceptance point "the request-a-dataset form round trip": a citizen asks an
+/// agency for a dataset and comments on one of its open datasets; the agency's steward
+/// answers both in the management UI; the answered feedback shows on the dataset's
+/// public page.
+#[tokio::test]
+async fn a_citizens_request_and_feedback_are_answered_by_the_agency_in_the_browser() {
+    let app = spawn_app_with(|s| s.demo_datasets = true).await;
+    let Some(browser) = Browser::start().await else { return };
+    let agencies = app.kho.list_agencies().await.unwrap();
+    let science = agencies.iter().find(|a| a.name == "Sở Khoa học và Công nghệ").expect("a demo department");
+    let open = app.kho.open_catalogue().await.unwrap();
+    let tourism = open.resources().find(|r| r.draft.title == "Điểm du lịch tiêu biểu").expect("a demo dataset");
+    assert_eq!(tourism.draft.publisher_agency_id, science.id, "published by the department");
+    let dataset = format!("/dataset/{}", tourism.slug);
+
+    // 1. A dataset request, on /request.
+    browser.goto(&app.url("/request")).await;
+    browser.click(&format!("#agency_id option[value='{}']", science.id)).await;
+    browser.type_into("#name", "Trần Văn Bình").await;
+    browser.type_into("#email", "binh@example.vn").await;
+    browser.type_into("#message", "Đề nghị công bố danh sách doanh nghiệp khoa học và công nghệ").await;
+    browser.click("form.card button[type=submit]").await;
+    browser.wait_for("#request-sent").await;
+    let request_id = browser.text("#request-sent code").await;
+    assert!(!request_id.is_empty());
+
+    // 2. Feedback on the open dataset, from its page.
+    browser.goto(&app.url(&dataset)).await;
+    browser.type_into("#name", "Lê Thị Hoa").await;
+    browser.type_into("#email", "hoa@example.vn").await;
+    browser.type_into("#message", "Xin bổ sung giờ mở cửa của các điểm du lịch").await;
+    browser.click("form[action$='/feedback'] button[type=submit]").await;
+    browser.wait_for("#request-sent").await;
+    let feedback_id = browser.text("#request-sent code").await;
+    assert_ne!(feedback_id, request_id);
+
+    // 3. The department's steward sees both, unanswered, and answers them.
+    browser.goto(&app.url("/login?next=/admin/requests")).await;
+    browser.type_into("#username", "steward.khcn").await;
+    browser.type_into("#password", crate::PASSWORD).await;
+    browser.click("button[type=submit]").await;
+    browser.wait_for_url(|u| u.ends_with("/admin/requests")).await;
+    assert_eq!(browser.count("article.request").await, 2);
+    let listed = browser.text("main").await;
+    assert!(listed.contains("Trần Văn Bình <binh@example.vn>: Đề nghị công bố danh sách doanh nghiệp"), "{listed}");
+    assert!(listed.contains("Lê Thị Hoa <hoa@example.vn>: Xin bổ sung giờ mở cửa"), "{listed}");
+    let answers = [
+        (&request_id, "Sở sẽ công bố danh sách trong quý I năm 2026."),
+        (&feedback_id, "Đã bổ sung cột giờ mở cửa trong phiên bản tới."),
+    ];
+    for (id, answer) in answers {
+        browser.type_into(&format!("#answer-{id}"), answer).await;
+        browser.click(&format!("form[action='/admin/requests/{id}/answer'] button[type=submit]")).await;
+        browser.wait_for_url(|u| u.ends_with("/admin/requests")).await;
+        browser.wait_for(&format!("main:not(:has(#answer-{id}))")).await;
+    }
+    browser.wait_for("#no-requests").await;
+    browser.goto(&app.url("/admin/requests?all=1")).await;
+    assert_eq!(browser.texts("p.answer").await.len(), 2, "both answered");
+
+    // 4. The answered feedback is on the dataset's public page, for anyone.
+    let page = reqwest::get(app.url(&dataset)).await.unwrap().text().await.unwrap();
+    assert!(page.contains("Xin bổ sung giờ mở cửa của các điểm du lịch"), "the feedback");
+    assert!(page.contains("Đã bổ sung cột giờ mở cửa trong phiên bản tới."), "its answer");
+    assert!(!page.contains("binh@example.vn") && !page.contains("hoa@example.vn"), "no e-mail addresses shown");
+}
