@@ -2,7 +2,8 @@
 //! the acceptance point "search without diacritics → open a dataset → filter the
 //! preview → build a chart → download CSV; switch language", on the demo province's
 //! open datasets. What the pages show is checked against the table read through the
-//! public API.
+//! public API. Then the request-a-dataset and feedback round trip, answered by the
+//! publishing agency's steward.
 
 use crate::spawn_app_with;
 use crate::webdriver::Browser;
