@@ -242,7 +242,12 @@ impl Lake {
 pub(crate) fn read_session() -> deltalake::datafusion::prelude::SessionContext {
     use deltalake::datafusion::prelude::{SessionConfig, SessionContext};
     let mut config = SessionConfig::new().with_round_robin_repartition(false);
-    config.options_mut().execution.enable_file_stream_work_stealing = false;
+    let options = config.options_mut();
+    options.execution.enable_file_stream_work_stealing = false;
+    // Filters are applied while decoding: the filter's columns first, then only the
+    // rows that match of the others (a selective filter skips most of the pages).
+    options.execution.parquet.pushdown_filters = true;
+    options.execution.parquet.reorder_filters = true;
     SessionContext::new_with_config(config)
 }
 

@@ -509,8 +509,8 @@ impl BatchBuilder {
                 (ColumnBuilder::Bool(b), Parsed::Boolean(v)) => b.append_value(v),
                 (ColumnBuilder::Text(b), Parsed::Text) => {
                     let text = row.cell(i).to_text();
-                    let composed = matches!(unicode_normalization::is_nfc_quick(text.chars()), IsNormalized::Yes);
-                    if self.compose && !composed {
+                    let composed = || matches!(unicode_normalization::is_nfc_quick(text.chars()), IsNormalized::Yes);
+                    if self.compose && !composed() {
                         b.append_value(text.nfc().collect::<String>())
                     } else {
                         b.append_value(text)

@@ -44,6 +44,19 @@ impl DelimitedSource {
     }
 }
 
+/// What went wrong reading a record, and where.
+fn read_error(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::Utf8 { pos, err } => format!(
+            "line {}, column {}: these bytes are not UTF-8, although the file begins as UTF-8; \
+             save the whole file as UTF-8 (or the whole file as Windows-1258)",
+            pos.as_ref().map(|p| p.line()).unwrap_or(0),
+            err.field() + 1
+        ),
+        _ => e.to_string(),
+    }
+}
+
 impl RowSource for DelimitedSource {
     fn advance(&mut self) -> Result<bool, LakeError> {
         match self.reader.read_record(&mut self.record) {
@@ -52,7 +65,7 @@ impl RowSource for DelimitedSource {
                 Ok(true)
             }
             Ok(false) => Ok(false),
-            Err(e) => Err(LakeError::Source { file: self.name.clone(), message: e.to_string() }),
+            Err(e) => Err(LakeError::Source { file: self.name.clone(), message: read_error(&e) }),
         }
     }
 

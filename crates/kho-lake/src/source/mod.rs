@@ -314,13 +314,22 @@ impl TextInput {
         let hasher = Arc::new(Mutex::new(Sha256::new()));
         let tap =
             Tap { inner: BufReader::with_capacity(1 << 20, file), bytes: bytes_read.clone(), hasher: hasher.clone() };
-        let decoded: Box<dyn Read + Send> = Box::new(
-            encoding_rs_io::DecodeReaderBytesBuilder::new()
-                .encoding(Some(encoding))
-                .bom_override(true)
-                .strip_bom(true)
-                .build(tap),
-        );
+        let decoded: Box<dyn Read + Send> = if encoding == encoding_rs::UTF_8 {
+            // UTF-8 is read as it is (the CSV reader checks it), past its byte-order mark.
+            let mut tap = tap;
+            if head.starts_with(b"\xEF\xBB\xBF") {
+                tap.read_exact(&mut [0u8; 3]).map_err(io)?;
+            }
+            Box::new(tap)
+        } else {
+            Box::new(
+                encoding_rs_io::DecodeReaderBytesBuilder::new()
+                    .encoding(Some(encoding))
+                    .bom_override(true)
+                    .strip_bom(true)
+                    .build(tap),
+            )
+        };
         Ok((Self { encoding, bytes_read, total_bytes, hasher }, text, decoded))
     }
 

@@ -155,6 +155,23 @@ async fn every_encoding_reads_the_same_text() {
     }
 }
 
+/// A file that begins as UTF-8 and turns into another encoding past the part that
+/// detection reads is refused at the first bad line, naming it, and nothing is loaded.
+#[tokio::test]
+async fn bytes_that_are_not_utf8_in_a_utf8_file_are_named() {
+    let f = fixture();
+    f.load(&f.file("v1.csv", "ma,ten\n1,Hà Nội\n".as_bytes()), LoadMode::Replace).await.unwrap();
+    let mut bytes = "ma,ten\n".as_bytes().to_vec();
+    for i in 0..10_000 {
+        bytes.extend(format!("{i},Phường Đa Mai\n").as_bytes());
+    }
+    bytes.extend(b"10000,B\xE3\xECc Ninh\n");
+    let err = f.load(&f.file("mixed.csv", &bytes), LoadMode::Replace).await.unwrap_err().to_string();
+    assert!(err.contains("mixed.csv"), "{err}");
+    assert!(err.contains("line 10002, column 2: these bytes are not UTF-8"), "{err}");
+    assert_eq!(column(&f.rows(None).await, "ten"), ["Hà Nội"], "version 1 stays");
+}
+
 fn unicode_nfc(s: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
     s.nfc().collect()
