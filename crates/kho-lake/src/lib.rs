@@ -234,6 +234,14 @@ impl Lake {
     }
 }
 
+/// Parts a read splits a table into, for each core: a page needs the rows of the first
+/// parts only, and small parts let the cores share them.
+const PARTITIONS_PER_CORE: usize = 4;
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
 /// A DataFusion session whose plans read a table's rows in one fixed order when their
 /// partitions are taken one after another ([`first_rows_in_file_order`],
 /// [`stream_in_file_order`]): each partition reads only the files and byte ranges the
@@ -241,13 +249,10 @@ impl Lake {
 /// round-robin shuffle mixes batches between partitions.
 pub(crate) fn read_session() -> deltalake::datafusion::prelude::SessionContext {
     use deltalake::datafusion::prelude::{SessionConfig, SessionContext};
-    let mut config = SessionConfig::new().with_round_robin_repartition(false);
-    let options = config.options_mut();
-    options.execution.enable_file_stream_work_stealing = false;
-    // Filters are applied while decoding: the filter's columns first, then only the
-    // rows that match of the others (a selective filter skips most of the pages).
-    options.execution.parquet.pushdown_filters = true;
-    options.execution.parquet.reorder_filters = true;
+    let mut config = SessionConfig::new()
+        .with_round_robin_repartition(false)
+        .with_target_partitions(cores() * PARTITIONS_PER_CORE);
+    config.options_mut().execution.enable_file_stream_work_stealing = false;
     SessionContext::new_with_config(config)
 }
 
@@ -277,9 +282,10 @@ pub(crate) async fn stream_in_file_order(
 
 /// Rows `skip..skip + fetch` of an unsorted query on a [`read_session`], in file order,
 /// so that pages by offset neither repeat nor skip rows, and still read in parallel:
-/// every partition (a part of the files) runs on its own task until it holds
-/// `skip + fetch` rows, and the partitions are joined in order; those after the first
-/// that complete the page are stopped.
+/// the partitions (parts of the files, in order) run as tasks, as many at a time as
+/// there are cores, each until it holds `skip + fetch` rows; they are joined in order,
+/// the next one starting as the oldest is joined, and those still running when the page
+/// is full are stopped.
 pub(crate) async fn first_rows_in_file_order(
     df: deltalake::datafusion::prelude::DataFrame,
     skip: usize,
@@ -291,10 +297,10 @@ pub(crate) async fn first_rows_in_file_order(
     let need = skip.saturating_add(fetch);
     let task = std::sync::Arc::new(df.task_ctx());
     let plan = df.create_physical_plan().await?;
-    let mut parts = Vec::new();
-    for partition in 0..plan.output_partitioning().partition_count() {
+    let partitions = plan.output_partitioning().partition_count();
+    let start = |partition: usize| -> Result<tokio::task::JoinHandle<_>, DataFusionError> {
         let mut stream = plan.execute(partition, task.clone())?;
-        parts.push(tokio::spawn(async move {
+        Ok(tokio::spawn(async move {
             let (mut batches, mut rows) = (Vec::new(), 0);
             while rows < need {
                 let Some(batch) = stream.next().await else { break };
@@ -303,13 +309,19 @@ pub(crate) async fn first_rows_in_file_order(
                 batches.push(batch);
             }
             Ok::<_, DataFusionError>(batches)
-        }));
+        }))
+    };
+    let mut running = std::collections::VecDeque::new();
+    let mut next = 0;
+    while next < partitions.min(cores()) {
+        running.push_back(start(next)?);
+        next += 1;
     }
     let mut page = Vec::new();
     let (mut to_skip, mut wanted) = (skip, fetch);
-    let mut parts = parts.into_iter();
-    for part in parts.by_ref() {
-        let batches = part.await.map_err(|e| DataFusionError::External(Box::new(e)))??;
+    while wanted > 0 {
+        let Some(oldest) = running.pop_front() else { break };
+        let batches = oldest.await.map_err(|e| DataFusionError::External(Box::new(e)))??;
         for batch in batches {
             let n = batch.num_rows();
             if to_skip >= n {
@@ -324,11 +336,12 @@ pub(crate) async fn first_rows_in_file_order(
                 break;
             }
         }
-        if wanted == 0 {
-            break;
+        if wanted > 0 && next < partitions {
+            running.push_back(start(next)?);
+            next += 1;
         }
     }
-    for rest in parts {
+    for rest in running {
         rest.abort();
     }
     Ok(page)
