@@ -2,11 +2,11 @@
 //! the HTTP router (native API, web UI shell, operations endpoints) and
 //! [`Application`], which binds a listener and serves until told to stop.
 
+mod attempt_limit;
 pub mod config;
 pub mod demo;
 mod demo_datasets;
 pub mod http;
-mod login_limit;
 pub mod metrics;
 pub mod services;
 pub mod ui;

@@ -9,7 +9,7 @@ mod query;
 mod requests;
 mod warehouse;
 
-use crate::login_limit::LoginLimiter;
+use crate::attempt_limit::AttemptLimiter;
 pub use catalog::ResourceFilter;
 use chrono::Duration;
 use kho_core::admin_units::AdminUnit;
@@ -32,6 +32,9 @@ use std::sync::Arc;
 pub use warehouse::{parse_schema, DownloadRequest, Load, OnError};
 
 /// A running Kho: its store, object storage and settings.
+/// Requests and feedback one address may send in an hour.
+const SUBMISSIONS_PER_HOUR: u32 = 10;
+
 pub struct Kho {
     pub store: Arc<dyn MetadataStore>,
     pub objects: Objects,
@@ -40,7 +43,9 @@ pub struct Kho {
     /// The full-text index of the open data (`<data dir>/search`).
     pub search: kho_search::SearchIndex,
     pub settings: Settings,
-    logins: LoginLimiter,
+    logins: AttemptLimiter,
+    /// Requests and feedback from the public, per address.
+    submissions: AttemptLimiter,
     /// The open catalogue as the portal last read it.
     portal: portal::PortalCache,
 }
@@ -91,9 +96,10 @@ impl Kho {
         let objects = kho_store::objects::open(&settings.object_store_url)?;
         let lake = kho_lake::Lake::new(&settings.object_store_url)?;
         let logins =
-            LoginLimiter::new(settings.login_attempts, std::time::Duration::from_secs(settings.login_window_secs));
+            AttemptLimiter::new(settings.login_attempts, std::time::Duration::from_secs(settings.login_window_secs));
+        let submissions = AttemptLimiter::new(SUBMISSIONS_PER_HOUR, std::time::Duration::from_secs(3600));
         let search = kho_search::SearchIndex::open(&settings.data_dir.join("search"))?;
-        let kho = Self { store, objects, lake, settings, logins, search, portal: Default::default() };
+        let kho = Self { store, objects, lake, settings, logins, submissions, search, portal: Default::default() };
         if kho.search.is_empty() {
             // A new index (or one made before search existed) is filled from the catalogue.
             kho.reindex_search().await?;
@@ -211,7 +217,7 @@ impl Kho {
         let ctx = AuditContext { actor: format!("user:{username}"), actor_agency_id: None, request_id };
         match found {
             Some((user, _)) if verified && !user.disabled => {
-                self.logins.succeeded(&key);
+                self.logins.forget(&key);
                 let session_id = secret::random_string(32);
                 let now = time::now();
                 let session = Session {
@@ -226,8 +232,8 @@ impl Kho {
                 Ok((session_id, session, user))
             }
             _ => {
-                self.logins.failed(&key);
-                self.logins.failed(&address_key);
+                self.logins.record(&key);
+                self.logins.record(&address_key);
                 let event = ctx.event("session.login", format!("username:{username}")).outcome(Outcome::Failure);
                 self.store.append_audit(event).await?;
                 Err(Error::unauthenticated("wrong username or password"))

@@ -12,9 +12,26 @@ use kho_core::{Error, ErrorCode, Result};
 use kho_store::{Page, RequestQuery};
 
 impl Kho {
-    /// Records a request or feedback. Feedback goes to the open dataset's publisher.
-    pub async fn submit_request(&self, ctx: &AuditContext, new: NewRequest) -> Result<CitizenRequest> {
+    /// Records a request or feedback sent from `client`. Feedback goes to the open
+    /// dataset's publisher. An address may send a few an hour: more is refused with the
+    /// time to wait, so that a script cannot flood the agencies' lists.
+    pub async fn submit_request(
+        &self,
+        ctx: &AuditContext,
+        client: std::net::IpAddr,
+        new: NewRequest,
+    ) -> Result<CitizenRequest> {
         let mut new = new.validate()?;
+        let address = client.to_string();
+        if let Err(wait) = self.submissions.check(&address, 1) {
+            return Err(Error::new(
+                ErrorCode::RateLimited,
+                format!(
+                    "this address has sent many requests in the last hour; try again in {} minutes",
+                    wait.as_secs().div_ceil(60).max(1)
+                ),
+            ));
+        }
         if new.kind == RequestKind::Feedback {
             let key = new.resource_id.clone().unwrap_or_default();
             let r = self
@@ -29,7 +46,9 @@ impl Kho {
                 .map_err(|_| Error::invalid("agency_id", "choose an agency from the list"))?;
             new.resource_id = None;
         }
-        Ok(self.store.create_request(ctx, &new).await?)
+        let created = self.store.create_request(ctx, &new).await?;
+        self.submissions.record(&address);
+        Ok(created)
     }
 
     /// What was sent to the caller's agency subtree (everything, for administrators).

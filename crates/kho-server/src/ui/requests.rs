@@ -5,7 +5,7 @@
 use super::{error_page, page, require_login, Lang};
 use crate::http::caller::Caller;
 use crate::http::AppState;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{ConnectInfo, Form, Path, Query, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use kho_catalog::requests::{CitizenRequest, NewRequest, RequestKind};
@@ -13,6 +13,7 @@ use kho_core::agency::AgencyKind;
 use kho_core::Error;
 use maud::{html, Markup};
 use serde::Deserialize;
+use std::net::SocketAddr;
 
 #[derive(Deserialize, Default)]
 pub struct RequestForm {
@@ -35,6 +36,7 @@ impl RequestForm {
         &self,
         state: &AppState,
         caller: &Caller,
+        client: std::net::IpAddr,
         kind: RequestKind,
         resource: Option<String>,
     ) -> Result<CitizenRequest, Error> {
@@ -49,7 +51,7 @@ impl RequestForm {
             email: self.email.clone(),
             message: self.message.clone(),
         };
-        state.kho.submit_request(&caller.ctx(), new).await
+        state.kho.submit_request(&caller.ctx(), client, new).await
     }
 }
 
@@ -111,9 +113,10 @@ pub async fn submit_request(
     State(state): State<AppState>,
     caller: Caller,
     uri: Uri,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     Form(f): Form<RequestForm>,
 ) -> Response {
-    let result = f.send(&state, &caller, RequestKind::DatasetRequest, None);
+    let result = f.send(&state, &caller, client.ip(), RequestKind::DatasetRequest, None);
     match result.await {
         Ok(r) => thanks(&caller, &uri, &r),
         Err(e) => request_page(&state, &caller, &uri, &f, Some(&e.message), super::pages::status_of(&e)).await,
@@ -126,9 +129,10 @@ pub async fn submit_feedback(
     caller: Caller,
     uri: Uri,
     Path(key): Path<String>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     Form(f): Form<RequestForm>,
 ) -> Response {
-    let result = f.send(&state, &caller, RequestKind::Feedback, Some(key));
+    let result = f.send(&state, &caller, client.ip(), RequestKind::Feedback, Some(key));
     match result.await {
         Ok(r) => thanks(&caller, &uri, &r),
         Err(e) => error_page(&caller, uri.path(), &e),

@@ -94,3 +94,32 @@ async fn a_citizen_asks_and_the_agency_answers() {
     assert_eq!(count(("request.answer", "success")), 2, "{entries:?}");
     assert_eq!(count(("request.answer", "denied")), 1, "the refused answer is recorded too: {entries:?}");
 }
+
+/// One address may send ten requests or feedback an hour; the next is refused with the
+/// time to wait, and the agency's list holds only the ten.
+#[tokio::test]
+async fn an_address_that_sends_too_many_requests_is_asked_to_wait() {
+    let app = spawn_app().await;
+    let anonymous = client();
+    let khcn = app.agency_id("000.00.01.H24").await;
+    for n in 1..=10 {
+        let message = format!("Đề nghị số {n}");
+        let ask = [("agency_id", khcn.as_str()), ("name", "An"), ("email", "an@example.vn"), ("message", &message)];
+        let (status, sent) = post_form(&app, &anonymous, "/request", &ask).await;
+        assert_eq!(status, 201, "request {n}: {sent}");
+    }
+    let ask =
+        [("agency_id", khcn.as_str()), ("name", "An"), ("email", "an@example.vn"), ("message", "Thêm một đề nghị nữa")];
+    let (status, refused) = post_form(&app, &anonymous, "/request", &ask).await;
+    assert_eq!(status, 429);
+    assert!(refused.contains("role=\"alert\"") && refused.contains("try again in 60 minutes"), "{refused}");
+    assert!(refused.contains("Thêm một đề nghị nữa"), "the form keeps the message: {refused}");
+    let feedback = [("name", "An"), ("email", "an@example.vn"), ("message", "Góp ý về dữ liệu")];
+    let (status, _) = post_form(&app, &anonymous, "/dataset/danh-sach-co-so-giao-duc/feedback", &feedback).await;
+    assert_eq!(status, 429, "feedback counts too");
+
+    let (steward, _) = app.session("steward.khcn").await;
+    let listed = steward.get(app.url("/admin/requests")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(listed.matches("Đề nghị số").count(), 10, "{listed}");
+    assert!(!listed.contains("Thêm một đề nghị nữa"));
+}
