@@ -54,6 +54,10 @@ pub trait CatalogStore: Send + Sync {
     ) -> StoreResult<DataResource>;
     async fn set_resource_status(&self, ctx: &AuditContext, id: &str, status: Status) -> StoreResult<DataResource>;
     async fn delete_resource(&self, ctx: &AuditContext, id: &str) -> StoreResult<()>;
+    /// Counts a view of a dataset's public page (not audited: nothing changes).
+    async fn count_view(&self, resource_id: &str) -> StoreResult<()>;
+    /// The most viewed datasets, most first: (resource id, views).
+    async fn most_viewed(&self, limit: i64) -> StoreResult<Vec<(String, i64)>>;
 }
 
 const COLS: &str = "id, slug, body, status, created_at, updated_at, published_at";
@@ -254,6 +258,29 @@ impl CatalogStore for SqlStore {
         Self::append_in(&mut tx, event).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn count_view(&self, resource_id: &str) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO dataset_views (resource_id, views, last_viewed_at) VALUES ($1, 1, $2) \
+             ON CONFLICT (resource_id) DO UPDATE SET views = dataset_views.views + 1, \
+             last_viewed_at = excluded.last_viewed_at",
+        )
+        .bind(resource_id)
+        .bind(ts(&kho_core::time::now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn most_viewed(&self, limit: i64) -> StoreResult<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT resource_id, views FROM dataset_views ORDER BY views DESC, last_viewed_at DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get("resource_id")?, r.try_get("views")?))).collect()
     }
 }
 

@@ -9,6 +9,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "identity", include_str!("../migrations/0001_identity.sql")),
     (2, "catalog", include_str!("../migrations/0002_catalog.sql")),
     (3, "requests", include_str!("../migrations/0003_requests.sql")),
+    (4, "views", include_str!("../migrations/0004_views.sql")),
 ];
 
 pub async fn run(pool: &AnyPool) -> StoreResult<()> {

@@ -146,6 +146,29 @@ impl Kho {
         Ok(catalogue)
     }
 
+    /// Counts a view of an open dataset's public page. A failure is logged: the page
+    /// shows all the same.
+    pub async fn count_view(&self, resource_id: &str) {
+        if let Err(e) = self.store.count_view(resource_id).await {
+            tracing::warn!(error = %e, resource = resource_id, "a page view was not counted");
+        }
+    }
+
+    /// The `n` most viewed open datasets of `catalogue`, most first, with their views.
+    pub async fn most_viewed<'a>(
+        &self,
+        catalogue: &'a OpenCatalogue,
+        n: usize,
+    ) -> Result<Vec<(&'a DataResource, i64)>> {
+        // Datasets viewed while they were open may have been retired since: read more.
+        let counted = self.store.most_viewed((n as i64).saturating_mul(4).max(20)).await?;
+        Ok(counted
+            .into_iter()
+            .filter_map(|(id, views)| catalogue.dataset(&id).map(|d| (&d.resource, views)))
+            .take(n)
+            .collect())
+    }
+
     /// Every open data resource, newest change first, read from the store.
     async fn open_resources(&self) -> Result<Vec<DataResource>> {
         let anonymous = Subject::anonymous();

@@ -59,6 +59,7 @@ pub async fn home(State(state): State<AppState>, caller: Caller, uri: Uri) -> Re
             .collect::<std::collections::BTreeSet<_>>()
             .len();
         let tables: usize = open.iter().map(|d| d.tables.len()).sum();
+        let viewed = state.kho.most_viewed(&catalogue, 6).await?;
         Ok::<_, Error>(html! {
             form.card role="search" method="get" action="/datasets" {
                 label for="q" { (l.t("Tìm dữ liệu mở", "Search open data")) }
@@ -71,7 +72,18 @@ pub async fn home(State(state): State<AppState>, caller: Caller, uri: Uri) -> Re
                 strong { (tables) } " " (l.t("bảng dữ liệu", "data tables"))
             }
             h2 { (l.t("Mới cập nhật", "Recently updated")) }
-            ul style="list-style:none;padding:0" { @for d in open.iter().take(6) { (dataset_card(l, &d.resource, agencies)) } }
+            ul #newest style="list-style:none;padding:0" { @for d in open.iter().take(6) { (dataset_card(l, &d.resource, agencies)) } }
+            @if !viewed.is_empty() {
+                h2 { (l.t("Xem nhiều nhất", "Most viewed")) }
+                ol #most-viewed style="padding-left:1.2rem" {
+                    @for (r, views) in &viewed {
+                        li {
+                            a href={ "/dataset/" (r.slug) } { (match (l, &r.draft.title_en) { (Lang::En, Some(en)) => en.as_str(), _ => r.draft.title.as_str() }) }
+                            " · " span.muted { (kho_vn::number(*views as f64)) " " (l.t("lượt xem", "views")) }
+                        }
+                    }
+                }
+            }
             p { a href="/datasets" { (l.t("Xem tất cả bộ dữ liệu", "See every dataset")) " →" } " · " a href="/feed.atom" { (l.t("Nguồn tin Atom", "Atom feed")) } }
         })
     };
@@ -261,6 +273,7 @@ pub async fn dataset(state: AppState, caller: Caller, uri: Uri, key: &str, p: Pr
         let catalogue = state.kho.open_catalogue().await?;
         let opened = catalogue.dataset(key).ok_or_else(|| Error::not_found(format!("open dataset {key:?}")))?;
         let (r, agencies) = (&opened.resource, &catalogue.agencies);
+        state.kho.count_view(&r.id).await;
         let publisher = agencies.get(&r.draft.publisher_agency_id);
         let mut sections = Vec::new();
         for table in opened.tables.iter().cloned() {

@@ -98,3 +98,44 @@ async fn the_demo_publishes_realistic_open_datasets() {
     assert_eq!(schools["items"][0]["ma_truong"], "00001", "codes keep their leading zeros");
     assert!(schools["items"][0]["so_hoc_sinh"].is_i64() && schools["items"][0]["ngay_thanh_lap"].is_string());
 }
+
+/// The home page lists the most viewed open datasets, most first, with their views;
+/// pages of data that is not open count nothing, and a retired dataset leaves the list.
+#[tokio::test]
+async fn the_home_page_lists_the_most_viewed_open_datasets() {
+    let app = spawn_app().await;
+    let names: Vec<String> =
+        serde_json::from_value(app.get_public("/api/3/action/package_list").await["result"].clone()).unwrap();
+    assert!(names.len() >= 2, "{names:?}");
+    let (_, home) = page(&app, "/").await;
+    assert!(!home.contains("id=\"most-viewed\""), "nothing viewed yet");
+
+    let (first, second) = (&names[1], &names[0]);
+    for _ in 0..3 {
+        assert_eq!(page(&app, &format!("/dataset/{first}")).await.0, 200);
+    }
+    assert_eq!(page(&app, &format!("/dataset/{second}")).await.0, 200);
+    for _ in 0..5 {
+        assert_eq!(page(&app, "/dataset/danh-sach-ho-ngheo-ho-can-ngheo").await.0, 404, "shared data");
+    }
+    let (_, home) = page(&app, "/").await;
+    let list = &home[home.find("id=\"most-viewed\"").expect("the list")..];
+    let list = &list[..list.find("</ol>").unwrap()];
+    let (at_first, at_second) = (list.find(&format!("/dataset/{first}\"")), list.find(&format!("/dataset/{second}\"")));
+    assert!(at_first.unwrap() < at_second.unwrap(), "most viewed first: {list}");
+    assert!(list.contains("3 lượt xem") && list.contains("1 lượt xem"), "{list}");
+    assert_eq!(list.matches("<li>").count(), 2, "only open datasets: {list}");
+
+    let token = app.token("admin").await;
+    let r = client()
+        .post(app.url(&format!("/api/v1/resources/{first}/status")))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"status": "retired"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let (_, home) = page(&app, "/").await;
+    let list = &home[home.find("id=\"most-viewed\"").expect("the list")..];
+    assert!(!list[..list.find("</ol>").unwrap()].contains(&format!("/dataset/{first}\"")), "retired: gone");
+}
