@@ -9,6 +9,7 @@ use crate::http::caller::Caller;
 use crate::http::ckan::dicts::org_name;
 use crate::http::ckan::search::{find, Corpus};
 use crate::http::AppState;
+use crate::services::OpenDataset;
 use axum::extract::{Path, Query, State};
 use axum::http::Uri;
 use axum::response::{Html, IntoResponse, Response};
@@ -101,6 +102,8 @@ pub struct SearchParams {
     tags: Option<String>,
     license_id: Option<String>,
     update_frequency: Option<String>,
+    res_format: Option<String>,
+    spatial: Option<String>,
     page: Option<usize>,
 }
 
@@ -108,14 +111,33 @@ pub struct SearchParams {
 const FACETS: &[(&str, &str, &str)] = &[
     ("organization", "Cơ quan công bố", "Publisher"),
     ("groups", "Lĩnh vực", "Theme"),
+    ("res_format", "Định dạng", "Format"),
     ("tags", "Từ khoá", "Keyword"),
+    ("spatial", "Đơn vị hành chính", "Administrative unit"),
     ("license_id", "Giấy phép", "Licence"),
     ("update_frequency", "Tần suất cập nhật", "Update frequency"),
 ];
 
-/// Each facet value of `r`: (field, value, label).
-fn facet_values(r: &DataResource, agencies: &BTreeMap<String, Agency>) -> Vec<(&'static str, String, String)> {
-    let d = &r.draft;
+/// The name of a 2025 province (2-digit code) or commune (5-digit code), for the
+/// spatial facet; the code itself when it names no unit.
+fn admin_unit_name(code: &str) -> String {
+    static NAMES: std::sync::OnceLock<HashMap<String, String>> = std::sync::OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        let units =
+            kho_core::admin_units::read_2025("admin-units-2025.csv", crate::demo::ADMIN_UNITS_2025).unwrap_or_default();
+        let mut names = HashMap::new();
+        for u in units {
+            names.insert(u.province_code.clone(), u.province_name.clone());
+            names.insert(u.ward_code, format!("{}, {}", u.ward_name, u.province_name));
+        }
+        names
+    });
+    names.get(code).cloned().unwrap_or_else(|| code.to_string())
+}
+
+/// Each facet value of an open dataset: (field, value, label).
+fn facet_values(dataset: &OpenDataset, agencies: &BTreeMap<String, Agency>) -> Vec<(&'static str, String, String)> {
+    let d = &dataset.resource.draft;
     let mut out = Vec::new();
     if let Some(a) = agencies.get(&d.publisher_agency_id) {
         out.push(("organization", org_name(a), a.name.clone()));
@@ -128,6 +150,13 @@ fn facet_values(r: &DataResource, agencies: &BTreeMap<String, Agency>) -> Vec<(&
     }
     out.push(("license_id", d.licence.clone(), d.licence.clone()));
     out.push(("update_frequency", d.update_frequency.as_str().to_string(), d.update_frequency.as_str().to_string()));
+    // As the CKAN API lists them: a table is a CSV resource (it downloads in more formats).
+    if !dataset.tables.is_empty() {
+        out.push(("res_format", "CSV".into(), "CSV".into()));
+    }
+    for code in &d.spatial {
+        out.push(("spatial", code.clone(), admin_unit_name(code)));
+    }
     out
 }
 
@@ -144,6 +173,8 @@ pub async fn search(
         ("tags", &p.tags),
         ("license_id", &p.license_id),
         ("update_frequency", &p.update_frequency),
+        ("res_format", &p.res_format),
+        ("spatial", &p.spatial),
     ]
     .into_iter()
     .filter_map(|(f, v)| v.as_ref().filter(|v| !v.is_empty()).map(|v| (f, v)))
@@ -156,7 +187,8 @@ pub async fn search(
         let found = find(&Corpus { catalogue: &catalogue, index: &state.kho.search }, &q, &fq)?;
         let mut counts: BTreeMap<&str, HashMap<String, (String, usize)>> = BTreeMap::new();
         for r in &found {
-            for (field, value, label) in facet_values(r, agencies) {
+            let Some(dataset) = catalogue.dataset(&r.id) else { continue };
+            for (field, value, label) in facet_values(dataset, agencies) {
                 counts.entry(field).or_default().entry(value).or_insert((label, 0)).1 += 1;
             }
         }

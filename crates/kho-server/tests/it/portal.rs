@@ -40,6 +40,12 @@ async fn citizens_find_preview_and_download_open_data() {
     assert!(found.contains("href=\"/dataset/danh-sach-co-so-giao-duc\""));
     let (_, all) = page(&app, "/datasets").await;
     assert!(all.contains("3 bộ dữ liệu") && all.contains("Sở Giáo dục và Đào tạo"), "facets name the publishers");
+    // Format and administrative unit are facets too: only the schools have a table, and
+    // every demo dataset covers the province (2025 code 24, Bắc Ninh).
+    assert!(all.contains("Định dạng") && all.contains("href=\"/datasets?q=&amp;res_format=CSV\">CSV</a> (1)"), "{all}");
+    assert!(all.contains("href=\"/datasets?q=&amp;spatial=24\">Tỉnh Bắc Ninh</a> (3)"), "{all}");
+    let (_, with_data) = page(&app, "/datasets?res_format=CSV").await;
+    assert!(with_data.contains("1 bộ dữ liệu") && with_data.contains("Danh sách cơ sở giáo dục"), "{with_data}");
     let (_, narrowed) = page(&app, "/datasets?q=&groups=dat-dai").await;
     assert!(narrowed.contains("1 bộ dữ liệu") && narrowed.contains("Bảng giá đất"), "{narrowed}");
     let (_, none) = page(&app, "/datasets?q=ho%20ngheo").await;
