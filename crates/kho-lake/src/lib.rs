@@ -249,9 +249,8 @@ fn cores() -> usize {
 /// round-robin shuffle mixes batches between partitions.
 pub(crate) fn read_session() -> deltalake::datafusion::prelude::SessionContext {
     use deltalake::datafusion::prelude::{SessionConfig, SessionContext};
-    let mut config = SessionConfig::new()
-        .with_round_robin_repartition(false)
-        .with_target_partitions(cores() * PARTITIONS_PER_CORE);
+    let mut config =
+        SessionConfig::new().with_round_robin_repartition(false).with_target_partitions(cores() * PARTITIONS_PER_CORE);
     config.options_mut().execution.enable_file_stream_work_stealing = false;
     SessionContext::new_with_config(config)
 }

@@ -17,6 +17,23 @@ pub fn fold(text: &str) -> String {
         .collect()
 }
 
+/// The diacritics of `text` without its letters, in a fixed order, `đ` counting as one:
+/// the part of a word that [`fold`] throws away. Two spellings that fold alike but
+/// carry different marks differ here (`Quân` / `Quán`, `Hưng` / `Hùng`), while the old
+/// and new placements of a tone mark agree (`Hoà` / `Hòa`, `Thuý` / `Thúy`).
+pub fn marks(text: &str) -> String {
+    let mut marks: Vec<char> = text
+        .nfd()
+        .filter_map(|c| match c {
+            'đ' | 'Đ' => Some('đ'),
+            c if is_combining_mark(c) => Some(c),
+            _ => None,
+        })
+        .collect();
+    marks.sort_unstable();
+    marks.into_iter().collect()
+}
+
 /// A URL slug from a title: folded, ASCII letters and digits joined by single
 /// hyphens, at most `max` characters, never empty (`"du-lieu"` stands in for a title
 /// with no letters or digits).
@@ -85,6 +102,19 @@ mod tests {
         assert_eq!(fold("Đường Đá"), "duong da");
         assert_eq!(fold("Thừa Thiên Huế"), "thua thien hue");
         assert_eq!(fold("Ưu đãi ỹ ỵ"), "uu dai y y");
+    }
+
+    #[test]
+    fn marks_tell_apart_what_folding_merges() {
+        assert_eq!(marks("Hoà"), marks("Hòa"));
+        assert_eq!(marks("Thuý"), marks("Thúy"));
+        assert_eq!(marks("HÒA"), marks("hoà"));
+        assert_ne!(marks("Quân"), marks("Quán"));
+        assert_ne!(marks("Hưng"), marks("Hùng"));
+        assert_ne!(marks("Đông"), marks("Dông"));
+        assert_eq!(marks("Sa Pa"), "");
+        // Decomposed input gives the same marks as precomposed input.
+        assert_eq!(marks("Qua\u{302}n"), marks("Quân"));
     }
 
     #[test]

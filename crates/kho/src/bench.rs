@@ -18,6 +18,7 @@ mod dataset;
 mod http;
 mod portal;
 mod process;
+mod refdata;
 
 use anyhow::{anyhow, bail, Context};
 use clap::{Args, ValueEnum};
@@ -53,6 +54,8 @@ pub enum Which {
     Read,
     /// The open data portal on a large catalogue: package_search and the dataset page.
     Portal,
+    /// Legacy addresses and codes converted to the 2025 administrative units, in process.
+    Refdata,
 }
 
 #[derive(Args)]
@@ -285,6 +288,9 @@ fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         std::env::consts::ARCH,
         work.path.display()
     );
+    if args.which == Which::Refdata {
+        return refdata::run(args.seed);
+    }
     if args.which != Which::Portal {
         warehouse(&args, &mut work)?;
     }

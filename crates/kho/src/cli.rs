@@ -105,6 +105,10 @@ enum Command {
     /// The open data portal's search index (tìm kiếm).
     #[command(subcommand)]
     Search(SearchCommand),
+    /// Reference data (danh mục dùng chung): convert legacy administrative units and
+    /// addresses to the 2025 units. Uses the lists built into Kho; opens no store.
+    #[command(subcommand)]
+    Refdata(crate::refdata::RefdataCommand),
     /// Measure ingest and reads on a generated CSV against DuckDB, side by side; see
     /// docs/benchmarks.md. Works in its own directory, not on --data-dir.
     Bench(crate::bench::BenchArgs),
@@ -369,6 +373,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             serve(settings).await
         }
         Command::Bench(args) => crate::bench::run(args).await,
+        Command::Refdata(command) => tokio::task::spawn_blocking(move || crate::refdata::run(command))
+            .await
+            .map_err(|e| anyhow!("the conversion stopped: {e}"))?,
         command => {
             if std::env::var_os("KHO_LOG").is_some() {
                 init_tracing(log_format);
@@ -439,7 +446,7 @@ async fn admin(kho: &Kho, command: Command) -> anyhow::Result<ExitCode> {
     let ctx = AuditContext::operator();
     let mut out = std::io::stdout().lock();
     match command {
-        Command::Serve(_) | Command::Bench(_) => unreachable!("handled by run"),
+        Command::Serve(_) | Command::Bench(_) | Command::Refdata(_) => unreachable!("handled by run"),
         Command::User(UserCommand::Create { username, agency, roles, display_name, password_stdin }) => {
             let agency = find_agency(kho, &agency).await?;
             let (password, generated) = if password_stdin {

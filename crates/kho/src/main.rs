@@ -5,6 +5,7 @@
 
 mod bench;
 mod cli;
+mod refdata;
 mod settings;
 
 use clap::Parser;

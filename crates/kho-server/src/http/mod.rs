@@ -11,6 +11,7 @@ pub mod error;
 pub mod openapi;
 pub mod ops;
 pub mod query;
+pub mod refdata;
 pub mod warehouse;
 
 use crate::metrics::Metrics;
@@ -67,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .route("/resources/{key}/tables/{table}/versions/{version}/rejects", get(warehouse::rejects))
         .route("/query", post(query::run))
         .route("/query/tables", get(query::tables))
+        .route("/refdata/admin-units/convert", get(refdata::convert))
         .route("/openapi.json", get(openapi::document))
         .fallback(api_not_found)
         .method_not_allowed_fallback(api_method_not_allowed);

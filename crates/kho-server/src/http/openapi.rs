@@ -1,7 +1,7 @@
 //! The OpenAPI 3 document of the native API, generated from the handlers'
 //! annotations and served at `/api/v1/openapi.json`.
 
-use crate::http::{api, catalog, query, warehouse};
+use crate::http::{api, catalog, query, refdata, warehouse};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -18,6 +18,7 @@ use utoipa::OpenApi;
         warehouse::tables, warehouse::versions, warehouse::diff, warehouse::load, warehouse::rows,
         warehouse::download, warehouse::csv, warehouse::rejects,
         query::run, query::tables,
+        refdata::convert,
     ),
     tags(
         (name = "identity", description = "Users, sessions, subsystems and API tokens"),
@@ -25,6 +26,7 @@ use utoipa::OpenApi;
         (name = "audit", description = "The hash-chained audit log"),
         (name = "warehouse", description = "Tables of data resources: loads, versions, rows, downloads, read-only SQL"),
         (name = "catalogue", description = "Data resources (tài nguyên dữ liệu), DCAT-AP with the Vietnamese fields"),
+        (name = "refdata", description = "Reference data (danh mục dùng chung): the administrative units and their conversion from the legacy units to the 2025 units"),
     )
 )]
 pub struct ApiDoc;

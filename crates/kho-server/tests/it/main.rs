@@ -14,6 +14,7 @@ mod ops;
 mod portal;
 mod portal_browser;
 mod query;
+mod refdata;
 mod requests;
 mod warehouse;
 mod webdriver;

@@ -3,6 +3,7 @@
 //! failing loudly on a tampered log.
 
 mod bench;
+mod refdata;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
