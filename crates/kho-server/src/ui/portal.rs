@@ -104,8 +104,17 @@ pub struct SearchParams {
     update_frequency: Option<String>,
     res_format: Option<String>,
     spatial: Option<String>,
+    /// `relevance` (the default: best match first, then newest), `newest` or `title`.
+    sort: Option<String>,
     page: Option<usize>,
 }
+
+/// The orders a search page offers: (value, Vietnamese label, English label).
+const SORTS: &[(&str, &str, &str)] = &[
+    ("relevance", "Phù hợp nhất", "Best match"),
+    ("newest", "Mới cập nhật", "Recently updated"),
+    ("title", "Tên (A–Z)", "Title (A–Z)"),
+];
 
 /// The facets a search page offers: (field, Vietnamese label, English label).
 const FACETS: &[(&str, &str, &str)] = &[
@@ -180,11 +189,17 @@ pub async fn search(
     .filter_map(|(f, v)| v.as_ref().filter(|v| !v.is_empty()).map(|v| (f, v)))
     .collect();
     let q = p.q.clone().unwrap_or_default();
+    let sort = SORTS.iter().map(|(s, _, _)| *s).find(|s| p.sort.as_deref() == Some(*s)).unwrap_or("relevance");
     let result = async {
         let catalogue = state.kho.open_catalogue().await?;
         let agencies = &catalogue.agencies;
         let fq: Vec<String> = chosen.iter().map(|(f, v)| format!("{f}:\"{}\"", v.replace('"', ""))).collect();
-        let found = find(&Corpus { catalogue: &catalogue, index: &state.kho.search }, &q, &fq)?;
+        let mut found = find(&Corpus { catalogue: &catalogue, index: &state.kho.search }, &q, &fq)?;
+        match sort {
+            "newest" => found.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(a.id.cmp(&b.id))),
+            "title" => found.sort_by_cached_key(|r| (kho_vn::fold(&r.draft.title), kho_vn::marks(&r.draft.title))),
+            _ => {}
+        }
         let mut counts: BTreeMap<&str, HashMap<String, (String, usize)>> = BTreeMap::new();
         for r in &found {
             let Some(dataset) = catalogue.dataset(&r.id) else { continue };
@@ -196,6 +211,9 @@ pub async fn search(
         let shown: Vec<&&DataResource> = found.iter().skip((page - 1) * PAGE_SIZE).take(PAGE_SIZE).collect();
         let link = |field: &str, value: Option<&str>| {
             let mut parts = vec![format!("q={}", urlencode(&q))];
+            if sort != "relevance" {
+                parts.push(format!("sort={sort}"));
+            }
             for (f, v) in &chosen {
                 if *f != field {
                     parts.push(format!("{f}={}", urlencode(v)));
@@ -211,6 +229,10 @@ pub async fn search(
                 label for="q" { (l.t("Từ khoá (không cần dấu)", "Words (accents optional)")) }
                 input #q name="q" type="search" value=(q);
                 @for (f, v) in &chosen { input type="hidden" name=(f) value=(v); }
+                label for="sort" { (l.t("Sắp xếp", "Order")) }
+                select #sort name="sort" {
+                    @for (value, vi, en) in SORTS { option value=(value) selected[*value == sort] { (l.t(vi, en)) } }
+                }
                 button type="submit" { (l.t("Tìm", "Search")) }
             }
             p #result-count role="status" { (found.len()) " " (l.t("bộ dữ liệu", "datasets")) }

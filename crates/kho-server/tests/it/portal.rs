@@ -46,6 +46,15 @@ async fn citizens_find_preview_and_download_open_data() {
     assert!(all.contains("href=\"/datasets?q=&amp;spatial=24\">Tỉnh Bắc Ninh</a> (3)"), "{all}");
     let (_, with_data) = page(&app, "/datasets?res_format=CSV").await;
     assert!(with_data.contains("1 bộ dữ liệu") && with_data.contains("Danh sách cơ sở giáo dục"), "{with_data}");
+    // Ordered by title, A to Z whatever the diacritics; the order stays on the facet links.
+    let (_, by_title) = page(&app, "/datasets?sort=title").await;
+    let titles: Vec<&str> = by_title.split("<strong>").skip(1).filter_map(|t| t.split("</strong>").next()).collect();
+    let listed: Vec<&str> = titles.iter().copied().filter(|t| !t.chars().all(|c| c.is_ascii_digit())).collect();
+    let mut expected = listed.clone();
+    expected.sort_by_key(|t| kho_vn::fold(t));
+    assert!(listed.len() == 3 && listed == expected, "{listed:?}");
+    assert!(by_title.contains("<option value=\"title\" selected>"), "the choice is kept");
+    assert!(by_title.contains("href=\"/datasets?q=&amp;sort=title&amp;groups="), "facet links keep the order");
     let (_, narrowed) = page(&app, "/datasets?q=&groups=dat-dai").await;
     assert!(narrowed.contains("1 bộ dữ liệu") && narrowed.contains("Bảng giá đất"), "{narrowed}");
     let (_, none) = page(&app, "/datasets?q=ho%20ngheo").await;
