@@ -250,7 +250,16 @@ impl Lake {
         // Open the file, find its header and settle the columns from a sample.
         let path_buf = path.to_path_buf();
         let read_options = options.clone();
-        let prepared = tokio::task::spawn_blocking(move || read::prepare(&path_buf, &read_options))
+        let existing: Vec<(String, &'static str)> = match (options.mode, delta.version()) {
+            (LoadMode::Append | LoadMode::Upsert, Some(_)) => crate::versions::arrow_schema(&delta)
+                .await?
+                .fields()
+                .iter()
+                .map(|f| (f.name().clone(), crate::versions::kind_of(f.data_type())))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let prepared = tokio::task::spawn_blocking(move || read::prepare(&path_buf, &read_options, &existing))
             .await
             .map_err(|_| LakeError::Interrupted)??;
         let (schema, columns, header_row) = (prepared.schema.clone(), prepared.columns.clone(), prepared.header_row);

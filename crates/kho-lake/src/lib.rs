@@ -21,6 +21,7 @@ pub mod query;
 mod read;
 pub mod rows;
 pub mod source;
+mod storage;
 pub mod versions;
 
 use deltalake::DeltaTable;
@@ -90,6 +91,9 @@ impl From<LakeError> for kho_core::Error {
 #[derive(Debug, Clone)]
 pub struct Lake {
     root: Url,
+    /// The store holding `root`, and `root`'s path in it: for listing and removing.
+    store: std::sync::Arc<dyn deltalake::ObjectStore>,
+    root_path: deltalake::Path,
 }
 
 /// A table name: lowercase letters, digits and `_`, starting with a letter.
@@ -107,7 +111,7 @@ pub fn validate_table_name(name: &str) -> Result<(), LakeError> {
 }
 
 impl Lake {
-    /// The lake under an object store URL (`file:///…` today).
+    /// The lake under an object store URL: `file:///…` or `s3://bucket/prefix`.
     pub fn new(object_store_url: &str) -> Result<Self, LakeError> {
         let mut root =
             Url::parse(object_store_url).map_err(|e| LakeError::Invalid(format!("object store url: {e}")))?;
@@ -115,7 +119,11 @@ impl Lake {
             root.set_path(&format!("{}/", root.path()));
         }
         let root = root.join("lake/").map_err(|e| LakeError::Invalid(e.to_string()))?;
-        Ok(Self { root })
+        if root.scheme() == "s3" {
+            storage::register_s3();
+        }
+        let (store, root_path) = storage::store_for(&root)?;
+        Ok(Self { root, store, root_path })
     }
 
     pub fn table_url(&self, resource_id: &str, table: &str) -> Result<Url, LakeError> {
@@ -160,32 +168,53 @@ impl Lake {
 
 impl Lake {
     /// The tables of a resource that hold at least one version, by name.
-    pub fn tables(&self, resource_id: &str) -> Result<Vec<String>, LakeError> {
-        let dir = self.root.join(&format!("{resource_id}/")).map_err(|e| LakeError::Invalid(e.to_string()))?;
-        let Ok(dir) = dir.to_file_path() else { return Ok(vec![]) };
-        let mut names: Vec<String> = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries
-                .filter_map(|e| e.ok())
-                .filter(|e| e.path().join("_delta_log").is_dir())
-                .filter_map(|e| e.file_name().into_string().ok())
-                .collect(),
-            Err(_) => vec![],
+    pub async fn tables(&self, resource_id: &str) -> Result<Vec<String>, LakeError> {
+        use futures::StreamExt;
+        let dir = self.root_path.clone().join(resource_id);
+        let listed = match self.store.list_with_delimiter(Some(&dir)).await {
+            Ok(listed) => listed,
+            Err(deltalake::ObjectStoreError::NotFound { .. }) => return Ok(vec![]),
+            Err(e) => return Err(self.storage_error(&dir, e)),
         };
+        let mut names = Vec::new();
+        for table in listed.common_prefixes {
+            let log = table.clone().join("_delta_log");
+            if self.store.list(Some(&log)).next().await.is_some() {
+                names.extend(table.filename().map(String::from));
+            }
+        }
         names.sort();
         Ok(names)
     }
 
     /// Removes every table of a resource (used when a draft is deleted).
-    pub fn remove_resource(&self, resource_id: &str) -> Result<(), LakeError> {
-        let dir = self.root.join(&format!("{resource_id}/")).map_err(|e| LakeError::Invalid(e.to_string()))?;
-        if let Ok(dir) = dir.to_file_path() {
-            match std::fs::remove_dir_all(&dir) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(LakeError::Source { file: dir.display().to_string(), message: e.to_string() }),
+    pub async fn remove_resource(&self, resource_id: &str) -> Result<(), LakeError> {
+        use deltalake::logstore::object_store::ObjectStoreExt;
+        use futures::TryStreamExt;
+        let dir = self.root_path.clone().join(resource_id);
+        let files: Vec<deltalake::ObjectMeta> = match self.store.list(Some(&dir)).try_collect().await {
+            Ok(files) => files,
+            Err(deltalake::ObjectStoreError::NotFound { .. }) => return Ok(()),
+            Err(e) => return Err(self.storage_error(&dir, e)),
+        };
+        for file in files {
+            match self.store.delete(&file.location).await {
+                Ok(()) | Err(deltalake::ObjectStoreError::NotFound { .. }) => {}
+                Err(e) => return Err(self.storage_error(&file.location, e)),
             }
         }
+        if let Ok(dir) = self.root.join(&format!("{resource_id}/")).map_err(|_| ()).and_then(|u| u.to_file_path()) {
+            // Directories are not objects: a local store leaves them behind.
+            let _ = std::fs::remove_dir_all(dir);
+        }
         Ok(())
+    }
+
+    fn storage_error(&self, path: &deltalake::Path, e: deltalake::ObjectStoreError) -> LakeError {
+        LakeError::Source {
+            file: format!("{}{path}", self.root.origin().ascii_serialization()),
+            message: e.to_string(),
+        }
     }
 
     /// The first `limit` rows of a table version (the newest when `None`), in file order.

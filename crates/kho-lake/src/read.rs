@@ -75,8 +75,13 @@ pub(crate) struct ReadOutcome {
     pub rejects_file: Option<PathBuf>,
 }
 
-/// Opens the file and settles its columns (runs on a blocking thread).
-pub(crate) fn prepare(path: &Path, options: &IngestOptions) -> Result<Prepared, LakeError> {
+/// Opens the file and settles its columns (runs on a blocking thread). `existing` are
+/// the (name, kind) of the table's columns when the load adds to a table.
+pub(crate) fn prepare(
+    path: &Path,
+    options: &IngestOptions,
+    existing: &[(String, &'static str)],
+) -> Result<Prepared, LakeError> {
     let file = options.source_name.clone();
     let open = OpenOptions {
         name: file.clone(),
@@ -146,6 +151,16 @@ pub(crate) fn prepare(path: &Path, options: &IngestOptions) -> Result<Prepared, 
             None => infer::infer(sample.iter().map(|(r, _)| r.cells.cell(i))),
         })
         .collect();
+    // Added to a table, a column keeps the table's type: a value that does not fit it is
+    // then named by row and column like any other.
+    for (name, kind) in existing {
+        let Some(i) = names.iter().position(|n| n == name) else { continue };
+        if declared[i].0.is_none() {
+            if let Some(t) = infer::declared(kind, sample.iter().map(|(r, _)| r.cells.cell(i))) {
+                types[i] = t;
+            }
+        }
+    }
     for (column, kind) in &options.schema {
         let kind = kind.trim().to_lowercase();
         let i = find_column(column, &headers, &names)?;

@@ -253,7 +253,7 @@ impl Lake {
     }
 }
 
-async fn arrow_schema(t: &DeltaTable) -> Result<Schema, LakeError> {
+pub(crate) async fn arrow_schema(t: &DeltaTable) -> Result<Schema, LakeError> {
     let provider = t.table_provider().await.map_err(|e| LakeError::Delta(e.into()))?;
     Ok(provider.schema().as_ref().clone())
 }

@@ -8,6 +8,7 @@ mod download;
 mod formats;
 mod independent;
 mod query;
+mod s3;
 mod versions;
 
 use deltalake::arrow::array::{Array, AsArray};
@@ -153,6 +154,21 @@ async fn every_encoding_reads_the_same_text() {
         assert_eq!(column(&rows, "tinh"), ["Bắc Ninh"], "{name}");
         assert_eq!(column(&rows, "xa"), ["Phường Đa Mai"], "{name}");
     }
+}
+
+/// A file added to a table is read with the table's column types: a value that does not
+/// fit is named by file, row and column, and the table keeps its versions.
+#[tokio::test]
+async fn an_appended_value_that_does_not_fit_the_table_is_named() {
+    let f = fixture();
+    f.load(&f.file("v1.csv", b"ma;ten\n1;An\n2;Binh\n"), LoadMode::Replace).await.unwrap();
+    let err = f.load(&f.file("them.csv", b"ma;ten\nmot;Cuong\n"), LoadMode::Append).await.unwrap_err().to_string();
+    assert!(err.contains("them.csv") && err.contains("row 2") && err.contains("ma"), "{err}");
+    assert!(err.contains("\"mot\""), "the value: {err}");
+    // A value that only looks different but fits (a zero-padded number) is read as the table reads it.
+    f.load(&f.file("them2.csv", b"ma;ten\n003;Cuong\n"), LoadMode::Append).await.unwrap();
+    assert_eq!(column(&f.rows(None).await, "ma").len(), 3);
+    assert_eq!(f.lake.history("r1", "main").await.unwrap().len(), 2);
 }
 
 /// A file that begins as UTF-8 and turns into another encoding past the part that

@@ -52,7 +52,7 @@ impl Syntax {
 async fn distributions(state: &AppState, base: &str, r: &DataResource) -> Result<Vec<Distribution>, Error> {
     let lake = &state.kho.lake;
     let mut out = Vec::new();
-    for table in lake.tables(&r.id)? {
+    for table in lake.tables(&r.id).await? {
         let modified = lake
             .history(&r.id, &table)
             .await?

@@ -201,7 +201,7 @@ impl Kho {
         }
         self.store.delete_resource(ctx, &current.id).await?;
         // A draft's tables go with it; its description is already gone from the catalogue.
-        Ok(self.lake.remove_resource(&current.id)?)
+        Ok(self.lake.remove_resource(&current.id).await?)
     }
 }
 
@@ -213,7 +213,7 @@ impl Kho {
     /// of the resource's tables looks like personal data, naming each and why.
     async fn check_no_personal_columns(&self, resource_id: &str) -> Result<()> {
         let mut problems = Vec::new();
-        for table in self.lake.tables(resource_id)? {
+        for table in self.lake.tables(resource_id).await? {
             let samples = self.lake.column_samples(resource_id, &table, PERSONAL_SAMPLE_ROWS).await?;
             let columns: Vec<ColumnSample> =
                 samples.into_iter().map(|(name, values)| ColumnSample { name, values }).collect();

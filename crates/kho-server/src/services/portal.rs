@@ -137,7 +137,7 @@ impl Kho {
         }
         let mut datasets = Vec::new();
         for resource in self.open_resources().await? {
-            let tables = self.lake.tables(&resource.id)?;
+            let tables = self.lake.tables(&resource.id).await?;
             datasets.push(OpenDataset { resource, tables });
         }
         let agencies = self.store.list_agencies().await?.into_iter().map(|a| (a.id.clone(), a)).collect();

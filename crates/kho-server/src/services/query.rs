@@ -38,7 +38,7 @@ impl Kho {
                 )),
                 _ => e,
             })?;
-            let held = self.lake.tables(&r.id)?;
+            let held = self.lake.tables(&r.id).await?;
             if !held.contains(&name.table) {
                 return Err(Error::not_found(format!(
                     "table {name}: resource {} has no table {:?}; its tables are: {}",
@@ -65,7 +65,7 @@ impl Kho {
         let page = self.list_resources(subject, ResourceFilter { limit: 500, ..Default::default() }).await?;
         let mut out = Vec::new();
         for r in page.items {
-            for table in self.lake.tables(&r.id)? {
+            for table in self.lake.tables(&r.id).await? {
                 out.push(QueryableTable {
                     name: TableName::of(&r.slug, &table).to_string(),
                     resource_slug: r.slug.clone(),

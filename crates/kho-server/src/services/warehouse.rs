@@ -239,7 +239,7 @@ impl Kho {
     /// The tables a resource holds.
     pub async fn tables(&self, subject: &Subject, ctx: &AuditContext, key: &str) -> Result<Vec<String>> {
         let r = self.resource(subject, ctx, key).await?;
-        Ok(self.lake.tables(&r.id)?)
+        Ok(self.lake.tables(&r.id).await?)
     }
 
     /// A table version as a file of `format`, streamed, with the resource it belongs to

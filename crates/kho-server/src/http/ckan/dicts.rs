@@ -93,7 +93,7 @@ fn split_resource_id(id: &str) -> CkanResult<(&str, &str)> {
 async fn resources(call: &Call<'_>, r: &DataResource, detailed: bool) -> CkanResult<Vec<Value>> {
     let lake = &call.state.kho.lake;
     let mut out = Vec::new();
-    for (position, table) in lake.tables(&r.id).map_err(kho_core::Error::from)?.into_iter().enumerate() {
+    for (position, table) in lake.tables(&r.id).await.map_err(kho_core::Error::from)?.into_iter().enumerate() {
         let url = format!("{}/api/v1/resources/{}/tables/{table}/download?format=csv", call.base, r.slug);
         let mut d = json!({
             "id": resource_id(r, &table), "package_id": r.id, "name": table, "description": "",
