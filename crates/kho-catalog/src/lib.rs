@@ -3,7 +3,9 @@
 //! what a steward writes; [`ResourceDraft::validate`] names every field that breaks a
 //! rule.
 
+pub mod conformance;
 pub mod dcat;
+pub mod dictionary;
 pub mod personal;
 pub mod rdf;
 pub mod requests;

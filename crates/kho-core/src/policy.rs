@@ -5,12 +5,13 @@
 //! | role    | may                                                                      |
 //! |---------|--------------------------------------------------------------------------|
 //! | admin   | everything, except rewriting the audit log (append-only for everyone)    |
-//! | steward | manage data resources and subsystems (and their tokens) in its subtree;  |
-//! |         | read users in its subtree                                                |
+//! | steward | manage data resources, code lists, data elements and subsystems (and     |
+//! |         | their tokens) in its subtree; read users in its subtree                  |
 //! | viewer  | read data its agency subtree may read                                    |
 //! | auditor | read the audit log, users, subsystems and tokens of every agency (not    |
 //! |         | the data itself beyond open data)                                        |
-//! | anyone  | read the agency tree and open data; manage its own API tokens            |
+//! | anyone  | read the agency tree, open data, published code lists and the data       |
+//! |         | dictionary; manage its own API tokens                                    |
 
 use crate::agency::path_within;
 use crate::identity::{Role, Subject};
@@ -41,16 +42,23 @@ pub enum ResourceKind {
     AuditLog,
     /// Tài nguyên dữ liệu — a catalogued dataset.
     DataResource,
+    /// Danh mục dùng chung — a code list (reference data). Published versions are
+    /// open data: anyone reads them.
+    CodeList,
+    /// Phần tử dữ liệu — an element of the data dictionary; anyone reads it.
+    DataElement,
 }
 
 impl ResourceKind {
-    pub const ALL: [ResourceKind; 6] = [
+    pub const ALL: [ResourceKind; 8] = [
         ResourceKind::Agency,
         ResourceKind::User,
         ResourceKind::Subsystem,
         ResourceKind::ApiToken,
         ResourceKind::AuditLog,
         ResourceKind::DataResource,
+        ResourceKind::CodeList,
+        ResourceKind::DataElement,
     ];
 }
 
@@ -155,6 +163,14 @@ pub fn authorize(subject: &Subject, action: Action, resource: &Resource<'_>) -> 
         (K::DataResource, Read) => read_data(subject, resource.scope, in_subtree),
         (K::DataResource, _) if steward_here => Allow,
         (K::DataResource, _) => Deny("data resources are managed by the stewards of their agency"),
+
+        (K::CodeList, Read) => Allow,
+        (K::CodeList, _) if steward_here => Allow,
+        (K::CodeList, _) => Deny("code lists are managed by the stewards of their owning agency"),
+
+        (K::DataElement, Read) => Allow,
+        (K::DataElement, _) if steward_here => Allow,
+        (K::DataElement, _) => Deny("data elements are managed by the stewards of their owning agency"),
     }
 }
 

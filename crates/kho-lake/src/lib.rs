@@ -237,6 +237,43 @@ impl Lake {
 }
 
 impl Lake {
+    /// Every value of one column of a table version (the newest when `None`) as text,
+    /// in the table's order, handed to `each` (`None` for an empty cell); returns Kho's
+    /// version number. Reads the column alone, a batch at a time.
+    pub async fn scan_column(
+        &self,
+        resource_id: &str,
+        table: &str,
+        version: Option<i64>,
+        column: &str,
+        mut each: impl FnMut(Option<&str>) + Send,
+    ) -> Result<i64, LakeError> {
+        use deltalake::arrow::array::{Array, AsArray};
+        use deltalake::arrow::datatypes::DataType;
+        use futures::StreamExt;
+        let t = self.snapshot(resource_id, table, version).await?;
+        let number = t.version().map(|v| v as i64 + 1).unwrap_or(1);
+        let ctx = read_session();
+        t.update_datafusion_session(&ctx.state())?;
+        let provider = t.table_provider().await.map_err(|e| LakeError::Delta(e.into()))?;
+        let df = ctx.read_table(provider).map_err(|e| LakeError::Delta(e.into()))?;
+        if df.schema().field_with_unqualified_name(column).is_err() {
+            return Err(LakeError::Invalid(format!("column: table {table} has no column {column:?}")));
+        }
+        let df = df.select_columns(&[column]).map_err(|e| LakeError::Delta(e.into()))?;
+        let mut batches = stream_in_file_order(df).await.map_err(|e| LakeError::Delta(e.into()))?;
+        while let Some(batch) = batches.next().await {
+            let batch = batch.map_err(|e| LakeError::Delta(e.into()))?;
+            let text = deltalake::arrow::compute::cast(batch.column(0), &DataType::Utf8)
+                .map_err(|e| LakeError::Invalid(format!("column {column}: {e}")))?;
+            let text = text.as_string::<i32>();
+            for i in 0..text.len() {
+                each(if text.is_null(i) { None } else { Some(text.value(i)) });
+            }
+        }
+        Ok(number)
+    }
+
     /// Each column of the newest version with the non-empty values of its first
     /// `rows` rows as text — what the personal-data rules look at.
     pub async fn column_samples(

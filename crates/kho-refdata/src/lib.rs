@@ -55,6 +55,7 @@
 //! ```
 
 mod address;
+pub mod codelist;
 mod name;
 mod table;
 mod units;

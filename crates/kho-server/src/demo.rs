@@ -135,5 +135,6 @@ pub async fn seed(kho: &Kho, operator: &Subject, ctx: &AuditContext, password: &
         let ids: Vec<(usize, String)> = departments.iter().enumerate().map(|(i, d)| (i, d.id.clone())).collect();
         crate::demo_datasets::seed(kho, operator, ctx, &ids).await?;
     }
+    crate::demo_dictionary::seed(kho, ctx, &province.id).await?;
     Ok(names)
 }

@@ -6,6 +6,7 @@ mod attempt_limit;
 pub mod config;
 pub mod demo;
 mod demo_datasets;
+mod demo_dictionary;
 pub mod http;
 pub mod metrics;
 pub mod services;
@@ -32,6 +33,8 @@ impl Application {
     pub async fn build(settings: Settings, admin_password: Option<String>) -> anyhow::Result<Self> {
         let kho = Kho::open(settings).await?;
         let first_run = kho.initialise(admin_password).await.map_err(|e| anyhow::anyhow!("{}", e.message))?;
+        // Danh mục dùng chung: the administrative units, on a store without code lists.
+        kho.seed_code_lists().await.map_err(|e| anyhow::anyhow!("cannot create the code lists: {}", e.message))?;
         let listener = tokio::net::TcpListener::bind(&kho.settings.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", kho.settings.listen))?;

@@ -7,6 +7,9 @@
 //! the same transaction as the change: a change is never without its record.
 
 pub mod catalog;
+pub mod codelists;
+pub mod conformance;
+pub mod dictionary;
 mod migrate;
 pub mod objects;
 pub mod requests;
@@ -21,6 +24,9 @@ use kho_core::identity::{ApiToken, NewSubsystem, NewUser, Role, Subsystem, Token
 use std::sync::Arc;
 
 pub use catalog::{CatalogStore, ResourceQuery, Visibility};
+pub use codelists::CodeListStore;
+pub use conformance::{Binding, ConformanceStore};
+pub use dictionary::{DictionaryStore, ElementQuery};
 pub use requests::{RequestQuery, RequestStore};
 pub use sql::SqlStore;
 
@@ -130,7 +136,9 @@ pub struct NewToken {
 
 /// The metadata repository.
 #[async_trait]
-pub trait MetadataStore: CatalogStore + RequestStore + Send + Sync + 'static {
+pub trait MetadataStore:
+    CatalogStore + CodeListStore + ConformanceStore + DictionaryStore + RequestStore + Send + Sync + 'static
+{
     fn backend(&self) -> Backend;
     /// Answers when the database does (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;

@@ -10,6 +10,9 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "catalog", include_str!("../migrations/0002_catalog.sql")),
     (3, "requests", include_str!("../migrations/0003_requests.sql")),
     (4, "views", include_str!("../migrations/0004_views.sql")),
+    (5, "code_lists", include_str!("../migrations/0005_code_lists.sql")),
+    (6, "dictionary", include_str!("../migrations/0006_dictionary.sql")),
+    (7, "conformance", include_str!("../migrations/0007_conformance.sql")),
 ];
 
 pub async fn run(pool: &AnyPool) -> StoreResult<()> {

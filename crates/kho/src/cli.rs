@@ -106,7 +106,8 @@ enum Command {
     #[command(subcommand)]
     Search(SearchCommand),
     /// Reference data (danh mục dùng chung): convert legacy administrative units and
-    /// addresses to the 2025 units. Uses the lists built into Kho; opens no store.
+    /// addresses to the 2025 units (the lists built into Kho; no store), and manage
+    /// code lists (`refdata codelist`, on the store).
     #[command(subcommand)]
     Refdata(crate::refdata::RefdataCommand),
     /// Measure ingest and reads on a generated CSV against DuckDB, side by side; see
@@ -373,6 +374,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             serve(settings).await
         }
         Command::Bench(args) => crate::bench::run(args).await,
+        Command::Refdata(crate::refdata::RefdataCommand::Codelist(command)) => {
+            if std::env::var_os("KHO_LOG").is_some() {
+                init_tracing(log_format);
+            }
+            let kho = Kho::open(settings).await?;
+            crate::codelist::run(&kho, command).await
+        }
         Command::Refdata(command) => tokio::task::spawn_blocking(move || crate::refdata::run(command))
             .await
             .map_err(|e| anyhow!("the conversion stopped: {e}"))?,

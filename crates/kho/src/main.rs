@@ -5,6 +5,7 @@
 
 mod bench;
 mod cli;
+mod codelist;
 mod refdata;
 mod settings;
 

@@ -30,6 +30,10 @@ pub enum RefdataCommand {
         #[arg(required = true, value_name = "CODE")]
         codes: Vec<String>,
     },
+    /// Code lists (danh mục dùng chung): list, show, import, publish, export and look
+    /// up codes as of a date. Opens the store (--data-dir) and acts as the local operator.
+    #[command(subcommand)]
+    Codelist(crate::codelist::CodelistCommand),
 }
 
 #[derive(Args)]
@@ -60,6 +64,7 @@ pub fn run(command: RefdataCommand) -> anyhow::Result<ExitCode> {
         write_row(&mut out, input, conversion)
     };
     match (command, column) {
+        (RefdataCommand::Codelist(_), _) => unreachable!("code lists are run on the store by the caller"),
         (RefdataCommand::ConvertCode { codes }, _) => {
             for code in codes {
                 write(&code, &units.convert_code(&code))?;

@@ -67,6 +67,11 @@ fn roles_by_actions_by_agency() {
         Row("private data, own agency", data(S::Private, OWN), ["RCUD", "RCUD", "R---", "----", "----"]),
         Row("private data, other agency", data(S::Private, OTHER), ["RCUD", "----", "----", "----", "----"]),
         Row("data without a scope", Resource::new(K::DataResource).in_agency(OWN), ["RCUD", "-CUD", "----", "----", "----"]),
+        Row("code list, own agency", Resource::new(K::CodeList).in_agency(OWN), ["RCUD", "RCUD", "R---", "R---", "R---"]),
+        Row("code list, sub-agency", Resource::new(K::CodeList).in_agency(CHILD), ["RCUD", "RCUD", "R---", "R---", "R---"]),
+        Row("code list, other agency", Resource::new(K::CodeList).in_agency(OTHER), ["RCUD", "R---", "R---", "R---", "R---"]),
+        Row("data element, own agency", Resource::new(K::DataElement).in_agency(OWN), ["RCUD", "RCUD", "R---", "R---", "R---"]),
+        Row("data element, other agency", Resource::new(K::DataElement).in_agency(OTHER), ["RCUD", "R---", "R---", "R---", "R---"]),
     ];
     let roles = [Some(Role::Admin), Some(Role::Steward), Some(Role::Viewer), Some(Role::Auditor), None];
     let mut mismatches = Vec::new();
@@ -87,7 +92,7 @@ fn a_subject_without_roles_or_agency_is_denied_everything_but_public_reads() {
     for kind in K::ALL {
         for action in Action::ALL {
             let r = Resource::new(kind).in_agency(OWN).with_scope(S::Private);
-            let public_read = action == Action::Read && kind == K::Agency;
+            let public_read = action == Action::Read && matches!(kind, K::Agency | K::CodeList | K::DataElement);
             assert_eq!(authorize(&nobody, action, &r).is_allowed(), public_read, "{kind:?} {action:?}");
         }
     }

@@ -7,6 +7,7 @@ pub mod caller;
 pub mod catalog;
 pub mod ckan;
 pub mod dcat;
+pub mod dictionary;
 pub mod error;
 pub mod openapi;
 pub mod ops;
@@ -69,6 +70,23 @@ pub fn router(state: AppState) -> Router {
         .route("/query", post(query::run))
         .route("/query/tables", get(query::tables))
         .route("/refdata/admin-units/convert", get(refdata::convert))
+        .route("/dictionary/elements", get(dictionary::list).post(dictionary::create))
+        .route("/dictionary/elements/{key}", get(dictionary::get).put(dictionary::update))
+        .route("/dictionary/elements/{key}/status", post(dictionary::set_status))
+        .route("/dictionary/elements/{key}/history", get(dictionary::history))
+        .route("/dictionary/export", get(dictionary::export))
+        .route("/dictionary/import", post(dictionary::import))
+        .route("/resources/{key}/bindings", get(dictionary::bindings).post(dictionary::bind))
+        .route("/resources/{key}/bindings/suggestions", get(dictionary::suggestions))
+        .route("/resources/{key}/bindings/{table}/{column}", axum::routing::delete(dictionary::unbind))
+        .route("/refdata/code-lists", get(refdata::code_lists).post(refdata::create_code_list))
+        .route("/refdata/code-lists/{slug}", get(refdata::code_list))
+        .route("/refdata/code-lists/{slug}/items", get(refdata::code_items))
+        .route("/refdata/code-lists/{slug}/items/{code}", get(refdata::code_item))
+        .route("/refdata/code-lists/{slug}/export", get(refdata::export))
+        .route("/refdata/code-lists/{slug}/versions", post(refdata::import))
+        .route("/refdata/code-lists/{slug}/versions/{version}", get(refdata::preview).delete(refdata::delete_draft))
+        .route("/refdata/code-lists/{slug}/versions/{version}/publish", post(refdata::publish))
         .route("/openapi.json", get(openapi::document))
         .fallback(api_not_found)
         .method_not_allowed_fallback(api_method_not_allowed);

@@ -1,7 +1,7 @@
 //! The OpenAPI 3 document of the native API, generated from the handlers'
 //! annotations and served at `/api/v1/openapi.json`.
 
-use crate::http::{api, catalog, query, refdata, warehouse};
+use crate::http::{api, catalog, dictionary, query, refdata, warehouse};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -19,6 +19,11 @@ use utoipa::OpenApi;
         warehouse::download, warehouse::csv, warehouse::rejects,
         query::run, query::tables,
         refdata::convert,
+        dictionary::list, dictionary::create, dictionary::get, dictionary::update, dictionary::set_status,
+        dictionary::history, dictionary::export, dictionary::import,
+        dictionary::bindings, dictionary::bind, dictionary::unbind, dictionary::suggestions,
+        refdata::code_lists, refdata::create_code_list, refdata::code_list, refdata::code_items, refdata::code_item,
+        refdata::export, refdata::import, refdata::preview, refdata::publish, refdata::delete_draft,
     ),
     tags(
         (name = "identity", description = "Users, sessions, subsystems and API tokens"),
@@ -26,7 +31,8 @@ use utoipa::OpenApi;
         (name = "audit", description = "The hash-chained audit log"),
         (name = "warehouse", description = "Tables of data resources: loads, versions, rows, downloads, read-only SQL"),
         (name = "catalogue", description = "Data resources (tài nguyên dữ liệu), DCAT-AP with the Vietnamese fields"),
-        (name = "refdata", description = "Reference data (danh mục dùng chung): the administrative units and their conversion from the legacy units to the 2025 units"),
+        (name = "dictionary", description = "The data dictionary (từ điển dữ liệu): shared data elements, their definitions and lifecycle"),
+        (name = "refdata", description = "Reference data (danh mục dùng chung): the administrative units and their conversion from the legacy units to the 2025 units; code lists with versions, lookups as of a date, import and export"),
     )
 )]
 pub struct ApiDoc;

@@ -51,7 +51,7 @@ impl Kho {
 
     /// Checks `action` on a resource described by `draft` (its publishing agency and
     /// sharing scope).
-    async fn check_resource(
+    pub(super) async fn check_resource(
         &self,
         subject: &Subject,
         ctx: &AuditContext,
@@ -221,6 +221,8 @@ impl Kho {
                 problems.push(format!("{table}.{} ({}: {})", f.column, f.kind.describe(), f.reason));
             }
         }
+        // Columns bound to data elements that the dictionary marks as personal data.
+        problems.extend(self.personal_bound_columns(resource_id).await?);
         if problems.is_empty() {
             return Ok(());
         }

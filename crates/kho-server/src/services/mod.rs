@@ -4,6 +4,9 @@
 
 use crate::config::Settings;
 mod catalog;
+pub mod codelists;
+mod conformance;
+mod dictionary;
 mod portal;
 mod query;
 mod requests;
@@ -12,6 +15,8 @@ mod warehouse;
 use crate::attempt_limit::AttemptLimiter;
 pub use catalog::ResourceFilter;
 use chrono::Duration;
+pub use conformance::{BoundColumn, SuggestedBinding};
+pub use dictionary::{DictionaryFormat, ElementImport};
 use kho_core::admin_units::AdminUnit;
 use kho_core::agency::{Agency, AgencyCode, AgencyKind, NewAgency};
 use kho_core::audit::{AuditContext, AuditEntry, ChainBreak, Outcome};
@@ -48,6 +53,8 @@ pub struct Kho {
     submissions: AttemptLimiter,
     /// The open catalogue as the portal last read it.
     portal: portal::PortalCache,
+    /// The published code lists read so far, indexed for lookups.
+    codelists: codelists::CodeListCache,
 }
 
 /// What the first start created, to print once.
@@ -99,7 +106,17 @@ impl Kho {
             AttemptLimiter::new(settings.login_attempts, std::time::Duration::from_secs(settings.login_window_secs));
         let submissions = AttemptLimiter::new(SUBMISSIONS_PER_HOUR, std::time::Duration::from_secs(3600));
         let search = kho_search::SearchIndex::open(&settings.data_dir.join("search"))?;
-        let kho = Self { store, objects, lake, settings, logins, submissions, search, portal: Default::default() };
+        let kho = Self {
+            store,
+            objects,
+            lake,
+            settings,
+            logins,
+            submissions,
+            search,
+            portal: Default::default(),
+            codelists: Default::default(),
+        };
         if kho.search.is_empty() {
             // A new index (or one made before search existed) is filled from the catalogue.
             kho.reindex_search().await?;

@@ -153,6 +153,11 @@ impl Kho {
                 if let Some(days) = self.settings.retention_days {
                     self.apply_retention(ctx, &r.id, load.table, days).await;
                 }
+                // The new version's bound columns are checked against the dictionary; a
+                // failed check is logged and leaves the load as it is.
+                if let Err(e) = self.check_table_conformance(&r.id, load.table, Some(report.version)).await {
+                    tracing::warn!(error = %e, resource = %r.id, table = load.table, "the bound columns were not checked");
+                }
                 Ok(report)
             }
             Err(e) => {

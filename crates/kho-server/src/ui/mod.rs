@@ -3,6 +3,8 @@
 //! management part (`/admin`).
 
 mod chart;
+mod codelists;
+mod dictionary;
 mod pages;
 pub(crate) mod portal;
 mod query;
@@ -62,6 +64,20 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/requests", get(requests::admin_list))
         .route("/admin/requests/{id}/answer", post(requests::admin_answer))
         .route("/organization/{name}", get(portal::organization))
+        .route("/dictionary", get(dictionary::list))
+        .route("/dictionary/{key}", get(dictionary::show))
+        .route("/admin/dictionary/new", get(dictionary::new_form).post(dictionary::create))
+        .route("/admin/dictionary/{key}/edit", get(dictionary::edit_form).post(dictionary::update))
+        .route("/admin/dictionary/{key}/status", post(dictionary::set_status))
+        .route("/admin/resources/{key}/bindings", post(dictionary::bind))
+        .route("/refdata", get(codelists::public_list))
+        .route("/refdata/{slug}", get(codelists::public_show))
+        .route("/admin/code-lists", get(codelists::admin_list).post(codelists::admin_create))
+        .route("/admin/code-lists/{slug}", get(codelists::admin_show))
+        .route("/admin/code-lists/{slug}/import", post(codelists::admin_import))
+        .route("/admin/code-lists/{slug}/versions/{version}", get(codelists::admin_version))
+        .route("/admin/code-lists/{slug}/versions/{version}/publish", post(codelists::admin_publish))
+        .route("/admin/code-lists/{slug}/versions/{version}/delete", post(codelists::admin_delete))
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))
         .route("/lang", get(pages::switch_lang))
@@ -140,6 +156,8 @@ pub fn layout_with_head(caller: &Caller, path: &str, title: &str, head: Markup, 
                                 li { a href="/" { (l.t("Trang chủ", "Home")) } }
                                 li { a href="/datasets" { (l.t("Dữ liệu mở", "Open data")) } }
                                 li { a href="/request" { (l.t("Đề nghị dữ liệu", "Request data")) } }
+                                li { a href="/dictionary" { (l.t("Từ điển dữ liệu", "Data dictionary")) } }
+                                li { a href="/refdata" { (l.t("Danh mục", "Code lists")) } }
                                 @if subject.is_authenticated() {
                                     li { a href="/admin" { (l.t("Quản trị", "Management")) } }
                                     @for (href, text) in admin_links(l, subject) { li { a href=(href) { (text) } } }
@@ -169,6 +187,7 @@ pub fn admin_links(l: Lang, subject: &kho_core::identity::Subject) -> Vec<(&'sta
         ("/admin/resources", l.t("Tài nguyên dữ liệu", "Data resources")),
         ("/admin/query", l.t("Truy vấn SQL", "SQL query")),
         ("/admin/requests", l.t("Yêu cầu của người dân", "Requests from the public")),
+        ("/admin/code-lists", l.t("Danh mục dùng chung", "Code lists")),
         ("/admin/agencies", l.t("Cơ quan", "Agencies")),
         ("/admin/users", l.t("Người dùng", "Users")),
         ("/admin/tokens", l.t("Khóa API", "API tokens")),

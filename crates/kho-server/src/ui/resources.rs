@@ -414,6 +414,10 @@ async fn show_page(state: &AppState, caller: &Caller, uri: &Uri, key: &str, erro
         Ok(m) => m,
         Err(e) => return error_page(caller, uri.path(), &e),
     };
+    let bindings = match super::dictionary::bindings_section(state, caller, &r, can_edit).await {
+        Ok(m) => m,
+        Err(e) => return error_page(caller, uri.path(), &e),
+    };
     let row = |label: &'static str, value: String| html! { tr { th scope="row" { (label) } td { (value) } } };
     let moves: Vec<(Status, &str, &str)> = match r.status {
         Status::Draft => vec![(Status::Published, "Công bố", "Publish")],
@@ -459,6 +463,7 @@ async fn show_page(state: &AppState, caller: &Caller, uri: &Uri, key: &str, erro
             }
         }
         (data)
+        (bindings)
     };
     let title =
         if caller.lang == Lang::En { d.title_en.clone().unwrap_or_else(|| d.title.clone()) } else { d.title.clone() };

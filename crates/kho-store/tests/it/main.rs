@@ -3,6 +3,8 @@
 
 mod audit;
 mod catalog;
+mod codelists;
+mod dictionary;
 mod identity;
 
 use kho_core::agency::{AgencyCode, AgencyKind, NewAgency};

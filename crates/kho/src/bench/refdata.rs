@@ -6,6 +6,11 @@
 //! for the same seed, then times `convert_address` on each and `convert_code` on every
 //! legacy commune code.
 //!
+//! Then it looks codes up as of a date in the `admin-units` code list (danh mục dùng
+//! chung) through the service (`Kho::lookup_code`), in this process, on a fresh store
+//! in a temporary directory: random dates from 2020 to 2026, each with a code of the
+//! version in force that day (codes are reused, so the date decides the answer).
+//!
 //! There is no external reference to compare with: no other converter runs beside
 //! it, and the figures are judged against the target alone. Each address is also
 //! checked against the conversion of the commune it was written from, so the run
@@ -19,6 +24,9 @@ use std::time::{Duration, Instant};
 /// Addresses converted, and the target for them.
 const ADDRESSES: usize = 100_000;
 const TARGET_SECS: f64 = 10.0;
+/// Code lookups as of a date, and the target for their p99.
+const LOOKUPS: usize = 100_000;
+const LOOKUP_TARGET_MS: f64 = 1.0;
 
 const STREETS: &[&str] = &[
     "Lê Lợi",
@@ -210,10 +218,82 @@ pub fn run(seed: u64) -> anyhow::Result<ExitCode> {
     println!("  listed as candidates (commune among them):  {}", share(candidates));
     println!("  not found:                                  {}", share(not_found));
     println!("  other answers:                              {}", share(other));
+    let lookup_p99 = code_lookups(seed)?;
     println!("targets:");
     super::target(
         &format!("{} addresses < {TARGET_SECS:.0} s", grouped(ADDRESSES as u64)),
         &format!("{} ({:.3} s)", verdict(total.as_secs_f64() < TARGET_SECS), total.as_secs_f64()),
     );
+    let p99_ms = lookup_p99.as_secs_f64() * 1e3;
+    super::target(
+        &format!("code as of a date: p99 < {LOOKUP_TARGET_MS:.0} ms"),
+        &format!("{} ({:.3} ms)", verdict(p99_ms < LOOKUP_TARGET_MS), p99_ms),
+    );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Looks codes of `admin-units` up as of random dates through the service; prints the
+/// figures and returns the p99.
+fn code_lookups(seed: u64) -> anyhow::Result<Duration> {
+    use chrono::NaiveDate;
+    use kho_server::services::codelists::{reform_day, ADMIN_UNITS};
+    let dir = tempfile::tempdir()?;
+    let settings = kho_server::Settings::for_data_dir(dir.path());
+    tokio::runtime::Handle::current().block_on(async move {
+        let kho = kho_server::services::Kho::open(settings).await?;
+        let operator = kho_core::identity::Subject::operator();
+        let ctx = kho_core::audit::AuditContext::operator();
+        let root = kho_core::agency::NewAgency {
+            code: kho_core::agency::AgencyCode::parse("000.00.00.H24").map_err(|e| anyhow::anyhow!(e.message))?,
+            name: "UBND tỉnh".into(),
+            name_en: None,
+            kind: kho_core::agency::AgencyKind::Province,
+            parent_id: None,
+            admin_unit_code: None,
+        };
+        kho.create_agency(&operator, &ctx, root).await.map_err(|e| anyhow::anyhow!(e.message))?;
+        let t = Instant::now();
+        kho.seed_code_lists().await.map_err(|e| anyhow::anyhow!(e.message))?;
+        let seeded = t.elapsed();
+        let units = AdminUnits::embedded();
+        let legacy: Vec<&str> = units.legacy_communes().iter().map(|c| c.code.as_str()).collect();
+        let current: Vec<&str> = units.units_2025().map(|u| u.code.as_str()).collect();
+        let start = NaiveDate::from_ymd_opt(2020, 1, 1).expect("a date");
+        let days = (NaiveDate::from_ymd_opt(2026, 12, 31).expect("a date") - start).num_days() as u64;
+        let mut rng = Rng::new(seed ^ 0xC0DE);
+        let asks: Vec<(NaiveDate, &str)> = (0..LOOKUPS)
+            .map(|_| {
+                let date = start + chrono::Duration::days(rng.below(days + 1) as i64);
+                let codes = if date < reform_day() { &legacy } else { &current };
+                (date, codes[rng.below(codes.len() as u64) as usize])
+            })
+            .collect();
+        // The first lookup reads the list into the cache; it is timed apart.
+        let t = Instant::now();
+        kho.lookup_code(ADMIN_UNITS, asks[0].1, Some(asks[0].0)).await.map_err(|e| anyhow::anyhow!(e.message))?;
+        let first = t.elapsed();
+        let mut times = Vec::with_capacity(LOOKUPS);
+        let all = Instant::now();
+        for (date, code) in &asks {
+            let t = Instant::now();
+            let found = kho.lookup_code(ADMIN_UNITS, code, Some(*date)).await;
+            times.push(t.elapsed());
+            found.map_err(|e| anyhow::anyhow!("{code} as of {date}: {}", e.message))?;
+        }
+        let total = all.elapsed();
+        times.sort();
+        println!(
+            "  code list admin-units: stored on a fresh SQLite store in {:.0} ms; first lookup (reads it into memory) {:.1} ms",
+            seeded.as_secs_f64() * 1e3,
+            first.as_secs_f64() * 1e3
+        );
+        println!(
+            "  {:<44}{:>12}{:>12}{:>12}",
+            format!("Kho::lookup_code as of a date × {}", grouped(LOOKUPS as u64)),
+            format!("{:.3} s", total.as_secs_f64()),
+            micros(percentile(&times, 0.5)),
+            micros(percentile(&times, 0.99))
+        );
+        Ok(percentile(&times, 0.99))
+    })
 }

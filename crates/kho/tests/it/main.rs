@@ -3,6 +3,7 @@
 //! failing loudly on a tampered log.
 
 mod bench;
+mod codelist;
 mod refdata;
 
 use std::io::{BufRead, BufReader, Write};
