@@ -1,0 +1,17 @@
+//! Nền tảng chia sẻ (LGSP) — the rules of the province's data exchange, without IO:
+//! how a gateway request names its service ([`ServiceRequest`], the X-Road Message
+//! Protocol for REST), what an agreement permits ([`Agreement::permits`]), how a
+//! response's fields are projected and masked ([`mask`]), how fast a consumer may call
+//! ([`RateLimiter`]), and the X-Road error bodies ([`Fault`]).
+
+mod agreement;
+mod fault;
+mod limit;
+mod mask;
+mod service;
+
+pub use agreement::{Agreement, AgreementStatus, EndpointRule};
+pub use fault::{Fault, FaultKind};
+pub use limit::{Quota, RateLimiter};
+pub use mask::{mask, mask_value};
+pub use service::ServiceRequest;
