@@ -248,6 +248,7 @@ async fn a_citizens_request_and_feedback_are_answered_by_the_agency_in_the_brows
     browser.type_into("#password", crate::PASSWORD).await;
     browser.click("button[type=submit]").await;
     browser.wait_for_url(|u| u.ends_with("/admin/requests")).await;
+    browser.wait_for("article.request").await;
     assert_eq!(browser.count("article.request").await, 2);
     let listed = browser.text("main").await;
     assert!(listed.contains("Trần Văn Bình <binh@example.vn>: Đề nghị công bố danh sách doanh nghiệp"), "{listed}");

@@ -97,18 +97,24 @@ impl Browser {
         v.as_str().unwrap_or_else(|| panic!("GET /url: {v}")).to_string()
     }
 
-    /// Waits until the current address satisfies `done` (a click that navigates may
-    /// return before the new page has loaded), and returns it.
+    /// Waits until the current address satisfies `done` and its document has loaded (a
+    /// click that navigates may return before the new page has), and returns it.
     pub async fn wait_for_url(&self, done: impl Fn(&str) -> bool) -> String {
         let mut url = self.url().await;
         for _ in 0..100 {
-            if done(&url) {
+            if done(&url) && self.loaded().await {
                 return url;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
             url = self.url().await;
         }
         panic!("timed out waiting for the page to change; still at {url}");
+    }
+
+    /// Whether the current document has finished loading.
+    async fn loaded(&self) -> bool {
+        let script = json!({"script": "return document.readyState", "args": []});
+        self.call(reqwest::Method::POST, "/execute/sync", Some(script)).await == "complete"
     }
 
     pub async fn source(&self) -> String {
