@@ -114,6 +114,23 @@ fn not_found(slug: &str, version: i64) -> StoreError {
     StoreError::NotFound(format!("version {version} of code list {slug:?}"))
 }
 
+impl SqlStore {
+    /// Refuses unless the version exists and is a draft; `why` says what to do instead.
+    async fn expect_draft(tx: &mut crate::sql::Tx, slug: &str, version: i64, why: &str) -> StoreResult<()> {
+        let status: Option<String> =
+            sqlx::query_scalar("SELECT status FROM code_list_versions WHERE list_slug = $1 AND version = $2")
+                .bind(slug)
+                .bind(version)
+                .fetch_optional(&mut **tx)
+                .await?;
+        match status.as_deref() {
+            None => Err(not_found(slug, version)),
+            Some("draft") => Ok(()),
+            Some(_) => Err(StoreError::Conflict(format!("version {version} of {slug:?} is published; {why}"))),
+        }
+    }
+}
+
 #[async_trait]
 impl CodeListStore for SqlStore {
     async fn create_code_list(&self, ctx: &AuditContext, new: &NewCodeList) -> StoreResult<CodeList> {
@@ -264,21 +281,7 @@ impl CodeListStore for SqlStore {
         until: Option<NaiveDate>,
     ) -> StoreResult<CodeListVersion> {
         let mut tx = self.begin_audited().await?;
-        let status: Option<String> =
-            sqlx::query_scalar("SELECT status FROM code_list_versions WHERE list_slug = $1 AND version = $2")
-                .bind(slug)
-                .bind(version)
-                .fetch_optional(&mut *tx)
-                .await?;
-        match status.as_deref() {
-            None => return Err(not_found(slug, version)),
-            Some("draft") => {}
-            Some(_) => {
-                return Err(StoreError::Conflict(format!(
-                    "version {version} of {slug:?} is published already; import a new version to change it"
-                )))
-            }
-        }
+        Self::expect_draft(&mut tx, slug, version, "import a new version to change it").await?;
         // The versions in force on `from` end the day before (one that starts on or
         // after `from` would be wholly replaced: refuse, the caller picks another date).
         let later: i64 = sqlx::query_scalar(
@@ -330,21 +333,7 @@ impl CodeListStore for SqlStore {
 
     async fn delete_code_list_draft(&self, ctx: &AuditContext, slug: &str, version: i64) -> StoreResult<()> {
         let mut tx = self.begin_audited().await?;
-        let status: Option<String> =
-            sqlx::query_scalar("SELECT status FROM code_list_versions WHERE list_slug = $1 AND version = $2")
-                .bind(slug)
-                .bind(version)
-                .fetch_optional(&mut *tx)
-                .await?;
-        match status.as_deref() {
-            None => return Err(not_found(slug, version)),
-            Some("draft") => {}
-            Some(_) => {
-                return Err(StoreError::Conflict(format!(
-                    "version {version} of {slug:?} is published; published versions stay for lookups as of past dates"
-                )))
-            }
-        }
+        Self::expect_draft(&mut tx, slug, version, "published versions stay for lookups as of past dates").await?;
         sqlx::query("DELETE FROM code_list_items WHERE list_slug = $1 AND version = $2")
             .bind(slug)
             .bind(version)

@@ -57,13 +57,19 @@ impl Kho {
     pub async fn bound_columns(&self, subject: &Subject, ctx: &AuditContext, key: &str) -> Result<Vec<BoundColumn>> {
         let r = self.resource_for_bindings(subject, ctx, key, false).await?;
         let mut out = Vec::new();
+        // Each table's newest reports, read once for all its bound columns.
+        let mut reports: std::collections::HashMap<String, Vec<ColumnConformance>> = Default::default();
         for b in self.store.bindings(&r.id).await? {
             let e = self.data_element(&b.element_id).await?;
-            let newest = self.lake.history(&r.id, &b.table).await.ok().and_then(|h| h.first().map(|v| v.version));
-            let conformance = match newest {
-                Some(v) => self.store.conformance(&r.id, &b.table, v).await?.into_iter().find(|c| c.column == b.column),
-                None => None,
-            };
+            if !reports.contains_key(&b.table) {
+                let newest = self.lake.history(&r.id, &b.table).await.ok().and_then(|h| h.first().map(|v| v.version));
+                let table_reports = match newest {
+                    Some(v) => self.store.conformance(&r.id, &b.table, v).await?,
+                    None => Vec::new(),
+                };
+                reports.insert(b.table.clone(), table_reports);
+            }
+            let conformance = reports[&b.table].iter().find(|c| c.column == b.column).cloned();
             out.push(BoundColumn {
                 table: b.table,
                 column: b.column,
@@ -94,8 +100,7 @@ impl Kho {
         if e.status == RegistrationStatus::Retired {
             return Err(Error::invalid("element", format!("{} is retired; bind its replacement", e.draft.identifier)));
         }
-        let check = ColumnCheck::new(&e.draft)?;
-        let report = self.check_column(&r.id, table, None, column, &e, &check).await?;
+        let report = self.check_column(&r.id, table, None, column, &e, data_date(&r)).await?;
         self.store.bind_column(ctx, &r.id, table, column, &e.id).await?;
         self.store.save_conformance(&r.id, table, &report).await?;
         Ok(report)
@@ -155,11 +160,22 @@ impl Kho {
         table: &str,
         version: Option<i64>,
     ) -> Result<Vec<ColumnConformance>> {
+        let bindings: Vec<_> =
+            self.store.bindings(resource_id).await?.into_iter().filter(|b| b.table == table).collect();
+        if bindings.is_empty() {
+            return Ok(Vec::new());
+        }
+        let on = data_date(
+            &self
+                .store
+                .resource(resource_id)
+                .await?
+                .ok_or_else(|| Error::not_found(format!("data resource {resource_id:?}")))?,
+        );
         let mut out = Vec::new();
-        for b in self.store.bindings(resource_id).await?.into_iter().filter(|b| b.table == table) {
+        for b in bindings {
             let e = self.data_element(&b.element_id).await?;
-            let check = ColumnCheck::new(&e.draft)?;
-            let report = self.check_column(resource_id, table, version, &b.column, &e, &check).await?;
+            let report = self.check_column(resource_id, table, version, &b.column, &e, on).await?;
             self.store.save_conformance(resource_id, table, &report).await?;
             out.push(report);
         }
@@ -173,8 +189,9 @@ impl Kho {
         version: Option<i64>,
         column: &str,
         e: &DataElement,
-        check: &ColumnCheck,
+        on: chrono::NaiveDate,
     ) -> Result<ColumnConformance> {
+        let check = ColumnCheck::new(&e.draft)?;
         let codes = match check.code_list() {
             None => None,
             Some(list) => {
@@ -184,7 +201,6 @@ impl Kho {
                         format!("the code list {list:?} of element {} does not exist", e.draft.identifier),
                     )
                 })?;
-                let on = self.data_date(resource_id).await?;
                 let version = published.on(on).cloned().ok_or_else(|| {
                     Error::invalid("element", format!("the code list {list:?} has no version in force on {on}"))
                 })?;
@@ -192,18 +208,11 @@ impl Kho {
             }
         };
         let member = move |code: &str| codes.as_ref().is_none_or(|index| index.item(code).is_some());
-        let mut tally = Tally::new(check, column, &e.draft.identifier, 0);
+        let mut tally = Tally::new(&check, column, &e.draft.identifier, 0);
         let version = self.lake.scan_column(resource_id, table, version, column, |v| tally.add(v, &member)).await?;
         let mut report = tally.finish();
         report.version = version;
         Ok(report)
-    }
-
-    /// The date a resource's data is about, for code lists: the end of its temporal
-    /// coverage (or its start), else today.
-    async fn data_date(&self, resource_id: &str) -> Result<chrono::NaiveDate> {
-        let r = self.store.resource(resource_id).await?;
-        Ok(r.and_then(|r| r.draft.temporal_end.or(r.draft.temporal_start)).unwrap_or_else(super::codelists::today))
     }
 
     /// Columns bound to elements that hold personal data: `table.column (element)`.
@@ -223,4 +232,10 @@ impl Kho {
         }
         Ok(out)
     }
+}
+
+/// The date a resource's data is about, for code lists: the end of its temporal
+/// coverage (or its start), else today.
+fn data_date(r: &DataResource) -> chrono::NaiveDate {
+    r.draft.temporal_end.or(r.draft.temporal_start).unwrap_or_else(super::codelists::today)
 }

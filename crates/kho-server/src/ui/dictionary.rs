@@ -408,18 +408,12 @@ pub async fn update(
     }
 }
 
-#[derive(Deserialize)]
-pub struct StatusForm {
-    csrf_token: String,
-    status: String,
-}
-
 pub async fn set_status(
     State(state): State<AppState>,
     caller: Caller,
     uri: Uri,
     Path(key): Path<String>,
-    Form(f): Form<StatusForm>,
+    Form(f): Form<super::resources::StatusForm>,
 ) -> Response {
     let result = async {
         caller.check_csrf(&f.csrf_token)?;

@@ -132,12 +132,10 @@ const FACETS: &[(&str, &str, &str)] = &[
 fn admin_unit_name(code: &str) -> String {
     static NAMES: std::sync::OnceLock<HashMap<String, String>> = std::sync::OnceLock::new();
     let names = NAMES.get_or_init(|| {
-        let units =
-            kho_core::admin_units::read_2025("admin-units-2025.csv", crate::demo::ADMIN_UNITS_2025).unwrap_or_default();
         let mut names = HashMap::new();
-        for u in units {
-            names.insert(u.province_code.clone(), u.province_name.clone());
-            names.insert(u.ward_code, format!("{}, {}", u.ward_name, u.province_name));
+        for u in kho_refdata::AdminUnits::embedded().units_2025() {
+            names.entry(u.province_code.clone()).or_insert_with(|| u.province_name.clone());
+            names.insert(u.code.clone(), format!("{}, {}", u.name, u.province_name));
         }
         names
     });

@@ -471,10 +471,11 @@ async fn show_page(state: &AppState, caller: &Caller, uri: &Uri, key: &str, erro
     (status, Html(layout(caller, uri.path(), &title, content).into_string())).into_response()
 }
 
+/// A lifecycle step asked from a page: the status to move to.
 #[derive(Deserialize)]
 pub struct StatusForm {
-    csrf_token: String,
-    status: String,
+    pub(super) csrf_token: String,
+    pub(super) status: String,
 }
 
 pub async fn set_status(

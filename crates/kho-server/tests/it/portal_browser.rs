@@ -29,19 +29,6 @@ fn pupils(rows: &[Vec<String>]) -> Vec<i64> {
     rows.iter().map(|r| r[SO_HOC_SINH].parse().unwrap_or_else(|_| panic!("pupils in {r:?}"))).collect()
 }
 
-/// `1234` → `1.234`, as the chart's numbers table writes whole numbers.
-fn vn_number(n: i64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push('.');
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[tokio::test]
 async fn a_citizen_finds_filters_charts_and_downloads_open_data_in_the_browser() {
     let app = spawn_app_with(|s| s.demo_datasets = true).await;
@@ -157,11 +144,11 @@ async fn a_citizen_finds_filters_charts_and_downloads_open_data_in_the_browser()
     let values = browser.texts("table.chart-data td").await;
     let expected_labels: Vec<&String> = per_commune.keys().collect();
     assert_eq!(labels.iter().collect::<Vec<_>>(), expected_labels);
-    let expected_values: Vec<String> = per_commune.values().map(|n| vn_number(*n)).collect();
+    let expected_values: Vec<String> = per_commune.values().map(|n| kho_vn::number(*n as f64)).collect();
     assert_eq!(values, expected_values, "pupils summed per commune");
     let (first, total) = (labels[0].clone(), per_commune[&labels[0]]);
     let page = browser.source().await;
-    assert!(page.contains(&format!("<title>{first}: {}</title>", vn_number(total))), "the bar of {first}");
+    assert!(page.contains(&format!("<title>{first}: {}</title>", kho_vn::number(total as f64))), "the bar of {first}");
 
     // 5. Download the table as CSV, through the link on the page.
     let href = browser.property("p.downloads a[href$='format=csv']", "href").await;
