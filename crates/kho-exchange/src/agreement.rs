@@ -4,12 +4,12 @@
 //! allowed only by an approved agreement that covers all of it.
 
 use crate::fault::{Fault, FaultKind};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use kho_core::identity::SubsystemId;
 use serde::{Deserialize, Serialize};
 
 /// Where an agreement stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AgreementStatus {
     /// Asked by the consumer, not decided yet.
@@ -20,9 +20,24 @@ pub enum AgreementStatus {
     Revoked,
 }
 
+impl AgreementStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Requested => "requested",
+            Self::Approved => "approved",
+            Self::Refused => "refused",
+            Self::Revoked => "revoked",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Requested, Self::Approved, Self::Refused, Self::Revoked].into_iter().find(|x| x.as_str() == s)
+    }
+}
+
 /// An allowed endpoint: a method (or `*`) and a path where `*` stands for any run of
 /// characters (`/rows/*`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EndpointRule {
     pub method: String,
     pub path: String,
@@ -70,13 +85,25 @@ fn wildcard(pattern: &str, text: &str) -> bool {
     true
 }
 
+impl std::fmt::Display for EndpointRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.method, self.path)
+    }
+}
+
 /// An agreement between a consumer subsystem and a provider's service.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Agreement {
     pub id: String,
+    #[schema(value_type = String)]
     pub consumer: SubsystemId,
+    #[schema(value_type = String)]
     pub provider: SubsystemId,
+    /// The service code (of the provider).
     pub service: String,
+    /// The service's store id.
+    #[serde(default)]
+    pub service_id: String,
     pub endpoints: Vec<EndpointRule>,
     /// Fields the consumer sees; empty for all.
     #[serde(default)]
@@ -99,9 +126,27 @@ pub struct Agreement {
     #[serde(default)]
     pub daily_quota: Option<u64>,
     pub status: AgreementStatus,
+    /// Who asked for it (`user:…`, `operator`).
+    #[serde(default)]
+    pub requested_by: String,
+    #[serde(default)]
+    pub decided_by: Option<String>,
+    #[serde(default)]
+    pub decided_at: Option<DateTime<Utc>>,
+    /// The provider's note on its decision.
+    #[serde(default)]
+    pub note: String,
+    #[serde(default = "kho_core::time::now")]
+    pub created_at: DateTime<Utc>,
 }
 
 impl Agreement {
+    /// Whether an approved agreement's validity has ended by `today` (hết hạn): the
+    /// gateway refuses it from the next day on its own.
+    pub fn expired(&self, today: NaiveDate) -> bool {
+        self.valid_until.is_some_and(|u| today > u)
+    }
+
     /// Whether this agreement allows the call; the fault says which part it does not
     /// cover. (Rate and quota are checked by the limiter.)
     pub fn permits(
@@ -143,6 +188,7 @@ mod tests {
     fn agreement() -> Agreement {
         Agreement {
             id: "tt-1".into(),
+            service_id: String::new(),
             consumer: SubsystemId::parse("VN/GOV/000.00.01.H24/PORTAL").unwrap(),
             provider: SubsystemId::parse("VN/GOV/000.00.02.H24/DKKD").unwrap(),
             service: "doanh-nghiep".into(),
@@ -157,6 +203,11 @@ mod tests {
             burst: 100,
             daily_quota: Some(10_000),
             status: AgreementStatus::Approved,
+            requested_by: "operator".into(),
+            decided_by: None,
+            decided_at: None,
+            note: String::new(),
+            created_at: kho_core::time::now(),
         }
     }
 

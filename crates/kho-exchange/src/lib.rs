@@ -2,16 +2,21 @@
 //! how a gateway request names its service ([`ServiceRequest`], the X-Road Message
 //! Protocol for REST), what an agreement permits ([`Agreement::permits`]), how a
 //! response's fields are projected and masked ([`mask`]), how fast a consumer may call
-//! ([`RateLimiter`]), and the X-Road error bodies ([`Fault`]).
+//! ([`RateLimiter`]), the X-Road error bodies ([`Fault`]), and the gateway's signed
+//! message log ([`msglog`]; its only IO is reading and creating its key files).
 
 mod agreement;
 mod fault;
 mod limit;
 mod mask;
+pub mod msglog;
+pub mod registry;
 mod service;
 
 pub use agreement::{Agreement, AgreementStatus, EndpointRule};
 pub use fault::{Fault, FaultKind};
 pub use limit::{Quota, RateLimiter};
 pub use mask::{mask, mask_value};
+pub use msglog::{ChainVerifier, Checkpoint, MessageRecord, NodeKey, SealKey, VerifyReport};
+pub use registry::{AgreementDecision, AgreementTerms, NewService, Service, ServiceTarget};
 pub use service::ServiceRequest;

@@ -4,6 +4,7 @@
 //! purpose code in `X-Road-Purpose`.
 
 use crate::fault::{Fault, FaultKind};
+use crate::registry::is_identifier_part;
 use kho_core::identity::SubsystemId;
 
 /// What a gateway request asks for, read from its path and headers.
@@ -21,11 +22,6 @@ pub struct ServiceRequest {
     pub purpose: String,
 }
 
-/// Characters an X-Road identifier part may hold.
-fn id_part(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 255 && s.chars().all(|c| c.is_ascii_alphanumeric() || "'()+,-.=?".contains(c))
-}
-
 impl ServiceRequest {
     /// Reads a request path (after `/r1`) and its two headers; a fault names what is
     /// wrong and how it should look. `request_id` goes into the fault's detail.
@@ -38,7 +34,7 @@ impl ServiceRequest {
         let mut next = || parts.next().unwrap_or("");
         let (instance, class, member, subsystem, service) = (next(), next(), next(), next(), next());
         let tail = next();
-        if ![instance, class, member, subsystem, service].iter().all(|p| id_part(p)) {
+        if ![instance, class, member, subsystem, service].iter().all(|p| is_identifier_part(p)) {
             return Err(bad(format!(
                 "{path:?} does not name a service; the path is /r1/INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE/…"
             )));

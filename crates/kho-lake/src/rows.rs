@@ -81,6 +81,9 @@ pub struct RowQuery {
     pub offset: usize,
     /// Count exactly even on a large table.
     pub exact_total: bool,
+    /// A row condition in SQL (`trang_thai = 'hoat_dong'`) that must hold too: a
+    /// service's view of its table.
+    pub predicate: Option<String>,
 }
 
 /// A page of rows and how many rows match in all.
@@ -140,6 +143,32 @@ fn df_error(e: DataFusionError) -> LakeError {
 }
 
 impl Lake {
+    /// The newest version's columns, each with its type as JSON Schema names it
+    /// (`string`, `integer`, `number`, `boolean`; dates are `string` with a format).
+    pub async fn columns(
+        &self,
+        resource_id: &str,
+        table: &str,
+    ) -> Result<Vec<(String, &'static str, Option<&'static str>)>, LakeError> {
+        let t = self.snapshot(resource_id, table, None).await?;
+        let schema = crate::versions::arrow_schema(&t).await?;
+        Ok(schema
+            .fields()
+            .iter()
+            .map(|f| {
+                let (ty, format) = match f.data_type() {
+                    DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 => ("integer", None),
+                    DataType::Float32 | DataType::Float64 | DataType::Decimal128(..) => ("number", None),
+                    DataType::Boolean => ("boolean", None),
+                    DataType::Date32 | DataType::Date64 => ("string", Some("date")),
+                    DataType::Timestamp(..) => ("string", Some("date-time")),
+                    _ => ("string", None),
+                };
+                (f.name().clone(), ty, format)
+            })
+            .collect())
+    }
+
     /// Rows of a table version matching `query`, with how many match in all.
     pub async fn rows(&self, resource_id: &str, table: &str, query: &RowQuery) -> Result<RowPage, LakeError> {
         let t = self.snapshot(resource_id, table, query.version).await?;
@@ -171,6 +200,12 @@ impl Lake {
                 Comparison::Lt => c.lt(value),
                 Comparison::Lte => c.lt_eq(value),
             });
+        }
+        if let Some(sql) = query.predicate.as_deref().filter(|p| !p.trim().is_empty()) {
+            let condition = all
+                .parse_sql_expr(sql)
+                .map_err(|e| LakeError::Invalid(format!("the row filter {sql:?} cannot be read: {e}")))?;
+            conditions.push(condition);
         }
         let words: Vec<String> = query
             .q

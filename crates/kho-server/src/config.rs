@@ -54,6 +54,10 @@ pub struct Settings {
     /// Name and code of the root agency created on first start (without `--demo`).
     pub root_agency_name: String,
     pub root_agency_code: String,
+    /// The message log signs a checkpoint after this many records…
+    pub checkpoint_every_records: i64,
+    /// …or this many seconds after the first unsigned record.
+    pub checkpoint_every_secs: u64,
 }
 
 impl Settings {
@@ -81,6 +85,8 @@ impl Settings {
             login_window_secs: 300,
             root_agency_name: "Ủy ban nhân dân tỉnh".into(),
             root_agency_code: "000.00.00.H00".into(),
+            checkpoint_every_records: 1000,
+            checkpoint_every_secs: 10,
         }
     }
 

@@ -7,6 +7,7 @@ pub mod config;
 pub mod demo;
 mod demo_datasets;
 mod demo_dictionary;
+pub mod gateway;
 pub mod http;
 pub mod metrics;
 pub mod services;
@@ -38,7 +39,15 @@ impl Application {
         let listener = tokio::net::TcpListener::bind(&kho.settings.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", kho.settings.listen))?;
-        let state = AppState { kho: Arc::new(kho), metrics: Arc::default() };
+        let kho = Arc::new(kho);
+        let metrics: Arc<metrics::Metrics> = Arc::default();
+        let policy = gateway::CheckpointPolicy {
+            every_records: kho.settings.checkpoint_every_records,
+            every: std::time::Duration::from_secs(kho.settings.checkpoint_every_secs),
+        };
+        let gateway = gateway::Gateway::start(kho.clone(), metrics.clone(), gateway::Mode::Central, policy)
+            .map_err(|e| anyhow::anyhow!("cannot start the sharing gateway: {}", e.message))?;
+        let state = AppState { kho, metrics, gateway };
         Ok(Self { listener, state, first_run })
     }
 
@@ -50,12 +59,59 @@ impl Application {
         self.state.kho.clone()
     }
 
-    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    /// Serves until `shutdown` completes, then finishes in-flight requests and writes
+    /// the message log's last records and checkpoint.
     pub async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let gateway = self.state.gateway.clone();
         let app = http::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await
+        let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
+        gateway.close().await;
+        served
+    }
+}
+
+/// An Agent Node (nút đại lý): the gateway alone, in agent mode, with its own data
+/// directory and signed message log; `/healthz` and `/metrics` beside it.
+pub struct AgentNode {
+    listener: tokio::net::TcpListener,
+    gateway: Arc<gateway::Gateway>,
+    metrics: Arc<metrics::Metrics>,
+}
+
+impl AgentNode {
+    pub async fn build(settings: Settings, agent: gateway::AgentSettings) -> anyhow::Result<Self> {
+        let kho = Arc::new(Kho::open(settings).await?);
+        let metrics: Arc<metrics::Metrics> = Arc::default();
+        let policy = gateway::CheckpointPolicy {
+            every_records: kho.settings.checkpoint_every_records,
+            every: std::time::Duration::from_secs(kho.settings.checkpoint_every_secs),
+        };
+        let listener = tokio::net::TcpListener::bind(&kho.settings.listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", kho.settings.listen))?;
+        let gateway = gateway::Gateway::start(kho, metrics.clone(), gateway::Mode::Agent(agent), policy)
+            .map_err(|e| anyhow::anyhow!("cannot start the Agent Node: {}", e.message))?;
+        Ok(Self { listener, gateway, metrics })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown`, then writes the log's last records and checkpoint.
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let metrics = self.metrics.clone();
+        let app = gateway::routes::<()>(self.gateway.clone())
+            .route("/healthz", axum::routing::get(|| async { "ok" }))
+            .route("/metrics", axum::routing::get(move || async move { metrics.render() }));
+        let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
+        self.gateway.close().await;
+        served
     }
 }

@@ -18,16 +18,34 @@ pub struct RouteLabels {
     pub route: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ExchangeLabels {
+    pub service: String,
+    pub outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ServiceLabels {
+    pub service: String,
+}
+
 type HistogramFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
+type ServiceHistograms = Family<ServiceLabels, Histogram, fn() -> Histogram>;
 
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     durations: HistogramFamily,
+    exchanges: Family<ExchangeLabels, Counter>,
+    exchange_durations: ServiceHistograms,
 }
 
 fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.001, 2.0, 15))
+}
+
+fn exchange_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.0002, 2.0, 18))
 }
 
 impl Default for Metrics {
@@ -37,7 +55,15 @@ impl Default for Metrics {
         let durations: HistogramFamily = Family::new_with_constructor(latency_histogram);
         registry.register("http_requests", "HTTP requests served", requests.clone());
         registry.register("http_request_duration_seconds", "HTTP request latency", durations.clone());
-        Self { registry, requests, durations }
+        let exchanges = Family::<ExchangeLabels, Counter>::default();
+        let exchange_durations: ServiceHistograms = Family::new_with_constructor(exchange_histogram);
+        registry.register("gateway_exchanges", "Gateway exchanges per service and outcome", exchanges.clone());
+        registry.register(
+            "gateway_exchange_duration_seconds",
+            "Gateway exchange latency per service",
+            exchange_durations.clone(),
+        );
+        Self { registry, requests, durations, exchanges, exchange_durations }
     }
 }
 
@@ -46,6 +72,13 @@ impl Metrics {
         let labels = RequestLabels { method: method.to_string(), route: route.to_string(), status };
         self.requests.get_or_create(&labels).inc();
         self.durations.get_or_create(&RouteLabels { route: route.to_string() }).observe(seconds);
+    }
+
+    /// One gateway exchange of `service` (`INSTANCE/…/CODE`, `-` when unknown).
+    pub fn observe_exchange(&self, service: &str, succeeded: bool, seconds: f64) {
+        let outcome = if succeeded { "success" } else { "failure" };
+        self.exchanges.get_or_create(&ExchangeLabels { service: service.to_string(), outcome }).inc();
+        self.exchange_durations.get_or_create(&ServiceLabels { service: service.to_string() }).observe(seconds);
     }
 
     /// The text exposition format.

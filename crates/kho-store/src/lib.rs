@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod codelists;
 pub mod conformance;
 pub mod dictionary;
+pub mod exchange;
 mod migrate;
 pub mod objects;
 pub mod requests;
@@ -27,6 +28,7 @@ pub use catalog::{CatalogStore, ResourceQuery, Visibility};
 pub use codelists::CodeListStore;
 pub use conformance::{Binding, ConformanceStore};
 pub use dictionary::{DictionaryStore, ElementQuery};
+pub use exchange::{AgreementQuery, ExchangeStore, GatewayCredential, MessageQuery};
 pub use requests::{RequestQuery, RequestStore};
 pub use sql::SqlStore;
 
@@ -137,7 +139,7 @@ pub struct NewToken {
 /// The metadata repository.
 #[async_trait]
 pub trait MetadataStore:
-    CatalogStore + CodeListStore + ConformanceStore + DictionaryStore + RequestStore + Send + Sync + 'static
+    CatalogStore + CodeListStore + ConformanceStore + DictionaryStore + ExchangeStore + RequestStore + Send + Sync + 'static
 {
     fn backend(&self) -> Backend;
     /// Answers when the database does (for `/readyz`).

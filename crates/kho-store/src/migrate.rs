@@ -13,6 +13,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "code_lists", include_str!("../migrations/0005_code_lists.sql")),
     (6, "dictionary", include_str!("../migrations/0006_dictionary.sql")),
     (7, "conformance", include_str!("../migrations/0007_conformance.sql")),
+    (8, "exchange", include_str!("../migrations/0008_exchange.sql")),
 ];
 
 pub async fn run(pool: &AnyPool) -> StoreResult<()> {

@@ -15,6 +15,7 @@
 //! figure is ever invented or remembered: everything printed comes from this run.
 
 mod dataset;
+mod gateway;
 mod http;
 mod portal;
 mod process;
@@ -56,6 +57,9 @@ pub enum Which {
     Portal,
     /// Legacy addresses and codes converted to the 2025 administrative units, in process.
     Refdata,
+    /// The sharing gateway against nginx proxy_pass: throughput and added latency
+    /// (needs wrk and nginx; not part of `all`).
+    Gateway,
 }
 
 #[derive(Args)]
@@ -88,6 +92,15 @@ pub struct BenchArgs {
     /// The Python that has the `duckdb` package (pip install duckdb).
     #[arg(long, env = "KHO_BENCH_PYTHON", default_value = "python3")]
     python: String,
+    /// Seconds of each measured wrk run of the gateway benchmark (each side).
+    #[arg(long, env = "KHO_BENCH_DURATION", default_value_t = 10)]
+    duration: u64,
+    /// Connections wrk keeps open in the gateway benchmark's throughput runs.
+    #[arg(long, env = "KHO_BENCH_CONNECTIONS", default_value_t = 32)]
+    connections: u32,
+    /// wrk's threads in the gateway benchmark's throughput runs.
+    #[arg(long, env = "KHO_BENCH_WRK_THREADS", default_value_t = 2)]
+    wrk_threads: u32,
 }
 
 /// Runs the benchmark (on a blocking thread: it mostly waits for child processes).
@@ -290,6 +303,9 @@ fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     );
     if args.which == Which::Refdata {
         return refdata::run(args.seed);
+    }
+    if args.which == Which::Gateway {
+        return gateway::run(&args, &mut work);
     }
     if args.which != Which::Portal {
         warehouse(&args, &mut work)?;

@@ -66,6 +66,14 @@ enum Command {
     /// Manage subsystems (phân hệ): machine clients of an agency.
     #[command(subcommand)]
     Subsystem(SubsystemCommand),
+    /// Dịch vụ chia sẻ — services of the sharing platform.
+    #[command(subcommand)]
+    Service(crate::exchange::ServiceCommand),
+    /// Thỏa thuận chia sẻ — agreements: who may call which service, how.
+    #[command(subcommand)]
+    Agreement(crate::exchange::AgreementCommand),
+    /// Run an Agent Node (nút đại lý) at an agency, connected to the central Kho.
+    Agent(AgentArgs),
     /// Manage agencies (cơ quan).
     #[command(subcommand)]
     Agency(AgencyCommand),
@@ -188,22 +196,44 @@ enum TokenCommand {
 
 #[derive(Subcommand)]
 enum SubsystemCommand {
-    /// Register a subsystem of an agency.
+    /// Register a subsystem of an agency; its first API token is printed once on stdout.
     Create {
         /// INSTANCE/CLASS/MEMBER/SUBSYSTEM, e.g. VN/GOV/000.00.01.H24/DATA-PORTAL.
-        #[arg(long)]
         xroad_id: String,
         /// Agency code or id.
         #[arg(long)]
         agency: String,
+        /// A name for people [default: the subsystem code].
         #[arg(long)]
-        name: String,
+        name: Option<String>,
         /// Comma-separated roles (not admin).
         #[arg(long, default_value = "viewer")]
         roles: String,
+        /// Lifetime of the token in days (1–730).
+        #[arg(long, default_value_t = 365)]
+        token_days: i64,
     },
     /// List subsystems.
     List,
+}
+
+#[derive(Args)]
+struct AgentArgs {
+    /// The central Kho's base URL, e.g. https://lgsp.tinh.gov.vn.
+    #[arg(long, env = "KHO_AGENT_CENTRAL")]
+    central: String,
+    /// The agency's subsystem the local systems call as.
+    #[arg(long, env = "KHO_AGENT_SUBSYSTEM")]
+    subsystem: String,
+    /// That subsystem's API token.
+    #[arg(long, env = "KHO_AGENT_TOKEN", hide_env_values = true)]
+    token: String,
+    /// Address to listen on for the agency's systems [default: 127.0.0.1:8090].
+    #[arg(long, env = "KHO_LISTEN", default_value = "127.0.0.1:8090")]
+    listen: String,
+    /// A local backend the central node may reach at /backend/NAME/…, as NAME=URL (repeat).
+    #[arg(long, value_name = "NAME=URL")]
+    expose: Vec<String>,
 }
 
 #[derive(Subcommand)]
@@ -336,7 +366,24 @@ struct IngestArgs {
 #[derive(Subcommand)]
 enum AuditCommand {
     /// Walk the hash chain; exits with status 1 and names the first broken entry.
-    Verify,
+    /// With --messages, the gateway's message log and its signed checkpoints; with
+    /// --bundle, an exported message log (offline, no store needed).
+    Verify {
+        #[arg(long, conflicts_with = "bundle")]
+        messages: bool,
+        #[arg(long, value_name = "FILE")]
+        bundle: Option<PathBuf>,
+        /// The node's public key (hex) the bundle must be signed with.
+        #[arg(long, requires = "bundle")]
+        public_key: Option<String>,
+    },
+    /// Export the message log with its checkpoints and the node's public key.
+    Export {
+        #[arg(long, required = true)]
+        messages: bool,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
 }
 
 fn init_tracing(format: LogFormat) {
@@ -374,6 +421,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             serve(settings).await
         }
         Command::Bench(args) => crate::bench::run(args).await,
+        Command::Audit(AuditCommand::Verify { bundle: Some(path), public_key, .. }) => {
+            crate::exchange::verify_bundle(&path, public_key.as_deref())
+        }
+        Command::Agent(args) => {
+            init_tracing(log_format);
+            agent(settings, args).await
+        }
         Command::Refdata(crate::refdata::RefdataCommand::Codelist(command)) => {
             if std::env::var_os("KHO_LOG").is_some() {
                 init_tracing(log_format);
@@ -437,6 +491,28 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
+/// `kho agent`: an Agent Node on the data dir, until SIGINT/SIGTERM.
+async fn agent(mut settings: Settings, args: AgentArgs) -> anyhow::Result<ExitCode> {
+    settings.listen = args.listen;
+    let subsystem = SubsystemId::parse(&args.subsystem).map_err(|e| anyhow!("--subsystem: {}", e.message))?;
+    let mut backends = std::collections::HashMap::new();
+    for e in &args.expose {
+        let (name, url) = e
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--expose {e:?}: write NAME=URL, e.g. ho-tich=http://10.0.0.5:8080"))?;
+        backends.insert(name.trim().to_string(), url.trim().to_string());
+    }
+    let central = args.central.trim_end_matches('/').to_string();
+    let node = kho_server::AgentNode::build(
+        settings,
+        kho_server::gateway::AgentSettings { central: central.clone(), subsystem, token: args.token, backends },
+    )
+    .await?;
+    println!("Kho Agent Node is listening on http://{} — forwarding to {central}", node.address());
+    node.run_until(shutdown_signal()).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Finds an agency by its electronic identifier code or its id.
 async fn find_agency(kho: &Kho, key: &str) -> anyhow::Result<Agency> {
     if let Some(a) = kho.store.agency_by_code(&key.trim().to_ascii_uppercase()).await? {
@@ -454,7 +530,9 @@ async fn admin(kho: &Kho, command: Command) -> anyhow::Result<ExitCode> {
     let ctx = AuditContext::operator();
     let mut out = std::io::stdout().lock();
     match command {
-        Command::Serve(_) | Command::Bench(_) | Command::Refdata(_) => unreachable!("handled by run"),
+        Command::Serve(_) | Command::Bench(_) | Command::Refdata(_) | Command::Agent(_) => {
+            unreachable!("handled by run")
+        }
         Command::User(UserCommand::Create { username, agency, roles, display_name, password_stdin }) => {
             let agency = find_agency(kho, &agency).await?;
             let (password, generated) = if password_stdin {
@@ -538,16 +616,35 @@ async fn admin(kho: &Kho, command: Command) -> anyhow::Result<ExitCode> {
             let t = kho.revoke_token(&operator, &ctx, &id).await.map_err(core)?;
             writeln!(out, "revoked token {} ({})", t.id, t.name)?;
         }
-        Command::Subsystem(SubsystemCommand::Create { xroad_id, agency, name, roles }) => {
+        Command::Subsystem(SubsystemCommand::Create { xroad_id, agency, name, roles, token_days }) => {
             let agency = find_agency(kho, &agency).await?;
+            let xroad_id = SubsystemId::parse(&xroad_id).map_err(core)?;
             let new = NewSubsystem {
-                xroad_id: SubsystemId::parse(&xroad_id).map_err(core)?,
-                name,
+                name: name.unwrap_or_else(|| xroad_id.subsystem_code.clone()),
+                xroad_id,
                 agency_id: agency.id,
                 roles: Role::parse_list(&roles).map_err(core)?,
             };
             let s = kho.create_subsystem(&operator, &ctx, new).await.map_err(core)?;
-            writeln!(out, "registered subsystem {} ({}) of {}", s.xroad_id, s.id, agency.name)?;
+            let owner = TokenOwner::Subsystem(s.id.clone());
+            let (token, secret) =
+                kho.create_token(&operator, &ctx, owner, "gateway", token_days).await.map_err(core)?;
+            eprintln!(
+                "registered subsystem {} ({}) of {}; its token expires {} and is shown only now:",
+                s.xroad_id,
+                s.id,
+                agency.name,
+                token.expires_at.format("%Y-%m-%d")
+            );
+            writeln!(out, "{secret}")?;
+        }
+        Command::Service(command) => return crate::exchange::service(kho, command).await,
+        Command::Agreement(command) => return crate::exchange::agreement(kho, command).await,
+        Command::Audit(AuditCommand::Verify { messages: true, .. }) => {
+            return crate::exchange::verify_messages(kho).await;
+        }
+        Command::Audit(AuditCommand::Export { out: path, .. }) => {
+            return crate::exchange::export_messages(kho, &path).await;
         }
         Command::Subsystem(SubsystemCommand::List) => {
             for s in kho.list_subsystems(&operator).await.map_err(core)? {
@@ -671,7 +768,7 @@ async fn admin(kho: &Kho, command: Command) -> anyhow::Result<ExitCode> {
             let n = kho.reindex_search().await.map_err(core)?;
             writeln!(out, "indexed {n} open datasets")?;
         }
-        Command::Audit(AuditCommand::Verify) => {
+        Command::Audit(AuditCommand::Verify { .. }) => {
             let report = kho.verify_audit(&operator, &ctx).await.map_err(core)?;
             if report.intact {
                 writeln!(out, "ok: {}", report.message)?;

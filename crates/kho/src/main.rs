@@ -6,6 +6,7 @@
 mod bench;
 mod cli;
 mod codelist;
+mod exchange;
 mod refdata;
 mod settings;
 

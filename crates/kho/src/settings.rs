@@ -31,6 +31,8 @@ pub struct FileConfig {
     pub login_window_secs: Option<u64>,
     pub root_agency_name: Option<String>,
     pub root_agency_code: Option<String>,
+    pub checkpoint_every_records: Option<i64>,
+    pub checkpoint_every_secs: Option<u64>,
 }
 
 impl FileConfig {
@@ -85,6 +87,8 @@ pub fn resolve(file: FileConfig, over: Overrides) -> Settings {
         login_window_secs: file.login_window_secs.unwrap_or(d.login_window_secs),
         root_agency_name: file.root_agency_name.unwrap_or(d.root_agency_name),
         root_agency_code: file.root_agency_code.unwrap_or(d.root_agency_code),
+        checkpoint_every_records: file.checkpoint_every_records.unwrap_or(d.checkpoint_every_records).max(1),
+        checkpoint_every_secs: file.checkpoint_every_secs.unwrap_or(d.checkpoint_every_secs).max(1),
         data_dir: d.data_dir,
     }
 }

@@ -39,6 +39,8 @@ use tracing::Level;
 pub struct AppState {
     pub kho: Arc<Kho>,
     pub metrics: Arc<Metrics>,
+    /// The sharing gateway (its health and message log writer).
+    pub gateway: Arc<crate::gateway::Gateway>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -123,6 +125,7 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .merge(crate::gateway::routes(state.gateway.clone()))
         .with_state(state)
 }
 

@@ -88,7 +88,7 @@ fn parse_cursor(text: &str) -> Result<(i64, usize), Error> {
 }
 
 impl RowParams {
-    fn from_query(params: &std::collections::HashMap<String, String>) -> Result<RowQuery, Error> {
+    pub(crate) fn from_query(params: &std::collections::HashMap<String, String>) -> Result<RowQuery, Error> {
         let number = |name: &str| -> Result<Option<i64>, Error> {
             params
                 .get(name)
@@ -127,6 +127,7 @@ impl RowParams {
             limit: size("limit", 100)?,
             offset,
             exact_total: params.get("total").is_some_and(|t| t == "exact"),
+            predicate: None,
         })
     }
 }

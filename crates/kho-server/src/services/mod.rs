@@ -7,6 +7,7 @@ mod catalog;
 pub mod codelists;
 mod conformance;
 mod dictionary;
+pub mod exchange;
 mod portal;
 mod query;
 mod requests;
@@ -55,6 +56,10 @@ pub struct Kho {
     portal: portal::PortalCache,
     /// The published code lists read so far, indexed for lookups.
     codelists: codelists::CodeListCache,
+    /// The sharing gateway's directory (services, agreements, subsystem tokens).
+    exchange: exchange::DirectoryCache,
+    /// The node's signing and sealing keys, read on first use.
+    keys: std::sync::OnceLock<exchange::NodeKeys>,
 }
 
 /// What the first start created, to print once.
@@ -116,6 +121,8 @@ impl Kho {
             search,
             portal: Default::default(),
             codelists: Default::default(),
+            exchange: Default::default(),
+            keys: Default::default(),
         };
         if kho.search.is_empty() {
             // A new index (or one made before search existed) is filled from the catalogue.

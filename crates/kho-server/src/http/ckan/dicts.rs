@@ -352,7 +352,7 @@ pub async fn datastore_search(call: &Call<'_>) -> CkanResult {
         sort,
         limit: limit.max(1) as usize,
         offset: offset as usize,
-        exact_total: false,
+        ..Default::default()
     };
     let kho = &call.state.kho;
     let anonymous = kho_core::identity::Subject::anonymous();

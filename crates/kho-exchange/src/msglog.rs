@@ -1,0 +1,863 @@
+//! Nhật ký thông điệp — the sharing gateway's message log: one [`MessageRecord`] per
+//! exchanged request, chained by SHA-256 ([`seal_chain`]), anchored by checkpoints the node
+//! signs with its Ed25519 key ([`NodeKey`]), verified as a stream ([`ChainVerifier`]) or from
+//! an exported bundle ([`BundleWriter`], [`verify_bundle`]). Bodies are sealed with
+//! ChaCha20-Poly1305 ([`SealKey`]); data subjects are kept as keyed digests
+//! ([`subject_digest`]). No network; file IO only for the key files. See ADR 0008.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, Write};
+use std::path::Path;
+
+use base64::Engine as _;
+use chacha20poly1305::aead::{Aead, KeyInit};
+use chacha20poly1305::{ChaCha20Poly1305, Nonce};
+use chrono::{DateTime, Utc};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use kho_core::time;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The `prev_hash` of record 1: 64 zeros, as in the audit chain.
+pub const GENESIS_HASH: &str = kho_core::audit::GENESIS_HASH;
+
+/// The first line's `format` of an exported bundle.
+pub const BUNDLE_FORMAT: &str = "kho-message-log-bundle/1";
+
+/// One exchanged request as the gateway logged it (bản ghi thông điệp).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct MessageRecord {
+    pub seq: i64,
+    /// `X-Road-Id`.
+    pub message_id: String,
+    /// `X-Road-Request-Id`, unique per request.
+    pub request_id: String,
+    /// Consumer subsystem `INSTANCE/CLASS/MEMBER/SUBSYSTEM`, `""` when unknown.
+    pub client: String,
+    /// `INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICECODE`, `""` when unknown.
+    pub service: String,
+    pub method: String,
+    /// The path after the service code, with the query.
+    pub path: String,
+    /// `X-Road-Purpose`, `""` when absent.
+    pub purpose: String,
+    pub agreement_id: Option<String>,
+    /// `X-Road-UserId`.
+    pub user_id: Option<String>,
+    /// `X-Road-Issue`.
+    pub issue: Option<String>,
+    pub request_in_ts: DateTime<Utc>,
+    pub request_out_ts: Option<DateTime<Utc>>,
+    pub response_in_ts: Option<DateTime<Utc>>,
+    pub response_out_ts: DateTime<Utc>,
+    pub request_size: i64,
+    pub response_size: i64,
+    pub status_code: u16,
+    pub succeeded: bool,
+    pub fault_code: Option<String>,
+    pub fault_string: Option<String>,
+    /// `X-Road-Request-Hash`.
+    pub request_hash: String,
+    /// Digests of the data subjects' identifiers served ([`subject_digest`]).
+    pub subjects: Vec<String>,
+    /// Sealed request/response bodies ([`SealKey::seal`]), when the service logs bodies.
+    pub body: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl MessageRecord {
+    /// Lowercase hex SHA-256 of the UTF-8 bytes of this compact JSON array (no whitespace;
+    /// only `"`, `\` and control characters escaped, as Python's
+    /// `json.dumps(a, separators=(",", ":"), ensure_ascii=False)` writes it):
+    /// `["kho-message-record/1", seq, message_id, request_id, client, service, method, path,
+    /// purpose, agreement_id, user_id, issue, request_in_ts, request_out_ts, response_in_ts,
+    /// response_out_ts, request_size, response_size, status_code, succeeded, fault_code,
+    /// fault_string, request_hash, [subjects…], body, prev_hash]` — absent options are
+    /// `null`, timestamps are their canonical text (`2026-01-31T08:00:00.000000Z`).
+    pub fn compute_hash(&self) -> String {
+        let ts = |t: &DateTime<Utc>| time::format(t);
+        let fields = serde_json::json!([
+            "kho-message-record/1",
+            self.seq,
+            self.message_id,
+            self.request_id,
+            self.client,
+            self.service,
+            self.method,
+            self.path,
+            self.purpose,
+            self.agreement_id,
+            self.user_id,
+            self.issue,
+            ts(&self.request_in_ts),
+            self.request_out_ts.as_ref().map(ts),
+            self.response_in_ts.as_ref().map(ts),
+            ts(&self.response_out_ts),
+            self.request_size,
+            self.response_size,
+            self.status_code,
+            self.succeeded,
+            self.fault_code,
+            self.fault_string,
+            self.request_hash,
+            self.subjects,
+            self.body,
+            self.prev_hash,
+        ]);
+        hex::encode(Sha256::digest(fields.to_string().as_bytes()))
+    }
+}
+
+/// Numbers `records` `after_seq + 1, …` and links each to the one before, the first to
+/// `after_hash` (the log's head, or [`GENESIS_HASH`] for a new log).
+pub fn seal_chain(records: &mut [MessageRecord], after_seq: i64, after_hash: &str) {
+    let (mut seq, mut prev) = (after_seq, after_hash.to_string());
+    for r in records {
+        seq += 1;
+        r.seq = seq;
+        r.prev_hash = prev;
+        r.hash = r.compute_hash();
+        prev = r.hash.clone();
+    }
+}
+
+/// Khóa ký của nút — the node's Ed25519 signing key for checkpoints.
+#[derive(Clone)]
+pub struct NodeKey {
+    key: SigningKey,
+}
+
+impl std::fmt::Debug for NodeKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "NodeKey({})", self.public_hex())
+    }
+}
+
+impl NodeKey {
+    /// A fresh random key (tests, or before it is written with [`NodeKey::load_or_create`]).
+    pub fn generate() -> NodeKey {
+        NodeKey { key: SigningKey::from_bytes(&random_32()) }
+    }
+
+    /// Reads the 32-byte seed kept as 64 hex characters in `path`; creates the file (mode
+    /// 0600, parent directories too) with a random seed when it does not exist.
+    pub fn load_or_create(path: &Path) -> Result<NodeKey, String> {
+        Ok(NodeKey { key: SigningKey::from_bytes(&load_or_create_secret(path, "node signing key")?) })
+    }
+
+    /// The public key as 64 hex characters.
+    pub fn public_hex(&self) -> String {
+        hex::encode(self.key.verifying_key().as_bytes())
+    }
+
+    /// Signs `kho-message-log-checkpoint/1\n{seq}\n{hash}\n{at}` (`at` in canonical text).
+    pub fn sign_checkpoint(&self, seq: i64, hash: &str, at: DateTime<Utc>) -> Checkpoint {
+        let at = time::parse(&time::format(&at)).unwrap_or(at);
+        let signature = self.key.sign(checkpoint_message(seq, hash, &at).as_bytes());
+        Checkpoint {
+            seq,
+            hash: hash.to_string(),
+            at,
+            public_key: self.public_hex(),
+            signature: hex::encode(signature.to_bytes()),
+        }
+    }
+}
+
+/// A signed statement that the log's record `seq` had hash `hash` at time `at`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Checkpoint {
+    pub seq: i64,
+    pub hash: String,
+    pub at: DateTime<Utc>,
+    /// The signer's Ed25519 public key, 64 hex characters.
+    pub public_key: String,
+    /// The Ed25519 signature, 128 hex characters.
+    pub signature: String,
+}
+
+fn checkpoint_message(seq: i64, hash: &str, at: &DateTime<Utc>) -> String {
+    format!("kho-message-log-checkpoint/1\n{seq}\n{hash}\n{}", time::format(at))
+}
+
+impl Checkpoint {
+    /// Checks that the checkpoint was signed by the trusted key and that its signature holds.
+    pub fn verify(&self, trusted_public_hex: &str) -> Result<(), String> {
+        if !self.public_key.eq_ignore_ascii_case(trusted_public_hex.trim()) {
+            return Err(format!(
+                "checkpoint {} was signed by key {}, not by the trusted key {}",
+                self.seq, self.public_key, trusted_public_hex
+            ));
+        }
+        self.verify_signature()
+    }
+
+    fn verify_signature(&self) -> Result<(), String> {
+        let seq = self.seq;
+        let key = decode_hex::<32>(&self.public_key)
+            .and_then(|b| VerifyingKey::from_bytes(&b).ok())
+            .ok_or_else(|| format!("checkpoint {seq} has a malformed public key"))?;
+        let signature = decode_hex::<64>(&self.signature)
+            .map(|b| Signature::from_bytes(&b))
+            .ok_or_else(|| format!("checkpoint {seq} has a malformed signature"))?;
+        key.verify_strict(checkpoint_message(seq, &self.hash, &self.at).as_bytes(), &signature)
+            .map_err(|_| format!("the signature of checkpoint {seq} does not verify with key {}", self.public_key))
+    }
+}
+
+/// Where and why the log stopped verifying.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct MessageBreak {
+    pub seq: i64,
+    pub reason: String,
+}
+
+/// What verifying a log found.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct VerifyReport {
+    pub intact: bool,
+    pub records: i64,
+    /// Checkpoints whose hash and signature were checked.
+    pub checkpoints: i64,
+    /// Records after the last checkpoint: anchored only by the head row.
+    pub unsigned_tail: i64,
+    /// The key the checkpoints were checked with.
+    pub public_key: Option<String>,
+    pub first_break: Option<MessageBreak>,
+    pub message: String,
+}
+
+/// Verifies a log fed record by record in `seq` order, so it can be streamed in pages.
+pub struct ChainVerifier {
+    key: Option<String>,
+    key_trusted: bool,
+    pending: VecDeque<Checkpoint>,
+    checked: i64,
+    last_seq: i64,
+    last_hash: String,
+    last_checkpoint_seq: i64,
+    first_break: Option<MessageBreak>,
+}
+
+impl ChainVerifier {
+    /// Checkpoints are checked against `trusted_public_hex`; without it, against the key
+    /// the first checkpoint names, and the report says that key was not checked.
+    pub fn new(trusted_public_hex: Option<String>) -> ChainVerifier {
+        let key_trusted = trusted_public_hex.is_some();
+        ChainVerifier::with_key(trusted_public_hex, key_trusted)
+    }
+
+    fn with_key(key: Option<String>, key_trusted: bool) -> ChainVerifier {
+        ChainVerifier {
+            key: key.map(|k| k.trim().to_ascii_lowercase()),
+            key_trusted,
+            pending: VecDeque::new(),
+            checked: 0,
+            last_seq: 0,
+            last_hash: GENESIS_HASH.to_string(),
+            last_checkpoint_seq: 0,
+            first_break: None,
+        }
+    }
+
+    /// The checkpoints to check as their records are pushed (call before the first push).
+    pub fn expect_checkpoints(&mut self, mut cps: Vec<Checkpoint>) {
+        cps.sort_by_key(|c| c.seq);
+        self.pending.extend(cps);
+    }
+
+    /// Checks the next record. After the first break every push returns that break.
+    pub fn push(&mut self, r: &MessageRecord) -> Result<(), MessageBreak> {
+        if let Some(b) = &self.first_break {
+            return Err(b.clone());
+        }
+        self.check(r).map_err(|b| self.first_break.insert(b).clone())
+    }
+
+    fn check(&mut self, r: &MessageRecord) -> Result<(), MessageBreak> {
+        let (last, next) = (self.last_seq, self.last_seq + 1);
+        let gap = |reason: String| Err(MessageBreak { seq: next, reason });
+        if r.seq < next {
+            return gap(format!("record {} appears out of order: it follows record {last}", r.seq));
+        } else if r.seq == next + 1 {
+            return gap(format!("record {next} is missing: record {} follows record {last}", r.seq));
+        } else if r.seq > next {
+            return gap(format!("records {next} to {} are missing: record {} follows record {last}", r.seq - 1, r.seq));
+        }
+        let broken = |reason: String| Err(MessageBreak { seq: r.seq, reason });
+        if r.prev_hash != self.last_hash {
+            return broken(format!("record {next} does not follow record {last} (its prev_hash is {})", r.prev_hash));
+        }
+        let computed = r.compute_hash();
+        if computed != r.hash {
+            return broken(format!("record {next} was altered: its fields hash to {computed} but it says {}", r.hash));
+        }
+        self.last_seq = r.seq;
+        self.last_hash = r.hash.clone();
+        while self.pending.front().is_some_and(|c| c.seq <= r.seq) {
+            let cp = self.pending.pop_front().expect("front checked above");
+            self.check_checkpoint(&cp, r)?;
+        }
+        Ok(())
+    }
+
+    fn check_checkpoint(&mut self, cp: &Checkpoint, r: &MessageRecord) -> Result<(), MessageBreak> {
+        let broken = |reason: String| Err(MessageBreak { seq: cp.seq, reason });
+        if cp.seq != r.seq {
+            return broken(format!("checkpoint {} names no record of the log", cp.seq));
+        }
+        self.check_signature(cp).or_else(broken)?;
+        if cp.hash != r.hash {
+            return broken(format!(
+                "record {} hashes to {} but checkpoint {} was signed over {}: the log was rewritten after it was signed",
+                r.seq, r.hash, cp.seq, cp.hash
+            ));
+        }
+        self.checked += 1;
+        self.last_checkpoint_seq = cp.seq;
+        Ok(())
+    }
+
+    fn check_signature(&mut self, cp: &Checkpoint) -> Result<(), String> {
+        let key = self.key.get_or_insert_with(|| cp.public_key.to_ascii_lowercase());
+        cp.verify(key)
+    }
+
+    /// Ends the stream: every checkpoint must have been reached and `head` (the head row's
+    /// last seq and hash, when known) must name the last record.
+    pub fn finish(mut self, head: Option<(i64, String)>) -> VerifyReport {
+        if self.first_break.is_none() {
+            self.first_break = self.check_end(head).err();
+        }
+        let (records, checkpoints) = (self.last_seq, self.checked);
+        let unsigned_tail = records - self.last_checkpoint_seq;
+        let message = match &self.first_break {
+            Some(b) => format!("broken at record {}: {}", b.seq, b.reason),
+            None if checkpoints == 0 => format!(
+                "intact: {} records, no signed checkpoint (nothing outside the database anchors them)",
+                thousands(records)
+            ),
+            None => {
+                let mut m = format!(
+                    "intact: {} records, {} signed checkpoints, {} records after the last checkpoint",
+                    thousands(records),
+                    thousands(checkpoints),
+                    thousands(unsigned_tail)
+                );
+                if !self.key_trusted {
+                    let key = self.key.as_deref().unwrap_or_default();
+                    m.push_str(&format!("; the signing key {key} was not checked against a trusted key"));
+                }
+                m
+            }
+        };
+        VerifyReport {
+            intact: self.first_break.is_none(),
+            records,
+            checkpoints,
+            unsigned_tail,
+            public_key: self.key,
+            first_break: self.first_break,
+            message,
+        }
+    }
+
+    fn check_end(&mut self, head: Option<(i64, String)>) -> Result<(), MessageBreak> {
+        let last = self.last_seq;
+        if let Some(cp) = self.pending.pop_front() {
+            let broken = |reason: String| MessageBreak { seq: cp.seq, reason };
+            self.check_signature(&cp).map_err(broken)?;
+            let s = cp.seq;
+            return Err(broken(format!(
+                "the log ends at record {last} but checkpoint {s} was signed over record {s}: records were removed"
+            )));
+        }
+        match head {
+            Some((seq, hash)) if seq != last || hash != self.last_hash => Err(MessageBreak {
+                seq: seq.max(last),
+                reason: if seq > last {
+                    format!("the head row names record {seq} but the log ends at record {last}: records were removed")
+                } else {
+                    format!("the head row (record {seq}, hash {hash}) does not match the last record {last}")
+                },
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn thousands(n: i64) -> String {
+    let digits: Vec<char> = n.to_string().chars().rev().collect();
+    let groups: Vec<String> = digits.chunks(3).rev().map(|g| g.iter().rev().collect()).collect();
+    groups.join(",")
+}
+
+#[derive(Serialize, Deserialize)]
+struct BundleHeader {
+    format: String,
+    public_key: String,
+    exported_at: String,
+    node: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct BundleHead {
+    seq: i64,
+    hash: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum BundleLine {
+    Checkpoint(Checkpoint),
+    Record(Box<MessageRecord>),
+    Head(BundleHead),
+}
+
+/// Writes an export bundle (NDJSON): a header line, the checkpoints, the records in `seq`
+/// order, then the head — each line `{"checkpoint":…}`, `{"record":…}` or `{"head":…}`.
+pub struct BundleWriter<W: Write> {
+    w: W,
+    records_started: bool,
+}
+
+impl<W: Write> BundleWriter<W> {
+    /// Writes the header line naming the node's public key and the node.
+    pub fn new(mut w: W, public_key: &str, node: &str) -> std::io::Result<BundleWriter<W>> {
+        let header = BundleHeader {
+            format: BUNDLE_FORMAT.to_string(),
+            public_key: public_key.to_string(),
+            exported_at: time::format(&time::now()),
+            node: node.to_string(),
+        };
+        write_line(&mut w, &header)?;
+        Ok(BundleWriter { w, records_started: false })
+    }
+
+    /// Writes a checkpoint; all checkpoints come before the first record.
+    pub fn checkpoint(&mut self, cp: &Checkpoint) -> std::io::Result<()> {
+        if self.records_started {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "checkpoints go before the records"));
+        }
+        write_line(&mut self.w, &BundleLine::Checkpoint(cp.clone()))
+    }
+
+    pub fn record(&mut self, r: &MessageRecord) -> std::io::Result<()> {
+        self.records_started = true;
+        write_line(&mut self.w, &BundleLine::Record(Box::new(r.clone())))
+    }
+
+    /// Writes the head line (the head row's seq and hash), flushes and returns the writer.
+    pub fn finish(mut self, head: (i64, &str)) -> std::io::Result<W> {
+        write_line(&mut self.w, &BundleLine::Head(BundleHead { seq: head.0, hash: head.1.to_string() }))?;
+        self.w.flush()?;
+        Ok(self.w)
+    }
+}
+
+fn write_line<W: Write, T: Serialize>(w: &mut W, value: &T) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *w, value)?;
+    w.write_all(b"\n")
+}
+
+/// Verifies a bundle written by [`BundleWriter`] as it is read. `Err` only when the file
+/// cannot be read or is not a well-formed bundle (naming the line); a broken chain is a
+/// report with `intact: false`. Without a trusted key the bundle's own key is used.
+pub fn verify_bundle<R: BufRead>(r: R, trusted_public_hex: Option<&str>) -> Result<VerifyReport, String> {
+    let mut lines = r.lines().enumerate().map(|(i, l)| (i + 1, l));
+    let header: BundleHeader = match lines.next() {
+        Some((n, line)) => {
+            let line = line.map_err(|e| format!("line {n}: cannot read the bundle: {e}"))?;
+            serde_json::from_str(&line).map_err(|e| format!("line {n}: not a message-log bundle header: {e}"))?
+        }
+        None => return Err("the bundle is empty".to_string()),
+    };
+    if header.format != BUNDLE_FORMAT {
+        return Err(format!("line 1: unknown bundle format {:?}, expected {BUNDLE_FORMAT:?}", header.format));
+    }
+    let mut verifier = match trusted_public_hex {
+        Some(key) => ChainVerifier::new(Some(key.to_string())),
+        None => ChainVerifier::with_key(Some(header.public_key.clone()), false),
+    };
+    let (mut checkpoints, mut records_started, mut head) = (Vec::new(), false, None);
+    for (n, line) in lines {
+        let line = line.map_err(|e| format!("line {n}: cannot read the bundle: {e}"))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        if head.is_some() {
+            return Err(format!("line {n}: the bundle goes on after its head line"));
+        }
+        match serde_json::from_str(&line).map_err(|e| format!("line {n}: malformed bundle line: {e}"))? {
+            BundleLine::Checkpoint(_) if records_started => {
+                return Err(format!("line {n}: a checkpoint after the records"));
+            }
+            BundleLine::Checkpoint(cp) => checkpoints.push(cp),
+            BundleLine::Record(rec) => {
+                if !records_started {
+                    verifier.expect_checkpoints(std::mem::take(&mut checkpoints));
+                    records_started = true;
+                }
+                let _ = verifier.push(&rec);
+            }
+            BundleLine::Head(h) => head = Some((h.seq, h.hash)),
+        }
+    }
+    if head.is_none() {
+        return Err("the bundle ends without its head line: it is incomplete".to_string());
+    }
+    verifier.expect_checkpoints(checkpoints);
+    Ok(verifier.finish(head))
+}
+
+/// Khóa niêm phong — the ChaCha20-Poly1305 key that seals logged bodies at rest.
+pub struct SealKey {
+    key: [u8; 32],
+}
+
+impl std::fmt::Debug for SealKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SealKey(..)")
+    }
+}
+
+impl SealKey {
+    pub fn generate() -> SealKey {
+        SealKey { key: random_32() }
+    }
+
+    /// Same file rules as [`NodeKey::load_or_create`].
+    pub fn load_or_create(path: &Path) -> Result<SealKey, String> {
+        Ok(SealKey { key: load_or_create_secret(path, "body sealing key")? })
+    }
+
+    /// Base64 (standard, padded) of a random 12-byte nonce followed by the ciphertext and tag.
+    pub fn seal(&self, plain: &[u8]) -> String {
+        let mut nonce = [0u8; 12];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let sealed = ChaCha20Poly1305::new(&self.key.into())
+            .encrypt(Nonce::from_slice(&nonce), plain)
+            .expect("ChaCha20-Poly1305 seals any body shorter than 256 GiB");
+        base64::engine::general_purpose::STANDARD.encode([nonce.as_slice(), &sealed].concat())
+    }
+
+    pub fn open(&self, sealed: &str) -> Result<Vec<u8>, String> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(sealed.trim())
+            .map_err(|e| format!("sealed body is not base64: {e}"))?;
+        if bytes.len() < 12 + 16 {
+            return Err("sealed body is too short to hold a nonce and a tag".to_string());
+        }
+        let (nonce, ciphertext) = bytes.split_at(12);
+        ChaCha20Poly1305::new(&self.key.into())
+            .decrypt(Nonce::from_slice(nonce), ciphertext)
+            .map_err(|_| "sealed body does not open with this key: wrong key or altered body".to_string())
+    }
+}
+
+/// Digest of a data subject's identifier (e.g. a citizen ID): hex SHA-256 of
+/// `subkey || identifier.trim()`, where `subkey = SHA-256("kho-subject/1" || seal key)`.
+/// Deterministic, so an auditor holding the key can find who accessed a subject's data,
+/// while the log never holds the identifier in clear.
+pub fn subject_digest(key: &SealKey, identifier: &str) -> String {
+    let subkey = Sha256::new().chain_update(b"kho-subject/1").chain_update(key.key).finalize();
+    hex::encode(Sha256::new().chain_update(subkey).chain_update(identifier.trim().as_bytes()).finalize())
+}
+
+fn random_32() -> [u8; 32] {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    bytes
+}
+
+fn decode_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
+    hex::decode(s.trim()).ok()?.try_into().ok()
+}
+
+/// A 32-byte secret kept as 64 hex characters (plus an optional newline) in `path`.
+fn load_or_create_secret(path: &Path, what: &str) -> Result<[u8; 32], String> {
+    let shown = path.display();
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let text = text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text);
+            if text.len() != 64 {
+                return Err(format!("{what} file {shown} must hold 64 hex characters, it holds {}", text.len()));
+            }
+            decode_hex(text).ok_or_else(|| format!("{what} file {shown} must hold hex characters only (0-9, a-f)"))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let secret = random_32();
+            write_secret(path, &secret).map_err(|e| format!("cannot create {what} file {shown}: {e}"))?;
+            Ok(secret)
+        }
+        Err(e) => Err(format!("cannot read {what} file {shown}: {e}")),
+    }
+}
+
+fn write_secret(path: &Path, secret: &[u8; 32]) -> std::io::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(format!("{}\n", hex::encode(secret)).as_bytes())?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(i: i64) -> MessageRecord {
+        let at = time::parse("2026-01-31T08:00:00.123456789Z").unwrap() + chrono::Duration::seconds(i);
+        MessageRecord {
+            seq: 0,
+            message_id: format!("msg-{i}"),
+            request_id: format!("req-{i}"),
+            client: "VN/GOV/000.00.00.H01/portal".into(),
+            service: "VN/GOV/000.00.00.H02/registry/citizens".into(),
+            method: "GET".into(),
+            path: format!("/v1/citizens/{i}?fields=name"),
+            purpose: "xac-minh-cu-tru".into(),
+            agreement_id: Some("agr-1".into()),
+            user_id: Some("VN12345".into()),
+            issue: None,
+            request_in_ts: at,
+            request_out_ts: Some(at),
+            response_in_ts: None,
+            response_out_ts: at + chrono::Duration::milliseconds(40),
+            request_size: 0,
+            response_size: 512 + i,
+            status_code: 200,
+            succeeded: true,
+            fault_code: None,
+            fault_string: None,
+            request_hash: "abc".into(),
+            subjects: vec![format!("subject-{i}")],
+            body: None,
+            prev_hash: String::new(),
+            hash: String::new(),
+        }
+    }
+
+    fn chain(n: i64) -> Vec<MessageRecord> {
+        let mut records: Vec<_> = (1..=n).map(record).collect();
+        seal_chain(&mut records, 0, GENESIS_HASH);
+        records
+    }
+
+    fn head(records: &[MessageRecord]) -> Option<(i64, String)> {
+        records.last().map(|r| (r.seq, r.hash.clone()))
+    }
+
+    fn verify(records: &[MessageRecord], cps: Vec<Checkpoint>, trusted: Option<String>) -> VerifyReport {
+        let mut v = ChainVerifier::new(trusted);
+        v.expect_checkpoints(cps);
+        for r in records {
+            let _ = v.push(r);
+        }
+        v.finish(head(records))
+    }
+
+    fn checkpoints(key: &NodeKey, records: &[MessageRecord], at: &[usize]) -> Vec<Checkpoint> {
+        at.iter().map(|&s| key.sign_checkpoint(records[s - 1].seq, &records[s - 1].hash, time::now())).collect()
+    }
+
+    fn broken_at(report: &VerifyReport) -> (i64, String) {
+        let b = report.first_break.clone().expect("a break");
+        assert!(!report.intact);
+        (b.seq, b.reason)
+    }
+
+    #[test]
+    fn ten_records_with_checkpoints_verify_intact() {
+        let key = NodeKey::generate();
+        let records = chain(10);
+        let report = verify(&records, checkpoints(&key, &records, &[4, 8]), Some(key.public_hex()));
+        assert!(report.intact, "{}", report.message);
+        assert_eq!((report.records, report.checkpoints, report.unsigned_tail), (10, 2, 2));
+        assert_eq!(report.message, "intact: 10 records, 2 signed checkpoints, 2 records after the last checkpoint");
+        assert_eq!(records[0].prev_hash, GENESIS_HASH);
+        assert_eq!(records[4].prev_hash, records[3].hash);
+    }
+
+    #[test]
+    fn an_altered_field_breaks_at_that_record() {
+        let mut records = chain(10);
+        records[3].purpose = "other".into();
+        let (seq, reason) = broken_at(&verify(&records, vec![], None));
+        assert_eq!(seq, 4);
+        assert!(reason.contains("record 4 was altered"), "{reason}");
+    }
+
+    #[test]
+    fn a_deleted_record_is_named_as_the_gap() {
+        let mut records = chain(10);
+        records.remove(3);
+        let (seq, reason) = broken_at(&verify(&records, vec![], None));
+        assert_eq!((seq, reason.as_str()), (4, "record 4 is missing: record 5 follows record 3"));
+    }
+
+    #[test]
+    fn reordered_records_break_the_chain() {
+        let mut records = chain(10);
+        records.swap(2, 3);
+        (records[2].seq, records[3].seq) = (3, 4);
+        let (seq, _) = broken_at(&verify(&records, vec![], None));
+        assert_eq!(seq, 3);
+    }
+
+    #[test]
+    fn a_resealed_rewrite_is_caught_by_the_checkpoint() {
+        let key = NodeKey::generate();
+        let mut records = chain(10);
+        let cps = checkpoints(&key, &records, &[6]);
+        records[3].user_id = None;
+        let after = records[2].hash.clone();
+        seal_chain(&mut records[3..], 3, &after);
+        let (seq, reason) = broken_at(&verify(&records, cps, Some(key.public_hex())));
+        assert_eq!(seq, 6);
+        assert!(reason.contains("rewritten after it was signed"), "{reason}");
+    }
+
+    #[test]
+    fn a_checkpoint_over_a_removed_tail_breaks() {
+        let key = NodeKey::generate();
+        let mut records = chain(10);
+        let cps = checkpoints(&key, &records, &[4, 9]);
+        records.truncate(7);
+        let (seq, reason) = broken_at(&verify(&records, cps, Some(key.public_hex())));
+        assert_eq!(seq, 9);
+        assert_eq!(reason, "the log ends at record 7 but checkpoint 9 was signed over record 9: records were removed");
+    }
+
+    #[test]
+    fn a_cut_unsigned_tail_is_caught_only_by_the_head() {
+        let key = NodeKey::generate();
+        let records = chain(10);
+        let cps = checkpoints(&key, &records, &[4]);
+        let mut v = ChainVerifier::new(Some(key.public_hex()));
+        v.expect_checkpoints(cps);
+        records[..8].iter().for_each(|r| v.push(r).unwrap());
+        let (seq, reason) = broken_at(&v.finish(head(&records)));
+        assert_eq!(seq, 10);
+        assert!(reason.contains("records were removed"), "{reason}");
+    }
+
+    #[test]
+    fn a_checkpoint_by_another_key_breaks() {
+        let (key, other) = (NodeKey::generate(), NodeKey::generate());
+        let records = chain(10);
+        let cps = checkpoints(&other, &records, &[5]);
+        let (seq, reason) = broken_at(&verify(&records, cps, Some(key.public_hex())));
+        assert_eq!(seq, 5);
+        assert!(reason.contains("not by the trusted key"), "{reason}");
+        let mut forged = checkpoints(&key, &records, &[5]);
+        forged[0].signature = checkpoints(&other, &records, &[5])[0].signature.clone();
+        let (_, reason) = broken_at(&verify(&records, forged, Some(key.public_hex())));
+        assert!(reason.contains("does not verify"), "{reason}");
+    }
+
+    fn bundle(key: &NodeKey, records: &[MessageRecord]) -> String {
+        let mut w = BundleWriter::new(Vec::new(), &key.public_hex(), "kho-node-1").unwrap();
+        for cp in checkpoints(key, records, &[3, 6]) {
+            w.checkpoint(&cp).unwrap();
+        }
+        records.iter().for_each(|r| w.record(r).unwrap());
+        String::from_utf8(w.finish((10, &records[9].hash)).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_bundle_round_trips_and_a_tampered_line_is_detected() {
+        let key = NodeKey::generate();
+        let text = bundle(&key, &chain(10));
+        assert_eq!(text.lines().count(), 1 + 2 + 10 + 1);
+        let report = verify_bundle(text.as_bytes(), Some(&key.public_hex())).unwrap();
+        assert!(report.intact, "{}", report.message);
+        assert_eq!((report.records, report.checkpoints, report.unsigned_tail), (10, 2, 4));
+        let untrusted = verify_bundle(text.as_bytes(), None).unwrap();
+        assert!(untrusted.intact && untrusted.message.contains("was not checked against a trusted key"));
+
+        let tampered = text.replacen("/v1/citizens/5?", "/v1/citizens/6?", 1);
+        let (seq, reason) = broken_at(&verify_bundle(tampered.as_bytes(), Some(&key.public_hex())).unwrap());
+        assert_eq!(seq, 5);
+        assert!(reason.contains("altered"), "{reason}");
+
+        let other = NodeKey::generate().public_hex();
+        assert!(!verify_bundle(text.as_bytes(), Some(&other)).unwrap().intact);
+        let malformed = text.replacen("{\"record\":", "{\"record\"", 1);
+        assert!(verify_bundle(malformed.as_bytes(), None).unwrap_err().starts_with("line 4:"));
+        let cut: String = text.lines().take(8).map(|l| format!("{l}\n")).collect();
+        assert!(verify_bundle(cut.as_bytes(), None).unwrap_err().contains("without its head line"));
+    }
+
+    #[test]
+    fn sealed_bodies_open_only_with_their_key() {
+        let key = SealKey::generate();
+        let sealed = key.seal("{\"hoTen\":\"Nguyễn Văn A\"}".as_bytes());
+        assert_ne!(key.seal(b"x"), key.seal(b"x"));
+        assert_eq!(key.open(&sealed).unwrap(), "{\"hoTen\":\"Nguyễn Văn A\"}".as_bytes());
+        assert!(SealKey::generate().open(&sealed).unwrap_err().contains("does not open"));
+        assert!(key.open("not base64!").is_err());
+    }
+
+    #[test]
+    fn subject_digests_are_keyed_and_deterministic() {
+        let (key, other) = (SealKey::generate(), SealKey::generate());
+        assert_eq!(subject_digest(&key, " 001203004567\n"), subject_digest(&key, "001203004567"));
+        assert_ne!(subject_digest(&key, "001203004567"), subject_digest(&other, "001203004567"));
+        assert_eq!(subject_digest(&key, "x").len(), 64);
+    }
+
+    #[test]
+    fn key_files_are_created_then_reloaded_and_malformed_ones_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys/node.key");
+        let created = NodeKey::load_or_create(&path).unwrap();
+        assert_eq!(NodeKey::load_or_create(&path).unwrap().public_hex(), created.public_hex());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        let seal_path = dir.path().join("seal.key");
+        let seal = SealKey::load_or_create(&seal_path).unwrap();
+        assert_eq!(SealKey::load_or_create(&seal_path).unwrap().open(&seal.seal(b"x")).unwrap(), b"x");
+
+        let bad = dir.path().join("bad.key");
+        std::fs::write(&bad, "abc\n").unwrap();
+        let err = NodeKey::load_or_create(&bad).unwrap_err();
+        assert!(err.contains("bad.key") && err.contains("64 hex characters"), "{err}");
+        std::fs::write(&bad, "z".repeat(64)).unwrap();
+        assert!(NodeKey::load_or_create(&bad).unwrap_err().contains("hex characters only"));
+    }
+
+    #[test]
+    fn nanosecond_timestamps_hash_the_same_after_a_text_round_trip() {
+        let mut records = chain(1);
+        let r = &mut records[0];
+        assert_eq!(r.request_in_ts.timestamp_subsec_nanos() % 1000, 789);
+        let hash = r.compute_hash();
+        r.request_in_ts = time::parse(&time::format(&r.request_in_ts)).unwrap();
+        r.request_out_ts = r.request_out_ts.map(|t| time::parse(&time::format(&t)).unwrap());
+        r.response_out_ts = time::parse(&time::format(&r.response_out_ts)).unwrap();
+        assert_eq!(r.compute_hash(), hash);
+        assert_eq!(r.hash, hash);
+    }
+
+    #[test]
+    fn checkpoint_signatures_cover_their_fields() {
+        let key = NodeKey::generate();
+        let cp = key.sign_checkpoint(7, &"ab".repeat(32), time::now());
+        assert_eq!((cp.public_key.len(), cp.signature.len()), (64, 128));
+        assert_eq!(cp.verify(&key.public_hex()), Ok(()));
+        let moved = Checkpoint { seq: 8, ..cp.clone() };
+        assert!(moved.verify(&key.public_hex()).unwrap_err().contains("does not verify"));
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+}

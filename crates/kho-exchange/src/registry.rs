@@ -1,0 +1,315 @@
+//! Danh mục dịch vụ — the service registry: what a provider subsystem offers through
+//! the gateway. A *dataset service* serves a published table (or a view of it) as a
+//! REST API that Kho generates; a *proxied service* forwards calls to the provider's
+//! own backend. Agreements ([`crate::Agreement`]) say who may call which.
+
+use crate::agreement::{AgreementStatus, EndpointRule};
+use chrono::{DateTime, NaiveDate, Utc};
+use kho_core::identity::SubsystemId;
+use kho_core::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// Service codes the gateway keeps for its metaservices.
+pub const METASERVICES: [&str; 4] = ["listClients", "listMethods", "allowedMethods", "getOpenAPI"];
+
+/// How long a proxied service's backend may take to answer, unless the service says.
+pub const DEFAULT_TIMEOUT_MS: u64 = 30_000;
+
+/// What a service serves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ServiceTarget {
+    /// Dịch vụ dữ liệu — a table of a data resource, served by Kho.
+    Dataset {
+        resource_id: String,
+        table: String,
+        /// The columns served (all when empty).
+        #[serde(default)]
+        columns: Vec<String>,
+        /// A row filter in SQL (`trang_thai = 'hoat_dong'`); rows outside it are never served.
+        #[serde(default)]
+        filter: Option<String>,
+        /// The column `GET /rows/{key}` looks rows up by.
+        #[serde(default)]
+        key_column: Option<String>,
+    },
+    /// Dịch vụ chuyển tiếp — calls forwarded to the provider's backend.
+    Proxied {
+        /// The backend's base URL; the path after the service code is appended.
+        backend_url: String,
+        /// The backend's OpenAPI document, when the provider gave one.
+        #[serde(default)]
+        #[schema(value_type = Option<Object>)]
+        openapi: Option<serde_json::Value>,
+        /// Sent to the backend as `Authorization: Bearer …` (e.g. to an Agent Node
+        /// that exposes the agency's local backend); never shown back.
+        #[serde(default, skip_serializing)]
+        backend_token: Option<String>,
+    },
+}
+
+impl ServiceTarget {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Dataset { .. } => "dataset",
+            Self::Proxied { .. } => "proxied",
+        }
+    }
+}
+
+/// A registered service.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Service {
+    pub id: String,
+    /// The provider subsystem's store id.
+    pub provider_id: String,
+    #[schema(value_type = String, example = "VN/GOV/000.00.00.H24/DKKD")]
+    pub provider: SubsystemId,
+    pub code: String,
+    pub description: String,
+    pub target: ServiceTarget,
+    pub timeout_ms: u64,
+    /// Whether request and response bodies are kept (sealed) in the message log.
+    pub log_bodies: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Service {
+    /// `INSTANCE/CLASS/MEMBER/SUBSYSTEM/CODE`, as `X-Road-Service` carries it.
+    pub fn full_id(&self) -> String {
+        format!("{}/{}", self.provider, self.code)
+    }
+}
+
+/// A service to register.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewService {
+    /// The provider subsystem, `INSTANCE/CLASS/MEMBER/SUBSYSTEM`.
+    #[schema(value_type = String)]
+    pub provider: SubsystemId,
+    pub code: String,
+    #[serde(default)]
+    pub description: String,
+    pub target: ServiceTarget,
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+    #[serde(default)]
+    pub log_bodies: bool,
+}
+
+/// Whether `s` may be an X-Road identifier part (`A–Z a–z 0–9 ' ( ) + , - . = ?`).
+pub fn is_identifier_part(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 255 && s.chars().all(|c| c.is_ascii_alphanumeric() || "'()+,-.=?".contains(c))
+}
+
+impl NewService {
+    pub fn validate(&self) -> Result<()> {
+        if !is_identifier_part(&self.code) {
+            return Err(Error::invalid(
+                "code",
+                format!("{:?} is not a service code; use letters, digits and ' ( ) + , - . = ?", self.code),
+            ));
+        }
+        if METASERVICES.iter().any(|m| m.eq_ignore_ascii_case(&self.code)) {
+            return Err(Error::invalid(
+                "code",
+                format!("{:?} is the name of a metaservice; choose another", self.code),
+            ));
+        }
+        if let Some(t) = self.timeout_ms.filter(|t| !(100..=600_000).contains(t)) {
+            return Err(Error::invalid("timeout_ms", format!("{t} is outside 100–600000 milliseconds")));
+        }
+        match &self.target {
+            ServiceTarget::Proxied { backend_url, .. } => {
+                let url = url_scheme(backend_url);
+                if !matches!(url, Some("http" | "https")) {
+                    return Err(Error::invalid(
+                        "backend_url",
+                        format!("{backend_url:?} is not an http:// or https:// URL of the provider's backend"),
+                    ));
+                }
+            }
+            ServiceTarget::Dataset { table, .. } if table.trim().is_empty() => {
+                return Err(Error::invalid("table", "name the table the service serves"));
+            }
+            ServiceTarget::Dataset { .. } => {}
+        }
+        Ok(())
+    }
+}
+
+fn url_scheme(url: &str) -> Option<&str> {
+    let (scheme, rest) = url.split_once("://")?;
+    (!rest.is_empty() && !rest.starts_with('/')).then_some(scheme)
+}
+
+/// An agreement as the consumer asks for it or the operator registers it.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgreementTerms {
+    /// The endpoints, e.g. `GET /rows/*`.
+    #[schema(value_type = Vec<String>)]
+    pub endpoints: Vec<String>,
+    #[serde(default)]
+    pub fields: Vec<String>,
+    #[serde(default)]
+    pub masked: Vec<String>,
+    pub purposes: Vec<String>,
+    #[serde(default)]
+    pub legal_basis: String,
+    #[serde(default)]
+    pub valid_from: Option<NaiveDate>,
+    #[serde(default)]
+    pub valid_until: Option<NaiveDate>,
+    #[serde(default = "default_rate")]
+    pub rate_per_second: u32,
+    #[serde(default)]
+    pub burst: Option<u32>,
+    #[serde(default)]
+    pub daily_quota: Option<u64>,
+}
+
+fn default_rate() -> u32 {
+    10
+}
+
+/// Terms checked and ready to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckedTerms {
+    pub endpoints: Vec<EndpointRule>,
+    pub fields: Vec<String>,
+    pub masked: Vec<String>,
+    pub purposes: Vec<String>,
+    pub legal_basis: String,
+    pub valid_from: NaiveDate,
+    pub valid_until: Option<NaiveDate>,
+    pub rate_per_second: u32,
+    pub burst: u32,
+    pub daily_quota: Option<u64>,
+}
+
+impl AgreementTerms {
+    /// Checks the terms; `today` is where validity starts when none is given.
+    pub fn check(&self, today: NaiveDate) -> Result<CheckedTerms> {
+        if self.endpoints.is_empty() {
+            return Err(Error::invalid("endpoints", "name at least one endpoint, e.g. \"GET /rows/*\""));
+        }
+        let endpoints = self
+            .endpoints
+            .iter()
+            .map(|e| EndpointRule::parse(e).map_err(|m| Error::invalid("endpoints", m)))
+            .collect::<Result<Vec<_>>>()?;
+        let purposes: Vec<String> =
+            self.purposes.iter().map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect();
+        if purposes.is_empty() {
+            return Err(Error::invalid(
+                "purposes",
+                "name the purpose codes the calls are for (personal-data law requires a purpose)",
+            ));
+        }
+        let valid_from = self.valid_from.unwrap_or(today);
+        if let Some(until) = self.valid_until.filter(|u| *u < valid_from) {
+            return Err(Error::invalid("valid_until", format!("{until} is before the start {valid_from}")));
+        }
+        if self.rate_per_second == 0 {
+            return Err(Error::invalid("rate_per_second", "must be at least 1 request a second"));
+        }
+        let burst = self.burst.unwrap_or(self.rate_per_second.saturating_mul(2));
+        if burst < self.rate_per_second {
+            return Err(Error::invalid("burst", format!("{burst} is below the rate {}", self.rate_per_second)));
+        }
+        if let Some(m) = self.masked.iter().find(|m| !self.fields.is_empty() && !self.fields.contains(m)) {
+            return Err(Error::invalid("masked", format!("{m:?} is masked but not among the allowed fields")));
+        }
+        Ok(CheckedTerms {
+            endpoints,
+            fields: self.fields.clone(),
+            masked: self.masked.clone(),
+            purposes,
+            legal_basis: self.legal_basis.trim().to_string(),
+            valid_from,
+            valid_until: self.valid_until,
+            rate_per_second: self.rate_per_second,
+            burst,
+            daily_quota: self.daily_quota,
+        })
+    }
+}
+
+/// A provider's decision on a requested agreement.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgreementDecision {
+    /// `approved`, `refused` or `revoked`.
+    #[schema(value_type = String)]
+    pub status: AgreementStatus,
+    /// Narrowed terms, replacing the requested ones (approval only).
+    #[serde(default)]
+    pub terms: Option<AgreementTerms>,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Reads a rate such as `50/s`, `50` (a second) or `3000/min`.
+pub fn parse_rate(text: &str) -> std::result::Result<u32, String> {
+    let (n, unit) = text.trim().split_once('/').unwrap_or((text.trim(), "s"));
+    let n: u32 = n.trim().parse().map_err(|_| format!("{text:?} is not a rate; write e.g. 50/s or 3000/min"))?;
+    match unit.trim() {
+        "s" | "sec" | "second" => Ok(n),
+        "min" | "m" | "minute" => Ok(n.div_ceil(60).max(1)),
+        other => Err(format!("{text:?}: unknown unit {other:?}; write e.g. 50/s or 3000/min")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn terms() -> AgreementTerms {
+        AgreementTerms {
+            endpoints: vec!["GET /rows/*".into()],
+            fields: vec!["so_cccd".into(), "ho_ten".into()],
+            masked: vec!["so_cccd".into()],
+            purposes: vec!["thanh-tra".into()],
+            legal_basis: "Nghị định 278/2025/NĐ-CP".into(),
+            valid_from: None,
+            valid_until: None,
+            rate_per_second: 5,
+            burst: None,
+            daily_quota: None,
+        }
+    }
+
+    #[test]
+    fn terms_are_checked_and_say_how_to_fix_them() {
+        let today = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let t = terms().check(today).unwrap();
+        assert_eq!((t.valid_from, t.burst), (today, 10));
+        let e = AgreementTerms { purposes: vec![" ".into()], ..terms() }.check(today).unwrap_err();
+        assert!(e.message.contains("purpose"), "{}", e.message);
+        let e = AgreementTerms { masked: vec!["dia_chi".into()], ..terms() }.check(today).unwrap_err();
+        assert!(e.message.contains("not among the allowed fields"));
+        let e = AgreementTerms { endpoints: vec!["/rows".into()], ..terms() }.check(today).unwrap_err();
+        assert!(e.message.contains("GET /rows/*"));
+    }
+
+    #[test]
+    fn services_need_a_code_and_a_backend_url() {
+        let new = |code: &str, url: &str| NewService {
+            provider: SubsystemId::parse("VN/GOV/M/S").unwrap(),
+            code: code.into(),
+            description: String::new(),
+            target: ServiceTarget::Proxied { backend_url: url.into(), openapi: None, backend_token: None },
+            timeout_ms: None,
+            log_bodies: false,
+        };
+        assert!(new("ho-tich", "http://10.0.0.5:8080/api").validate().is_ok());
+        assert!(new("hộ tịch", "http://x").validate().unwrap_err().message.contains("service code"));
+        assert!(new("listMethods", "http://x").validate().unwrap_err().message.contains("metaservice"));
+        assert!(new("a", "file:///etc/passwd").validate().unwrap_err().message.contains("http://"));
+        assert_eq!(parse_rate("50/s"), Ok(50));
+        assert_eq!(parse_rate("3000/min"), Ok(50));
+        assert!(parse_rate("fast").is_err());
+    }
+}

@@ -1,0 +1,327 @@
+//! One exchange: its record from the moment the request arrives, the checks that
+//! decide it (token, agreement, limits), the X-Road headers of its response, and the
+//! [`Finish`] that completes and logs the record when the response body ends.
+
+use super::logbook::{Finish, LoggedBody};
+use super::{fault_response, header, Gateway};
+use crate::services::exchange::{Directory, ServiceEntry};
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::Response;
+use base64::Engine;
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use kho_core::identity::SubsystemId;
+use kho_core::{secret, time};
+use kho_exchange::msglog::MessageRecord;
+use kho_exchange::{Agreement, AgreementStatus, Fault, FaultKind, Quota, RateLimiter, ServiceRequest};
+use sha2::{Digest, Sha512};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tokio::sync::oneshot;
+
+/// Bytes of each body kept for a service that logs bodies.
+const BODY_LOG_LIMIT: usize = 64 * 1024;
+
+/// The request body as it went by: size, SHA-512, and the first bytes when kept.
+#[derive(Default)]
+pub struct BodyTally {
+    pub size: i64,
+    pub digest: Sha512,
+    pub kept: Option<Vec<u8>>,
+}
+
+impl BodyTally {
+    pub fn add(&mut self, data: &[u8]) {
+        self.size += data.len() as i64;
+        self.digest.update(data);
+        if let Some(k) = &mut self.kept {
+            let room = BODY_LOG_LIMIT.saturating_sub(k.len());
+            k.extend_from_slice(&data[..data.len().min(room)]);
+        }
+    }
+}
+
+pub struct Exchange {
+    pub record: MessageRecord,
+    pub started: Instant,
+    /// SHA-512 of the request's headers, for `X-Road-Request-Hash`.
+    headers_digest: Vec<u8>,
+    pub request_body: Arc<Mutex<BodyTally>>,
+    /// The response's first bytes, when the service logs bodies.
+    response_kept: Option<Vec<u8>>,
+    pub service: Option<Arc<ServiceEntry>>,
+    gateway: Option<Arc<Gateway>>,
+}
+
+impl Exchange {
+    /// The record of a request that just arrived.
+    pub fn begin(gw: &Arc<Gateway>, request: &Request) -> Self {
+        let headers = request.headers();
+        let message_id = header(headers, "x-road-id")
+            .map(str::trim)
+            .filter(|id| !id.is_empty() && id.len() <= 200)
+            .map(String::from)
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let now = time::now();
+        let record = MessageRecord {
+            seq: 0,
+            message_id,
+            request_id: uuid::Uuid::now_v7().to_string(),
+            client: header(headers, "x-road-client").unwrap_or("").trim().to_string(),
+            service: String::new(),
+            method: request.method().to_string(),
+            path: request.uri().path_and_query().map(|p| p.to_string()).unwrap_or_default(),
+            purpose: header(headers, "x-road-purpose").unwrap_or("").trim().to_string(),
+            agreement_id: None,
+            user_id: header(headers, "x-road-userid").map(String::from),
+            issue: header(headers, "x-road-issue").map(String::from),
+            request_in_ts: now,
+            request_out_ts: None,
+            response_in_ts: None,
+            response_out_ts: now,
+            request_size: 0,
+            response_size: 0,
+            status_code: 0,
+            succeeded: false,
+            fault_code: None,
+            fault_string: None,
+            request_hash: String::new(),
+            subjects: Vec::new(),
+            body: None,
+            prev_hash: String::new(),
+            hash: String::new(),
+        };
+        Self {
+            record,
+            started: Instant::now(),
+            headers_digest: headers_digest(headers),
+            request_body: Default::default(),
+            response_kept: None,
+            service: None,
+            gateway: Some(gw.clone()),
+        }
+    }
+
+    /// Keeps bodies from here on (the service logs them).
+    pub fn keep_bodies(&mut self) {
+        self.request_body.lock().unwrap_or_else(|e| e.into_inner()).kept = Some(Vec::new());
+        self.response_kept = Some(Vec::new());
+    }
+
+    /// Answers with a gateway fault.
+    pub fn fail(mut self, gw: &Arc<Gateway>, fault: Fault, retry_after: Option<u64>) -> Response {
+        self.record.fault_code = Some(fault.kind.clone());
+        self.record.fault_string = Some(fault.message.clone());
+        let response = fault_response(&fault, retry_after);
+        self.respond(gw, response)
+    }
+
+    /// Sets the X-Road headers and hands the body to a [`LoggedBody`].
+    pub fn respond(mut self, gw: &Arc<Gateway>, response: Response) -> Response {
+        let (mut parts, body) = response.into_parts();
+        self.record.status_code = parts.status.as_u16();
+        self.record.succeeded = self.record.fault_code.is_none() && parts.status.as_u16() < 500;
+        self.record.request_hash = self.request_hash();
+        self.record.response_in_ts.get_or_insert_with(time::now);
+        let h = &mut parts.headers;
+        let mut set = |name: &'static str, value: &str| {
+            if let Ok(v) = HeaderValue::from_str(value) {
+                h.insert(name, v);
+            }
+        };
+        set("x-road-client", &self.record.client);
+        set("x-road-service", &self.record.service);
+        set("x-road-id", &self.record.message_id);
+        set("x-road-request-id", &self.record.request_id);
+        set("x-road-request-hash", &self.record.request_hash);
+        let _ = gw;
+        Response::from_parts(parts, Body::new(LoggedBody::new(body, Box::new(self))))
+    }
+
+    /// base64(SHA-512(SHA-512(headers) ‖ SHA-512(body))) over the body read so far.
+    fn request_hash(&self) -> String {
+        let tally = self.request_body.lock().unwrap_or_else(|e| e.into_inner());
+        let body = tally.digest.clone().finalize();
+        let mut outer = Sha512::new();
+        outer.update(&self.headers_digest);
+        outer.update(body);
+        base64::engine::general_purpose::STANDARD.encode(outer.finalize())
+    }
+
+    fn complete(&mut self, response_size: i64) -> (Arc<Gateway>, MessageRecord) {
+        let gw = self.gateway.take().expect("an exchange finishes once");
+        let mut r = std::mem::replace(&mut self.record, empty_record());
+        r.response_size = response_size;
+        r.response_out_ts = time::now();
+        let tally = self.request_body.lock().unwrap_or_else(|e| e.into_inner());
+        r.request_size = tally.size;
+        if let (Some(request), Some(response)) = (&tally.kept, &self.response_kept) {
+            let engine = base64::engine::general_purpose::STANDARD;
+            let bodies = serde_json::json!({"request": engine.encode(request), "response": engine.encode(response)});
+            if let Ok(keys) = gw.kho.node_keys() {
+                r.body = Some(keys.seal.seal(bodies.to_string().as_bytes()));
+            }
+        }
+        drop(tally);
+        gw.observe(&r, self.started.elapsed());
+        (gw, r)
+    }
+}
+
+impl Finish for Exchange {
+    fn chunk(&mut self, data: &Bytes) {
+        if let Some(k) = &mut self.response_kept {
+            let room = BODY_LOG_LIMIT.saturating_sub(k.len());
+            k.extend_from_slice(&data[..data.len().min(room)]);
+        }
+    }
+
+    fn finish(mut self: Box<Self>, response_size: i64) -> BoxFuture<'static, oneshot::Receiver<Result<(), String>>> {
+        let (gw, record) = self.complete(response_size);
+        // The future hands the record over; the receiver it yields says when it is stored.
+        #[allow(clippy::async_yields_async)]
+        Box::pin(async move { gw.logbook.submit(record).await })
+    }
+
+    fn abandon(mut self: Box<Self>, response_size: i64, why: String) {
+        self.record.succeeded = false;
+        self.record.fault_code.get_or_insert_with(|| "Server.ClientProxy.ResponseAbandoned".into());
+        self.record.fault_string.get_or_insert(why);
+        let (gw, record) = self.complete(response_size);
+        gw.logbook.submit_detached(record);
+    }
+}
+
+impl Gateway {
+    fn observe(&self, r: &MessageRecord, took: std::time::Duration) {
+        let service = if r.service.is_empty() { "-" } else { r.service.as_str() };
+        self.health.observe(service, r, took);
+        self.metrics.observe_exchange(service, r.succeeded, took.as_secs_f64());
+    }
+}
+
+fn empty_record() -> MessageRecord {
+    let now = time::now();
+    MessageRecord {
+        seq: 0,
+        message_id: String::new(),
+        request_id: String::new(),
+        client: String::new(),
+        service: String::new(),
+        method: String::new(),
+        path: String::new(),
+        purpose: String::new(),
+        agreement_id: None,
+        user_id: None,
+        issue: None,
+        request_in_ts: now,
+        request_out_ts: None,
+        response_in_ts: None,
+        response_out_ts: now,
+        request_size: 0,
+        response_size: 0,
+        status_code: 0,
+        succeeded: false,
+        fault_code: None,
+        fault_string: None,
+        request_hash: String::new(),
+        subjects: Vec::new(),
+        body: None,
+        prev_hash: String::new(),
+        hash: String::new(),
+    }
+}
+
+/// SHA-512 over the request's headers, lowercase names sorted, one `name: value\n`
+/// line each; the credentials (`authorization`) are left out.
+fn headers_digest(headers: &HeaderMap) -> Vec<u8> {
+    let mut lines: Vec<String> = headers
+        .iter()
+        .filter(|(n, _)| n.as_str() != "authorization")
+        .map(|(n, v)| format!("{}: {}\n", n.as_str(), String::from_utf8_lossy(v.as_bytes())))
+        .collect();
+    lines.sort();
+    let mut d = Sha512::new();
+    for l in lines {
+        d.update(l.as_bytes());
+    }
+    d.finalize().to_vec()
+}
+
+/// The caller must hold a token of the subsystem it names in `X-Road-Client`.
+pub fn authenticate(directory: &Directory, headers: &HeaderMap, client: &SubsystemId, id: &str) -> Result<(), Fault> {
+    let unauthorized = |m: String| Fault::new(FaultKind::Unauthorized, m, id);
+    let token = header(headers, "authorization")
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .ok_or_else(|| unauthorized(format!("send the token of {client} as \"Authorization: Bearer <token>\"")))?;
+    let (owner, expires) = directory
+        .credentials
+        .get(&secret::token_hash(token))
+        .ok_or_else(|| unauthorized("the token is unknown, revoked or expired; ask for a new one".into()))?;
+    if *expires <= time::now() {
+        return Err(unauthorized("the token has expired; ask for a new one".into()));
+    }
+    if *owner != client.to_string() {
+        return Err(unauthorized(format!("the token belongs to {owner}, not to the X-Road-Client {client}")));
+    }
+    Ok(())
+}
+
+/// The approved agreement that allows this call; the fault says why none does.
+pub fn agreement_for(
+    directory: &Directory,
+    call: &ServiceRequest,
+    service_id: &str,
+    method: &str,
+    id: &str,
+) -> Result<Arc<Agreement>, Fault> {
+    let today = time::now().date_naive();
+    let candidates = directory.agreements.get(&(call.client.to_string(), service_id.to_string()));
+    let candidates: Vec<&Arc<Agreement>> = candidates.into_iter().flatten().collect();
+    let mut first_fault = None;
+    for a in candidates.iter().filter(|a| a.status == AgreementStatus::Approved) {
+        match a.permits(method, &call.path, &call.purpose, today, id) {
+            Ok(()) => return Ok((*a).clone()),
+            Err(f) => {
+                first_fault.get_or_insert(f);
+            }
+        }
+    }
+    Err(first_fault.unwrap_or_else(|| {
+        let pending = candidates.iter().find(|a| a.status == AgreementStatus::Requested);
+        let message = match pending {
+            Some(a) => format!("agreement {} is requested and not yet approved by the provider", a.id),
+            None => format!(
+                "no agreement lets {} call {}/{}; request one from the provider",
+                call.client, call.provider, call.service
+            ),
+        };
+        Fault::new(FaultKind::AccessDenied, message, id)
+    }))
+}
+
+/// Takes one call from the agreement's rate and daily quota; a refusal comes with
+/// the seconds to wait.
+pub fn limit(limiter: &RateLimiter, quota: &Quota, a: &Agreement, id: &str) -> Result<(), (Fault, u64)> {
+    if let Err(wait) = limiter.take(&a.id, a.rate_per_second, a.burst, Instant::now()) {
+        let fault = Fault::new(
+            FaultKind::RateLimited,
+            format!("agreement {} allows {} requests a second (burst {})", a.id, a.rate_per_second, a.burst),
+            id,
+        );
+        return Err((fault, wait.as_secs_f64().ceil().max(1.0) as u64));
+    }
+    if let Some(q) = a.daily_quota {
+        let now = time::now();
+        if !quota.take(&a.id, now.date_naive(), q) {
+            let midnight = (now.date_naive() + chrono::Days::new(1)).and_hms_opt(0, 0, 0).expect("midnight exists");
+            let wait = (midnight.and_utc() - now).num_seconds().max(1) as u64;
+            let fault = Fault::new(FaultKind::RateLimited, format!("agreement {} allows {q} requests a day", a.id), id);
+            return Err((fault, wait));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,205 @@
+//! Cổng chia sẻ — the sharing gateway: `/r1/{INSTANCE}/{CLASS}/{MEMBER}/{SUBSYSTEM}/
+//! {SERVICE}/{path}` as the X-Road Message Protocol for REST writes it, with a
+//! required purpose. A call is authenticated (the subsystem's bearer token must be the
+//! `X-Road-Client`'s), allowed by an approved agreement (endpoint, purpose, dates),
+//! limited (rate, burst, daily quota), served (a dataset service by Kho, a proxied
+//! service by streaming to the provider's backend) and logged before its response
+//! ends ([`logbook`]).
+//!
+//! The same gateway runs as an Agent Node ([`Mode::Agent`]): the agency's own systems
+//! call it with the same protocol; it adds the subsystem's token, forwards to the
+//! central Kho and keeps its own signed log, and it can expose the agency's local
+//! backends to the central node only.
+
+mod dataset;
+mod exchange;
+pub mod health;
+pub mod logbook;
+mod meta;
+mod upstream;
+
+use crate::metrics::Metrics;
+use crate::services::Kho;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use axum::routing::any;
+use axum::Router;
+use exchange::Exchange;
+use kho_core::identity::SubsystemId;
+use kho_exchange::msglog::NodeKey;
+use kho_exchange::{Fault, FaultKind, Quota, RateLimiter, ServiceRequest, ServiceTarget};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub use logbook::{CheckpointPolicy, Logbook};
+
+/// Where the gateway runs.
+#[derive(Debug, Clone)]
+pub enum Mode {
+    /// The province's central node: decides and serves calls.
+    Central,
+    /// An agency's Agent Node (nút đại lý).
+    Agent(AgentSettings),
+}
+
+/// What an Agent Node needs to reach the central node.
+#[derive(Debug, Clone)]
+pub struct AgentSettings {
+    /// The central Kho's base URL, e.g. `https://lgsp.example.gov.vn`.
+    pub central: String,
+    /// The agency's subsystem the local systems call as.
+    pub subsystem: SubsystemId,
+    /// That subsystem's API token (sent to the central node; also what the central
+    /// node must send to reach the exposed local backends).
+    pub token: String,
+    /// Local backends exposed to the central node, by name.
+    pub backends: HashMap<String, String>,
+}
+
+/// The gateway's state.
+pub struct Gateway {
+    pub kho: Arc<Kho>,
+    pub logbook: Logbook,
+    pub health: health::Health,
+    metrics: Arc<Metrics>,
+    client: upstream::Client,
+    limiter: RateLimiter,
+    quota: Quota,
+    pub mode: Mode,
+}
+
+impl Gateway {
+    /// Starts the message-log writer on Kho's store with the node's key.
+    pub fn start(
+        kho: Arc<Kho>,
+        metrics: Arc<Metrics>,
+        mode: Mode,
+        policy: CheckpointPolicy,
+    ) -> kho_core::Result<Arc<Self>> {
+        let key: NodeKey = kho.node_keys()?.signing.clone();
+        let logbook = Logbook::start(kho.store.clone(), key, policy);
+        Ok(Arc::new(Self {
+            kho,
+            logbook,
+            health: Default::default(),
+            metrics,
+            client: upstream::client(),
+            limiter: RateLimiter::default(),
+            quota: Quota::default(),
+            mode,
+        }))
+    }
+
+    /// Stops the log writer after what is queued (call after the server stopped).
+    pub async fn close(&self) {
+        self.logbook.close().await;
+    }
+}
+
+/// The gateway's routes. They sit outside the management stack (no request timeout,
+/// no body limit, no per-request trace line): each exchange has its own record.
+pub fn routes<S: Clone + Send + Sync + 'static>(gateway: Arc<Gateway>) -> Router<S> {
+    let mut router = Router::new().route("/r1/{*path}", any(call)).route("/listClients", any(call));
+    if matches!(gateway.mode, Mode::Agent(_)) {
+        router = router.route("/backend/{*path}", any(upstream::local_backend));
+    }
+    router.with_state(gateway)
+}
+
+/// One gateway call, from the request to a response whose end waits for its record.
+async fn call(State(gw): State<Arc<Gateway>>, request: Request) -> Response {
+    let mut ex = Exchange::begin(&gw, &request);
+    let path = request.uri().path().to_string();
+    if let Mode::Agent(agent) = &gw.mode {
+        let agent = agent.clone();
+        return upstream::to_central(gw, ex, &agent, request).await;
+    }
+    if let Some(meta) = meta::which(&path) {
+        return meta::serve(gw, ex, meta, request).await;
+    }
+    let headers = request.headers();
+    let parsed = ServiceRequest::parse(
+        &path,
+        header(headers, "x-road-client"),
+        header(headers, "x-road-purpose"),
+        &ex.record.message_id,
+    );
+    let call = match parsed {
+        Ok(call) => call,
+        Err(fault) => return ex.fail(&gw, fault, None),
+    };
+    ex.record.client = call.client.to_string();
+    ex.record.service = format!("{}/{}", call.provider, call.service);
+    ex.record.purpose = call.purpose.clone();
+    ex.record.path = match request.uri().query() {
+        Some(q) => format!("{}?{q}", call.path),
+        None => call.path.clone(),
+    };
+    let directory = match gw.kho.directory().await {
+        Ok(d) => d,
+        Err(e) => {
+            let fault = internal(&ex, &e.message);
+            return ex.fail(&gw, fault, None);
+        }
+    };
+    if let Err(fault) = exchange::authenticate(&directory, headers, &call.client, &ex.record.message_id) {
+        return ex.fail(&gw, fault, None);
+    }
+    let Some(entry) = directory.services.get(&(call.provider.to_string(), call.service.clone())).cloned() else {
+        let fault = Fault::new(
+            FaultKind::UnknownService,
+            format!("{} offers no service {:?}; see its listMethods", call.provider, call.service),
+            &ex.record.message_id,
+        );
+        return ex.fail(&gw, fault, None);
+    };
+    let method = request.method().as_str().to_string();
+    let agreement = match exchange::agreement_for(&directory, &call, &entry.service.id, &method, &ex.record.message_id)
+    {
+        Ok(a) => a,
+        Err(fault) => return ex.fail(&gw, fault, None),
+    };
+    ex.record.agreement_id = Some(agreement.id.clone());
+    if let Err((fault, retry_after)) = exchange::limit(&gw.limiter, &gw.quota, &agreement, &ex.record.message_id) {
+        return ex.fail(&gw, fault, Some(retry_after));
+    }
+    ex.service = Some(entry.clone());
+    match &entry.service.target {
+        ServiceTarget::Dataset { .. } => dataset::serve(gw, ex, &entry, &agreement, &call, request).await,
+        ServiceTarget::Proxied { backend_url, backend_token, .. } => {
+            let target = upstream::Target {
+                base: backend_url.clone(),
+                tail: ex.record.path.clone(),
+                token: backend_token.clone(),
+                timeout: std::time::Duration::from_millis(entry.service.timeout_ms),
+            };
+            upstream::forward(gw, ex, target, request).await
+        }
+    }
+}
+
+pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get_all(name).iter().next_back().and_then(|v| v.to_str().ok())
+}
+
+fn internal(ex: &Exchange, message: &str) -> Fault {
+    Fault::new(FaultKind::Internal, message, &ex.record.message_id)
+}
+
+/// A fault as an HTTP response (its record is written by the caller).
+fn fault_response(fault: &Fault, retry_after: Option<u64>) -> Response {
+    let body = serde_json::to_vec(fault).expect("a fault serialises");
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let h = response.headers_mut();
+    h.insert("content-type", HeaderValue::from_static("application/json"));
+    if let Ok(v) = HeaderValue::from_str(&fault.kind) {
+        h.insert("x-road-error", v);
+    }
+    if let Some(secs) = retry_after {
+        h.insert("retry-after", HeaderValue::from(secs));
+    }
+    response
+}

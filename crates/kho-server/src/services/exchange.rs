@@ -1,0 +1,468 @@
+//! Nền tảng chia sẻ — the sharing platform's management: registering services,
+//! requesting and deciding agreements, reading the message log (auditors), a data
+//! subject's access report, and verifying or exporting the signed log. Also the
+//! [`Directory`] the gateway decides calls with: services, approved agreements and
+//! subsystem tokens, kept in memory and read again when the audit log's head moves
+//! (every change to them is audited).
+
+use super::Kho;
+use kho_catalog::PersonalData;
+use kho_core::audit::AuditContext;
+use kho_core::identity::{Subject, Subsystem, SubsystemId};
+use kho_core::policy::{authorize, Action, Resource, ResourceKind};
+use kho_core::{time, Error, Result};
+use kho_exchange::msglog::{BundleWriter, ChainVerifier, MessageRecord, NodeKey, SealKey, VerifyReport};
+use kho_exchange::{Agreement, AgreementDecision, AgreementStatus, AgreementTerms, NewService, Service, ServiceTarget};
+use kho_store::{AgreementQuery, MessageQuery};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::{Duration, Instant};
+
+/// How long the gateway trusts its directory before looking at the audit head again.
+const DIRECTORY_FRESH: Duration = Duration::from_millis(250);
+/// Records read from the store at a time when verifying or exporting.
+const PAGE: i64 = 5_000;
+
+/// A service and what the gateway needs to know about its data.
+pub struct ServiceEntry {
+    pub service: Service,
+    /// The dataset service's resource holds personal data: record whose rows were served.
+    pub personal_data: bool,
+}
+
+/// What the gateway decides calls with.
+#[derive(Default)]
+pub struct Directory {
+    /// By (provider subsystem, service code).
+    pub services: HashMap<(String, String), Arc<ServiceEntry>>,
+    /// Agreements by (consumer subsystem, service id), every status.
+    pub agreements: HashMap<(String, String), Vec<Arc<Agreement>>>,
+    /// Subsystem by token hash.
+    pub credentials: HashMap<String, (String, chrono::DateTime<chrono::Utc>)>,
+    pub subsystems: Vec<Subsystem>,
+}
+
+#[derive(Default)]
+pub(crate) struct DirectoryCache {
+    current: RwLock<Option<(Arc<Directory>, i64, Instant)>>,
+    refresh: tokio::sync::Mutex<()>,
+    dirty: AtomicBool,
+}
+
+impl DirectoryCache {
+    pub(crate) fn invalidate(&self) {
+        self.dirty.store(true, Ordering::SeqCst);
+    }
+}
+
+/// The node's keys: the Ed25519 key that signs checkpoints, and the key that seals
+/// logged bodies and keys data-subject digests. Both live in `<data dir>/keys/`.
+pub struct NodeKeys {
+    pub signing: NodeKey,
+    pub seal: SealKey,
+}
+
+pub(crate) fn load_keys(data_dir: &std::path::Path) -> Result<NodeKeys> {
+    let dir = data_dir.join("keys");
+    let signing = NodeKey::load_or_create(&dir.join("node-ed25519.key")).map_err(Error::internal)?;
+    let seal = SealKey::load_or_create(&dir.join("message-log.key")).map_err(Error::internal)?;
+    Ok(NodeKeys { signing, seal })
+}
+
+/// What `listMethods` and `allowedMethods` say of one service.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MethodListing {
+    pub xroad_instance: String,
+    pub member_class: String,
+    pub member_code: String,
+    pub subsystem_code: String,
+    pub service_code: String,
+    pub service_type: &'static str,
+    pub endpoint_list: Vec<serde_json::Value>,
+}
+
+impl Kho {
+    /// The node's keys, created on first use.
+    pub fn node_keys(&self) -> Result<&NodeKeys> {
+        static_keys(&self.keys, &self.settings.data_dir)
+    }
+
+    /// The gateway's directory, fresh within a quarter of a second of any change.
+    pub async fn directory(&self) -> Result<Arc<Directory>> {
+        let cache = &self.exchange;
+        let fresh = |c: &Option<(Arc<Directory>, i64, Instant)>| match c {
+            Some((d, _, at)) if at.elapsed() < DIRECTORY_FRESH && !cache.dirty.load(Ordering::SeqCst) => {
+                Some(d.clone())
+            }
+            _ => None,
+        };
+        if let Some(d) = fresh(&cache.current.read().unwrap_or_else(|e| e.into_inner())) {
+            return Ok(d);
+        }
+        let _one = cache.refresh.lock().await;
+        if let Some(d) = fresh(&cache.current.read().unwrap_or_else(|e| e.into_inner())) {
+            return Ok(d);
+        }
+        let (seq, _) = self.store.audit_head().await?;
+        let dirty = cache.dirty.swap(false, Ordering::SeqCst);
+        let known = cache.current.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let directory = match known {
+            Some((d, known_seq, _)) if known_seq == seq && !dirty => d,
+            _ => Arc::new(self.read_directory().await?),
+        };
+        *cache.current.write().unwrap_or_else(|e| e.into_inner()) = Some((directory.clone(), seq, Instant::now()));
+        Ok(directory)
+    }
+
+    async fn read_directory(&self) -> Result<Directory> {
+        let subsystems = self.store.list_subsystems().await?;
+        let xroad: HashMap<&str, String> = subsystems.iter().map(|s| (s.id.as_str(), s.xroad_id.to_string())).collect();
+        let mut d = Directory::default();
+        for service in self.store.list_services().await? {
+            let personal_data = match &service.target {
+                ServiceTarget::Dataset { resource_id, .. } => {
+                    self.store.resource(resource_id).await?.is_some_and(|r| r.draft.personal_data != PersonalData::None)
+                }
+                ServiceTarget::Proxied { .. } => false,
+            };
+            let key = (service.provider.to_string(), service.code.clone());
+            d.services.insert(key, Arc::new(ServiceEntry { service, personal_data }));
+        }
+        for a in self.store.list_agreements(&AgreementQuery::default()).await? {
+            d.agreements.entry((a.consumer.to_string(), a.service_id.clone())).or_default().push(Arc::new(a));
+        }
+        for c in self.store.gateway_credentials().await? {
+            if let Some(x) = xroad.get(c.subsystem_id.as_str()) {
+                d.credentials.insert(c.token_hash, (x.clone(), c.expires_at));
+            }
+        }
+        d.subsystems = subsystems;
+        Ok(d)
+    }
+
+    async fn subsystem_named(&self, id: &SubsystemId, field: &str) -> Result<Subsystem> {
+        self.store
+            .list_subsystems()
+            .await?
+            .into_iter()
+            .find(|s| &s.xroad_id == id)
+            .ok_or_else(|| Error::invalid(field, format!("no subsystem {id} is registered; create it first")))
+    }
+
+    /// Checks `action` on the sharing setup of `subsystem` (its services and
+    /// agreements are managed by the stewards of its agency).
+    async fn check_subsystem(
+        &self,
+        subject: &Subject,
+        ctx: &AuditContext,
+        action: Action,
+        subsystem: &Subsystem,
+        audit_action: &str,
+        target: &str,
+    ) -> Result<()> {
+        let path = self.agency_path(&subsystem.agency_id).await?;
+        self.check(subject, ctx, action, Resource::new(ResourceKind::Subsystem).in_agency(&path), audit_action, target)
+            .await
+    }
+
+    /// Registers a service of a provider subsystem. A dataset service's resource,
+    /// table, columns, key and row filter are checked against the table.
+    pub async fn register_service(
+        &self,
+        subject: &Subject,
+        ctx: &AuditContext,
+        mut new: NewService,
+    ) -> Result<Service> {
+        let provider = self.subsystem_named(&new.provider, "provider").await?;
+        let target = format!("service:{}/{}", new.provider, new.code);
+        self.check_subsystem(subject, ctx, Action::Create, &provider, "service.create", &target).await?;
+        new.validate()?;
+        if let ServiceTarget::Dataset { resource_id, table, columns, filter, key_column } = &mut new.target {
+            let r = self.resource(subject, ctx, resource_id).await?;
+            *resource_id = r.id.clone();
+            let known = self.lake.columns(&r.id, table).await?;
+            let has = |c: &str| known.iter().any(|(name, _, _)| name == c);
+            for (field, c) in columns.iter().map(|c| ("columns", c)).chain(key_column.iter().map(|k| ("key_column", k)))
+            {
+                if !has(c) {
+                    let names: Vec<&str> = known.iter().map(|(n, _, _)| n.as_str()).collect();
+                    return Err(Error::invalid(
+                        field,
+                        format!("{table} has no column {c:?}; it has {}", names.join(", ")),
+                    ));
+                }
+            }
+            if filter.is_some() {
+                let probe = kho_lake::RowQuery { limit: 1, predicate: filter.clone(), ..Default::default() };
+                self.lake.rows(&r.id, table, &probe).await.map_err(|e| Error::invalid("filter", e.to_string()))?;
+            }
+        }
+        let service = self.store.create_service(ctx, &provider.id, &new).await?;
+        self.exchange.invalidate();
+        Ok(service)
+    }
+
+    /// Services anyone signed in may discover (the registry is the platform's catalogue).
+    pub async fn services(&self, subject: &Subject) -> Result<Vec<Service>> {
+        if !subject.is_authenticated() {
+            return Err(Error::unauthenticated("log in or send an API token to see the service registry"));
+        }
+        Ok(self.store.list_services().await?)
+    }
+
+    async fn service_named(&self, full_id: &str) -> Result<Service> {
+        let (provider, code) = full_id.rsplit_once('/').ok_or_else(|| {
+            Error::invalid("service", format!("{full_id:?} is not a service; write PROVIDER_SUBSYSTEM/CODE"))
+        })?;
+        let provider = SubsystemId::parse(provider).map_err(|e| Error::invalid("service", e.message))?;
+        self.store
+            .list_services()
+            .await?
+            .into_iter()
+            .find(|s| s.provider == provider && s.code == code)
+            .ok_or_else(|| Error::invalid("service", format!("no service {full_id} is registered")))
+    }
+
+    /// A consumer asks for access to a service (yêu cầu quyền truy cập); with
+    /// `approve`, a subject who manages the provider too approves it at once.
+    pub async fn request_agreement(
+        &self,
+        subject: &Subject,
+        ctx: &AuditContext,
+        consumer: &SubsystemId,
+        service: &str,
+        terms: &AgreementTerms,
+        approve: bool,
+    ) -> Result<Agreement> {
+        let consumer = self.subsystem_named(consumer, "consumer").await?;
+        let service = self.service_named(service).await?;
+        let target = format!("agreement:{}→{}", consumer.xroad_id, service.full_id());
+        self.check_subsystem(subject, ctx, Action::Create, &consumer, "agreement.create", &target).await?;
+        let checked = terms.check(time::now().date_naive())?;
+        let status = if approve {
+            let provider = self.subsystem_named(&service.provider, "service").await?;
+            self.check_subsystem(subject, ctx, Action::Update, &provider, "agreement.decide", &target).await?;
+            AgreementStatus::Approved
+        } else {
+            AgreementStatus::Requested
+        };
+        let a = self.store.create_agreement(ctx, &consumer.id, &service.id, &checked, status).await?;
+        self.exchange.invalidate();
+        Ok(a)
+    }
+
+    /// The provider's steward approves (possibly narrowing the terms), refuses or
+    /// later revokes an agreement.
+    pub async fn decide_agreement(
+        &self,
+        subject: &Subject,
+        ctx: &AuditContext,
+        id: &str,
+        decision: &AgreementDecision,
+    ) -> Result<Agreement> {
+        let a = self.store.agreement(id).await?.ok_or_else(|| Error::not_found(format!("agreement {id}")))?;
+        let provider = self.subsystem_named(&a.provider, "provider").await?;
+        self.check_subsystem(subject, ctx, Action::Update, &provider, "agreement.decide", &format!("agreement:{id}"))
+            .await?;
+        use AgreementStatus::*;
+        let allowed = matches!((a.status, decision.status), (Requested, Approved | Refused) | (Approved, Revoked));
+        if !allowed {
+            return Err(Error::conflict(format!(
+                "agreement {id} is {}; it can be {}",
+                a.status.as_str(),
+                match a.status {
+                    Requested => "approved or refused",
+                    Approved => "revoked",
+                    _ => "left as it is (ask for a new one)",
+                }
+            )));
+        }
+        let terms = match (&decision.terms, decision.status) {
+            (Some(t), Approved) => Some(t.check(a.valid_from)?),
+            (Some(_), _) => return Err(Error::invalid("terms", "terms are narrowed only when approving")),
+            (None, _) => None,
+        };
+        let a = self.store.decide_agreement(ctx, id, decision.status, terms.as_ref(), decision.note.trim()).await?;
+        self.exchange.invalidate();
+        Ok(a)
+    }
+
+    /// Agreements the subject may see: those of subsystems whose agency it manages
+    /// (as consumer or provider), or all for auditors and administrators.
+    pub async fn agreements(&self, subject: &Subject) -> Result<Vec<Agreement>> {
+        let subsystems = self.store.list_subsystems().await?;
+        let mut readable = HashMap::new();
+        for s in &subsystems {
+            let path = self.agency_path(&s.agency_id).await?;
+            let ok = authorize(subject, Action::Read, &Resource::new(ResourceKind::Subsystem).in_agency(&path));
+            readable.insert(s.xroad_id.to_string(), ok.is_allowed());
+        }
+        let can = |id: &SubsystemId| readable.get(&id.to_string()).copied().unwrap_or(false);
+        let all = self.store.list_agreements(&AgreementQuery::default()).await?;
+        Ok(all.into_iter().filter(|a| can(&a.consumer) || can(&a.provider)).collect())
+    }
+
+    /// Message-log records (auditors and administrators); the reading is audited.
+    pub async fn messages(
+        &self,
+        subject: &Subject,
+        ctx: &AuditContext,
+        query: &MessageQuery,
+    ) -> Result<Vec<MessageRecord>> {
+        self.check(
+            subject,
+            ctx,
+            Action::Read,
+            Resource::new(ResourceKind::AuditLog),
+            "message_log.read",
+            "message_log",
+        )
+        .await?;
+        self.store.append_audit(ctx.event("message_log.read", "message_log")).await?;
+        Ok(self.store.list_messages(query).await?)
+    }
+
+    /// Báo cáo truy cập — who was served records of the data subject with this
+    /// identifier (e.g. a citizen ID), when, for which purpose and under which agreement.
+    pub async fn subject_access(
+        &self,
+        subject: &Subject,
+        ctx: &AuditContext,
+        identifier: &str,
+        limit: i64,
+    ) -> Result<Vec<MessageRecord>> {
+        let identifier = identifier.trim();
+        if identifier.is_empty() {
+            return Err(Error::invalid("subject", "give the identifier, e.g. a citizen ID number"));
+        }
+        let target = "message_log:subject";
+        self.check(subject, ctx, Action::Read, Resource::new(ResourceKind::AuditLog), "message_log.subject", target)
+            .await?;
+        self.store.append_audit(ctx.event("message_log.subject", target)).await?;
+        let digest = kho_exchange::msglog::subject_digest(&self.node_keys()?.seal, identifier);
+        let query = MessageQuery { subject: Some(digest), limit, ..Default::default() };
+        Ok(self.store.list_messages(&query).await?)
+    }
+
+    /// Walks the message log's chain and checkpoints against this node's key.
+    pub async fn verify_messages(&self) -> Result<VerifyReport> {
+        let mut verifier = ChainVerifier::new(Some(self.node_keys()?.signing.public_hex()));
+        verifier.expect_checkpoints(self.store.checkpoints().await?);
+        let mut after = 0;
+        loop {
+            let page = self.store.message_range(after, PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            for r in &page {
+                if verifier.push(r).is_err() {
+                    return Ok(verifier.finish(Some(self.store.message_head().await?)));
+                }
+            }
+        }
+        Ok(verifier.finish(Some(self.store.message_head().await?)))
+    }
+
+    /// Writes the whole message log with its checkpoints and the node's public key,
+    /// for verification elsewhere (`kho audit verify --bundle`).
+    pub async fn export_messages(&self, out: impl std::io::Write) -> Result<i64> {
+        let io = |e: std::io::Error| Error::internal(format!("cannot write the bundle: {e}"));
+        let node = self.settings.public_url.clone().unwrap_or_else(|| "kho".into());
+        let mut w = BundleWriter::new(out, &self.node_keys()?.signing.public_hex(), &node).map_err(io)?;
+        let head = self.store.message_head().await?;
+        for c in self.store.checkpoints().await?.iter().filter(|c| c.seq <= head.0) {
+            w.checkpoint(c).map_err(io)?;
+        }
+        let (mut after, mut count) = (0, 0);
+        while after < head.0 {
+            let page = self.store.message_range(after, PAGE.min(head.0 - after)).await?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            for r in &page {
+                w.record(r).map_err(io)?;
+                count += 1;
+            }
+        }
+        w.finish((head.0, &head.1)).map_err(io)?;
+        Ok(count)
+    }
+
+    /// `listMethods` (every service of a provider) or, with `client`, `allowedMethods`
+    /// (what that client's approved agreements open).
+    pub fn methods(directory: &Directory, provider: &SubsystemId, client: Option<&str>) -> Vec<MethodListing> {
+        let today = time::now().date_naive();
+        let mut out: Vec<MethodListing> = directory
+            .services
+            .values()
+            .filter(|e| &e.service.provider == provider)
+            .filter_map(|e| {
+                let s = &e.service;
+                let endpoints: Vec<serde_json::Value> = match client {
+                    None => default_endpoints(s),
+                    Some(c) => directory
+                        .agreements
+                        .get(&(c.to_string(), s.id.clone()))
+                        .into_iter()
+                        .flatten()
+                        .filter(|a| a.status == AgreementStatus::Approved && !a.expired(today) && a.valid_from <= today)
+                        .flat_map(|a| a.endpoints.iter())
+                        .map(|e| serde_json::json!({"method": e.method, "path": e.path}))
+                        .collect(),
+                };
+                if client.is_some() && endpoints.is_empty() {
+                    return None;
+                }
+                Some(MethodListing {
+                    xroad_instance: s.provider.instance.clone(),
+                    member_class: s.provider.member_class.clone(),
+                    member_code: s.provider.member_code.clone(),
+                    subsystem_code: s.provider.subsystem_code.clone(),
+                    service_code: s.code.clone(),
+                    service_type: if matches!(&s.target, ServiceTarget::Proxied { openapi: None, .. }) {
+                        "REST"
+                    } else {
+                        "OPENAPI"
+                    },
+                    endpoint_list: endpoints,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| a.service_code.cmp(&b.service_code));
+        out
+    }
+}
+
+fn default_endpoints(s: &Service) -> Vec<serde_json::Value> {
+    match &s.target {
+        ServiceTarget::Dataset { .. } => vec![
+            serde_json::json!({"method": "GET", "path": "/rows"}),
+            serde_json::json!({"method": "GET", "path": "/rows/{key}"}),
+        ],
+        ServiceTarget::Proxied { openapi, .. } => {
+            let paths = openapi.as_ref().and_then(|o| o.get("paths")).and_then(|p| p.as_object());
+            match paths {
+                Some(paths) => paths
+                    .iter()
+                    .flat_map(|(path, ops)| {
+                        ops.as_object()
+                            .into_iter()
+                            .flat_map(|o| o.keys())
+                            .filter(|m| {
+                                ["get", "post", "put", "patch", "delete", "head", "options"].contains(&m.as_str())
+                            })
+                            .map(move |m| serde_json::json!({"method": m.to_ascii_uppercase(), "path": path}))
+                    })
+                    .collect(),
+                None => vec![serde_json::json!({"method": "*", "path": "*"})],
+            }
+        }
+    }
+}
+
+fn static_keys<'a>(cell: &'a OnceLock<NodeKeys>, data_dir: &std::path::Path) -> Result<&'a NodeKeys> {
+    if let Some(k) = cell.get() {
+        return Ok(k);
+    }
+    let keys = load_keys(data_dir)?;
+    Ok(cell.get_or_init(|| keys))
+}

@@ -1,0 +1,554 @@
+//! Persistence of the sharing platform: services, agreements (changes audited in the
+//! same transaction) and the gateway's message log — records appended in batches
+//! under the `message_head` lock, chained with [`kho_exchange::msglog`], and the
+//! signed checkpoints over them.
+
+use crate::sql::{new_id, parse_opt_ts, parse_ts, ts, SqlStore};
+use crate::{StoreError, StoreResult};
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use kho_core::audit::AuditContext;
+use kho_core::identity::SubsystemId;
+use kho_exchange::msglog::{seal_chain, Checkpoint, MessageRecord};
+use kho_exchange::registry::CheckedTerms;
+use kho_exchange::{Agreement, AgreementStatus, EndpointRule, NewService, Service, ServiceTarget};
+use serde_json::json;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+/// A subsystem's active API token, as the gateway checks callers.
+#[derive(Debug, Clone)]
+pub struct GatewayCredential {
+    pub token_hash: String,
+    pub subsystem_id: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Which agreements to list.
+#[derive(Debug, Clone, Default)]
+pub struct AgreementQuery {
+    pub consumer_id: Option<String>,
+    pub service_id: Option<String>,
+    pub status: Option<AgreementStatus>,
+}
+
+/// Which message-log records to list, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct MessageQuery {
+    pub client: Option<String>,
+    /// `INSTANCE/CLASS/MEMBER/SUBSYSTEM/CODE`.
+    pub service: Option<String>,
+    pub message_id: Option<String>,
+    /// A data subject's digest: only exchanges that served their records.
+    pub subject: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    /// Keyset pagination: only records with a smaller seq.
+    pub before_seq: Option<i64>,
+    pub limit: i64,
+}
+
+#[async_trait]
+pub trait ExchangeStore: Send + Sync {
+    async fn create_service(&self, ctx: &AuditContext, provider_id: &str, new: &NewService) -> StoreResult<Service>;
+    async fn service(&self, id: &str) -> StoreResult<Option<Service>>;
+    async fn list_services(&self) -> StoreResult<Vec<Service>>;
+
+    async fn create_agreement(
+        &self,
+        ctx: &AuditContext,
+        consumer_id: &str,
+        service_id: &str,
+        terms: &CheckedTerms,
+        status: AgreementStatus,
+    ) -> StoreResult<Agreement>;
+    async fn agreement(&self, id: &str) -> StoreResult<Option<Agreement>>;
+    async fn list_agreements(&self, query: &AgreementQuery) -> StoreResult<Vec<Agreement>>;
+    /// Records a decision; `terms` replaces the requested terms (narrowing).
+    async fn decide_agreement(
+        &self,
+        ctx: &AuditContext,
+        id: &str,
+        status: AgreementStatus,
+        terms: Option<&CheckedTerms>,
+        note: &str,
+    ) -> StoreResult<Agreement>;
+
+    /// Active API tokens of subsystems.
+    async fn gateway_credentials(&self) -> StoreResult<Vec<GatewayCredential>>;
+
+    /// Chains `records` after the head and stores them in one transaction; they come
+    /// back with their seq and hashes. Returns the new head.
+    async fn append_messages(&self, records: &mut [MessageRecord]) -> StoreResult<(i64, String)>;
+    async fn message_head(&self) -> StoreResult<(i64, String)>;
+    /// Records with seq > `after_seq`, in seq order.
+    async fn message_range(&self, after_seq: i64, limit: i64) -> StoreResult<Vec<MessageRecord>>;
+    async fn list_messages(&self, query: &MessageQuery) -> StoreResult<Vec<MessageRecord>>;
+    async fn count_messages(&self) -> StoreResult<i64>;
+    async fn add_checkpoint(&self, checkpoint: &Checkpoint) -> StoreResult<()>;
+    async fn checkpoints(&self) -> StoreResult<Vec<Checkpoint>>;
+}
+
+const SERVICE_COLS: &str = "e.id, e.provider_id, s.xroad_id AS provider, e.code, e.description, e.target, \
+                            e.timeout_ms, e.log_bodies, e.created_at";
+const SERVICE_FROM: &str = "exchange_services e JOIN subsystems s ON s.id = e.provider_id";
+
+const AGREEMENT_COLS: &str = "a.id, c.xroad_id AS consumer, p.xroad_id AS provider, e.code AS service, a.service_id, \
+     a.endpoints, a.fields, a.masked, a.purposes, a.legal_basis, a.valid_from, a.valid_until, a.rate_per_second, \
+     a.burst, a.daily_quota, a.status, a.requested_by, a.decided_by, a.decided_at, a.note, a.created_at";
+const AGREEMENT_FROM: &str = "exchange_agreements a JOIN subsystems c ON c.id = a.consumer_id \
+     JOIN exchange_services e ON e.id = a.service_id JOIN subsystems p ON p.id = e.provider_id";
+
+const MESSAGE_COLS: &str = "seq, message_id, request_id, client, service, method, path, purpose, agreement_id, \
+     user_id, issue, request_in_ts, request_out_ts, response_in_ts, response_out_ts, request_size, response_size, \
+     status_code, succeeded, fault_code, fault_string, request_hash, subjects, body, prev_hash, hash";
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+fn json_list<T: serde::de::DeserializeOwned>(r: &AnyRow, column: &str) -> StoreResult<Vec<T>> {
+    serde_json::from_str(&r.try_get::<String, _>(column)?).map_err(|e| corrupt(column, e))
+}
+
+fn subsystem_id(r: &AnyRow, column: &str) -> StoreResult<SubsystemId> {
+    SubsystemId::parse(&r.try_get::<String, _>(column)?).map_err(|e| corrupt(column, e.message))
+}
+
+fn date(s: &str) -> StoreResult<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| corrupt("date", e))
+}
+
+fn service_from(r: &AnyRow) -> StoreResult<Service> {
+    let target: ServiceTarget =
+        serde_json::from_str(&r.try_get::<String, _>("target")?).map_err(|e| corrupt("service target", e))?;
+    Ok(Service {
+        id: r.try_get("id")?,
+        provider_id: r.try_get("provider_id")?,
+        provider: subsystem_id(r, "provider")?,
+        code: r.try_get("code")?,
+        description: r.try_get("description")?,
+        target,
+        timeout_ms: r.try_get::<i64, _>("timeout_ms")? as u64,
+        log_bodies: r.try_get::<i64, _>("log_bodies")? != 0,
+        created_at: parse_ts(&r.try_get::<String, _>("created_at")?)?,
+    })
+}
+
+fn agreement_from(r: &AnyRow) -> StoreResult<Agreement> {
+    let status: String = r.try_get("status")?;
+    let endpoints: Vec<String> = json_list(r, "endpoints")?;
+    Ok(Agreement {
+        id: r.try_get("id")?,
+        consumer: subsystem_id(r, "consumer")?,
+        provider: subsystem_id(r, "provider")?,
+        service: r.try_get("service")?,
+        service_id: r.try_get("service_id")?,
+        endpoints: endpoints
+            .iter()
+            .map(|e| EndpointRule::parse(e).map_err(|m| corrupt("endpoint", m)))
+            .collect::<StoreResult<_>>()?,
+        fields: json_list(r, "fields")?,
+        masked: json_list(r, "masked")?,
+        purposes: json_list(r, "purposes")?,
+        legal_basis: r.try_get("legal_basis")?,
+        valid_from: date(&r.try_get::<String, _>("valid_from")?)?,
+        valid_until: r.try_get::<Option<String>, _>("valid_until")?.as_deref().map(date).transpose()?,
+        rate_per_second: r.try_get::<i64, _>("rate_per_second")? as u32,
+        burst: r.try_get::<i64, _>("burst")? as u32,
+        daily_quota: r.try_get::<Option<i64>, _>("daily_quota")?.map(|q| q as u64),
+        status: AgreementStatus::parse(&status).ok_or_else(|| corrupt("agreement status", &status))?,
+        requested_by: r.try_get("requested_by")?,
+        decided_by: r.try_get("decided_by")?,
+        decided_at: parse_opt_ts(r.try_get("decided_at")?)?,
+        note: r.try_get("note")?,
+        created_at: parse_ts(&r.try_get::<String, _>("created_at")?)?,
+    })
+}
+
+fn message_from(r: &AnyRow) -> StoreResult<MessageRecord> {
+    let ts_col = |c: &str| -> StoreResult<DateTime<Utc>> { parse_ts(&r.try_get::<String, _>(c)?) };
+    Ok(MessageRecord {
+        seq: r.try_get("seq")?,
+        message_id: r.try_get("message_id")?,
+        request_id: r.try_get("request_id")?,
+        client: r.try_get("client")?,
+        service: r.try_get("service")?,
+        method: r.try_get("method")?,
+        path: r.try_get("path")?,
+        purpose: r.try_get("purpose")?,
+        agreement_id: r.try_get("agreement_id")?,
+        user_id: r.try_get("user_id")?,
+        issue: r.try_get("issue")?,
+        request_in_ts: ts_col("request_in_ts")?,
+        request_out_ts: parse_opt_ts(r.try_get("request_out_ts")?)?,
+        response_in_ts: parse_opt_ts(r.try_get("response_in_ts")?)?,
+        response_out_ts: ts_col("response_out_ts")?,
+        request_size: r.try_get("request_size")?,
+        response_size: r.try_get("response_size")?,
+        status_code: r.try_get::<i64, _>("status_code")? as u16,
+        succeeded: r.try_get::<i64, _>("succeeded")? != 0,
+        fault_code: r.try_get("fault_code")?,
+        fault_string: r.try_get("fault_string")?,
+        request_hash: r.try_get("request_hash")?,
+        subjects: json_list(r, "subjects")?,
+        body: r.try_get("body")?,
+        prev_hash: r.try_get("prev_hash")?,
+        hash: r.try_get("hash")?,
+    })
+}
+
+fn checkpoint_from(r: &AnyRow) -> StoreResult<Checkpoint> {
+    Ok(Checkpoint {
+        seq: r.try_get("seq")?,
+        hash: r.try_get("hash")?,
+        at: parse_ts(&r.try_get::<String, _>("at")?)?,
+        public_key: r.try_get("public_key")?,
+        signature: r.try_get("signature")?,
+    })
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("plain data serialises")
+}
+
+fn endpoint_texts(terms: &CheckedTerms) -> String {
+    to_json(&terms.endpoints.iter().map(|e| e.to_string()).collect::<Vec<_>>())
+}
+
+#[async_trait]
+impl ExchangeStore for SqlStore {
+    async fn create_service(&self, ctx: &AuditContext, provider_id: &str, new: &NewService) -> StoreResult<Service> {
+        let mut tx = self.begin_audited().await?;
+        let id = new_id();
+        let timeout = new.timeout_ms.unwrap_or(kho_exchange::registry::DEFAULT_TIMEOUT_MS);
+        sqlx::query(
+            "INSERT INTO exchange_services (id, provider_id, code, description, target, timeout_ms, log_bodies, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&id)
+        .bind(provider_id)
+        .bind(&new.code)
+        .bind(&new.description)
+        .bind(to_json(&StoredTarget(&new.target)))
+        .bind(timeout as i64)
+        .bind(i64::from(new.log_bodies))
+        .bind(ts(&kho_core::time::now()))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            crate::sql::conflict_on_unique(e, || format!("{} already offers a service {:?}", new.provider, new.code))
+        })?;
+        let detail = json!({"kind": new.target.kind(), "code": new.code});
+        let target = format!("service:{}/{}", new.provider, new.code);
+        Self::append_in(&mut tx, ctx.event("service.create", target).detail(detail)).await?;
+        tx.commit().await?;
+        self.service(&id).await?.ok_or_else(|| StoreError::NotFound(format!("service {id}")))
+    }
+
+    async fn service(&self, id: &str) -> StoreResult<Option<Service>> {
+        let sql = format!("SELECT {SERVICE_COLS} FROM {SERVICE_FROM} WHERE e.id = $1");
+        sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?.as_ref().map(service_from).transpose()
+    }
+
+    async fn list_services(&self) -> StoreResult<Vec<Service>> {
+        let sql = format!("SELECT {SERVICE_COLS} FROM {SERVICE_FROM} ORDER BY s.xroad_id, e.code");
+        sqlx::query(&sql).fetch_all(&self.pool).await?.iter().map(service_from).collect()
+    }
+
+    async fn create_agreement(
+        &self,
+        ctx: &AuditContext,
+        consumer_id: &str,
+        service_id: &str,
+        terms: &CheckedTerms,
+        status: AgreementStatus,
+    ) -> StoreResult<Agreement> {
+        let mut tx = self.begin_audited().await?;
+        let id = new_id();
+        let now = ts(&kho_core::time::now());
+        let decided = (status != AgreementStatus::Requested).then(|| ctx.actor.clone());
+        sqlx::query(
+            "INSERT INTO exchange_agreements (id, consumer_id, service_id, endpoints, fields, masked, purposes, \
+             legal_basis, valid_from, valid_until, rate_per_second, burst, daily_quota, status, requested_by, \
+             decided_by, decided_at, note, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, '', $18)",
+        )
+        .bind(&id)
+        .bind(consumer_id)
+        .bind(service_id)
+        .bind(endpoint_texts(terms))
+        .bind(to_json(&terms.fields))
+        .bind(to_json(&terms.masked))
+        .bind(to_json(&terms.purposes))
+        .bind(&terms.legal_basis)
+        .bind(terms.valid_from.to_string())
+        .bind(terms.valid_until.map(|d| d.to_string()))
+        .bind(i64::from(terms.rate_per_second))
+        .bind(i64::from(terms.burst))
+        .bind(terms.daily_quota.map(|q| q as i64))
+        .bind(status.as_str())
+        .bind(&ctx.actor)
+        .bind(&decided)
+        .bind(decided.as_ref().map(|_| now.clone()))
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
+        let detail = json!({"consumer_id": consumer_id, "service_id": service_id, "status": status.as_str(),
+            "endpoints": endpoint_texts(terms), "purposes": terms.purposes});
+        Self::append_in(&mut tx, ctx.event("agreement.create", format!("agreement:{id}")).detail(detail)).await?;
+        tx.commit().await?;
+        self.agreement(&id).await?.ok_or_else(|| StoreError::NotFound(format!("agreement {id}")))
+    }
+
+    async fn agreement(&self, id: &str) -> StoreResult<Option<Agreement>> {
+        let sql = format!("SELECT {AGREEMENT_COLS} FROM {AGREEMENT_FROM} WHERE a.id = $1");
+        sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?.as_ref().map(agreement_from).transpose()
+    }
+
+    async fn list_agreements(&self, query: &AgreementQuery) -> StoreResult<Vec<Agreement>> {
+        let mut conditions = Vec::new();
+        let mut binds = Vec::new();
+        for (column, value) in [
+            ("a.consumer_id", query.consumer_id.clone()),
+            ("a.service_id", query.service_id.clone()),
+            ("a.status", query.status.map(|s| s.as_str().to_string())),
+        ] {
+            if let Some(v) = value {
+                binds.push(v);
+                conditions.push(format!("{column} = ${}", binds.len()));
+            }
+        }
+        let filter = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+        let sql = format!("SELECT {AGREEMENT_COLS} FROM {AGREEMENT_FROM} {filter} ORDER BY a.created_at DESC, a.id");
+        let mut q = sqlx::query(&sql);
+        for b in &binds {
+            q = q.bind(b);
+        }
+        q.fetch_all(&self.pool).await?.iter().map(agreement_from).collect()
+    }
+
+    async fn decide_agreement(
+        &self,
+        ctx: &AuditContext,
+        id: &str,
+        status: AgreementStatus,
+        terms: Option<&CheckedTerms>,
+        note: &str,
+    ) -> StoreResult<Agreement> {
+        let mut tx = self.begin_audited().await?;
+        let now = ts(&kho_core::time::now());
+        let changed = sqlx::query(
+            "UPDATE exchange_agreements SET status = $1, decided_by = $2, decided_at = $3, note = $4 WHERE id = $5",
+        )
+        .bind(status.as_str())
+        .bind(&ctx.actor)
+        .bind(&now)
+        .bind(note)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!("agreement {id}")));
+        }
+        if let Some(t) = terms {
+            sqlx::query(
+                "UPDATE exchange_agreements SET endpoints = $1, fields = $2, masked = $3, purposes = $4, \
+                 legal_basis = $5, valid_from = $6, valid_until = $7, rate_per_second = $8, burst = $9, \
+                 daily_quota = $10 WHERE id = $11",
+            )
+            .bind(endpoint_texts(t))
+            .bind(to_json(&t.fields))
+            .bind(to_json(&t.masked))
+            .bind(to_json(&t.purposes))
+            .bind(&t.legal_basis)
+            .bind(t.valid_from.to_string())
+            .bind(t.valid_until.map(|d| d.to_string()))
+            .bind(i64::from(t.rate_per_second))
+            .bind(i64::from(t.burst))
+            .bind(t.daily_quota.map(|q| q as i64))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let detail = json!({"status": status.as_str(), "narrowed": terms.is_some(), "note": note});
+        Self::append_in(&mut tx, ctx.event("agreement.decide", format!("agreement:{id}")).detail(detail)).await?;
+        tx.commit().await?;
+        self.agreement(id).await?.ok_or_else(|| StoreError::NotFound(format!("agreement {id}")))
+    }
+
+    async fn gateway_credentials(&self) -> StoreResult<Vec<GatewayCredential>> {
+        let rows = sqlx::query(
+            "SELECT token_hash, subsystem_id, expires_at FROM api_tokens \
+             WHERE subsystem_id IS NOT NULL AND revoked_at IS NULL AND expires_at > $1",
+        )
+        .bind(ts(&kho_core::time::now()))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(GatewayCredential {
+                    token_hash: r.try_get("token_hash")?,
+                    subsystem_id: r.try_get("subsystem_id")?,
+                    expires_at: parse_ts(&r.try_get::<String, _>("expires_at")?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn append_messages(&self, records: &mut [MessageRecord]) -> StoreResult<(i64, String)> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE message_head SET seq = seq WHERE id = 1").execute(&mut *tx).await?;
+        let head = sqlx::query("SELECT seq, hash FROM message_head WHERE id = 1").fetch_one(&mut *tx).await?;
+        let (seq, hash): (i64, String) = (head.try_get("seq")?, head.try_get("hash")?);
+        seal_chain(records, seq, &hash);
+        for r in records.iter() {
+            insert_message(&mut tx, r).await?;
+        }
+        let Some(last) = records.last() else {
+            return Ok((seq, hash));
+        };
+        sqlx::query("UPDATE message_head SET seq = $1, hash = $2 WHERE id = 1")
+            .bind(last.seq)
+            .bind(&last.hash)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok((last.seq, last.hash.clone()))
+    }
+
+    async fn message_head(&self) -> StoreResult<(i64, String)> {
+        let row = sqlx::query("SELECT seq, hash FROM message_head WHERE id = 1").fetch_one(&self.pool).await?;
+        Ok((row.try_get("seq")?, row.try_get("hash")?))
+    }
+
+    async fn message_range(&self, after_seq: i64, limit: i64) -> StoreResult<Vec<MessageRecord>> {
+        let sql = format!("SELECT {MESSAGE_COLS} FROM message_log WHERE seq > $1 ORDER BY seq LIMIT $2");
+        sqlx::query(&sql).bind(after_seq).bind(limit).fetch_all(&self.pool).await?.iter().map(message_from).collect()
+    }
+
+    async fn list_messages(&self, query: &MessageQuery) -> StoreResult<Vec<MessageRecord>> {
+        let mut conditions = Vec::new();
+        let mut binds = Vec::new();
+        let mut add = |condition: &str, value: String| {
+            binds.push(value);
+            conditions.push(condition.replace('?', &format!("${}", binds.len())));
+        };
+        if let Some(c) = &query.client {
+            add("client = ?", c.clone());
+        }
+        if let Some(s) = &query.service {
+            add("service = ?", s.clone());
+        }
+        if let Some(m) = &query.message_id {
+            add("message_id = ?", m.clone());
+        }
+        if let Some(s) = &query.subject {
+            add("seq IN (SELECT seq FROM message_subjects WHERE subject = ?)", s.clone());
+        }
+        if let Some(f) = &query.from {
+            add("request_in_ts >= ?", ts(f));
+        }
+        if let Some(u) = &query.until {
+            add("request_in_ts < ?", ts(u));
+        }
+        if let Some(b) = query.before_seq {
+            add("seq < CAST(? AS BIGINT)", b.to_string());
+        }
+        let filter = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+        let sql = format!(
+            "SELECT {MESSAGE_COLS} FROM message_log {filter} ORDER BY seq DESC LIMIT {}",
+            query.limit.clamp(1, 1000)
+        );
+        let mut q = sqlx::query(&sql);
+        for b in &binds {
+            q = q.bind(b);
+        }
+        q.fetch_all(&self.pool).await?.iter().map(message_from).collect()
+    }
+
+    async fn count_messages(&self) -> StoreResult<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM message_log").fetch_one(&self.pool).await?.try_get("n")?)
+    }
+
+    async fn add_checkpoint(&self, c: &Checkpoint) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO message_checkpoints (seq, hash, at, public_key, signature) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(c.seq)
+        .bind(&c.hash)
+        .bind(ts(&c.at))
+        .bind(&c.public_key)
+        .bind(&c.signature)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn checkpoints(&self) -> StoreResult<Vec<Checkpoint>> {
+        sqlx::query("SELECT seq, hash, at, public_key, signature FROM message_checkpoints ORDER BY seq")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(checkpoint_from)
+            .collect()
+    }
+}
+
+async fn insert_message(tx: &mut crate::sql::Tx, r: &MessageRecord) -> StoreResult<()> {
+    sqlx::query(&format!(
+        "INSERT INTO message_log ({MESSAGE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+         $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)"
+    ))
+    .bind(r.seq)
+    .bind(&r.message_id)
+    .bind(&r.request_id)
+    .bind(&r.client)
+    .bind(&r.service)
+    .bind(&r.method)
+    .bind(&r.path)
+    .bind(&r.purpose)
+    .bind(&r.agreement_id)
+    .bind(&r.user_id)
+    .bind(&r.issue)
+    .bind(ts(&r.request_in_ts))
+    .bind(r.request_out_ts.as_ref().map(ts))
+    .bind(r.response_in_ts.as_ref().map(ts))
+    .bind(ts(&r.response_out_ts))
+    .bind(r.request_size)
+    .bind(r.response_size)
+    .bind(i64::from(r.status_code))
+    .bind(i64::from(r.succeeded))
+    .bind(&r.fault_code)
+    .bind(&r.fault_string)
+    .bind(&r.request_hash)
+    .bind(to_json(&r.subjects))
+    .bind(&r.body)
+    .bind(&r.prev_hash)
+    .bind(&r.hash)
+    .execute(&mut **tx)
+    .await?;
+    for subject in &r.subjects {
+        sqlx::query("INSERT INTO message_subjects (subject, seq) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(subject)
+            .bind(r.seq)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// A service target as stored: the backend token kept (it is skipped when a target is
+/// shown).
+struct StoredTarget<'a>(&'a ServiceTarget);
+
+impl serde::Serialize for StoredTarget<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut v = serde_json::to_value(self.0).map_err(serde::ser::Error::custom)?;
+        if let (ServiceTarget::Proxied { backend_token: Some(t), .. }, Some(o)) = (self.0, v.as_object_mut()) {
+            o.insert("backend_token".into(), json!(t));
+        }
+        v.serialize(s)
+    }
+}

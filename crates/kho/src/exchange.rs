@@ -1,0 +1,270 @@
+//! `kho service …`, `kho agreement …` and `kho audit verify|export --messages`: the
+//! sharing platform's setup and its message log from the command line, on the data
+//! dir, as the local operator — so an operator can script the whole setup.
+
+use anyhow::{anyhow, bail, Context};
+use clap::{Args, Subcommand};
+use kho_core::audit::AuditContext;
+use kho_core::identity::{Subject, SubsystemId};
+use kho_exchange::registry::parse_rate;
+use kho_exchange::{AgreementDecision, AgreementStatus, AgreementTerms, NewService, ServiceTarget};
+use kho_server::services::Kho;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Subcommand)]
+pub enum ServiceCommand {
+    /// Register a service of a provider subsystem: a proxied backend (--backend) or a
+    /// dataset service over a resource's table (--resource).
+    Add(Box<ServiceAdd>),
+    /// List the registered services.
+    List,
+}
+
+#[derive(Args)]
+pub struct ServiceAdd {
+    /// The provider subsystem, INSTANCE/CLASS/MEMBER/SUBSYSTEM.
+    #[arg(long)]
+    provider: String,
+    /// The service code, e.g. ho-tich.
+    #[arg(long)]
+    code: String,
+    #[arg(long, default_value = "")]
+    description: String,
+    /// The backend's base URL (a proxied service).
+    #[arg(long, conflicts_with = "resource", required_unless_present = "resource")]
+    backend: Option<String>,
+    /// The backend's OpenAPI document (JSON).
+    #[arg(long, value_name = "FILE", requires = "backend")]
+    openapi: Option<PathBuf>,
+    /// Sent to the backend as a bearer token (e.g. an Agent Node's token).
+    #[arg(long, env = "KHO_BACKEND_TOKEN", requires = "backend")]
+    backend_token: Option<String>,
+    /// The data resource (slug or id) whose table is served (a dataset service).
+    #[arg(long)]
+    resource: Option<String>,
+    #[arg(long, default_value = "main", requires = "resource")]
+    table: String,
+    /// Columns served, comma-separated (all by default).
+    #[arg(long, value_delimiter = ',', requires = "resource")]
+    columns: Vec<String>,
+    /// Rows served, as an SQL condition, e.g. "trang_thai = 'hoat_dong'".
+    #[arg(long, requires = "resource")]
+    filter: Option<String>,
+    /// The column GET /rows/{key} looks up (and, for personal data, names the data subject).
+    #[arg(long, requires = "resource")]
+    key: Option<String>,
+    /// How long the backend may take, in milliseconds.
+    #[arg(long)]
+    timeout_ms: Option<u64>,
+    /// Keep request and response bodies, sealed, in the message log.
+    #[arg(long)]
+    log_bodies: bool,
+}
+
+#[derive(Subcommand)]
+pub enum AgreementCommand {
+    /// Request (or, with --approve, grant) a consumer's access to a service.
+    Add(Box<AgreementAdd>),
+    /// List agreements.
+    List,
+    /// Approve a requested agreement.
+    Approve {
+        id: String,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Refuse a requested agreement.
+    Refuse {
+        id: String,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Revoke an approved agreement.
+    Revoke {
+        id: String,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+}
+
+#[derive(Args)]
+pub struct AgreementAdd {
+    /// The consumer subsystem.
+    #[arg(long)]
+    consumer: String,
+    /// The service, PROVIDER_SUBSYSTEM/CODE.
+    #[arg(long)]
+    service: String,
+    /// Allowed endpoints, e.g. 'GET /rows/*' (repeat or separate with commas).
+    #[arg(long, value_delimiter = ',', default_value = "GET /*")]
+    endpoints: Vec<String>,
+    /// Allowed purpose codes (repeat or separate with commas).
+    #[arg(long, value_delimiter = ',', required = true)]
+    purpose: Vec<String>,
+    /// Fields the consumer sees (all by default).
+    #[arg(long, value_delimiter = ',')]
+    fields: Vec<String>,
+    /// Fields shown masked (all but the last 4 characters hidden).
+    #[arg(long, value_delimiter = ',')]
+    mask: Vec<String>,
+    /// The legal basis (căn cứ pháp lý).
+    #[arg(long, default_value = "")]
+    legal_basis: String,
+    /// Rate, e.g. 50/s or 3000/min.
+    #[arg(long, default_value = "10/s")]
+    rate: String,
+    /// Burst above the rate [default: twice the rate].
+    #[arg(long)]
+    burst: Option<u32>,
+    /// Requests a day.
+    #[arg(long)]
+    quota: Option<u64>,
+    /// First day of validity (YYYY-MM-DD) [default: today].
+    #[arg(long)]
+    from: Option<chrono::NaiveDate>,
+    /// Last day of validity (YYYY-MM-DD).
+    #[arg(long)]
+    until: Option<chrono::NaiveDate>,
+    /// Approve at once (the operator manages the provider too).
+    #[arg(long)]
+    approve: bool,
+}
+
+fn core(e: kho_core::Error) -> anyhow::Error {
+    anyhow!("{}", e.message)
+}
+
+pub async fn service(kho: &Kho, command: ServiceCommand) -> anyhow::Result<ExitCode> {
+    let (operator, ctx) = (Subject::operator(), AuditContext::operator());
+    let mut out = std::io::stdout().lock();
+    match command {
+        ServiceCommand::Add(a) => {
+            let a = *a;
+            let target = match (a.backend, a.resource) {
+                (Some(backend_url), _) => {
+                    let openapi = match &a.openapi {
+                        Some(path) => {
+                            let text = std::fs::read_to_string(path)
+                                .with_context(|| format!("cannot read {}", path.display()))?;
+                            Some(serde_json::from_str(&text).map_err(|e| {
+                                anyhow!("{}: line {}, column {}: not JSON: {e}", path.display(), e.line(), e.column())
+                            })?)
+                        }
+                        None => None,
+                    };
+                    ServiceTarget::Proxied { backend_url, openapi, backend_token: a.backend_token }
+                }
+                (None, Some(resource_id)) => ServiceTarget::Dataset {
+                    resource_id,
+                    table: a.table,
+                    columns: a.columns,
+                    filter: a.filter,
+                    key_column: a.key,
+                },
+                (None, None) => bail!("give --backend URL or --resource SLUG"),
+            };
+            let new = NewService {
+                provider: SubsystemId::parse(&a.provider).map_err(core)?,
+                code: a.code,
+                description: a.description,
+                target,
+                timeout_ms: a.timeout_ms,
+                log_bodies: a.log_bodies,
+            };
+            let s = kho.register_service(&operator, &ctx, new).await.map_err(core)?;
+            writeln!(out, "registered {} service {} ({})", s.target.kind(), s.full_id(), s.id)?;
+        }
+        ServiceCommand::List => {
+            for s in kho.services(&operator).await.map_err(core)? {
+                writeln!(out, "{:<56} {:<8} {}", s.full_id(), s.target.kind(), s.description)?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn agreement(kho: &Kho, command: AgreementCommand) -> anyhow::Result<ExitCode> {
+    let (operator, ctx) = (Subject::operator(), AuditContext::operator());
+    let mut out = std::io::stdout().lock();
+    let decide = |id: String, status: AgreementStatus, note: String| async move {
+        let decision = AgreementDecision { status, terms: None, note };
+        kho.decide_agreement(&Subject::operator(), &AuditContext::operator(), &id, &decision).await.map_err(core)
+    };
+    let a = match command {
+        AgreementCommand::Add(a) => {
+            let a = *a;
+            let terms = AgreementTerms {
+                endpoints: a.endpoints,
+                fields: a.fields,
+                masked: a.mask,
+                purposes: a.purpose,
+                legal_basis: a.legal_basis,
+                valid_from: a.from,
+                valid_until: a.until,
+                rate_per_second: parse_rate(&a.rate).map_err(|m| anyhow!("--rate: {m}"))?,
+                burst: a.burst,
+                daily_quota: a.quota,
+            };
+            let consumer = SubsystemId::parse(&a.consumer).map_err(core)?;
+            kho.request_agreement(&operator, &ctx, &consumer, &a.service, &terms, a.approve).await.map_err(core)?
+        }
+        AgreementCommand::List => {
+            for a in kho.agreements(&operator).await.map_err(core)? {
+                writeln!(
+                    out,
+                    "{:<34} {:<9} {} → {}/{}  until {}",
+                    a.id,
+                    a.status.as_str(),
+                    a.consumer,
+                    a.provider,
+                    a.service,
+                    a.valid_until.map(|d| d.to_string()).unwrap_or_else(|| "-".into())
+                )?;
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        AgreementCommand::Approve { id, note } => decide(id, AgreementStatus::Approved, note).await?,
+        AgreementCommand::Refuse { id, note } => decide(id, AgreementStatus::Refused, note).await?,
+        AgreementCommand::Revoke { id, note } => decide(id, AgreementStatus::Revoked, note).await?,
+    };
+    writeln!(out, "agreement {} is {}: {} → {}/{}", a.id, a.status.as_str(), a.consumer, a.provider, a.service)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `kho audit verify --messages`: the chain and checkpoints against this node's key.
+pub async fn verify_messages(kho: &Kho) -> anyhow::Result<ExitCode> {
+    let report = kho.verify_messages().await.map_err(core)?;
+    print_report(&report)
+}
+
+/// `kho audit verify --bundle FILE`: an exported log, offline.
+pub fn verify_bundle(path: &std::path::Path, public_key: Option<&str>) -> anyhow::Result<ExitCode> {
+    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let report = kho_exchange::msglog::verify_bundle(std::io::BufReader::new(file), public_key)
+        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    print_report(&report)
+}
+
+fn print_report(report: &kho_exchange::msglog::VerifyReport) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    if let Some(key) = &report.public_key {
+        writeln!(out, "node key: {key}")?;
+    }
+    if report.intact {
+        writeln!(out, "ok: {}", report.message)?;
+        Ok(ExitCode::SUCCESS)
+    } else {
+        writeln!(out, "BROKEN: {}", report.message)?;
+        Ok(ExitCode::from(1))
+    }
+}
+
+/// `kho audit export --messages --out FILE`.
+pub async fn export_messages(kho: &Kho, path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let count = kho.export_messages(std::io::BufWriter::new(file)).await.map_err(core)?;
+    eprintln!("exported {count} message-log records to {}", path.display());
+    Ok(ExitCode::SUCCESS)
+}
