@@ -121,15 +121,22 @@ impl NewService {
             return Err(Error::invalid("timeout_ms", format!("{t} is outside 100–600000 milliseconds")));
         }
         match &self.target {
-            ServiceTarget::Proxied { backend_url, .. } => {
-                let url = url_scheme(backend_url);
-                if !matches!(url, Some("http" | "https")) {
+            ServiceTarget::Proxied { backend_url, .. } => match url_scheme(backend_url) {
+                Some("http") => {}
+                Some("https") => {
                     return Err(Error::invalid(
                         "backend_url",
-                        format!("{backend_url:?} is not an http:// or https:// URL of the provider's backend"),
-                    ));
+                        "https:// backends are not supported yet; reach the backend over http:// on the \
+                             agency network, or expose it through the agency's Agent Node",
+                    ))
                 }
-            }
+                _ => {
+                    return Err(Error::invalid(
+                        "backend_url",
+                        format!("{backend_url:?} is not an http:// URL of the provider's backend"),
+                    ))
+                }
+            },
             ServiceTarget::Dataset { table, .. } if table.trim().is_empty() => {
                 return Err(Error::invalid("table", "name the table the service serves"));
             }
@@ -308,6 +315,7 @@ mod tests {
         assert!(new("hộ tịch", "http://x").validate().unwrap_err().message.contains("service code"));
         assert!(new("listMethods", "http://x").validate().unwrap_err().message.contains("metaservice"));
         assert!(new("a", "file:///etc/passwd").validate().unwrap_err().message.contains("http://"));
+        assert!(new("a", "https://x.gov.vn").validate().unwrap_err().message.contains("not supported yet"));
         assert_eq!(parse_rate("50/s"), Ok(50));
         assert_eq!(parse_rate("3000/min"), Ok(50));
         assert!(parse_rate("fast").is_err());

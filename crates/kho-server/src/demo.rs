@@ -37,7 +37,14 @@ fn agency(code: &str, name: &str, name_en: Option<&str>, kind: AgencyKind, paren
 }
 
 /// Seeds the demo province; every demo user gets `password`. Returns the usernames.
-pub async fn seed(kho: &Kho, operator: &Subject, ctx: &AuditContext, password: &str) -> Result<Vec<String>> {
+/// What the demo created that is shown once: its users, and the demo consumer's
+/// gateway token.
+pub struct Seeded {
+    pub users: Vec<String>,
+    pub gateway_token: Option<(String, String)>,
+}
+
+pub async fn seed(kho: &Kho, operator: &Subject, ctx: &AuditContext, password: &str) -> Result<Seeded> {
     let province = kho
         .create_agency(
             operator,
@@ -114,6 +121,7 @@ pub async fn seed(kho: &Kho, operator: &Subject, ctx: &AuditContext, password: &
             "annual",
         ),
     ];
+    let mut households = None;
     for (dept, title, title_en, theme, scope, personal, frequency) in resources {
         let draft: ResourceDraft = serde_json::from_value(serde_json::json!({
             "title": title,
@@ -130,11 +138,18 @@ pub async fn seed(kho: &Kho, operator: &Subject, ctx: &AuditContext, password: &
         .map_err(|e| kho_core::Error::internal(format!("demo resource: {e}")))?;
         let r = kho.create_resource(operator, ctx, draft).await?;
         kho.set_resource_status(operator, ctx, &r.id, kho_catalog::Status::Published).await?;
+        if personal != "none" {
+            households = Some(r.id);
+        }
     }
+    let mut gateway_token = None;
     if kho.settings.demo_datasets {
         let ids: Vec<(usize, String)> = departments.iter().enumerate().map(|(i, d)| (i, d.id.clone())).collect();
         crate::demo_datasets::seed(kho, operator, ctx, &ids).await?;
+        if let Some(id) = &households {
+            gateway_token = Some(crate::demo_exchange::seed(kho, operator, ctx, id).await?);
+        }
     }
     crate::demo_dictionary::seed(kho, ctx, &province.id).await?;
-    Ok(names)
+    Ok(Seeded { users: names, gateway_token })
 }

@@ -7,6 +7,7 @@ pub mod config;
 pub mod demo;
 mod demo_datasets;
 mod demo_dictionary;
+pub mod demo_exchange;
 pub mod gateway;
 pub mod http;
 pub mod metrics;

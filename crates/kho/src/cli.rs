@@ -464,6 +464,9 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
         if !first.demo_users.is_empty() {
             println!("  demo users (same password): {}", first.demo_users.join(", "));
         }
+        if let Some((consumer, token)) = &first.demo_gateway_token {
+            println!("  demo gateway client {consumer}, token (shown only now): {token}");
+        }
     }
     println!("Kho is listening on {url} — log in at {url}/login");
     tracing::info!(address = %url, "listening");

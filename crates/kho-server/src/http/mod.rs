@@ -9,6 +9,7 @@ pub mod ckan;
 pub mod dcat;
 pub mod dictionary;
 pub mod error;
+pub mod exchange;
 pub mod openapi;
 pub mod ops;
 pub mod query;
@@ -89,6 +90,13 @@ pub fn router(state: AppState) -> Router {
         .route("/refdata/code-lists/{slug}/versions", post(refdata::import))
         .route("/refdata/code-lists/{slug}/versions/{version}", get(refdata::preview).delete(refdata::delete_draft))
         .route("/refdata/code-lists/{slug}/versions/{version}/publish", post(refdata::publish))
+        .route("/exchange/services", get(exchange::services).post(exchange::register))
+        .route("/exchange/agreements", get(exchange::agreements).post(exchange::request))
+        .route("/exchange/agreements/{id}/decision", post(exchange::decide))
+        .route("/exchange/messages", get(exchange::messages))
+        .route("/exchange/messages/verify", get(exchange::verify))
+        .route("/exchange/access-report", get(exchange::access_report))
+        .route("/exchange/health", get(exchange::health))
         .route("/openapi.json", get(openapi::document))
         .fallback(api_not_found)
         .method_not_allowed_fallback(api_method_not_allowed);

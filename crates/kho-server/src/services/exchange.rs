@@ -310,16 +310,7 @@ impl Kho {
         ctx: &AuditContext,
         query: &MessageQuery,
     ) -> Result<Vec<MessageRecord>> {
-        self.check(
-            subject,
-            ctx,
-            Action::Read,
-            Resource::new(ResourceKind::AuditLog),
-            "message_log.read",
-            "message_log",
-        )
-        .await?;
-        self.store.append_audit(ctx.event("message_log.read", "message_log")).await?;
+        self.read_message_log(subject, ctx, "message_log.read", "message_log").await?;
         Ok(self.store.list_messages(query).await?)
     }
 
@@ -336,13 +327,23 @@ impl Kho {
         if identifier.is_empty() {
             return Err(Error::invalid("subject", "give the identifier, e.g. a citizen ID number"));
         }
-        let target = "message_log:subject";
-        self.check(subject, ctx, Action::Read, Resource::new(ResourceKind::AuditLog), "message_log.subject", target)
-            .await?;
-        self.store.append_audit(ctx.event("message_log.subject", target)).await?;
+        self.read_message_log(subject, ctx, "message_log.subject", "message_log:subject").await?;
         let digest = kho_exchange::msglog::subject_digest(&self.node_keys()?.seal, identifier);
         let query = MessageQuery { subject: Some(digest), limit, ..Default::default() };
         Ok(self.store.list_messages(&query).await?)
+    }
+
+    /// Auditors and administrators read the message log; each reading is audited.
+    pub async fn read_message_log(
+        &self,
+        subject: &Subject,
+        ctx: &AuditContext,
+        action: &str,
+        target: &str,
+    ) -> Result<()> {
+        self.check(subject, ctx, Action::Read, Resource::new(ResourceKind::AuditLog), action, target).await?;
+        self.store.append_audit(ctx.event(action, target)).await?;
+        Ok(())
     }
 
     /// Walks the message log's chain and checkpoints against this node's key.

@@ -69,6 +69,8 @@ pub struct FirstRun {
     /// The admin password, when Kho generated it (it is shown only now).
     pub generated_password: Option<String>,
     pub demo_users: Vec<String>,
+    /// The demo's consumer subsystem and its gateway token (shown only now).
+    pub demo_gateway_token: Option<(String, String)>,
 }
 
 /// The answer of `audit verify`.
@@ -620,8 +622,11 @@ impl Kho {
         };
         let operator = Subject::operator();
         let ctx = AuditContext::operator();
+        let mut demo_gateway_token = None;
         let demo_users = if self.settings.demo {
-            crate::demo::seed(self, &operator, &ctx, &password).await?
+            let seeded = crate::demo::seed(self, &operator, &ctx, &password).await?;
+            demo_gateway_token = seeded.gateway_token;
+            seeded.users
         } else {
             let root = match self.store.list_agencies().await?.into_iter().find(|a| a.parent_id.is_none()) {
                 Some(root) => root,
@@ -647,7 +652,7 @@ impl Kho {
             self.create_user(&operator, &ctx, admin).await?;
             vec![]
         };
-        Ok(Some(FirstRun { username: "admin".into(), generated_password: generated, demo_users }))
+        Ok(Some(FirstRun { username: "admin".into(), generated_password: generated, demo_users, demo_gateway_token }))
     }
 }
 

@@ -1,0 +1,193 @@
+//! The sharing platform (nền tảng chia sẻ) in the native API, under `/api/v1/exchange`:
+//! the service registry, agreements and decisions on them, the message log and a
+//! data subject's access report (auditors), per-service health, and verification of
+//! the signed log. The gateway itself answers at `/r1/…` (see `crate::gateway`).
+
+use crate::gateway::health::ServiceHealth;
+use crate::http::caller::Caller;
+use crate::http::error::{ApiJson, ApiQuery, ApiResult, ErrorBody};
+use crate::http::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use kho_core::identity::SubsystemId;
+use kho_core::Error;
+use kho_exchange::msglog::{MessageRecord, VerifyReport};
+use kho_exchange::{Agreement, AgreementDecision, AgreementTerms, NewService, Service};
+use kho_store::MessageQuery;
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Services {
+    pub items: Vec<Service>,
+}
+
+/// The services registered with the gateway (anyone signed in).
+#[utoipa::path(get, path = "/api/v1/exchange/services", tag = "exchange",
+    responses((status = 200, body = Services), (status = 401, body = ErrorBody)))]
+pub async fn services(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Services>> {
+    Ok(Json(Services { items: state.kho.services(&caller.subject).await? }))
+}
+
+/// Register a service of a provider subsystem (its agency's stewards).
+#[utoipa::path(post, path = "/api/v1/exchange/services", tag = "exchange", request_body = NewService,
+    responses((status = 201, body = Service), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn register(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(new): ApiJson<NewService>,
+) -> ApiResult<(StatusCode, Json<Service>)> {
+    Ok((StatusCode::CREATED, Json(state.kho.register_service(&caller.subject, &caller.ctx(), new).await?)))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Agreements {
+    pub items: Vec<Agreement>,
+}
+
+/// Agreements of the subsystems the caller manages (all, for auditors).
+#[utoipa::path(get, path = "/api/v1/exchange/agreements", tag = "exchange",
+    responses((status = 200, body = Agreements), (status = 401, body = ErrorBody)))]
+pub async fn agreements(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Agreements>> {
+    if !caller.subject.is_authenticated() {
+        return Err(Error::unauthenticated("log in or send an API token to see agreements").into());
+    }
+    Ok(Json(Agreements { items: state.kho.agreements(&caller.subject).await? }))
+}
+
+/// A consumer's request for access.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct AgreementRequest {
+    /// The consumer subsystem, `INSTANCE/CLASS/MEMBER/SUBSYSTEM`.
+    #[schema(value_type = String)]
+    pub consumer: SubsystemId,
+    /// The service, `PROVIDER_SUBSYSTEM/CODE`.
+    pub service: String,
+    #[serde(flatten)]
+    pub terms: AgreementTerms,
+    /// Approve at once (the caller must manage the provider too).
+    #[serde(default)]
+    pub approve: bool,
+}
+
+/// Request access to a service (the consumer's stewards); it waits for the provider.
+#[utoipa::path(post, path = "/api/v1/exchange/agreements", tag = "exchange", request_body = AgreementRequest,
+    responses((status = 201, body = Agreement), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn request(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(r): ApiJson<AgreementRequest>,
+) -> ApiResult<(StatusCode, Json<Agreement>)> {
+    let a = state
+        .kho
+        .request_agreement(&caller.subject, &caller.ctx(), &r.consumer, &r.service, &r.terms, r.approve)
+        .await?;
+    Ok((StatusCode::CREATED, Json(a)))
+}
+
+/// Approve (possibly narrowing the terms), refuse or revoke an agreement (the
+/// provider's stewards).
+#[utoipa::path(post, path = "/api/v1/exchange/agreements/{id}/decision", tag = "exchange", request_body = AgreementDecision,
+    responses((status = 200, body = Agreement), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn decide(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(decision): ApiJson<AgreementDecision>,
+) -> ApiResult<Json<Agreement>> {
+    Ok(Json(state.kho.decide_agreement(&caller.subject, &caller.ctx(), &id, &decision).await?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams, Default)]
+#[serde(deny_unknown_fields)]
+pub struct MessageParams {
+    /// The consumer subsystem.
+    pub client: Option<String>,
+    /// The service, `PROVIDER_SUBSYSTEM/CODE`.
+    pub service: Option<String>,
+    /// An `X-Road-Id`.
+    pub message_id: Option<String>,
+    /// Only records older than this seq (the `next_before` of the previous page).
+    pub before: Option<i64>,
+    /// 1–1000, default 100.
+    pub limit: Option<i64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Messages {
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<MessageRecord>,
+    /// Pass as `before` for the next (older) page.
+    pub next_before: Option<i64>,
+}
+
+fn page(items: Vec<MessageRecord>, limit: i64) -> Messages {
+    let next_before = (items.len() as i64 == limit).then(|| items.last().map(|r| r.seq)).flatten();
+    Messages { items, next_before }
+}
+
+/// Message-log records, newest first (auditors and administrators; the reading is audited).
+#[utoipa::path(get, path = "/api/v1/exchange/messages", tag = "exchange", params(MessageParams),
+    responses((status = 200, body = Messages), (status = 403, body = ErrorBody)))]
+pub async fn messages(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(p): ApiQuery<MessageParams>,
+) -> ApiResult<Json<Messages>> {
+    let limit = p.limit.unwrap_or(100).clamp(1, 1000);
+    let query = MessageQuery {
+        client: p.client.filter(|c| !c.is_empty()),
+        service: p.service.filter(|s| !s.is_empty()),
+        message_id: p.message_id.filter(|m| !m.is_empty()),
+        before_seq: p.before,
+        limit,
+        ..Default::default()
+    };
+    Ok(Json(page(state.kho.messages(&caller.subject, &caller.ctx(), &query).await?, limit)))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AccessParams {
+    /// The data subject's identifier, e.g. a citizen ID number.
+    pub subject: String,
+    /// 1–1000, default 100.
+    pub limit: Option<i64>,
+}
+
+/// Who was served records of this data subject, when, for which purpose and under
+/// which agreement (auditors; the lookup is audited).
+#[utoipa::path(get, path = "/api/v1/exchange/access-report", tag = "exchange", params(AccessParams),
+    responses((status = 200, body = Messages), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn access_report(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(p): ApiQuery<AccessParams>,
+) -> ApiResult<Json<Messages>> {
+    let limit = p.limit.unwrap_or(100).clamp(1, 1000);
+    Ok(Json(page(state.kho.subject_access(&caller.subject, &caller.ctx(), &p.subject, limit).await?, limit)))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Health {
+    pub items: Vec<ServiceHealth>,
+}
+
+/// Each service's health since the gateway started: last success and failure,
+/// counts, duration min/avg/max.
+#[utoipa::path(get, path = "/api/v1/exchange/health", tag = "exchange",
+    responses((status = 200, body = Health), (status = 401, body = ErrorBody)))]
+pub async fn health(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Health>> {
+    if !caller.subject.is_authenticated() {
+        return Err(Error::unauthenticated("log in or send an API token to see the services' health").into());
+    }
+    Ok(Json(Health { items: state.gateway.health.report() }))
+}
+
+/// Verify the message log's chain and signed checkpoints (auditors).
+#[utoipa::path(get, path = "/api/v1/exchange/messages/verify", tag = "exchange",
+    responses((status = 200, body = Object), (status = 403, body = ErrorBody)))]
+pub async fn verify(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<VerifyReport>> {
+    state.kho.read_message_log(&caller.subject, &caller.ctx(), "message_log.verify", "message_log").await?;
+    Ok(Json(state.kho.verify_messages().await?))
+}
