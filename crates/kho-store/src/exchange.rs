@@ -403,9 +403,7 @@ impl ExchangeStore for SqlStore {
         let head = sqlx::query("SELECT seq, hash FROM message_head WHERE id = 1").fetch_one(&mut *tx).await?;
         let (seq, hash): (i64, String) = (head.try_get("seq")?, head.try_get("hash")?);
         seal_chain(records, seq, &hash);
-        for r in records.iter() {
-            insert_message(&mut tx, r).await?;
-        }
+        insert_messages(&mut tx, records).await?;
         let Some(last) = records.last() else {
             return Ok((seq, hash));
         };
@@ -496,45 +494,60 @@ impl ExchangeStore for SqlStore {
     }
 }
 
-async fn insert_message(tx: &mut crate::sql::Tx, r: &MessageRecord) -> StoreResult<()> {
-    sqlx::query(&format!(
-        "INSERT INTO message_log ({MESSAGE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-         $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)"
-    ))
-    .bind(r.seq)
-    .bind(&r.message_id)
-    .bind(&r.request_id)
-    .bind(&r.client)
-    .bind(&r.service)
-    .bind(&r.method)
-    .bind(&r.path)
-    .bind(&r.purpose)
-    .bind(&r.agreement_id)
-    .bind(&r.user_id)
-    .bind(&r.issue)
-    .bind(ts(&r.request_in_ts))
-    .bind(r.request_out_ts.as_ref().map(ts))
-    .bind(r.response_in_ts.as_ref().map(ts))
-    .bind(ts(&r.response_out_ts))
-    .bind(r.request_size)
-    .bind(r.response_size)
-    .bind(i64::from(r.status_code))
-    .bind(i64::from(r.succeeded))
-    .bind(&r.fault_code)
-    .bind(&r.fault_string)
-    .bind(&r.request_hash)
-    .bind(to_json(&r.subjects))
-    .bind(&r.body)
-    .bind(&r.prev_hash)
-    .bind(&r.hash)
-    .execute(&mut **tx)
-    .await?;
-    for subject in &r.subjects {
-        sqlx::query("INSERT INTO message_subjects (subject, seq) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(subject)
-            .bind(r.seq)
-            .execute(&mut **tx)
-            .await?;
+/// Records one multi-row statement takes (26 parameters each, well under SQLite's and
+/// PostgreSQL's parameter limits).
+const ROWS_PER_INSERT: usize = 200;
+
+async fn insert_messages(tx: &mut crate::sql::Tx, records: &[MessageRecord]) -> StoreResult<()> {
+    const COLUMNS: usize = 26;
+    for chunk in records.chunks(ROWS_PER_INSERT) {
+        let tuples: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let params: Vec<String> = (1..=COLUMNS).map(|c| format!("${}", i * COLUMNS + c)).collect();
+                format!("({})", params.join(", "))
+            })
+            .collect();
+        let sql = format!("INSERT INTO message_log ({MESSAGE_COLS}) VALUES {}", tuples.join(", "));
+        let mut q = sqlx::query(&sql);
+        for r in chunk {
+            q = q
+                .bind(r.seq)
+                .bind(&r.message_id)
+                .bind(&r.request_id)
+                .bind(&r.client)
+                .bind(&r.service)
+                .bind(&r.method)
+                .bind(&r.path)
+                .bind(&r.purpose)
+                .bind(&r.agreement_id)
+                .bind(&r.user_id)
+                .bind(&r.issue)
+                .bind(ts(&r.request_in_ts))
+                .bind(r.request_out_ts.as_ref().map(ts))
+                .bind(r.response_in_ts.as_ref().map(ts))
+                .bind(ts(&r.response_out_ts))
+                .bind(r.request_size)
+                .bind(r.response_size)
+                .bind(i64::from(r.status_code))
+                .bind(i64::from(r.succeeded))
+                .bind(&r.fault_code)
+                .bind(&r.fault_string)
+                .bind(&r.request_hash)
+                .bind(to_json(&r.subjects))
+                .bind(&r.body)
+                .bind(&r.prev_hash)
+                .bind(&r.hash);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    for r in records {
+        for subject in &r.subjects {
+            sqlx::query("INSERT INTO message_subjects (subject, seq) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(subject)
+                .bind(r.seq)
+                .execute(&mut **tx)
+                .await?;
+        }
     }
     Ok(())
 }

@@ -5,6 +5,7 @@ mod audit;
 mod catalog;
 mod codelists;
 mod dictionary;
+mod exchange;
 mod identity;
 
 use kho_core::agency::{AgencyCode, AgencyKind, NewAgency};
