@@ -315,7 +315,7 @@ mod tests {
         assert!(new("hộ tịch", "http://x").validate().unwrap_err().message.contains("service code"));
         assert!(new("listMethods", "http://x").validate().unwrap_err().message.contains("metaservice"));
         assert!(new("a", "file:///etc/passwd").validate().unwrap_err().message.contains("http://"));
-        assert!(new("a", "https://x.gov.vn").validate().unwrap_err().message.contains("not supported yet"));
+        assert!(new("a", "https://ho-tich.bacninh.gov.vn/api").validate().is_ok());
         assert_eq!(parse_rate("50/s"), Ok(50));
         assert_eq!(parse_rate("3000/min"), Ok(50));
         assert!(parse_rate("fast").is_err());

@@ -58,6 +58,9 @@ pub struct Settings {
     pub checkpoint_every_records: i64,
     /// …or this many seconds after the first unsigned record.
     pub checkpoint_every_secs: u64,
+    /// Serve over TLS with this certificate and key (and accept subsystems' client
+    /// certificates issued by `client_ca`).
+    pub tls: Option<crate::tls::TlsFiles>,
 }
 
 impl Settings {
@@ -87,6 +90,7 @@ impl Settings {
             root_agency_code: "000.00.00.H00".into(),
             checkpoint_every_records: 1000,
             checkpoint_every_secs: 10,
+            tls: None,
         }
     }
 

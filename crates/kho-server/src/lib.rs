@@ -12,6 +12,7 @@ pub mod gateway;
 pub mod http;
 pub mod metrics;
 pub mod services;
+pub mod tls;
 pub mod ui;
 
 use crate::http::AppState;
@@ -67,8 +68,18 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let gateway = self.state.gateway.clone();
-        let app = http::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
+        let tls = self.state.kho.settings.tls.clone();
+        let router = http::router(self.state);
+        let served = match tls {
+            Some(files) => {
+                let config = tls::server_config(&files).map_err(std::io::Error::other)?;
+                tls::serve(self.listener, config, router, shutdown).await
+            }
+            None => {
+                let app = router.into_make_service_with_connect_info::<SocketAddr>();
+                axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await
+            }
+        };
         gateway.close().await;
         served
     }
@@ -93,7 +104,7 @@ impl AgentNode {
         let listener = tokio::net::TcpListener::bind(&kho.settings.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", kho.settings.listen))?;
-        let gateway = gateway::Gateway::start(kho, metrics.clone(), gateway::Mode::Agent(agent), policy)
+        let gateway = gateway::Gateway::start(kho, metrics.clone(), gateway::Mode::Agent(Box::new(agent)), policy)
             .map_err(|e| anyhow::anyhow!("cannot start the Agent Node: {}", e.message))?;
         Ok(Self { listener, gateway, metrics })
     }

@@ -76,6 +76,16 @@ pub trait ExchangeStore: Send + Sync {
 
     /// Active API tokens of subsystems.
     async fn gateway_credentials(&self) -> StoreResult<Vec<GatewayCredential>>;
+    /// Registers a client certificate (by fingerprint) for a subsystem.
+    async fn add_certificate(
+        &self,
+        ctx: &AuditContext,
+        subsystem_id: &str,
+        fingerprint: &str,
+        label: &str,
+    ) -> StoreResult<()>;
+    /// Fingerprints of the registered, unrevoked certificates, with their subsystem ids.
+    async fn gateway_certificates(&self) -> StoreResult<Vec<(String, String)>>;
 
     /// Chains `records` after the head and stores them in one transaction; they come
     /// back with their seq and hashes. Returns the new head.
@@ -395,6 +405,40 @@ impl ExchangeStore for SqlStore {
                 })
             })
             .collect()
+    }
+
+    async fn add_certificate(
+        &self,
+        ctx: &AuditContext,
+        subsystem_id: &str,
+        fingerprint: &str,
+        label: &str,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_audited().await?;
+        sqlx::query(
+            "INSERT INTO subsystem_certificates (fingerprint, subsystem_id, label, added_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(fingerprint)
+        .bind(subsystem_id)
+        .bind(label)
+        .bind(ts(&kho_core::time::now()))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            crate::sql::conflict_on_unique(e, || format!("the certificate {fingerprint} is already registered"))
+        })?;
+        let detail = json!({"fingerprint": fingerprint, "label": label});
+        let target = format!("subsystem:{subsystem_id}");
+        Self::append_in(&mut tx, ctx.event("subsystem.certificate.add", target).detail(detail)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn gateway_certificates(&self) -> StoreResult<Vec<(String, String)>> {
+        let rows = sqlx::query("SELECT fingerprint, subsystem_id FROM subsystem_certificates WHERE revoked_at IS NULL")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get("fingerprint")?, r.try_get("subsystem_id")?))).collect()
     }
 
     async fn append_messages(&self, records: &mut [MessageRecord]) -> StoreResult<(i64, String)> {

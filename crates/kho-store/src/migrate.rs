@@ -14,6 +14,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "dictionary", include_str!("../migrations/0006_dictionary.sql")),
     (7, "conformance", include_str!("../migrations/0007_conformance.sql")),
     (8, "exchange", include_str!("../migrations/0008_exchange.sql")),
+    (9, "subsystem_certificates", include_str!("../migrations/0009_subsystem_certificates.sql")),
 ];
 
 pub async fn run(pool: &AnyPool) -> StoreResult<()> {

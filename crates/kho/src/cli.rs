@@ -147,6 +147,15 @@ struct ServeArgs {
     /// Public address of this Kho (https:// turns on Secure cookies).
     #[arg(long, env = "KHO_PUBLIC_URL", value_name = "URL")]
     public_url: Option<String>,
+    /// Serve HTTPS with this PEM certificate (chain) …
+    #[arg(long, env = "KHO_TLS_CERT", value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// … and this PEM private key.
+    #[arg(long, env = "KHO_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Accept subsystems' client certificates issued by this CA (PEM) at the gateway.
+    #[arg(long, env = "KHO_TLS_CLIENT_CA", value_name = "FILE", requires = "tls_cert")]
+    tls_client_ca: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -213,6 +222,17 @@ enum SubsystemCommand {
         #[arg(long, default_value_t = 365)]
         token_days: i64,
     },
+    /// Register a client TLS certificate for a subsystem: the gateway then accepts it
+    /// without a token (Kho must serve TLS with --tls-client-ca).
+    Certificate {
+        /// INSTANCE/CLASS/MEMBER/SUBSYSTEM.
+        xroad_id: String,
+        /// The certificate, PEM.
+        #[arg(long, value_name = "FILE")]
+        cert: PathBuf,
+        #[arg(long, default_value = "")]
+        label: String,
+    },
     /// List subsystems.
     List,
 }
@@ -225,9 +245,21 @@ struct AgentArgs {
     /// The agency's subsystem the local systems call as.
     #[arg(long, env = "KHO_AGENT_SUBSYSTEM")]
     subsystem: String,
-    /// That subsystem's API token.
-    #[arg(long, env = "KHO_AGENT_TOKEN", hide_env_values = true)]
-    token: String,
+    /// That subsystem's API token [not needed with --client-cert].
+    #[arg(long, env = "KHO_AGENT_TOKEN", hide_env_values = true, required_unless_present = "client_cert")]
+    token: Option<String>,
+    /// A client certificate (PEM) registered for the subsystem, for mutual TLS with the central node.
+    #[arg(long, env = "KHO_AGENT_CLIENT_CERT", value_name = "FILE", requires = "client_key")]
+    client_cert: Option<PathBuf>,
+    /// Its private key (PEM).
+    #[arg(long, env = "KHO_AGENT_CLIENT_KEY", value_name = "FILE", requires = "client_cert")]
+    client_key: Option<PathBuf>,
+    /// The CA (PEM) of the central node's certificate, when the system does not trust it.
+    #[arg(long, env = "KHO_AGENT_CENTRAL_CA", value_name = "FILE")]
+    central_ca: Option<PathBuf>,
+    /// What the central node sends to reach the exposed backends [default: the token].
+    #[arg(long, env = "KHO_AGENT_BACKEND_TOKEN", hide_env_values = true)]
+    backend_token: Option<String>,
     /// Address to listen on for the agency's systems [default: 127.0.0.1:8090].
     #[arg(long, env = "KHO_LISTEN", default_value = "127.0.0.1:8090")]
     listen: String,
@@ -414,7 +446,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         over.public_url = args.public_url.clone();
         over.demo = args.demo;
     }
-    let settings = resolve(file, over);
+    let mut settings = resolve(file, over);
+    if let Command::Serve(ServeArgs { tls_cert: Some(cert), tls_key: Some(key), tls_client_ca, .. }) = &cli.command {
+        settings.tls =
+            Some(kho_server::tls::TlsFiles { cert: cert.clone(), key: key.clone(), client_ca: tls_client_ca.clone() });
+    }
     match cli.command {
         Command::Serve(_) => {
             init_tracing(log_format);
@@ -508,7 +544,15 @@ async fn agent(mut settings: Settings, args: AgentArgs) -> anyhow::Result<ExitCo
     let central = args.central.trim_end_matches('/').to_string();
     let node = kho_server::AgentNode::build(
         settings,
-        kho_server::gateway::AgentSettings { central: central.clone(), subsystem, token: args.token, backends },
+        kho_server::gateway::AgentSettings {
+            central: central.clone(),
+            subsystem,
+            token: args.token,
+            backend_token: args.backend_token,
+            backends,
+            central_ca: args.central_ca,
+            identity: args.client_cert.zip(args.client_key),
+        },
     )
     .await?;
     println!("Kho Agent Node is listening on http://{} — forwarding to {central}", node.address());
@@ -648,6 +692,12 @@ async fn admin(kho: &Kho, command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Audit(AuditCommand::Export { out: path, .. }) => {
             return crate::exchange::export_messages(kho, &path).await;
+        }
+        Command::Subsystem(SubsystemCommand::Certificate { xroad_id, cert, label }) => {
+            let pem = std::fs::read(&cert).with_context(|| format!("cannot read {}", cert.display()))?;
+            let id = SubsystemId::parse(&xroad_id).map_err(core)?;
+            let fingerprint = kho.register_certificate(&operator, &ctx, &id, &pem, &label).await.map_err(core)?;
+            writeln!(out, "registered certificate {fingerprint} for {id}")?;
         }
         Command::Subsystem(SubsystemCommand::List) => {
             for s in kho.list_subsystems(&operator).await.map_err(core)? {

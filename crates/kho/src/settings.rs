@@ -89,6 +89,7 @@ pub fn resolve(file: FileConfig, over: Overrides) -> Settings {
         root_agency_code: file.root_agency_code.unwrap_or(d.root_agency_code),
         checkpoint_every_records: file.checkpoint_every_records.unwrap_or(d.checkpoint_every_records).max(1),
         checkpoint_every_secs: file.checkpoint_every_secs.unwrap_or(d.checkpoint_every_secs).max(1),
+        tls: None,
         data_dir: d.data_dir,
     }
 }

@@ -5,6 +5,7 @@
 use super::logbook::{Finish, LoggedBody};
 use super::{fault_response, header, Gateway};
 use crate::services::exchange::{Directory, ServiceEntry};
+use crate::tls::ClientCertificate;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue};
@@ -250,13 +251,27 @@ fn headers_digest(headers: &HeaderMap) -> Vec<u8> {
     d.finalize().to_vec()
 }
 
-/// The caller must hold a token of the subsystem it names in `X-Road-Client`.
-pub fn authenticate(directory: &Directory, headers: &HeaderMap, client: &SubsystemId, id: &str) -> Result<(), Fault> {
+/// The caller must present a client certificate registered for the subsystem it
+/// names in `X-Road-Client`, or hold one of its tokens.
+pub fn authenticate(directory: &Directory, request: &Request, client: &SubsystemId, id: &str) -> Result<(), Fault> {
     let unauthorized = |m: String| Fault::new(FaultKind::Unauthorized, m, id);
-    let token = header(headers, "authorization")
+    let certified = request.extensions().get::<ClientCertificate>().and_then(|c| directory.certificates.get(&c.0));
+    if let Some(owner) = certified {
+        if *owner == client.to_string() {
+            return Ok(());
+        }
+        return Err(unauthorized(format!(
+            "the client certificate belongs to {owner}, not to the X-Road-Client {client}"
+        )));
+    }
+    let token = header(request.headers(), "authorization")
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim)
-        .ok_or_else(|| unauthorized(format!("send the token of {client} as \"Authorization: Bearer <token>\"")))?;
+        .ok_or_else(|| {
+            unauthorized(format!(
+                "send the token of {client} as \"Authorization: Bearer <token>\", or connect with its client certificate"
+            ))
+        })?;
     let (owner, expires) = directory
         .credentials
         .get(&secret::token_hash(token))

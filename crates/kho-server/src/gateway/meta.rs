@@ -66,7 +66,7 @@ pub async fn serve(gw: Arc<Gateway>, mut ex: Exchange, meta: Meta, request: Requ
         Ok(d) => d,
         Err(e) => return ex.fail(&gw, Fault::new(FaultKind::Internal, e.message, &id), None),
     };
-    if let Err(fault) = authenticate(&directory, headers, &client, &id) {
+    if let Err(fault) = authenticate(&directory, &request, &client, &id) {
         return ex.fail(&gw, fault, None);
     }
     let body = match meta {

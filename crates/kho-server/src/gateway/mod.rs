@@ -41,7 +41,7 @@ pub enum Mode {
     /// The province's central node: decides and serves calls.
     Central,
     /// An agency's Agent Node (nút đại lý).
-    Agent(AgentSettings),
+    Agent(Box<AgentSettings>),
 }
 
 /// What an Agent Node needs to reach the central node.
@@ -51,11 +51,18 @@ pub struct AgentSettings {
     pub central: String,
     /// The agency's subsystem the local systems call as.
     pub subsystem: SubsystemId,
-    /// That subsystem's API token (sent to the central node; also what the central
-    /// node must send to reach the exposed local backends).
-    pub token: String,
+    /// That subsystem's API token, sent to the central node (none when the agent
+    /// authenticates with its client certificate).
+    pub token: Option<String>,
+    /// What the central node must send to reach the exposed local backends
+    /// [default: the token].
+    pub backend_token: Option<String>,
     /// Local backends exposed to the central node, by name.
     pub backends: HashMap<String, String>,
+    /// The CA that issued the central node's certificate, when not a system one.
+    pub central_ca: Option<std::path::PathBuf>,
+    /// The agent's client certificate and key (PEM), for mutual TLS with the central node.
+    pub identity: Option<(std::path::PathBuf, std::path::PathBuf)>,
 }
 
 /// The gateway's state.
@@ -79,13 +86,21 @@ impl Gateway {
         policy: CheckpointPolicy,
     ) -> kho_core::Result<Arc<Self>> {
         let key: NodeKey = kho.node_keys()?.signing.clone();
+        let tls = match &mode {
+            Mode::Agent(a) => {
+                let identity = a.identity.as_ref().map(|(c, k)| (c.as_path(), k.as_path()));
+                crate::tls::client_config(a.central_ca.as_deref(), identity)
+            }
+            Mode::Central => crate::tls::client_config(None, None),
+        }
+        .map_err(|e| kho_core::Error::invalid("tls", e.to_string()))?;
         let logbook = Logbook::start(kho.store.clone(), key, policy);
         Ok(Arc::new(Self {
             kho,
             logbook,
             health: Default::default(),
             metrics,
-            client: upstream::client(),
+            client: upstream::client(tls),
             limiter: RateLimiter::default(),
             quota: Quota::default(),
             mode,
@@ -112,9 +127,8 @@ pub fn routes<S: Clone + Send + Sync + 'static>(gateway: Arc<Gateway>) -> Router
 async fn call(State(gw): State<Arc<Gateway>>, request: Request) -> Response {
     let mut ex = Exchange::begin(&gw, &request);
     let path = request.uri().path().to_string();
-    if let Mode::Agent(agent) = &gw.mode {
-        let agent = agent.clone();
-        return upstream::to_central(gw, ex, &agent, request).await;
+    if matches!(gw.mode, Mode::Agent(_)) {
+        return upstream::to_central(gw, ex, request).await;
     }
     if let Some(meta) = meta::which(&path) {
         return meta::serve(gw, ex, meta, request).await;
@@ -144,7 +158,7 @@ async fn call(State(gw): State<Arc<Gateway>>, request: Request) -> Response {
             return ex.fail(&gw, fault, None);
         }
     };
-    if let Err(fault) = exchange::authenticate(&directory, headers, &call.client, &ex.record.message_id) {
+    if let Err(fault) = exchange::authenticate(&directory, &request, &call.client, &ex.record.message_id) {
         return ex.fail(&gw, fault, None);
     }
     let Some(entry) = directory.services.get(&(call.provider.to_string(), call.service.clone())).cloned() else {

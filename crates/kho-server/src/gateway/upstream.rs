@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Uri};
 use axum::response::Response;
 use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use kho_core::{secret, time};
@@ -21,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-pub type Client = hyper_util::client::legacy::Client<HttpConnector, Body>;
+pub type Client = hyper_util::client::legacy::Client<HttpsConnector<HttpConnector>, Body>;
 
 /// How long an Agent Node waits for the central node (which applies each service's
 /// own timeout).
@@ -29,11 +30,17 @@ const CENTRAL_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long the central node's call may take at an exposed local backend.
 const LOCAL_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A pooled HTTP/1.1 client for backends.
-pub fn client() -> Client {
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    connector.set_connect_timeout(Some(Duration::from_secs(5)));
+/// A pooled HTTP/1.1 client for backends, `http://` and `https://` (see [`crate::tls::client_config`]).
+pub fn client(tls: rustls::ClientConfig) -> Client {
+    let mut http = HttpConnector::new();
+    http.set_nodelay(true);
+    http.set_connect_timeout(Some(Duration::from_secs(5)));
+    http.enforce_http(false);
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
     hyper_util::client::legacy::Client::builder(TokioExecutor::new())
         .pool_idle_timeout(Duration::from_secs(60))
         .pool_max_idle_per_host(256)
@@ -142,12 +149,8 @@ pub async fn forward(gw: Arc<Gateway>, mut ex: Exchange, target: Target, request
 
 /// An Agent Node's call: the local system must call as the agent's subsystem; the
 /// call goes to the central node with the subsystem's token.
-pub async fn to_central(
-    gw: Arc<Gateway>,
-    mut ex: Exchange,
-    agent: &super::AgentSettings,
-    request: Request,
-) -> Response {
+pub async fn to_central(gw: Arc<Gateway>, mut ex: Exchange, request: Request) -> Response {
+    let Mode::Agent(agent) = &gw.mode else { unreachable!("called in agent mode") };
     let id = ex.record.message_id.clone();
     let client = header(request.headers(), "x-road-client").unwrap_or("").trim().to_string();
     if client != agent.subsystem.to_string() {
@@ -157,15 +160,15 @@ pub async fn to_central(
             format!("this Agent Node serves {}, not {client}", agent.subsystem)
         };
         let kind = if client.is_empty() { FaultKind::BadRequest } else { FaultKind::AccessDenied };
+        let gw = gw.clone();
         return ex.fail(&gw, Fault::new(kind, message, &id), None);
     }
     let path = request.uri().path();
     ex.record.service =
         path.strip_prefix("/r1/").map(|p| p.splitn(6, '/').take(5).collect::<Vec<_>>().join("/")).unwrap_or_default();
     let tail = request.uri().path_and_query().map(|p| p.to_string()).unwrap_or_else(|| path.to_string());
-    let target =
-        Target { base: agent.central.clone(), tail, token: Some(agent.token.clone()), timeout: CENTRAL_TIMEOUT };
-    forward(gw, ex, target, request).await
+    let target = Target { base: agent.central.clone(), tail, token: agent.token.clone(), timeout: CENTRAL_TIMEOUT };
+    forward(gw.clone(), ex, target, request).await
 }
 
 /// `/backend/{name}/{path}` on an Agent Node: the central node reaching a local
@@ -177,7 +180,8 @@ pub async fn local_backend(State(gw): State<Arc<Gateway>>, request: Request) -> 
         return ex.fail(&gw, Fault::new(FaultKind::UnknownService, "not an Agent Node", &id), None);
     };
     let sent = header(request.headers(), "authorization").and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");
-    if !secret::constant_time_eq(sent, &agent.token) {
+    let expected = agent.backend_token.as_deref().or(agent.token.as_deref()).unwrap_or("");
+    if expected.is_empty() || !secret::constant_time_eq(sent, expected) {
         let fault = Fault::new(FaultKind::Unauthorized, "only the central node may call the exposed backends", &id);
         return ex.fail(&gw, fault, None);
     }

@@ -40,6 +40,8 @@ pub struct Directory {
     pub agreements: HashMap<(String, String), Vec<Arc<Agreement>>>,
     /// Subsystem by token hash.
     pub credentials: HashMap<String, (String, chrono::DateTime<chrono::Utc>)>,
+    /// Subsystem by client-certificate fingerprint.
+    pub certificates: HashMap<String, String>,
     pub subsystems: Vec<Subsystem>,
 }
 
@@ -137,6 +139,11 @@ impl Kho {
                 d.credentials.insert(c.token_hash, (x.clone(), c.expires_at));
             }
         }
+        for (fingerprint, subsystem_id) in self.store.gateway_certificates().await? {
+            if let Some(x) = xroad.get(subsystem_id.as_str()) {
+                d.certificates.insert(fingerprint, x.clone());
+            }
+        }
         d.subsystems = subsystems;
         Ok(d)
     }
@@ -164,6 +171,25 @@ impl Kho {
         let path = self.agency_path(&subsystem.agency_id).await?;
         self.check(subject, ctx, action, Resource::new(ResourceKind::Subsystem).in_agency(&path), audit_action, target)
             .await
+    }
+
+    /// Registers a client TLS certificate (PEM) for a subsystem: the gateway then
+    /// accepts the subsystem when it presents it, without a token.
+    pub async fn register_certificate(
+        &self,
+        subject: &Subject,
+        ctx: &AuditContext,
+        xroad_id: &SubsystemId,
+        pem: &[u8],
+        label: &str,
+    ) -> Result<String> {
+        let subsystem = self.subsystem_named(xroad_id, "subsystem").await?;
+        let target = format!("subsystem:{xroad_id}");
+        self.check_subsystem(subject, ctx, Action::Update, &subsystem, "subsystem.certificate.add", &target).await?;
+        let fingerprint = crate::tls::pem_fingerprint(pem).map_err(|m| Error::invalid("certificate", m))?;
+        self.store.add_certificate(ctx, &subsystem.id, &fingerprint, label.trim()).await?;
+        self.exchange.invalidate();
+        Ok(fingerprint)
     }
 
     /// Registers a service of a provider subsystem. A dataset service's resource,

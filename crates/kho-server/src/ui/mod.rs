@@ -5,6 +5,7 @@
 mod chart;
 mod codelists;
 mod dictionary;
+mod exchange;
 mod pages;
 pub(crate) mod portal;
 mod query;
@@ -87,6 +88,11 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/tokens", get(pages::tokens).post(pages::create_token))
         .route("/admin/tokens/{id}/revoke", post(pages::revoke_token))
         .route("/admin/audit", get(pages::audit))
+        .route("/admin/exchange", get(exchange::services).post(exchange::register))
+        .route("/admin/exchange/agreements", get(exchange::agreements).post(exchange::request))
+        .route("/admin/exchange/agreements/{id}/decision", post(exchange::decide))
+        .route("/admin/exchange/log", get(exchange::log))
+        .route("/admin/exchange/log/access", post(exchange::access))
         .route("/admin/query", get(query::page_handler))
         .route("/admin/resources", get(resources::list))
         .route("/admin/resources/new", get(resources::new_form).post(resources::create))
@@ -188,6 +194,7 @@ pub fn admin_links(l: Lang, subject: &kho_core::identity::Subject) -> Vec<(&'sta
         ("/admin/query", l.t("Truy vấn SQL", "SQL query")),
         ("/admin/requests", l.t("Yêu cầu của người dân", "Requests from the public")),
         ("/admin/code-lists", l.t("Danh mục dùng chung", "Code lists")),
+        ("/admin/exchange", l.t("Chia sẻ dữ liệu", "Data sharing")),
         ("/admin/agencies", l.t("Cơ quan", "Agencies")),
         ("/admin/users", l.t("Người dùng", "Users")),
         ("/admin/tokens", l.t("Khóa API", "API tokens")),

@@ -18,7 +18,7 @@ fn record(i: usize) -> MessageRecord {
         path: format!("/rows/{i}"),
         purpose: "xac-minh".into(),
         agreement_id: Some("a-1".into()),
-        user_id: (i % 2 == 0).then(|| "VN012345678901".into()),
+        user_id: i.is_multiple_of(2).then(|| "VN012345678901".into()),
         issue: None,
         request_in_ts: now,
         request_out_ts: None,

@@ -1,0 +1,1025 @@
+//! Chia sẻ dữ liệu (LGSP) in the web UI: the service registry with each service's
+//! health and the form to register a service (`/admin/exchange`), agreements with the
+//! consumer's request form and the provider's decisions on them
+//! (`/admin/exchange/agreements`), and the gateway's message log with a data subject's
+//! access report and the log's verification (`/admin/exchange/log`, auditors and
+//! administrators). The services decide who may do what; the pages only hide the
+//! buttons a user could not use.
+
+use super::{error_page, page, require_login, urlencode, Lang};
+use crate::gateway::health::ServiceHealth;
+use crate::http::caller::Caller;
+use crate::http::AppState;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{DateTime, NaiveDate, Utc};
+use kho_core::identity::{Role, Subject, Subsystem, SubsystemId};
+use kho_core::policy::{authorize, Action, Resource, ResourceKind};
+use kho_core::{time, Error, Result};
+use kho_exchange::msglog::{MessageRecord, VerifyReport};
+use kho_exchange::registry::parse_rate;
+use kho_exchange::{
+    Agreement, AgreementDecision, AgreementStatus, AgreementTerms, EndpointRule, NewService, Service, ServiceTarget,
+};
+use kho_store::MessageQuery;
+use maud::{html, Markup};
+use serde::Deserialize;
+use std::collections::HashMap;
+
+/// Message-log records shown on one page.
+const LOG_PAGE: i64 = 100;
+/// Records shown in a data subject's access report.
+const ACCESS_LIMIT: i64 = 500;
+/// The endpoints a new request asks for unless the consumer says otherwise.
+const DEFAULT_ENDPOINTS: &str = "GET /*";
+
+// ---- shared pieces --------------------------------------------------------------------
+
+fn alert(message: Option<&str>) -> Markup {
+    html! { @if let Some(m) = message { p.error role="alert" { (m) } } }
+}
+
+fn csrf_field(caller: &Caller) -> Markup {
+    html! { input type="hidden" name="csrf_token" value=(caller.csrf_token()); }
+}
+
+fn status_of(e: &Error) -> StatusCode {
+    super::pages::status_of(e)
+}
+
+/// A time in UTC, as the audit log shows it.
+fn when(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+fn when_or_dash(t: Option<DateTime<Utc>>) -> String {
+    t.map_or_else(|| "—".to_string(), when)
+}
+
+/// Items written one a line or separated by commas.
+fn items(text: &str) -> Vec<String> {
+    text.split([',', '\n']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
+}
+
+/// Items written one a line (endpoints hold spaces, never line breaks).
+fn lines(text: &str) -> Vec<String> {
+    text.lines().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
+}
+
+fn optional(text: &str) -> Option<String> {
+    Some(text.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+fn number<T: std::str::FromStr>(field: &str, text: &str, what: &str) -> Result<Option<T>> {
+    match text.trim() {
+        "" => Ok(None),
+        t => t.parse().map(Some).map_err(|_| Error::invalid(field, format!("{t:?} is not {what}"))),
+    }
+}
+
+fn date(field: &str, text: &str) -> Result<Option<NaiveDate>> {
+    match text.trim() {
+        "" => Ok(None),
+        t => NaiveDate::parse_from_str(t, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| Error::invalid(field, format!("{t:?} is not a date; write YYYY-MM-DD"))),
+    }
+}
+
+/// The subsystems whose sharing setup the subject manages (registers services of,
+/// requests and decides agreements for), asked of the one policy.
+async fn manageable(state: &AppState, subject: &Subject) -> Result<Vec<Subsystem>> {
+    let paths: HashMap<String, String> = state.kho.list_agencies().await?.into_iter().map(|a| (a.id, a.path)).collect();
+    let mut out = state.kho.list_subsystems(subject).await?;
+    out.retain(|s| {
+        paths.get(&s.agency_id).is_some_and(|path| {
+            let resource = Resource::new(ResourceKind::Subsystem).in_agency(path);
+            authorize(subject, Action::Update, &resource).is_allowed()
+        })
+    });
+    Ok(out)
+}
+
+fn subsystem_options(subsystems: &[Subsystem], chosen: &str) -> Markup {
+    html! {
+        @for s in subsystems {
+            @let id = s.xroad_id.to_string();
+            option value=(id) selected[id == chosen] { (s.name) " — " (id) }
+        }
+    }
+}
+
+fn can_read_log(subject: &Subject) -> bool {
+    subject.has(Role::Auditor) || subject.has(Role::Admin)
+}
+
+/// The links between the sharing platform's pages.
+fn subnav(l: Lang, subject: &Subject, here: &str) -> Markup {
+    let mut links = vec![
+        ("/admin/exchange", l.t("Dịch vụ chia sẻ", "Shared services")),
+        ("/admin/exchange/agreements", l.t("Thỏa thuận chia sẻ", "Sharing agreements")),
+    ];
+    if can_read_log(subject) {
+        links.push(("/admin/exchange/log", l.t("Nhật ký thông điệp", "Message log")));
+    }
+    html! {
+        nav.subnav aria-label=(l.t("Chia sẻ dữ liệu", "Data sharing")) {
+            p { @for (i, (href, text)) in links.iter().enumerate() {
+                @if i > 0 { " · " }
+                @if *href == here { strong aria-current="page" { (text) } } @else { a href=(href) { (text) } }
+            } }
+        }
+    }
+}
+
+// ---- services -------------------------------------------------------------------------
+
+/// The form that registers a service; both kinds' fields come in one form.
+#[derive(Deserialize, Default)]
+pub struct ServiceForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    provider: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    backend_url: String,
+    #[serde(default)]
+    openapi: String,
+    #[serde(default)]
+    backend_token: String,
+    #[serde(default)]
+    resource: String,
+    #[serde(default)]
+    table: String,
+    #[serde(default)]
+    columns: String,
+    #[serde(default)]
+    filter: String,
+    #[serde(default)]
+    key_column: String,
+    #[serde(default)]
+    timeout_ms: String,
+    #[serde(default)]
+    log_bodies: Option<String>,
+}
+
+impl ServiceForm {
+    fn is_dataset(&self) -> bool {
+        self.kind == "dataset"
+    }
+
+    fn to_new(&self) -> Result<NewService> {
+        let provider = SubsystemId::parse(self.provider.trim()).map_err(|e| Error::invalid("provider", e.message))?;
+        let target = if self.is_dataset() {
+            ServiceTarget::Dataset {
+                resource_id: self.resource.trim().to_string(),
+                table: optional(&self.table).unwrap_or_else(|| "main".into()),
+                columns: items(&self.columns),
+                filter: optional(&self.filter),
+                key_column: optional(&self.key_column),
+            }
+        } else {
+            let openapi = match self.openapi.trim() {
+                "" => None,
+                text => Some(serde_json::from_str(text).map_err(|e| {
+                    Error::invalid(
+                        "openapi",
+                        format!(
+                            "line {}, column {}: not JSON ({e}); paste the OpenAPI document as JSON",
+                            e.line(),
+                            e.column()
+                        ),
+                    )
+                })?),
+            };
+            ServiceTarget::Proxied {
+                backend_url: self.backend_url.trim().to_string(),
+                openapi,
+                backend_token: optional(&self.backend_token),
+            }
+        };
+        Ok(NewService {
+            provider,
+            code: self.code.trim().to_string(),
+            description: self.description.trim().to_string(),
+            target,
+            timeout_ms: number("timeout_ms", &self.timeout_ms, "a whole number of milliseconds")?,
+            log_bodies: self.log_bodies.is_some(),
+        })
+    }
+}
+
+fn kind_name(l: Lang, target: &ServiceTarget) -> &'static str {
+    match target {
+        ServiceTarget::Dataset { .. } => l.t("Dữ liệu (Kho phục vụ)", "Dataset (served by Kho)"),
+        ServiceTarget::Proxied { .. } => l.t("Chuyển tiếp", "Proxied"),
+    }
+}
+
+fn target_detail(target: &ServiceTarget) -> Markup {
+    html! {
+        @match target {
+            ServiceTarget::Dataset { resource_id, table, columns, filter, key_column } => {
+                code { (resource_id) "." (table) }
+                @if !columns.is_empty() { br; span.muted { (columns.join(", ")) } }
+                @if let Some(f) = filter { br; span.muted { "WHERE " (f) } }
+                @if let Some(k) = key_column { br; span.muted { "/rows/{" (k) "}" } }
+            }
+            ServiceTarget::Proxied { backend_url, openapi, .. } => {
+                code { (backend_url) }
+                @if openapi.is_some() { br; span.muted { "OpenAPI" } }
+            }
+        }
+    }
+}
+
+fn ms(v: f64) -> String {
+    format!("{v:.1}")
+}
+
+fn health_cells(h: Option<&ServiceHealth>) -> Markup {
+    html! {
+        @match h {
+            Some(h) => {
+                td.successes { (h.successes) } td.failures { (h.failures) }
+                td { (when_or_dash(h.last_success)) } td { (when_or_dash(h.last_failure)) }
+                td { (ms(h.min_ms)) " / " (ms(h.avg_ms)) " / " (ms(h.max_ms)) }
+            }
+            None => { td.successes { "—" } td.failures { "—" } td { "—" } td { "—" } td { "—" } }
+        }
+    }
+}
+
+fn services_table(l: Lang, services: &[Service], health: &[ServiceHealth]) -> Markup {
+    let health: HashMap<&str, &ServiceHealth> = health.iter().map(|h| (h.service.as_str(), h)).collect();
+    html! {
+        table #services {
+            caption.muted { (services.len()) " " (l.t("dịch vụ; tình trạng tính từ khi cổng khởi động", "services; health since the gateway started")) }
+            thead { tr {
+                th scope="col" { (l.t("Dịch vụ (PROVIDER/CODE)", "Service (PROVIDER/CODE)")) }
+                th scope="col" { (l.t("Loại", "Kind")) }
+                th scope="col" { (l.t("Mô tả", "Description")) }
+                th scope="col" { (l.t("Thành công", "Successes")) }
+                th scope="col" { (l.t("Lỗi", "Failures")) }
+                th scope="col" { (l.t("Thành công lần cuối (UTC)", "Last success (UTC)")) }
+                th scope="col" { (l.t("Lỗi lần cuối (UTC)", "Last failure (UTC)")) }
+                th scope="col" { (l.t("Thời gian ms (nhỏ nhất / TB / lớn nhất)", "Duration ms (min / avg / max)")) }
+            } }
+            tbody {
+                @for s in services {
+                    @let id = s.full_id();
+                    tr data-service=(id) {
+                        td { code { (id) } }
+                        td { (kind_name(l, &s.target)) br; (target_detail(&s.target)) }
+                        td { (s.description) }
+                        (health_cells(health.get(id.as_str()).copied()))
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn service_form(l: Lang, caller: &Caller, providers: &[Subsystem], f: &ServiceForm) -> Markup {
+    let table = if f.table.is_empty() { "main" } else { f.table.as_str() };
+    html! {
+        form.card #register method="post" action="/admin/exchange" {
+            h2 { (l.t("Đăng ký dịch vụ", "Register a service")) }
+            (csrf_field(caller))
+            @if providers.is_empty() {
+                p.muted { (l.t("Bạn chưa quản lý hệ thống thông tin (subsystem) nào để cung cấp dịch vụ.",
+                               "You manage no subsystem that could provide a service.")) }
+            }
+            label for="provider" { (l.t("Hệ thống cung cấp", "Provider subsystem")) }
+            select #provider name="provider" required { (subsystem_options(providers, &f.provider)) }
+            label for="code" { (l.t("Mã dịch vụ (chữ, số và ' ( ) + , - . = ?)", "Service code (letters, digits and ' ( ) + , - . = ?)")) }
+            input #code name="code" value=(f.code) required placeholder="ho-tich";
+            label for="description" { (l.t("Mô tả", "Description")) }
+            textarea #description name="description" rows="2" { (f.description) }
+            label for="kind" { (l.t("Loại dịch vụ", "Kind")) }
+            select #kind name="kind" {
+                option value="proxied" selected[!f.is_dataset()] { (l.t("Chuyển tiếp đến hệ thống của đơn vị", "Proxied to the provider's backend")) }
+                option value="dataset" selected[f.is_dataset()] { (l.t("Dữ liệu từ một bảng trong Kho", "Dataset: a table in Kho")) }
+            }
+            fieldset {
+                legend { (l.t("Dịch vụ chuyển tiếp", "Proxied service")) }
+                label for="backend_url" { (l.t("Địa chỉ hệ thống nguồn (http:// hoặc https://)", "Backend URL (http:// or https://)")) }
+                input #backend_url name="backend_url" value=(f.backend_url) placeholder="http://10.0.0.5:8080/api";
+                label for="openapi" { (l.t("Tài liệu OpenAPI (JSON, tuỳ chọn)", "OpenAPI document (JSON, optional)")) }
+                textarea #openapi name="openapi" rows="4" { (f.openapi) }
+                label for="backend_token" { (l.t("Khóa gửi kèm đến hệ thống nguồn (tuỳ chọn, không hiển thị lại)", "Token sent to the backend (optional, never shown again)")) }
+                input #backend_token name="backend_token" type="password" autocomplete="off";
+            }
+            fieldset {
+                legend { (l.t("Dịch vụ dữ liệu", "Dataset service")) }
+                label for="resource" { (l.t("Tài nguyên dữ liệu (mã định danh)", "Data resource (slug)")) }
+                input #resource name="resource" value=(f.resource);
+                label for="table" { (l.t("Bảng", "Table")) }
+                input #table name="table" value=(table);
+                label for="columns" { (l.t("Các cột được cung cấp (cách nhau bởi dấu phẩy; để trống là tất cả)", "Columns served (comma-separated; all when empty)")) }
+                input #columns name="columns" value=(f.columns);
+                label for="filter" { (l.t("Điều kiện lọc dòng (SQL)", "Row filter (SQL)")) }
+                input #filter name="filter" value=(f.filter) placeholder="trang_thai = 'hoat_dong'";
+                label for="key_column" { (l.t("Cột khóa (tra cứu /rows/{khóa})", "Key column (looked up by /rows/{key})")) }
+                input #key_column name="key_column" value=(f.key_column);
+            }
+            label for="timeout_ms" { (l.t("Thời gian chờ tối đa (ms, mặc định 30000)", "Timeout (ms, 30000 by default)")) }
+            input #timeout_ms name="timeout_ms" value=(f.timeout_ms) inputmode="numeric";
+            label {
+                input #log_bodies name="log_bodies" type="checkbox" style="width:auto" checked[f.log_bodies.is_some()];
+                " " (l.t("Lưu nội dung yêu cầu và trả lời (được niêm phong) trong nhật ký", "Keep request and response bodies (sealed) in the log"))
+            }
+            button type="submit" { (l.t("Đăng ký", "Register")) }
+        }
+    }
+}
+
+async fn services_page(
+    state: &AppState,
+    caller: &Caller,
+    uri: &Uri,
+    form: &ServiceForm,
+    message: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let l = caller.lang;
+    let loaded = async {
+        let services = state.kho.services(&caller.subject).await?;
+        Ok::<_, Error>((services, manageable(state, &caller.subject).await?))
+    };
+    let (services, providers) = match loaded.await {
+        Ok(v) => v,
+        Err(e) => return error_page(caller, uri.path(), &e),
+    };
+    let content = html! {
+        (subnav(l, &caller.subject, "/admin/exchange"))
+        (alert(message))
+        (services_table(l, &services, &state.gateway.health.report()))
+        (service_form(l, caller, &providers, form))
+    };
+    page(caller, uri, l.t("Dịch vụ chia sẻ", "Shared services"), status, content)
+}
+
+/// `/admin/exchange` — the registry, each service's health, and the form.
+pub async fn services(State(state): State<AppState>, caller: Caller, uri: Uri) -> Response {
+    if let Some(login) = require_login(&caller, &uri) {
+        return login;
+    }
+    services_page(&state, &caller, &uri, &ServiceForm::default(), None, StatusCode::OK).await
+}
+
+/// Registers a service; a problem shows above the form, which keeps what was typed.
+pub async fn register(State(state): State<AppState>, caller: Caller, uri: Uri, Form(f): Form<ServiceForm>) -> Response {
+    let result = async {
+        caller.check_csrf(&f.csrf_token)?;
+        state.kho.register_service(&caller.subject, &caller.ctx(), f.to_new()?).await
+    };
+    match result.await {
+        Ok(_) => Redirect::to("/admin/exchange").into_response(),
+        Err(e) => services_page(&state, &caller, &uri, &f, Some(&e.message), status_of(&e)).await,
+    }
+}
+
+// ---- agreements -----------------------------------------------------------------------
+
+/// An agreement's terms as its form fields hold them.
+#[derive(Deserialize, Default, Clone)]
+pub struct TermsForm {
+    #[serde(default)]
+    endpoints: String,
+    #[serde(default)]
+    purposes: String,
+    #[serde(default)]
+    fields: String,
+    #[serde(default)]
+    masked: String,
+    #[serde(default)]
+    legal_basis: String,
+    #[serde(default)]
+    valid_from: String,
+    #[serde(default)]
+    valid_until: String,
+    #[serde(default)]
+    rate: String,
+    #[serde(default)]
+    burst: String,
+    #[serde(default)]
+    daily_quota: String,
+}
+
+impl TermsForm {
+    /// What a new request starts from.
+    fn new_request() -> Self {
+        Self { endpoints: DEFAULT_ENDPOINTS.into(), rate: "10/s".into(), ..Default::default() }
+    }
+
+    /// An agreement's current terms, to narrow them.
+    fn of(a: &Agreement) -> Self {
+        Self {
+            endpoints: a.endpoints.iter().map(EndpointRule::to_string).collect::<Vec<_>>().join("\n"),
+            purposes: a.purposes.join(", "),
+            fields: a.fields.join(", "),
+            masked: a.masked.join(", "),
+            legal_basis: a.legal_basis.clone(),
+            valid_from: a.valid_from.to_string(),
+            valid_until: a.valid_until.map(|d| d.to_string()).unwrap_or_default(),
+            rate: format!("{}/s", a.rate_per_second),
+            burst: a.burst.to_string(),
+            daily_quota: a.daily_quota.map(|q| q.to_string()).unwrap_or_default(),
+        }
+    }
+
+    fn to_terms(&self) -> Result<AgreementTerms> {
+        let rate = match self.rate.trim() {
+            "" => 10,
+            r => parse_rate(r).map_err(|m| Error::invalid("rate_per_second", m))?,
+        };
+        Ok(AgreementTerms {
+            endpoints: lines(&self.endpoints),
+            fields: items(&self.fields),
+            masked: items(&self.masked),
+            purposes: items(&self.purposes),
+            legal_basis: self.legal_basis.trim().to_string(),
+            valid_from: date("valid_from", &self.valid_from)?,
+            valid_until: date("valid_until", &self.valid_until)?,
+            rate_per_second: rate,
+            burst: number("burst", &self.burst, "a whole number of requests")?,
+            daily_quota: number("daily_quota", &self.daily_quota, "a whole number of requests a day")?,
+        })
+    }
+}
+
+/// Whether `form` says what `a` already holds (the steward changed nothing).
+fn same_terms(a: &Agreement, form: &AgreementTerms) -> bool {
+    let endpoints: Vec<String> =
+        form.endpoints.iter().map(|e| EndpointRule::parse(e).map(|r| r.to_string()).unwrap_or_default()).collect();
+    let current: Vec<String> = a.endpoints.iter().map(EndpointRule::to_string).collect();
+    endpoints == current
+        && form.fields == a.fields
+        && form.masked == a.masked
+        && form.purposes == a.purposes
+        && form.legal_basis == a.legal_basis
+        && form.valid_from.unwrap_or(a.valid_from) == a.valid_from
+        && form.valid_until == a.valid_until
+        && form.rate_per_second == a.rate_per_second
+        && form.burst.unwrap_or(form.rate_per_second.saturating_mul(2)) == a.burst
+        && form.daily_quota == a.daily_quota
+}
+
+/// The terms' fields; `p` prefixes the ids so that several forms fit on one page.
+fn terms_fields(l: Lang, p: &str, t: &TermsForm) -> Markup {
+    html! {
+        label for={ (p) "endpoints" } { (l.t("Các điểm truy cập, mỗi dòng một (ví dụ GET /rows/*)", "Endpoints, one a line (e.g. GET /rows/*)")) }
+        textarea id={ (p) "endpoints" } name="endpoints" rows="2" required { (t.endpoints) }
+        label for={ (p) "purposes" } { (l.t("Mã mục đích sử dụng (cách nhau bởi dấu phẩy)", "Purpose codes (comma-separated)")) }
+        input id={ (p) "purposes" } name="purposes" value=(t.purposes) required placeholder="thanh-tra";
+        label for={ (p) "fields" } { (l.t("Các trường được xem (để trống là tất cả)", "Fields seen (all when empty)")) }
+        input id={ (p) "fields" } name="fields" value=(t.fields);
+        label for={ (p) "masked" } { (l.t("Các trường bị che (chỉ hiện 4 ký tự cuối)", "Masked fields (only the last 4 characters shown)")) }
+        input id={ (p) "masked" } name="masked" value=(t.masked);
+        label for={ (p) "legal_basis" } { (l.t("Căn cứ pháp lý", "Legal basis")) }
+        input id={ (p) "legal_basis" } name="legal_basis" value=(t.legal_basis) placeholder="Nghị định 278/2025/NĐ-CP";
+        label for={ (p) "valid_from" } { (l.t("Hiệu lực từ ngày (mặc định hôm nay)", "Valid from (today by default)")) }
+        input id={ (p) "valid_from" } name="valid_from" type="date" value=(t.valid_from);
+        label for={ (p) "valid_until" } { (l.t("Hiệu lực đến hết ngày (tuỳ chọn)", "Valid until (optional)")) }
+        input id={ (p) "valid_until" } name="valid_until" type="date" value=(t.valid_until);
+        label for={ (p) "rate" } { (l.t("Tốc độ tối đa (ví dụ 10/s hoặc 600/min)", "Rate (e.g. 10/s or 600/min)")) }
+        input id={ (p) "rate" } name="rate" value=(t.rate);
+        label for={ (p) "burst" } { (l.t("Vượt mức cho phép (mặc định gấp đôi tốc độ)", "Burst (twice the rate by default)")) }
+        input id={ (p) "burst" } name="burst" value=(t.burst) inputmode="numeric";
+        label for={ (p) "daily_quota" } { (l.t("Hạn mức yêu cầu mỗi ngày (tuỳ chọn)", "Daily quota (optional)")) }
+        input id={ (p) "daily_quota" } name="daily_quota" value=(t.daily_quota) inputmode="numeric";
+    }
+}
+
+/// A consumer's request for access.
+#[derive(Deserialize)]
+pub struct AgreementForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    consumer: String,
+    #[serde(default)]
+    service: String,
+    #[serde(flatten)]
+    terms: TermsForm,
+}
+
+impl Default for AgreementForm {
+    fn default() -> Self {
+        Self {
+            csrf_token: String::new(),
+            consumer: String::new(),
+            service: String::new(),
+            terms: TermsForm::new_request(),
+        }
+    }
+}
+
+/// Approve, refuse or revoke; an approval may carry narrowed terms.
+#[derive(Deserialize)]
+pub struct DecisionForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    note: String,
+    /// Set by the approval form, whose terms fields are filled in.
+    #[serde(default)]
+    narrow: Option<String>,
+    #[serde(flatten)]
+    terms: TermsForm,
+}
+
+#[derive(Deserialize, Default)]
+pub struct AgreementsQuery {
+    #[serde(default)]
+    status: String,
+}
+
+const STATUSES: [AgreementStatus; 4] =
+    [AgreementStatus::Requested, AgreementStatus::Approved, AgreementStatus::Refused, AgreementStatus::Revoked];
+
+fn status_name(l: Lang, s: AgreementStatus) -> &'static str {
+    match s {
+        AgreementStatus::Requested => l.t("Chờ duyệt", "Requested"),
+        AgreementStatus::Approved => l.t("Đã phê duyệt", "Approved"),
+        AgreementStatus::Refused => l.t("Bị từ chối", "Refused"),
+        AgreementStatus::Revoked => l.t("Đã thu hồi", "Revoked"),
+    }
+}
+
+fn list_or_all(l: Lang, v: &[String]) -> String {
+    if v.is_empty() {
+        l.t("tất cả", "all").to_string()
+    } else {
+        v.join(", ")
+    }
+}
+
+fn agreement_terms(l: Lang, a: &Agreement, today: NaiveDate) -> Markup {
+    html! {
+        table.terms {
+            tbody {
+                tr { th scope="row" { (l.t("Điểm truy cập", "Endpoints")) } td { @for e in &a.endpoints { code { (e) } " " } } }
+                tr { th scope="row" { (l.t("Mục đích", "Purposes")) } td.purposes { (a.purposes.join(", ")) } }
+                tr { th scope="row" { (l.t("Căn cứ pháp lý", "Legal basis")) } td { (a.legal_basis) } }
+                tr { th scope="row" { (l.t("Trường được xem", "Fields")) } td { (list_or_all(l, &a.fields)) } }
+                tr { th scope="row" { (l.t("Trường bị che", "Masked")) } td { (a.masked.join(", ")) } }
+                tr { th scope="row" { (l.t("Hiệu lực", "Valid")) } td.validity {
+                    (a.valid_from) " – " (a.valid_until.map(|d| d.to_string()).unwrap_or_else(|| "…".into()))
+                    @if a.expired(today) { " " strong.expired { "(" (l.t("hết hạn", "expired")) ")" } }
+                } }
+                tr { th scope="row" { (l.t("Tốc độ", "Rate")) } td { (a.rate_per_second) "/s, " (l.t("vượt mức", "burst")) " " (a.burst) } }
+                tr { th scope="row" { (l.t("Hạn mức mỗi ngày", "Daily quota")) } td { (a.daily_quota.map(|q| q.to_string()).unwrap_or_else(|| "—".into())) } }
+                tr { th scope="row" { (l.t("Người đề nghị", "Requested by")) } td { (a.requested_by) " · " (when(a.created_at)) } }
+                @if let Some(by) = &a.decided_by {
+                    tr { th scope="row" { (l.t("Người quyết định", "Decided by")) } td.decided { (by) " · " (when_or_dash(a.decided_at)) } }
+                }
+                @if !a.note.is_empty() { tr { th scope="row" { (l.t("Ghi chú", "Note")) } td.note { (a.note) } } }
+            }
+        }
+    }
+}
+
+fn decision_forms(l: Lang, caller: &Caller, a: &Agreement) -> Markup {
+    let action = format!("/admin/exchange/agreements/{}/decision", a.id);
+    let p = format!("a{}-", a.id);
+    html! {
+        @match a.status {
+            AgreementStatus::Requested => {
+                form.approve method="post" action=(action) {
+                    (csrf_field(caller))
+                    input type="hidden" name="narrow" value="1";
+                    details {
+                        summary { (l.t("Thu hẹp điều khoản trước khi phê duyệt (tuỳ chọn)", "Narrow the terms before approving (optional)")) }
+                        (terms_fields(l, &p, &TermsForm::of(a)))
+                    }
+                    label for={ (p) "approve-note" } { (l.t("Ghi chú", "Note")) }
+                    input id={ (p) "approve-note" } name="note";
+                    button type="submit" name="decision" value="approved" { (l.t("Phê duyệt", "Approve")) }
+                }
+                form.refuse method="post" action=(action) {
+                    (csrf_field(caller))
+                    label for={ (p) "refuse-note" } { (l.t("Lý do từ chối", "Why it is refused")) }
+                    input id={ (p) "refuse-note" } name="note";
+                    button type="submit" name="decision" value="refused" { (l.t("Từ chối", "Refuse")) }
+                }
+            }
+            AgreementStatus::Approved => {
+                form.revoke method="post" action=(action) {
+                    (csrf_field(caller))
+                    label for={ (p) "revoke-note" } { (l.t("Lý do thu hồi", "Why it is revoked")) }
+                    input id={ (p) "revoke-note" } name="note";
+                    button type="submit" name="decision" value="revoked" { (l.t("Thu hồi", "Revoke")) }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn agreement_card(l: Lang, caller: &Caller, a: &Agreement, today: NaiveDate, decides: bool) -> Markup {
+    html! {
+        article.card.agreement id={ "agreement-" (a.id) } data-status=(a.status.as_str()) {
+            h3 {
+                code.consumer { (a.consumer) } " → " code.service { (a.provider) "/" (a.service) }
+            }
+            p { (l.t("Trạng thái", "Status")) ": " strong.status { (status_name(l, a.status)) }
+                " · " span.muted { (l.t("mã", "id")) " " code { (a.id) } } }
+            (agreement_terms(l, a, today))
+            @if decides { (decision_forms(l, caller, a)) }
+        }
+    }
+}
+
+fn request_form(l: Lang, caller: &Caller, consumers: &[Subsystem], services: &[Service], f: &AgreementForm) -> Markup {
+    html! {
+        form.card #request method="post" action="/admin/exchange/agreements" {
+            h2 { (l.t("Đề nghị truy cập một dịch vụ", "Request access to a service")) }
+            (csrf_field(caller))
+            @if consumers.is_empty() {
+                p.muted { (l.t("Bạn chưa quản lý hệ thống thông tin (subsystem) nào để sử dụng dịch vụ.",
+                               "You manage no subsystem that could use a service.")) }
+            }
+            label for="consumer" { (l.t("Hệ thống sử dụng", "Consumer subsystem")) }
+            select #consumer name="consumer" required { (subsystem_options(consumers, &f.consumer)) }
+            @if services.is_empty() {
+                p.muted { (l.t("Chưa có dịch vụ nào được đăng ký.", "No service is registered yet.")) }
+            }
+            label for="service" { (l.t("Dịch vụ", "Service")) }
+            select #service name="service" required {
+                @for s in services {
+                    @let id = s.full_id();
+                    option value=(id) selected[id == f.service] { (id) @if !s.description.is_empty() { " — " (s.description) } }
+                }
+            }
+            (terms_fields(l, "", &f.terms))
+            button type="submit" { (l.t("Gửi đề nghị", "Send the request")) }
+        }
+    }
+}
+
+async fn agreements_page(
+    state: &AppState,
+    caller: &Caller,
+    uri: &Uri,
+    filter: Option<AgreementStatus>,
+    form: &AgreementForm,
+    message: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let l = caller.lang;
+    let loaded = async {
+        let agreements = state.kho.agreements(&caller.subject).await?;
+        let services = state.kho.services(&caller.subject).await?;
+        Ok::<_, Error>((agreements, services, manageable(state, &caller.subject).await?))
+    };
+    let (agreements, services, managed) = match loaded.await {
+        Ok(v) => v,
+        Err(e) => return error_page(caller, uri.path(), &e),
+    };
+    let manages = |id: &SubsystemId| managed.iter().any(|s| &s.xroad_id == id);
+    let today = time::now().date_naive();
+    let shown: Vec<AgreementStatus> = STATUSES.into_iter().filter(|s| filter.is_none_or(|f| f == *s)).collect();
+    let count = |s: AgreementStatus| agreements.iter().filter(|a| a.status == s).count();
+    let content = html! {
+        (subnav(l, &caller.subject, "/admin/exchange/agreements"))
+        (alert(message))
+        nav aria-label=(l.t("Lọc theo trạng thái", "Filter by status")) { p #status-filter {
+            @if filter.is_none() { strong { (l.t("Tất cả", "All")) } } @else { a href="/admin/exchange/agreements" { (l.t("Tất cả", "All")) } }
+            @for s in STATUSES {
+                " · "
+                @if filter == Some(s) { strong { (status_name(l, s)) " (" (count(s)) ")" } }
+                @else { a href={ "/admin/exchange/agreements?status=" (s.as_str()) } { (status_name(l, s)) " (" (count(s)) ")" } }
+            }
+        } }
+        @if agreements.is_empty() { p.muted #no-agreements { (l.t("Chưa có thỏa thuận nào.", "No agreements yet.")) } }
+        @for s in shown {
+            @let group: Vec<&Agreement> = agreements.iter().filter(|a| a.status == s).collect();
+            @if !group.is_empty() {
+                section id={ "agreements-" (s.as_str()) } {
+                    h2 { (status_name(l, s)) " (" (group.len()) ")" }
+                    @for a in group { (agreement_card(l, caller, a, today, manages(&a.provider))) }
+                }
+            }
+        }
+        (request_form(l, caller, &managed, &services, form))
+    };
+    page(caller, uri, l.t("Thỏa thuận chia sẻ", "Sharing agreements"), status, content)
+}
+
+/// `/admin/exchange/agreements` — the agreements the user may see, requested first,
+/// and the request form.
+pub async fn agreements(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+    Query(q): Query<AgreementsQuery>,
+) -> Response {
+    if let Some(login) = require_login(&caller, &uri) {
+        return login;
+    }
+    let filter = AgreementStatus::parse(q.status.trim());
+    agreements_page(&state, &caller, &uri, filter, &AgreementForm::default(), None, StatusCode::OK).await
+}
+
+/// A consumer's steward asks for access; the provider's steward decides.
+pub async fn request(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+    Form(f): Form<AgreementForm>,
+) -> Response {
+    let result = async {
+        caller.check_csrf(&f.csrf_token)?;
+        let consumer = SubsystemId::parse(f.consumer.trim()).map_err(|e| Error::invalid("consumer", e.message))?;
+        let terms = f.terms.to_terms()?;
+        state.kho.request_agreement(&caller.subject, &caller.ctx(), &consumer, f.service.trim(), &terms, false).await
+    };
+    match result.await {
+        Ok(a) => Redirect::to(&format!("/admin/exchange/agreements#agreement-{}", a.id)).into_response(),
+        Err(e) => agreements_page(&state, &caller, &uri, None, &f, Some(&e.message), status_of(&e)).await,
+    }
+}
+
+impl DecisionForm {
+    /// The decision; an approval carries terms only when the steward changed them.
+    async fn decision(&self, state: &AppState, subject: &Subject, id: &str) -> Result<AgreementDecision> {
+        let status = match self.decision.as_str() {
+            "approved" => AgreementStatus::Approved,
+            "refused" => AgreementStatus::Refused,
+            "revoked" => AgreementStatus::Revoked,
+            other => return Err(Error::invalid("decision", format!("{other:?} is not approved, refused or revoked"))),
+        };
+        let terms = match (status, &self.narrow) {
+            (AgreementStatus::Approved, Some(_)) => {
+                let terms = self.terms.to_terms()?;
+                let current = state.kho.agreements(subject).await?.into_iter().find(|a| a.id == id);
+                match current {
+                    Some(a) if same_terms(&a, &terms) => None,
+                    _ => Some(terms),
+                }
+            }
+            _ => None,
+        };
+        Ok(AgreementDecision { status, terms, note: self.note.trim().to_string() })
+    }
+}
+
+/// Approves (possibly narrowing), refuses or revokes an agreement.
+pub async fn decide(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Form(f): Form<DecisionForm>,
+) -> Response {
+    let result = async {
+        caller.check_csrf(&f.csrf_token)?;
+        let decision = f.decision(&state, &caller.subject, &id).await?;
+        state.kho.decide_agreement(&caller.subject, &caller.ctx(), &id, &decision).await
+    };
+    match result.await {
+        Ok(a) => Redirect::to(&format!("/admin/exchange/agreements#agreement-{}", a.id)).into_response(),
+        Err(e) => {
+            // Shown on the list's address, where the language switch can return.
+            let list = Uri::from_static("/admin/exchange/agreements");
+            let status = status_of(&e);
+            agreements_page(&state, &caller, &list, None, &AgreementForm::default(), Some(&e.message), status).await
+        }
+    }
+}
+
+// ---- message log ----------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+pub struct LogQuery {
+    #[serde(default)]
+    client: String,
+    #[serde(default)]
+    service: String,
+    #[serde(default)]
+    message_id: String,
+    before: Option<i64>,
+    verify: Option<String>,
+}
+
+impl LogQuery {
+    fn to_query(&self) -> MessageQuery {
+        MessageQuery {
+            client: optional(&self.client),
+            service: optional(&self.service),
+            message_id: optional(&self.message_id),
+            before_seq: self.before,
+            limit: LOG_PAGE,
+            ..Default::default()
+        }
+    }
+
+    /// The address of the next (older) page with the same filters.
+    fn older(&self, before: i64) -> String {
+        format!(
+            "/admin/exchange/log?client={}&service={}&message_id={}&before={before}",
+            urlencode(self.client.trim()),
+            urlencode(self.service.trim()),
+            urlencode(self.message_id.trim())
+        )
+    }
+}
+
+#[derive(Deserialize)]
+pub struct AccessForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    identifier: String,
+}
+
+/// What the log page shows besides the records.
+#[derive(Default)]
+struct LogExtras {
+    /// Who was served the looked-up person's records.
+    access: Option<Vec<MessageRecord>>,
+    report: Option<VerifyReport>,
+    message: Option<String>,
+}
+
+fn duration_ms(r: &MessageRecord) -> i64 {
+    (r.response_out_ts - r.request_in_ts).num_milliseconds()
+}
+
+fn messages_table(l: Lang, records: &[MessageRecord]) -> Markup {
+    html! {
+        table #messages {
+            thead { tr {
+                th scope="col" { (l.t("Thời điểm nhận (UTC)", "Time in (UTC)")) }
+                th scope="col" { (l.t("Bên gọi", "Client")) }
+                th scope="col" { (l.t("Dịch vụ", "Service")) }
+                th scope="col" { (l.t("Yêu cầu", "Request")) }
+                th scope="col" { (l.t("Mục đích", "Purpose")) }
+                th scope="col" { (l.t("Thỏa thuận", "Agreement")) }
+                th scope="col" { (l.t("Mã trạng thái", "Status")) }
+                th scope="col" { (l.t("Thành công", "Succeeded")) }
+                th scope="col" { (l.t("Lỗi", "Fault")) }
+                th scope="col" { (l.t("Thời gian (ms)", "Duration (ms)")) }
+                th scope="col" { (l.t("Kích thước (byte, gửi / nhận)", "Size (bytes, in / out)")) }
+            } }
+            tbody {
+                @for r in records {
+                    tr.message data-message-id=(r.message_id) {
+                        td { (when(r.request_in_ts)) }
+                        td.client { code { (r.client) } }
+                        td.service { code { (r.service) } }
+                        td { code { (r.method) " " (r.path) } }
+                        td { (r.purpose) }
+                        td { @if let Some(a) = &r.agreement_id { code { (a) } } @else { "—" } }
+                        td.status { (r.status_code) }
+                        td.succeeded { @if r.succeeded { (l.t("Có", "Yes")) } @else { (l.t("Không", "No")) } }
+                        td { @if let Some(c) = &r.fault_code { code { (c) } br; span.muted { (r.fault_string.as_deref().unwrap_or("")) } } }
+                        td { (duration_ms(r)) }
+                        td { (r.request_size) " / " (r.response_size) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn access_section(l: Lang, caller: &Caller, found: Option<&[MessageRecord]>) -> Markup {
+    html! {
+        section.card #access aria-labelledby="access-h" {
+            h2 #access-h { (l.t("Tra cứu truy cập theo số định danh", "Data subject access report")) }
+            p.muted { (l.t(
+                "Ai đã được cung cấp dữ liệu của một người, khi nào, vì mục đích gì và theo thỏa thuận nào. Việc tra cứu được ghi vào nhật ký kiểm toán.",
+                "Who was served a person's records, when, for which purpose and under which agreement. The lookup is recorded in the audit log.")) }
+            form method="post" action="/admin/exchange/log/access" {
+                (csrf_field(caller))
+                label for="identifier" { (l.t("Số định danh (ví dụ số CCCD)", "Identifier (e.g. citizen ID number)")) }
+                input #identifier name="identifier" required autocomplete="off" inputmode="numeric";
+                button type="submit" { (l.t("Tra cứu", "Look up")) }
+            }
+            @if let Some(records) = found {
+                @if records.is_empty() {
+                    p #access-none { (l.t("Không có lần cung cấp dữ liệu nào của người này.", "Nobody was served this person's records.")) }
+                } @else {
+                    table #access-report {
+                        thead { tr {
+                            th scope="col" { (l.t("Thời điểm (UTC)", "Time (UTC)")) }
+                            th scope="col" { (l.t("Bên nhận", "Served to")) }
+                            th scope="col" { (l.t("Dịch vụ", "Service")) }
+                            th scope="col" { (l.t("Mục đích", "Purpose")) }
+                            th scope="col" { (l.t("Thỏa thuận", "Agreement")) }
+                            th scope="col" { (l.t("Yêu cầu", "Request")) }
+                        } }
+                        tbody { @for r in records { tr {
+                            td { (when(r.request_in_ts)) }
+                            td { code { (r.client) } }
+                            td { code { (r.service) } }
+                            td { (r.purpose) }
+                            td { (r.agreement_id.as_deref().unwrap_or("—")) }
+                            td { code { (r.method) " " (r.path) } }
+                        } } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn verify_report(l: Lang, r: &VerifyReport) -> Markup {
+    html! {
+        div #verify-report role="status" class=(if r.intact { "ok" } else { "error" }) {
+            p {
+                strong { @if r.intact { (l.t("Nhật ký thông điệp nguyên vẹn", "The message log is intact")) }
+                         @else { (l.t("Nhật ký thông điệp bị phá vỡ", "The message log is broken")) } }
+                ": " (r.message)
+            }
+            @if let Some(b) = &r.first_break { p { (l.t("Bản ghi", "Record")) " #" (b.seq) ": " (b.reason) } }
+            p.muted {
+                (r.records) " " (l.t("bản ghi", "records")) ", " (r.checkpoints) " " (l.t("điểm ký", "signed checkpoints"))
+                ", " (r.unsigned_tail) " " (l.t("bản ghi sau điểm ký cuối", "records after the last checkpoint"))
+            }
+            @if let Some(key) = &r.public_key { p { (l.t("Khóa công khai của nút", "Node public key")) ": " code.secret { (key) } } }
+        }
+    }
+}
+
+async fn log_page(
+    state: &AppState,
+    caller: &Caller,
+    uri: &Uri,
+    q: &LogQuery,
+    mut extras: LogExtras,
+    status: StatusCode,
+) -> Response {
+    let l = caller.lang;
+    // The records first: reading them is what checks that the user may see the log.
+    let records = match state.kho.messages(&caller.subject, &caller.ctx(), &q.to_query()).await {
+        Ok(r) => r,
+        Err(e) => return error_page(caller, uri.path(), &e),
+    };
+    if q.verify.is_some() {
+        match state.kho.verify_messages().await {
+            Ok(report) => extras.report = Some(report),
+            Err(e) => extras.message = Some(e.message),
+        }
+    }
+    let older = (records.len() as i64 == LOG_PAGE).then(|| records.last().map(|r| r.seq)).flatten();
+    let content = html! {
+        (subnav(l, &caller.subject, "/admin/exchange/log"))
+        (alert(extras.message.as_deref()))
+        @if let Some(report) = &extras.report { (verify_report(l, report)) }
+        form.card #log-filter method="get" action="/admin/exchange/log" {
+            label for="client" { (l.t("Bên gọi (INSTANCE/CLASS/MEMBER/SUBSYSTEM)", "Client (INSTANCE/CLASS/MEMBER/SUBSYSTEM)")) }
+            input #client name="client" value=(q.client);
+            label for="service" { (l.t("Dịch vụ (PROVIDER/CODE)", "Service (PROVIDER/CODE)")) }
+            input #service name="service" value=(q.service);
+            label for="message_id" { (l.t("Mã thông điệp (X-Road-Id)", "Message id (X-Road-Id)")) }
+            input #message_id name="message_id" value=(q.message_id);
+            button type="submit" { (l.t("Lọc", "Filter")) }
+            " " button #verify type="submit" name="verify" value="1" { (l.t("Kiểm tra toàn vẹn", "Verify integrity")) }
+        }
+        @if records.is_empty() { p.muted #no-messages { (l.t("Không có thông điệp nào.", "No messages.")) } }
+        @else { (messages_table(l, &records)) }
+        @if let Some(before) = older { p { a #older href=(q.older(before)) { (l.t("Cũ hơn", "Older")) " »" } } }
+        (access_section(l, caller, extras.access.as_deref()))
+    };
+    page(caller, uri, l.t("Nhật ký thông điệp", "Message log"), status, content)
+}
+
+/// `/admin/exchange/log` — recent exchanges (auditors and administrators), filters,
+/// older pages, and `?verify=1` to check the chain and its signed checkpoints.
+pub async fn log(State(state): State<AppState>, caller: Caller, uri: Uri, Query(q): Query<LogQuery>) -> Response {
+    if let Some(login) = require_login(&caller, &uri) {
+        return login;
+    }
+    log_page(&state, &caller, &uri, &q, LogExtras::default(), StatusCode::OK).await
+}
+
+/// The access report of one data subject. Posted, so that the identifier stays out
+/// of addresses, browser history and access logs.
+pub async fn access(State(state): State<AppState>, caller: Caller, Form(f): Form<AccessForm>) -> Response {
+    // Shown on the log's address, where the language switch can return.
+    let uri = Uri::from_static("/admin/exchange/log");
+    let result = async {
+        caller.check_csrf(&f.csrf_token)?;
+        state.kho.subject_access(&caller.subject, &caller.ctx(), &f.identifier, ACCESS_LIMIT).await
+    };
+    let (extras, status) = match result.await {
+        Ok(found) => (LogExtras { access: Some(found), ..Default::default() }, StatusCode::OK),
+        Err(e) if e.code == kho_core::ErrorCode::InvalidField => {
+            let status = status_of(&e);
+            (LogExtras { message: Some(e.message), ..Default::default() }, status)
+        }
+        Err(e) => return error_page(&caller, uri.path(), &e),
+    };
+    log_page(&state, &caller, &uri, &LogQuery::default(), extras, status).await
+}

@@ -1,0 +1,307 @@
+//! Nghiệm thu — the sharing platform's acceptance point, in real headless Chromium
+//! against the real server: a consumer requests access in the UI; the provider
+//! agency's steward approves it (narrowing the daily quota); the consumer's call
+//! through the gateway then succeeds; an auditor sees the exchange in the message log
+//! and the service's health; and the changes are in the audit log.
+
+use crate::webdriver::Browser;
+use crate::{client, spawn_app, TestApp, PASSWORD};
+use axum::routing::get;
+use kho_core::audit::AuditContext;
+use kho_core::identity::{NewSubsystem, Role, Subject, Subsystem, SubsystemId, TokenOwner};
+use kho_exchange::{AgreementStatus, NewService, ServiceTarget};
+use kho_store::AuditQuery;
+use serde_json::{json, Value};
+
+const SERVICE_CODE: &str = "tra-cuu-doanh-nghiep";
+const PURPOSE: &str = "thanh-tra";
+
+/// The provider's own backend: a tiny HTTP API in this process.
+async fn start_backend() -> String {
+    let app = axum::Router::new().route(
+        "/api/doanh-nghiep/{id}",
+        get(|axum::extract::Path(id): axum::extract::Path<String>| async move {
+            axum::Json(json!({"ma_so_thue": id, "ten": "Công ty TNHH Đổi Mới"}))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{address}/api")
+}
+
+/// A subsystem of the agency `username` belongs to, created by the operator.
+async fn subsystem_of(app: &TestApp, username: &str, code: &str, name: &str) -> Subsystem {
+    let (user, _) = app.kho.store.user_credentials(username).await.unwrap().expect("a demo user");
+    let agency = app.kho.store.agency(&user.agency_id).await.unwrap().expect("the user's agency");
+    let new = NewSubsystem {
+        xroad_id: SubsystemId::parse(&format!("VN/GOV/{}/{code}", agency.code)).unwrap(),
+        name: name.into(),
+        agency_id: agency.id,
+        roles: vec![Role::Viewer],
+    };
+    app.kho.create_subsystem(&Subject::operator(), &AuditContext::operator(), new).await.unwrap()
+}
+
+async fn log_in(browser: &Browser, app: &TestApp, username: &str) {
+    browser.goto(&app.url("/login")).await;
+    browser.type_into("#username", username).await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("button[type=submit]").await;
+    browser.wait_for_url(|u| u.ends_with("/admin")).await;
+}
+
+async fn log_out(browser: &Browser) {
+    browser.click("form[action='/logout'] button").await;
+    browser.wait_for_url(|u| !u.contains("/admin")).await;
+}
+
+#[tokio::test]
+async fn a_consumer_requests_access_the_provider_approves_and_the_exchange_is_audited() {
+    let app = spawn_app().await;
+    let Some(browser) = Browser::start().await else { return };
+
+    // The setup, as the operator would script it: a provider subsystem of the
+    // department (Sở KH&CN) with a proxied service, and a consumer subsystem of a commune.
+    let provider = subsystem_of(&app, "steward.khcn", "CSDL-DN", "Cơ sở dữ liệu doanh nghiệp").await;
+    let consumer = subsystem_of(&app, "steward.xa", "MOT-CUA", "Một cửa điện tử cấp xã").await;
+    let backend_url = start_backend().await;
+    let new = NewService {
+        provider: provider.xroad_id.clone(),
+        code: SERVICE_CODE.into(),
+        description: "Tra cứu doanh nghiệp theo mã số thuế".into(),
+        target: ServiceTarget::Proxied { backend_url, openapi: None, backend_token: None },
+        timeout_ms: None,
+        log_bodies: false,
+    };
+    let service = app.kho.register_service(&Subject::operator(), &AuditContext::operator(), new).await.unwrap();
+    let service_id = service.full_id();
+
+    // 1. The commune's steward finds the sharing pages in the menu and requests access.
+    log_in(&browser, &app, "steward.xa").await;
+    browser.click("nav a[href='/admin/exchange']").await;
+    browser.wait_for_url(|u| u.ends_with("/admin/exchange")).await;
+    assert_eq!(browser.text("h1").await, "Dịch vụ chia sẻ");
+    assert!(browser.text(&format!("tr[data-service='{service_id}']")).await.contains("Chuyển tiếp"));
+    browser.click("a[href='/admin/exchange/agreements']").await;
+    browser.wait_for_url(|u| u.ends_with("/admin/exchange/agreements")).await;
+    assert_eq!(browser.text("h1").await, "Thỏa thuận chia sẻ");
+    browser.click(&format!("#consumer option[value='{}']", consumer.xroad_id)).await;
+    browser.click(&format!("#service option[value='{service_id}']")).await;
+    assert_eq!(browser.property("#endpoints", "value").await, "GET /*", "the endpoints a request starts from");
+    browser.type_into("#purposes", PURPOSE).await;
+    browser.type_into("#legal_basis", "Nghị định 278/2025/NĐ-CP").await;
+    browser.click("#request button[type=submit]").await;
+    browser.wait_for_url(|u| u.contains("/admin/exchange/agreements#agreement-")).await;
+    let requested = app.kho.agreements(&Subject::operator()).await.unwrap();
+    assert_eq!(requested.len(), 1, "{requested:?}");
+    let a = &requested[0];
+    assert_eq!(
+        (a.status, &a.consumer, a.requested_by.as_str()),
+        (AgreementStatus::Requested, &consumer.xroad_id, "user:steward.xa")
+    );
+    let card = format!("#agreement-{}", a.id);
+    assert_eq!(browser.text(&format!("#agreements-requested {card} .status")).await, "Chờ duyệt");
+    assert_eq!(browser.count(&format!("{card} form.approve")).await, 0, "the consumer cannot approve its own request");
+    log_out(&browser).await;
+
+    // Before the approval, the gateway refuses the consumer.
+    let (_, token) = app
+        .kho
+        .create_token(
+            &Subject::operator(),
+            &AuditContext::operator(),
+            TokenOwner::Subsystem(consumer.id.clone()),
+            "một cửa",
+            1,
+        )
+        .await
+        .unwrap();
+    let call = || {
+        client()
+            .get(app.url(&format!("/r1/{service_id}/doanh-nghiep/0101234567")))
+            .header("X-Road-Client", consumer.xroad_id.to_string())
+            .header("X-Road-Purpose", PURPOSE)
+            .bearer_auth(&token)
+            .send()
+    };
+    assert_eq!(call().await.unwrap().status(), 403, "no approved agreement yet");
+
+    // 2. The department's steward approves it, narrowing the daily quota.
+    log_in(&browser, &app, "steward.khcn").await;
+    browser.goto(&app.url("/admin/exchange/agreements?status=requested")).await;
+    browser.wait_for(&format!("{card} form.approve")).await;
+    browser.click(&format!("{card} form.approve summary")).await;
+    assert_eq!(browser.property(&format!("{card} form.approve [name=purposes]"), "value").await, PURPOSE);
+    browser.type_into(&format!("{card} form.approve [name=daily_quota]"), "1000").await;
+    browser.type_into(&format!("{card} form.approve [name=note]"), "Đồng ý theo đề nghị").await;
+    browser.click(&format!("{card} form.approve button[type=submit]")).await;
+    browser.wait_for_url(|u| u.contains("#agreement-")).await;
+    browser.wait_for(&format!("#agreements-approved {card}")).await;
+    assert_eq!(browser.text(&format!("{card} .status")).await, "Đã phê duyệt");
+    assert!(browser.text(&format!("{card} .decided")).await.starts_with("user:steward.khcn"));
+    assert_eq!(browser.text(&format!("{card} .note")).await, "Đồng ý theo đề nghị");
+    assert_eq!(browser.count(&format!("{card} form.revoke")).await, 1, "an approved agreement can be revoked");
+    let approved = app.kho.agreements(&Subject::operator()).await.unwrap().remove(0);
+    assert_eq!((approved.status, approved.daily_quota), (AgreementStatus::Approved, Some(1000)));
+    assert_eq!(approved.purposes, [PURPOSE], "what was not narrowed stays as requested");
+
+    // The message log is for auditors: the steward gets the service's refusal.
+    browser.goto(&app.url("/admin/exchange/log")).await;
+    assert!(browser.text("p.error").await.contains("auditors"), "the service's 403 as a page");
+    log_out(&browser).await;
+
+    // 3. The consumer's system calls through the gateway and is served.
+    let r = call().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let message_id = r.headers()["x-road-id"].to_str().unwrap().to_string();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["ma_so_thue"], "0101234567", "{body}");
+
+    // 4. An auditor sees the exchange in the message log, and the service's health.
+    log_in(&browser, &app, "auditor").await;
+    browser.click("nav a[href='/admin/exchange']").await;
+    browser.wait_for_url(|u| u.ends_with("/admin/exchange")).await;
+    let row = format!("tr[data-service='{service_id}']");
+    assert_eq!(browser.text(&format!("{row} td.successes")).await, "1");
+    assert_eq!(browser.text(&format!("{row} td.failures")).await, "1", "the call refused before the approval");
+    browser.click("a[href='/admin/exchange/log']").await;
+    browser.wait_for_url(|u| u.ends_with("/admin/exchange/log")).await;
+    let logged = format!("tr.message[data-message-id='{message_id}']");
+    assert_eq!(browser.text(&format!("{logged} td.client")).await, consumer.xroad_id.to_string());
+    assert_eq!(browser.text(&format!("{logged} td.service")).await, service_id);
+    assert_eq!(browser.text(&format!("{logged} td.status")).await, "200");
+    assert!(browser.text(&logged).await.contains(&approved.id), "the agreement that allowed it");
+    assert_eq!(browser.count("tr.message").await, 2, "the refused call is logged too");
+    browser.click("#verify").await;
+    browser.wait_for_url(|u| u.contains("verify=1")).await;
+    assert!(browser.text("#verify-report.ok").await.contains("nguyên vẹn"));
+    browser.type_into("#identifier", "001090012345").await;
+    browser.click("#access button[type=submit]").await;
+    browser.wait_for("#access-none").await;
+
+    // 5. The request, the decision and the auditor's readings are in the audit log.
+    let entries = app.kho.store.list_audit(&AuditQuery { limit: 1000, ..Default::default() }).await.unwrap();
+    let by = |action: &str, actor: &str| entries.iter().any(|e| e.action == action && e.actor == actor);
+    assert!(by("agreement.create", "user:steward.xa"), "the request is audited");
+    assert!(by("agreement.decide", "user:steward.khcn"), "the approval is audited");
+    assert!(by("message_log.read", "user:auditor"), "reading the message log is audited");
+    assert!(by("message_log.subject", "user:auditor"), "the access report lookup is audited");
+}
+
+async fn post_form(app: &TestApp, client: &reqwest::Client, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+    let r = client.post(app.url(path)).form(form).send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_sharing_forms_show_the_services_errors_inline_and_keep_what_was_typed() {
+    let app = spawn_app().await;
+    let provider = subsystem_of(&app, "steward.khcn", "CSDL-DN", "Cơ sở dữ liệu doanh nghiệp").await;
+    let consumer = subsystem_of(&app, "steward.xa", "MOT-CUA", "Một cửa điện tử cấp xã").await;
+    let (provider_id, consumer_id) = (provider.xroad_id.to_string(), consumer.xroad_id.to_string());
+
+    let r = client().get(app.url("/admin/exchange")).send().await.unwrap();
+    assert_eq!(r.status(), 303, "anonymous visitors log in first");
+    assert!(r.headers()["location"].to_str().unwrap().starts_with("/login?next="));
+
+    // The provider's steward, in English: only their own subsystem is offered as provider.
+    let (khcn, khcn_csrf) = app.session("steward.khcn").await;
+    let page = khcn.get(app.url("/admin/exchange?lang=en")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("<h1>Shared services</h1>") && page.contains("Register a service"), "{page}");
+    assert!(page.contains(&provider_id) && !page.contains(&consumer_id), "{page}");
+
+    let register = |code: &'static str, backend: &'static str, openapi: &'static str| {
+        let (khcn, csrf, provider) = (&khcn, khcn_csrf.clone(), provider_id.clone());
+        let app = &app;
+        async move {
+            let form = [
+                ("csrf_token", csrf.as_str()),
+                ("provider", provider.as_str()),
+                ("code", code),
+                ("description", "Tra cứu doanh nghiệp"),
+                ("kind", "proxied"),
+                ("backend_url", backend),
+                ("openapi", openapi),
+                ("table", "main"),
+                ("timeout_ms", "5000"),
+            ];
+            post_form(app, khcn, "/admin/exchange", &form).await
+        }
+    };
+    let (status, page) = register("tra cứu", "http://127.0.0.1:9/api", "").await;
+    assert_eq!(status, 422);
+    assert!(page.contains("code: ") && page.contains("is not a service code"), "{page}");
+    assert!(page.contains("Tra cứu doanh nghiệp</textarea>"), "the form keeps what was typed: {page}");
+    let (status, page) = register("tra-cuu", "ftp://10.0.0.5/api", "").await;
+    assert_eq!(status, 422);
+    assert!(page.contains("backend_url: "), "{page}");
+    let (status, page) = register("tra-cuu", "http://127.0.0.1:9/api", "{\"paths\": ").await;
+    assert_eq!(status, 422);
+    assert!(page.contains("openapi: line 1"), "{page}");
+    let (status, _) = register("tra-cuu", "http://127.0.0.1:9/api", "").await;
+    assert_eq!(status, 303);
+    let (status, page) = register("tra-cuu", "http://127.0.0.1:9/api", "").await;
+    assert_eq!(status, 409, "{page}");
+
+    // The commune's steward may not register services for the department's subsystem.
+    let (xa, xa_csrf) = app.session("steward.xa").await;
+    let form = [
+        ("csrf_token", xa_csrf.as_str()),
+        ("provider", provider_id.as_str()),
+        ("code", "khac"),
+        ("kind", "proxied"),
+        ("backend_url", "http://127.0.0.1:9/api"),
+    ];
+    let (status, page) = post_form(&app, &xa, "/admin/exchange", &form).await;
+    assert_eq!(status, 403);
+    assert!(page.contains("not allowed"), "{page}");
+
+    // Requests name their mistakes: a rate that is not one, no purpose.
+    let service = format!("{provider_id}/tra-cuu");
+    let request = |rate: &'static str, purposes: &'static str| {
+        let (xa, csrf, consumer, service) = (&xa, xa_csrf.clone(), consumer_id.clone(), service.clone());
+        let app = &app;
+        async move {
+            let form = [
+                ("csrf_token", csrf.as_str()),
+                ("consumer", consumer.as_str()),
+                ("service", service.as_str()),
+                ("endpoints", "GET /doanh-nghiep/*"),
+                ("purposes", purposes),
+                ("rate", rate),
+                ("valid_from", ""),
+                ("valid_until", ""),
+            ];
+            post_form(app, xa, "/admin/exchange/agreements", &form).await
+        }
+    };
+    let (status, page) = request("nhanh", "thanh-tra").await;
+    assert_eq!(status, 422);
+    assert!(page.contains("rate_per_second: ") && page.contains("50/s"), "{page}");
+    let (status, page) = request("5/s", "").await;
+    assert_eq!(status, 422);
+    assert!(page.contains("purposes: "), "{page}");
+    let (status, _) = request("5/s", "thanh-tra, thong-ke").await;
+    assert_eq!(status, 303);
+    let a = app.kho.agreements(&Subject::operator()).await.unwrap().remove(0);
+    assert_eq!((a.rate_per_second, a.burst, a.purposes.len()), (5, 10, 2));
+
+    // The provider refuses it with a reason; a refused agreement cannot be revoked.
+    let decide = |decision: &'static str| {
+        let (khcn, csrf, id) = (&khcn, khcn_csrf.clone(), a.id.clone());
+        let app = &app;
+        async move {
+            let form = [("csrf_token", csrf.as_str()), ("decision", decision), ("note", "Chưa đủ căn cứ pháp lý")];
+            post_form(app, khcn, &format!("/admin/exchange/agreements/{id}/decision"), &form).await
+        }
+    };
+    assert_eq!(decide("refused").await.0, 303);
+    let refused = app.kho.agreements(&Subject::operator()).await.unwrap().remove(0);
+    assert_eq!((refused.status, refused.note.as_str()), (AgreementStatus::Refused, "Chưa đủ căn cứ pháp lý"));
+    let (status, page) = decide("revoked").await;
+    assert_eq!(status, 409);
+    assert!(page.contains("is refused"), "{page}");
+    let page = khcn.get(app.url("/admin/exchange/agreements")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("id=\"agreements-refused\"") && page.contains("Bị từ chối"), "{page}");
+}
