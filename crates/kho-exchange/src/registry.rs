@@ -121,22 +121,20 @@ impl NewService {
             return Err(Error::invalid("timeout_ms", format!("{t} is outside 100–600000 milliseconds")));
         }
         match &self.target {
-            ServiceTarget::Proxied { backend_url, .. } => match url_scheme(backend_url) {
-                Some("http") => {}
-                Some("https") => {
+            ServiceTarget::Proxied { backend_url, backend_token, .. } => {
+                if !matches!(url_scheme(backend_url), Some("http" | "https")) {
                     return Err(Error::invalid(
                         "backend_url",
-                        "https:// backends are not supported yet; reach the backend over http:// on the \
-                             agency network, or expose it through the agency's Agent Node",
-                    ))
+                        format!("{backend_url:?} is not an http:// or https:// URL of the provider's backend"),
+                    ));
                 }
-                _ => {
+                if backend_token.as_deref().is_some_and(|t| t.is_empty() || !t.chars().all(|c| c.is_ascii_graphic())) {
                     return Err(Error::invalid(
-                        "backend_url",
-                        format!("{backend_url:?} is not an http:// URL of the provider's backend"),
-                    ))
+                        "backend_token",
+                        "a backend token travels in an HTTP header: use ASCII letters, digits and punctuation, no spaces",
+                    ));
                 }
-            },
+            }
             ServiceTarget::Dataset { table, .. } if table.trim().is_empty() => {
                 return Err(Error::invalid("table", "name the table the service serves"));
             }
@@ -316,6 +314,13 @@ mod tests {
         assert!(new("listMethods", "http://x").validate().unwrap_err().message.contains("metaservice"));
         assert!(new("a", "file:///etc/passwd").validate().unwrap_err().message.contains("http://"));
         assert!(new("a", "https://ho-tich.bacninh.gov.vn/api").validate().is_ok());
+        let mut with_token = new("a", "http://10.0.0.5");
+        with_token.target = ServiceTarget::Proxied {
+            backend_url: "http://10.0.0.5".into(),
+            openapi: None,
+            backend_token: Some("bí mật".into()),
+        };
+        assert!(with_token.validate().unwrap_err().message.contains("HTTP header"));
         assert_eq!(parse_rate("50/s"), Ok(50));
         assert_eq!(parse_rate("3000/min"), Ok(50));
         assert!(parse_rate("fast").is_err());
