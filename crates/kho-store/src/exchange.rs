@@ -280,23 +280,13 @@ impl ExchangeStore for SqlStore {
         let decided = (status != AgreementStatus::Requested).then(|| ctx.actor.clone());
         sqlx::query(
             "INSERT INTO exchange_agreements (id, consumer_id, service_id, endpoints, fields, masked, purposes, \
-             legal_basis, valid_from, valid_until, rate_per_second, burst, daily_quota, status, requested_by, \
-             decided_by, decided_at, note, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, '', $18)",
+             legal_basis, valid_from, rate_per_second, burst, status, requested_by, decided_by, decided_at, note, \
+             created_at) VALUES ($1, $2, $3, '[]', '[]', '[]', '[]', '', $4, 0, 0, $5, $6, $7, $8, '', $9)",
         )
         .bind(&id)
         .bind(consumer_id)
         .bind(service_id)
-        .bind(endpoint_texts(terms))
-        .bind(to_json(&terms.fields))
-        .bind(to_json(&terms.masked))
-        .bind(to_json(&terms.purposes))
-        .bind(&terms.legal_basis)
         .bind(terms.valid_from.to_string())
-        .bind(terms.valid_until.map(|d| d.to_string()))
-        .bind(i64::from(terms.rate_per_second))
-        .bind(i64::from(terms.burst))
-        .bind(terms.daily_quota.map(|q| q as i64))
         .bind(status.as_str())
         .bind(&ctx.actor)
         .bind(&decided)
@@ -304,6 +294,7 @@ impl ExchangeStore for SqlStore {
         .bind(&now)
         .execute(&mut *tx)
         .await?;
+        write_terms(&mut tx, &id, terms).await?;
         let detail = json!({"consumer_id": consumer_id, "service_id": service_id, "status": status.as_str(),
             "endpoints": endpoint_texts(terms), "purposes": terms.purposes});
         Self::append_in(&mut tx, ctx.event("agreement.create", format!("agreement:{id}")).detail(detail)).await?;
@@ -363,24 +354,7 @@ impl ExchangeStore for SqlStore {
             return Err(StoreError::NotFound(format!("agreement {id}")));
         }
         if let Some(t) = terms {
-            sqlx::query(
-                "UPDATE exchange_agreements SET endpoints = $1, fields = $2, masked = $3, purposes = $4, \
-                 legal_basis = $5, valid_from = $6, valid_until = $7, rate_per_second = $8, burst = $9, \
-                 daily_quota = $10 WHERE id = $11",
-            )
-            .bind(endpoint_texts(t))
-            .bind(to_json(&t.fields))
-            .bind(to_json(&t.masked))
-            .bind(to_json(&t.purposes))
-            .bind(&t.legal_basis)
-            .bind(t.valid_from.to_string())
-            .bind(t.valid_until.map(|d| d.to_string()))
-            .bind(i64::from(t.rate_per_second))
-            .bind(i64::from(t.burst))
-            .bind(t.daily_quota.map(|q| q as i64))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+            write_terms(&mut tx, id, t).await?;
         }
         let detail = json!({"status": status.as_str(), "narrowed": terms.is_some(), "note": note});
         Self::append_in(&mut tx, ctx.event("agreement.decide", format!("agreement:{id}")).detail(detail)).await?;
@@ -536,6 +510,28 @@ impl ExchangeStore for SqlStore {
             .map(checkpoint_from)
             .collect()
     }
+}
+
+/// Writes an agreement's terms (on creation, and when the provider narrows them).
+async fn write_terms(tx: &mut crate::sql::Tx, id: &str, t: &CheckedTerms) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE exchange_agreements SET endpoints = $1, fields = $2, masked = $3, purposes = $4, legal_basis = $5, \
+         valid_from = $6, valid_until = $7, rate_per_second = $8, burst = $9, daily_quota = $10 WHERE id = $11",
+    )
+    .bind(endpoint_texts(t))
+    .bind(to_json(&t.fields))
+    .bind(to_json(&t.masked))
+    .bind(to_json(&t.purposes))
+    .bind(&t.legal_basis)
+    .bind(t.valid_from.to_string())
+    .bind(t.valid_until.map(|d| d.to_string()))
+    .bind(i64::from(t.rate_per_second))
+    .bind(i64::from(t.burst))
+    .bind(t.daily_quota.map(|q| q as i64))
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// Records one multi-row statement takes (26 parameters each, well under SQLite's and

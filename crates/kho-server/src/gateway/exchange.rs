@@ -65,34 +65,16 @@ impl Exchange {
             .filter(|id| !id.is_empty() && id.len() <= 200)
             .map(String::from)
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let now = time::now();
         let record = MessageRecord {
-            seq: 0,
             message_id,
             request_id: uuid::Uuid::now_v7().to_string(),
             client: header(headers, "x-road-client").unwrap_or("").trim().to_string(),
-            service: String::new(),
             method: request.method().to_string(),
             path: request.uri().path_and_query().map(|p| p.to_string()).unwrap_or_default(),
             purpose: header(headers, "x-road-purpose").unwrap_or("").trim().to_string(),
-            agreement_id: None,
             user_id: header(headers, "x-road-userid").map(String::from),
             issue: header(headers, "x-road-issue").map(String::from),
-            request_in_ts: now,
-            request_out_ts: None,
-            response_in_ts: None,
-            response_out_ts: now,
-            request_size: 0,
-            response_size: 0,
-            status_code: 0,
-            succeeded: false,
-            fault_code: None,
-            fault_string: None,
-            request_hash: String::new(),
-            subjects: Vec::new(),
-            body: None,
-            prev_hash: String::new(),
-            hash: String::new(),
+            ..empty_record()
         };
         Self {
             record,
