@@ -147,6 +147,8 @@ pub async fn serve(
             },
             _ = stopping.changed() => break,
         };
+        // A held-back last chunk must not wait for the client's delayed ACK.
+        let _ = tcp.set_nodelay(true);
         let (acceptor, router, mut stopped) = (acceptor.clone(), router.clone(), stopped.clone());
         connections.spawn(async move {
             let Ok(tls) = acceptor.accept(tcp).await else { return };
