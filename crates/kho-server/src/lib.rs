@@ -77,7 +77,12 @@ impl Application {
             }
             None => {
                 let app = router.into_make_service_with_connect_info::<SocketAddr>();
-                axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await
+                // Without TCP_NODELAY, a response body written after its headers waits
+                // for the client's delayed ACK (about 40 ms on Linux).
+                let listener = axum::serve::ListenerExt::tap_io(self.listener, |tcp| {
+                    let _ = tcp.set_nodelay(true);
+                });
+                axum::serve(listener, app).with_graceful_shutdown(shutdown).await
             }
         };
         gateway.close().await;
@@ -122,7 +127,10 @@ impl AgentNode {
         let app = gateway::routes::<()>(self.gateway.clone())
             .route("/healthz", axum::routing::get(|| async { "ok" }))
             .route("/metrics", axum::routing::get(move || async move { metrics.render() }));
-        let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
+        let listener = axum::serve::ListenerExt::tap_io(self.listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
         self.gateway.close().await;
         served
     }

@@ -119,6 +119,20 @@ async fn answer(
     if let Some((c, _)) = rows_query.sort.as_ref().filter(|(c, _)| outside(c)) {
         return Err(denied(format!("agreement {} does not allow sorting on {c:?}", agreement.id)));
     }
+    // A masked value could be recovered by narrowing ranges, by ordering or by search:
+    // a masked field is compared for equality only (a lookup by a value already known).
+    let masked = |c: &String| agreement.masked.contains(c);
+    if let Some(f) = rows_query.filters.iter().find(|f| masked(&f.column) && f.op != kho_lake::Comparison::Eq) {
+        let id = &agreement.id;
+        return Err(denied(format!("{:?} is masked: agreement {id} allows only column=value on it", f.column)));
+    }
+    if let Some((c, _)) = rows_query.sort.as_ref().filter(|(c, _)| masked(c)) {
+        return Err(denied(format!("{c:?} is masked: agreement {} does not allow sorting on it", agreement.id)));
+    }
+    if rows_query.q.is_some() && !agreement.masked.is_empty() {
+        let fields = agreement.masked.join(", ");
+        return Err(denied(format!("q would search the masked {fields}; filter by column instead")));
+    }
     if rows_query.q.is_some() && allowed.len() < table_columns.len() {
         return Err(denied(
             "q searches every column, and this agreement sees only some; filter by column instead".into(),

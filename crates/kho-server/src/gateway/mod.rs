@@ -151,6 +151,11 @@ async fn call(State(gw): State<Arc<Gateway>>, request: Request) -> Response {
         Some(q) => format!("{}?{q}", call.path),
         None => call.path.clone(),
     };
+    if has_dot_segment(&call.path) {
+        let message = format!("{:?} has a . or .. segment; send the path without them", call.path);
+        let fault = Fault::new(FaultKind::BadRequest, message, &ex.record.message_id);
+        return ex.fail(&gw, fault, None);
+    }
     let directory = match gw.kho.directory().await {
         Ok(d) => d,
         Err(e) => {
@@ -196,6 +201,14 @@ async fn call(State(gw): State<Arc<Gateway>>, request: Request) -> Response {
 
 pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get_all(name).iter().next_back().and_then(|v| v.to_str().ok())
+}
+
+/// Whether a path has a `.` or `..` segment, also percent-encoded (`%2e%2e`, `..%2f`):
+/// a backend that resolves it would serve a path the agreement does not cover.
+fn has_dot_segment(path: &str) -> bool {
+    let decoded =
+        path.to_ascii_lowercase().replace("%2e", ".").replace("%2f", "/").replace("%5c", "/").replace('\\', "/");
+    decoded.split('/').any(|s| s == "." || s == "..")
 }
 
 fn internal(ex: &Exchange, message: &str) -> Fault {

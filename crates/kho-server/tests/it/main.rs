@@ -3,6 +3,7 @@
 //! real HTTP — and, for the web UI, through real headless Chromium.
 
 mod acceptance;
+mod agent_backend;
 mod api;
 mod audit;
 mod auth;
@@ -13,12 +14,16 @@ mod codelists;
 mod codelists_browser;
 mod dcat;
 mod dictionary;
+mod exchange_browser;
+mod gateway;
+mod gateway_load;
 mod ops;
 mod portal;
 mod portal_browser;
 mod query;
 mod refdata;
 mod requests;
+mod tls;
 mod warehouse;
 mod webdriver;
 

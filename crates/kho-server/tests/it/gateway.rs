@@ -1,0 +1,926 @@
+//! The sharing gateway as its users meet it: a consumer system calls its agency's Agent
+//! Node, which forwards to the central gateway, which calls the provider's backend — all
+//! real HTTP on loopback ports. Calls outside an agreement are refused with X-Road
+//! faults; dataset services show masked fields; limits and backend failures have their
+//! own statuses; every exchange lands in a hash-chained log whose tampering is found on
+//! both databases; and a plain X-Road client written from the protocol alone gets along.
+
+use crate::{client, spawn_app, TestApp, PASSWORD};
+use axum::extract::Path;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use kho_core::audit::AuditContext;
+use kho_core::identity::{NewSubsystem, Role, Subject, SubsystemId, TokenOwner};
+use kho_exchange::msglog::MessageRecord;
+use kho_exchange::{Agreement, AgreementTerms, NewService, Service, ServiceTarget};
+use kho_server::gateway::AgentSettings;
+use kho_server::services::Kho;
+use kho_server::{AgentNode, Application, Settings};
+use kho_store::testing::TestDb;
+use kho_store::{MessageQuery, MetadataStore};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The provider: the civil registry of the Department 000.00.01.H24.
+pub const PROVIDER: &str = "VN/GOV/000.00.01.H24/REGISTRY";
+/// The consumer: the personnel system of the Department 000.00.02.H24.
+pub const CONSUMER: &str = "VN/GOV/000.00.02.H24/HR-APP";
+/// The purpose code the agreements name (mục đích).
+pub const PURPOSE: &str = "xac-minh-cu-tru";
+/// The citizen whose records the tests follow.
+pub const CITIZEN: &str = "079203001234";
+
+const CITIZENS_CSV: &str = "so_cccd,ho_ten,ngay_sinh,dia_chi\n\
+    079203001234,Nguyễn Văn An,12/05/1990,12 Lý Thái Tổ\n\
+    001204005678,Trần Thị Bình,02/11/1985,3 Ngô Gia Tự\n\
+    027199009012,Lê Văn Cường,30/01/1978,45 Trần Hưng Đạo\n";
+
+// ---- the parties and their setup ---------------------------------------------------
+
+/// The two subsystems of an exchange and their gateway tokens.
+pub struct Parties {
+    pub consumer: SubsystemId,
+    /// The consumer's token.
+    pub token: String,
+    /// The provider's token (a token that does not belong to the consumer).
+    pub provider_token: String,
+}
+
+impl Parties {
+    /// Registers both subsystems and a token for each. Tokens come first: services and
+    /// agreements refresh the gateway's directory at once, tokens within its freshness.
+    pub async fn create(kho: &Kho) -> Self {
+        let provider = subsystem(kho, PROVIDER, "000.00.01.H24", "Hệ thống hộ tịch").await;
+        let consumer = subsystem(kho, CONSUMER, "000.00.02.H24", "Hệ thống nhân sự").await;
+        Self {
+            token: token(kho, &consumer).await,
+            provider_token: token(kho, &provider).await,
+            consumer: consumer.xroad_id,
+        }
+    }
+}
+
+async fn subsystem(kho: &Kho, xroad_id: &str, agency: &str, name: &str) -> kho_core::identity::Subsystem {
+    let agency = kho.store.agency_by_code(agency).await.unwrap().unwrap_or_else(|| panic!("agency {agency}"));
+    let new = NewSubsystem {
+        xroad_id: SubsystemId::parse(xroad_id).unwrap(),
+        name: name.into(),
+        agency_id: agency.id,
+        roles: vec![Role::Viewer],
+    };
+    kho.create_subsystem(&Subject::operator(), &AuditContext::operator(), new).await.unwrap()
+}
+
+async fn token(kho: &Kho, s: &kho_core::identity::Subsystem) -> String {
+    let owner = TokenOwner::Subsystem(s.id.clone());
+    kho.create_token(&Subject::operator(), &AuditContext::operator(), owner, "gateway", 30).await.unwrap().1
+}
+
+/// Registers a proxied service of the provider on `backend_url`.
+pub async fn proxied(
+    kho: &Kho,
+    code: &str,
+    backend_url: &str,
+    backend_token: Option<&str>,
+    timeout_ms: Option<u64>,
+) -> Service {
+    let new = NewService {
+        provider: SubsystemId::parse(PROVIDER).unwrap(),
+        code: code.into(),
+        description: format!("{code} of the civil registry"),
+        target: ServiceTarget::Proxied {
+            backend_url: backend_url.into(),
+            openapi: Some(persons_openapi()),
+            backend_token: backend_token.map(String::from),
+        },
+        timeout_ms,
+        log_bodies: false,
+    };
+    kho.register_service(&Subject::operator(), &AuditContext::operator(), new).await.unwrap()
+}
+
+fn persons_openapi() -> Value {
+    json!({"openapi": "3.0.3", "info": {"title": "Persons", "version": "1"},
+        "paths": {"/v1/persons/{id}": {"get": {"responses": {"200": {"description": "A person"}}}}}})
+}
+
+/// Terms for `PURPOSE` on `endpoints`, fast enough not to be in the way.
+pub fn terms(endpoints: &[&str]) -> AgreementTerms {
+    AgreementTerms {
+        endpoints: endpoints.iter().map(|e| e.to_string()).collect(),
+        fields: vec![],
+        masked: vec![],
+        purposes: vec![PURPOSE.into()],
+        legal_basis: "Nghị định 47/2020/NĐ-CP".into(),
+        valid_from: None,
+        valid_until: None,
+        rate_per_second: 1000,
+        burst: None,
+        daily_quota: None,
+    }
+}
+
+/// The consumer's agreement on `service`, approved by the operator at once (or only
+/// requested).
+pub async fn agree(kho: &Kho, service: &Service, terms: AgreementTerms, approve: bool) -> Agreement {
+    let consumer = SubsystemId::parse(CONSUMER).unwrap();
+    let (operator, ctx) = (Subject::operator(), AuditContext::operator());
+    kho.request_agreement(&operator, &ctx, &consumer, &service.full_id(), &terms, approve).await.unwrap()
+}
+
+// ---- the provider's backend ------------------------------------------------------
+
+/// The provider's own REST backend on a free loopback port: `GET /v1/persons/{id}`
+/// answers the person with the request as it arrived (URI and headers), `000000000000`
+/// is its own 404 and `moved` a redirect, `POST /v1/persons` echoes the body it received, and `/slow` takes
+/// five seconds. Its answers carry headers a gateway must drop or overwrite. Returns
+/// its base URL.
+pub async fn provider_backend() -> String {
+    let slow = get(|| async {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        "too late"
+    });
+    let app =
+        Router::new().route("/v1/persons/{id}", get(person)).route("/v1/persons", post(register)).route("/slow", slow);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+async fn person(Path(id): Path<String>, uri: Uri, headers: HeaderMap) -> axum::response::Response {
+    let forged = [("server", "provider-backend"), ("x-road-request-id", "forged-by-the-backend")];
+    if id == "000000000000" {
+        return (StatusCode::NOT_FOUND, forged, Json(json!({"message": "no person has this ID"}))).into_response();
+    }
+    if id == "moved" {
+        let to = [("location", "http://127.0.0.1:9/v1/persons/elsewhere")];
+        return (StatusCode::TEMPORARY_REDIRECT, to, Json(json!({"moved": true}))).into_response();
+    }
+    let seen: serde_json::Map<String, Value> =
+        headers.iter().map(|(n, v)| (n.to_string(), json!(v.to_str().unwrap_or("")))).collect();
+    let body = json!({"so_cccd": id, "ho_ten": "Nguyễn Văn An", "uri": uri.to_string(), "headers": seen});
+    (StatusCode::OK, forged, Json(body)).into_response()
+}
+
+async fn register(headers: HeaderMap, body: axum::body::Bytes) -> Json<Value> {
+    let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    Json(json!({"received": String::from_utf8_lossy(&body), "content_type": content_type}))
+}
+
+/// A URL where nothing listens.
+pub fn closed_port_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    url
+}
+
+// ---- nodes --------------------------------------------------------------------------
+
+/// The consumer agency's Agent Node, with its own data directory and SQLite log.
+pub struct Agent {
+    pub base: String,
+    pub db_url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Agent {
+    pub async fn start(central: &str, parties: &Parties) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = Settings::for_data_dir(dir.path());
+        settings.listen = "127.0.0.1:0".into();
+        let db_url = settings.database_url.clone();
+        let agent = AgentSettings {
+            central: central.into(),
+            subsystem: parties.consumer.clone(),
+            token: Some(parties.token.clone()),
+            backend_token: None,
+            backends: HashMap::new(),
+            central_ca: None,
+            identity: None,
+        };
+        let node = AgentNode::build(settings, agent).await.expect("build the Agent Node");
+        let base = format!("http://{}", node.address());
+        tokio::spawn(node.run_until(std::future::pending()));
+        Self { base, db_url, _dir: dir }
+    }
+
+    /// The Agent Node's message log, opened beside the node.
+    pub async fn store(&self) -> Arc<dyn MetadataStore> {
+        kho_store::connect(&self.db_url).await.unwrap()
+    }
+}
+
+/// A central node the test can stop gracefully, on the database it is given (SQLite in
+/// its data directory when none).
+pub struct Central {
+    pub base: String,
+    pub kho: Arc<Kho>,
+    pub db_url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    served: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    _dir: tempfile::TempDir,
+    _db: Option<TestDb>,
+}
+
+impl Central {
+    pub async fn start(db: Option<TestDb>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = Settings::for_data_dir(dir.path());
+        if let Some(db) = &db {
+            settings.database_url = db.url.clone();
+        }
+        settings.listen = "127.0.0.1:0".into();
+        settings.demo = true;
+        settings.demo_datasets = false;
+        let db_url = settings.database_url.clone();
+        let app = Application::build(settings, Some(PASSWORD.into())).await.expect("build the application");
+        let (base, kho) = (format!("http://{}", app.address()), app.kho());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let served = tokio::spawn(app.run_until(async move {
+            let _ = stopped.await;
+        }));
+        Self { base, kho, db_url, stop: Some(stop), served: Some(served), _dir: dir, _db: db }
+    }
+
+    /// Stops like SIGTERM does: no new connections, in-flight requests finished, then the
+    /// log writer closed; returns when all of that is done.
+    pub async fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(served) = self.served.take() {
+            served.await.unwrap().unwrap();
+        }
+    }
+
+    pub fn backend(&self) -> &'static str {
+        if self.db_url.starts_with("postgres") {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        }
+    }
+}
+
+// ---- calls --------------------------------------------------------------------------
+
+/// A gateway GET as the consumer sends it (client, token, purpose and a fresh
+/// X-Road-Id), with `without` headers left out and `with` headers replacing them. The
+/// body is read to its end: an exchange's record is stored before its response ends.
+pub async fn call(url: &str, p: &Parties, without: &[&str], with: &[(&str, &str)]) -> Reply {
+    let mut headers = reqwest::header::HeaderMap::new();
+    let bearer = format!("Bearer {}", p.token);
+    let id = uuid::Uuid::new_v4().to_string();
+    let sent =
+        [("x-road-client", CONSUMER), ("authorization", &bearer), ("x-road-purpose", PURPOSE), ("x-road-id", &id)];
+    for (name, value) in sent.into_iter().chain(with.iter().copied()) {
+        headers.insert(reqwest::header::HeaderName::from_bytes(name.as_bytes()).unwrap(), value.parse().unwrap());
+    }
+    for name in without {
+        headers.remove(*name);
+    }
+    Reply::read(client().get(url).headers(headers).send().await.unwrap()).await
+}
+
+/// A whole response.
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub async fn read(r: reqwest::Response) -> Self {
+        let (status, headers) = (r.status().as_u16(), r.headers().clone());
+        Self { status, headers, body: r.bytes().await.expect("the whole body").to_vec() }
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).map(|v| v.to_str().unwrap().to_string())
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
+    }
+}
+
+/// Asserts an X-Road fault from the gateway: the status, `X-Road-Error`, and the body
+/// `{type, message, detail}` with `detail` the message's id.
+pub fn expect_fault(r: Reply, status: u16, kind: &str, says: &str) -> Value {
+    assert_eq!(r.status, status, "status of a {kind} fault: {}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.header("x-road-error").as_deref(), Some(kind), "X-Road-Error");
+    let id = r.header("x-road-id").expect("faults carry X-Road-Id");
+    let body = r.json();
+    let mut keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["detail", "message", "type"], "{body}");
+    assert_eq!(body["type"], kind, "{body}");
+    assert!(body["message"].as_str().unwrap().contains(says), "{body} should say {says:?}");
+    assert_eq!(body["detail"], id.as_str(), "{body}");
+    body
+}
+
+/// The records of one X-Road-Id in a node's log.
+pub async fn records_of(store: &dyn MetadataStore, message_id: &str) -> Vec<MessageRecord> {
+    let query = MessageQuery { message_id: Some(message_id.into()), limit: 100, ..Default::default() };
+    store.list_messages(&query).await.unwrap()
+}
+
+/// Every record of a node's log, in seq order.
+pub async fn all_records(store: &dyn MetadataStore) -> Vec<MessageRecord> {
+    let mut all: Vec<MessageRecord> = Vec::new();
+    loop {
+        let page = store.message_range(all.last().map(|r| r.seq).unwrap_or(0), 5_000).await.unwrap();
+        if page.is_empty() {
+            return all;
+        }
+        all.extend(page);
+    }
+}
+
+// ---- the exchange, end to end -------------------------------------------------------
+
+#[tokio::test]
+async fn a_consumer_reaches_a_provider_backend_through_its_agent_node_and_the_central_gateway() {
+    let app = spawn_app().await;
+    let parties = Parties::create(&app.kho).await;
+    let backend = provider_backend().await;
+    let persons = proxied(&app.kho, "persons", &backend, Some("backend-secret"), None).await;
+    let agreement = agree(&app.kho, &persons, terms(&["GET /v1/persons/*", "POST /v1/persons"]), true).await;
+    let agent = Agent::start(&app.base, &parties).await;
+
+    // The consumer's own system knows only its Agent Node; it sends no gateway token.
+    let id = uuid::Uuid::new_v4().to_string();
+    let r = client()
+        .get(format!("{}/r1/{PROVIDER}/persons/v1/persons/{CITIZEN}?fields=ho_ten", agent.base))
+        .header("x-road-client", CONSUMER)
+        .header("x-road-purpose", PURPOSE)
+        .header("x-road-id", &id)
+        .header("x-road-userid", "VN001088000123")
+        .header("authorization", "Bearer the-consumer-system-own-login")
+        .header("user-agent", "hr-app/2.1")
+        .header("connection", "keep-alive, x-private-hop")
+        .header("x-private-hop", "stays with the first hop")
+        .header("x-case-note", "travels on")
+        .send()
+        .await
+        .unwrap();
+    let r = Reply::read(r).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("x-road-client").as_deref(), Some(CONSUMER));
+    assert_eq!(r.header("x-road-service"), Some(format!("{PROVIDER}/persons")));
+    assert_eq!(r.header("x-road-id"), Some(id.clone()));
+    let request_id = r.header("x-road-request-id").expect("X-Road-Request-Id");
+    assert!(
+        uuid::Uuid::parse_str(&request_id).is_ok(),
+        "the gateway's own request id, not the backend's: {request_id}"
+    );
+    let hash = r.header("x-road-request-hash").expect("X-Road-Request-Hash");
+    assert_eq!(base64::engine::general_purpose::STANDARD.decode(&hash).unwrap().len(), 64, "a SHA-512");
+    assert_eq!(r.header("x-road-error"), None);
+    assert_eq!(r.header("server"), None, "the backend's Server header stays behind");
+
+    let body = r.json();
+    assert_eq!(body["so_cccd"], CITIZEN);
+    assert_eq!(
+        body["uri"],
+        format!("/v1/persons/{CITIZEN}?fields=ho_ten"),
+        "path and query reach the backend unchanged"
+    );
+    let seen = &body["headers"];
+    assert_eq!(seen["authorization"], "Bearer backend-secret", "the backend sees its own token only: {seen}");
+    assert_eq!(seen["x-road-id"], id.as_str());
+    assert_eq!((&seen["x-road-client"], &seen["x-road-purpose"]), (&json!(CONSUMER), &json!(PURPOSE)));
+    assert_eq!(seen["x-case-note"], "travels on", "user headers pass: {seen}");
+    assert_eq!(seen["host"], backend.trim_start_matches("http://"), "Host is the backend's: {seen}");
+    for stripped in ["x-private-hop", "user-agent"] {
+        assert!(seen.get(stripped).is_none(), "{stripped} must not reach the backend: {seen}");
+    }
+
+    // The same X-Road-Id in both nodes' logs, each with its own request id.
+    let central = records_of(app.kho.store.as_ref(), &id).await;
+    assert_eq!(central.len(), 1, "{central:?}");
+    let c = &central[0];
+    assert_eq!((c.client.as_str(), c.service.as_str()), (CONSUMER, format!("{PROVIDER}/persons").as_str()));
+    assert_eq!((c.purpose.as_str(), c.agreement_id.as_deref()), (PURPOSE, Some(agreement.id.as_str())));
+    assert_eq!((c.status_code, c.succeeded, c.fault_code.as_deref()), (200, true, None));
+    assert_eq!(c.path, format!("/v1/persons/{CITIZEN}?fields=ho_ten"));
+    assert_eq!(c.user_id.as_deref(), Some("VN001088000123"));
+    assert!(c.response_size > 0 && c.request_out_ts.is_some() && c.response_in_ts.is_some(), "{c:?}");
+    let at_agent = records_of(agent.store().await.as_ref(), &id).await;
+    assert_eq!(at_agent.len(), 1, "{at_agent:?}");
+    let a = &at_agent[0];
+    assert_eq!((a.client.as_str(), a.status_code, a.succeeded), (CONSUMER, 200, true));
+    assert_eq!(a.request_id, request_id, "the consumer got the Agent Node's request id");
+    assert_ne!(a.request_id, c.request_id);
+
+    // A body travels both hops as it was sent, and the log counts its bytes.
+    let form = r#"{"ho_ten":"Phạm Thị Dung","so_cccd":"036190001122"}"#;
+    let r = client()
+        .post(format!("{}/r1/{PROVIDER}/persons/v1/persons", agent.base))
+        .header("x-road-client", CONSUMER)
+        .header("x-road-purpose", PURPOSE)
+        .header("content-type", "application/json; charset=utf-8")
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    let r = Reply::read(r).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json(), json!({"received": form, "content_type": "application/json; charset=utf-8"}));
+    let posted = records_of(app.kho.store.as_ref(), &r.header("x-road-id").unwrap()).await;
+    assert_eq!((posted[0].method.as_str(), posted[0].request_size), ("POST", form.len() as i64), "{posted:?}");
+
+    // The provider's own errors come back as they are, without X-Road-Error.
+    let r = call(&format!("{}/r1/{PROVIDER}/persons/v1/persons/000000000000", agent.base), &parties, &[], &[]).await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.header("x-road-error"), None);
+    assert_eq!(r.json(), json!({"message": "no person has this ID"}));
+    // Redirects come back as they are, never followed.
+    let r = call(&format!("{}/r1/{PROVIDER}/persons/v1/persons/moved", agent.base), &parties, &[], &[]).await;
+    assert_eq!(r.status, 307);
+    assert_eq!(r.header("location").as_deref(), Some("http://127.0.0.1:9/v1/persons/elsewhere"));
+    let report = app.kho.verify_messages().await.unwrap();
+    assert!(report.intact && report.records == 4, "{report:?}");
+}
+
+#[tokio::test]
+async fn calls_without_a_matching_agreement_are_refused_with_xroad_faults() {
+    let app = spawn_app().await;
+    let p = Parties::create(&app.kho).await;
+    let backend = provider_backend().await;
+    let persons = proxied(&app.kho, "persons", &backend, None, None).await;
+    proxied(&app.kho, "households", &backend, None, None).await;
+    let archive = proxied(&app.kho, "archive", &backend, None, None).await;
+    let pending = proxied(&app.kho, "pending", &backend, None, None).await;
+    let agreement = agree(&app.kho, &persons, terms(&["GET /v1/persons/*"]), true).await;
+    let today = kho_core::time::now().date_naive();
+    let ended = AgreementTerms {
+        valid_from: Some(today - chrono::Days::new(30)),
+        valid_until: Some(today - chrono::Days::new(1)),
+        ..terms(&["GET /v1/persons/*"])
+    };
+    let expired = agree(&app.kho, &archive, ended, true).await;
+    let requested = agree(&app.kho, &pending, terms(&["GET /v1/persons/*"]), false).await;
+    let at = |service: &str, path: &str| format!("{}/r1/{PROVIDER}/{service}{path}", app.base);
+    let person = at("persons", &format!("/v1/persons/{CITIZEN}"));
+
+    assert_eq!(call(&person, &p, &[], &[]).await.status, 200, "the agreement allows this one");
+
+    let r = call(&at("households", "/v1/persons/1"), &p, &[], &[]).await;
+    expect_fault(r, 403, "Client.AccessDenied", &format!("no agreement lets {CONSUMER} call {PROVIDER}/households"));
+    let r = call(&at("persons", "/v1/households/1"), &p, &[], &[]).await;
+    let says = format!("agreement {} does not cover GET /v1/households/1", agreement.id);
+    expect_fault(r, 403, "Client.AccessDenied", &says);
+    let r = call(&at("archive", "/v1/persons/1"), &p, &[], &[]).await;
+    let says = format!("agreement {} expired on {}", expired.id, today - chrono::Days::new(1));
+    expect_fault(r, 403, "Client.AccessDenied", &says);
+    let r = call(&at("pending", "/v1/persons/1"), &p, &[], &[]).await;
+    let says = format!("agreement {} is requested and not yet approved", requested.id);
+    expect_fault(r, 403, "Client.AccessDenied", &says);
+    let r = call(&person, &p, &[], &[("x-road-purpose", "quang-cao")]).await;
+    expect_fault(r, 403, "Client.AccessDenied", "does not allow the purpose \"quang-cao\"; it allows xac-minh-cu-tru");
+    let r = call(&person, &p, &["x-road-purpose"], &[]).await;
+    expect_fault(r, 400, "Client.BadRequest", "the X-Road-Purpose header is missing");
+    let r = call(&person, &p, &["x-road-client"], &[]).await;
+    expect_fault(r, 400, "Client.BadRequest", "the X-Road-Client header is missing");
+    let r = call(&person, &p, &["authorization"], &[]).await;
+    expect_fault(r, 401, "Client.Unauthorized", "send the token of");
+    let r = call(&person, &p, &[], &[("authorization", "Bearer kho_not-a-real-token")]).await;
+    expect_fault(r, 401, "Client.Unauthorized", "the token is unknown, revoked or expired");
+    let provider_token = format!("Bearer {}", p.provider_token);
+    let r = call(&person, &p, &[], &[("authorization", &provider_token)]).await;
+    expect_fault(r, 401, "Client.Unauthorized", &format!("the token belongs to {PROVIDER}, not to the X-Road-Client"));
+    let r = call(&at("no-such-service", "/v1/persons/1"), &p, &[], &[]).await;
+    expect_fault(r, 404, "Client.UnknownService", "offers no service \"no-such-service\"");
+
+    // Through the Agent Node, the central node's faults reach the consumer as they are,
+    // and the Agent Node refuses a client it does not serve.
+    let agent = Agent::start(&app.base, &p).await;
+    let via_agent = format!("{}/r1/{PROVIDER}/persons/v1/persons/{CITIZEN}", agent.base);
+    let r = call(&via_agent, &p, &["authorization"], &[("x-road-purpose", "quang-cao")]).await;
+    expect_fault(r, 403, "Client.AccessDenied", "does not allow the purpose");
+    let r = call(&via_agent, &p, &[], &[("x-road-client", "VN/GOV/000.00.03.H24/OTHER")]).await;
+    expect_fault(r, 403, "Client.AccessDenied", &format!("this Agent Node serves {CONSUMER}"));
+    assert_eq!(call(&via_agent, &p, &["authorization"], &[]).await.status, 200);
+
+    // A revoked token stops working within the directory's quarter second.
+    let (operator, ctx) = (Subject::operator(), AuditContext::operator());
+    let consumer = app.kho.subsystem_by_xroad_id(CONSUMER).await.unwrap();
+    let owner = TokenOwner::Subsystem(consumer.id);
+    let (second, secret) = app.kho.create_token(&operator, &ctx, owner, "second", 1).await.unwrap();
+    let bearer = format!("Bearer {secret}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(call(&person, &p, &[], &[("authorization", &bearer)]).await.status, 200);
+    app.kho.revoke_token(&operator, &ctx, &second.id).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let r = call(&person, &p, &[], &[("authorization", &bearer)]).await;
+    expect_fault(r, 401, "Client.Unauthorized", "the token is unknown, revoked or expired");
+
+    // Every refusal is an exchange of the log too, with its fault.
+    let records = all_records(app.kho.store.as_ref()).await;
+    assert_eq!(records.len(), 16, "{records:#?}");
+    let faults: Vec<Option<&str>> = records.iter().map(|r| r.fault_code.as_deref()).collect();
+    assert_eq!(faults.iter().filter(|f| **f == Some("Client.AccessDenied")).count(), 6, "{faults:?}");
+    assert_eq!(faults.iter().filter(|f| f.is_none()).count(), 3, "{faults:?}");
+    assert!(records.iter().filter(|r| r.fault_code.is_some()).all(|r| !r.succeeded));
+}
+
+/// A resource of the provider's agency holding citizens (personal data), its table
+/// loaded, and a dataset service over it keyed by the citizen ID.
+async fn citizens_service(app: &TestApp, code: &str) -> Service {
+    let admin = app.token("admin").await;
+    let body = json!({"title": "Dân cư thử nghiệm", "publisher_agency_id": app.agency_id("000.00.01.H24").await,
+        "sharing_scope": "shared", "personal_data": "basic", "licence": "CC-BY-4.0"});
+    let r = app.post_json("/api/v1/resources", &admin, &body).await;
+    assert_eq!(r.status(), 201);
+    let resource: Value = r.json().await.unwrap();
+    let id = resource["id"].as_str().unwrap().to_string();
+    let r = client()
+        .post(app.url(&format!("/api/v1/resources/{id}/tables/main/versions?filename=dan-cu.csv&schema=so_cccd:text")))
+        .bearer_auth(&admin)
+        .header("content-type", "text/csv")
+        .body(CITIZENS_CSV)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let new = NewService {
+        provider: SubsystemId::parse(PROVIDER).unwrap(),
+        code: code.into(),
+        description: "Tra cứu dân cư".into(),
+        target: ServiceTarget::Dataset {
+            resource_id: id,
+            table: "main".into(),
+            columns: vec![],
+            filter: None,
+            key_column: Some("so_cccd".into()),
+        },
+        timeout_ms: None,
+        log_bodies: false,
+    };
+    app.kho.register_service(&Subject::operator(), &AuditContext::operator(), new).await.unwrap()
+}
+
+fn masked_terms() -> AgreementTerms {
+    AgreementTerms {
+        fields: vec!["so_cccd".into(), "ho_ten".into()],
+        masked: vec!["so_cccd".into()],
+        ..terms(&["GET /rows", "GET /rows/*"])
+    }
+}
+
+#[tokio::test]
+async fn masked_fields_show_only_the_last_four_characters() {
+    let app = spawn_app().await;
+    let p = Parties::create(&app.kho).await;
+    let service = citizens_service(&app, "dan-cu").await;
+    agree(&app.kho, &service, masked_terms(), true).await;
+    let rows = format!("{}/r1/{PROVIDER}/dan-cu/rows", app.base);
+
+    let r = call(&format!("{rows}?limit=2&sort=ho_ten"), &p, &[], &[]).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("x-road-service"), Some(format!("{PROVIDER}/dan-cu")));
+    let page = r.json();
+    assert_eq!(
+        page["items"],
+        json!([
+            {"so_cccd": "********9012", "ho_ten": "Lê Văn Cường"},
+            {"so_cccd": "********1234", "ho_ten": "Nguyễn Văn An"},
+        ]),
+        "only the agreed fields, the ID masked, the address and birth date absent"
+    );
+    assert_eq!((page["total"].as_i64(), page["limit"].as_i64()), (Some(3), Some(2)));
+
+    let r = call(&format!("{rows}/{CITIZEN}"), &p, &[], &[]).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json(), json!({"so_cccd": "********1234", "ho_ten": "Nguyễn Văn An"}));
+    let r = call(&format!("{rows}/999999999999"), &p, &[], &[]).await;
+    assert_eq!(r.status, 404);
+
+    // Asking for a field the agreement hides is refused, not quietly emptied.
+    let r = call(&format!("{rows}?fields=dia_chi"), &p, &[], &[]).await;
+    expect_fault(r, 403, "Client.AccessDenied", "the field \"dia_chi\" is not among those agreement");
+    let r = call(&format!("{rows}?dia_chi=3%20Ng%C3%B4%20Gia%20T%E1%BB%B1"), &p, &[], &[]).await;
+    expect_fault(r, 403, "Client.AccessDenied", "does not allow filtering on \"dia_chi\"");
+
+    // A masked value cannot be recovered by ranges, ordering or search; looking a row up
+    // by the whole value (which the consumer already knows) stays allowed.
+    for probe in ["so_cccd.gte=079&so_cccd.lt=080", "so_cccd.ne=0", "sort=-so_cccd", "q=0792"] {
+        let r = call(&format!("{rows}?{probe}"), &p, &[], &[]).await;
+        expect_fault(r, 403, "Client.AccessDenied", "so_cccd");
+    }
+    let r = call(&format!("{rows}?so_cccd={CITIZEN}"), &p, &[], &[]).await;
+    assert_eq!(r.json()["items"], json!([{"so_cccd": "********1234", "ho_ten": "Nguyễn Văn An"}]));
+
+    // Masking without a choice of fields: every column, the ID masked, and no search.
+    let whole = NewService { code: "dan-cu-day-du".into(), ..citizens_service_like(&service) };
+    let whole = app.kho.register_service(&Subject::operator(), &AuditContext::operator(), whole).await.unwrap();
+    agree(&app.kho, &whole, AgreementTerms { masked: vec!["so_cccd".into()], ..terms(&["GET /rows"]) }, true).await;
+    let rows = format!("{}/r1/{PROVIDER}/dan-cu-day-du/rows", app.base);
+    let r = call(&format!("{rows}?sort=ho_ten&limit=1"), &p, &[], &[]).await;
+    let first = json!({"so_cccd": "********9012", "ho_ten": "Lê Văn Cường", "ngay_sinh": "1978-01-30", "dia_chi": "45 Trần Hưng Đạo"});
+    assert_eq!(r.json()["items"], json!([first]));
+    let r = call(&format!("{rows}?q=0792"), &p, &[], &[]).await;
+    expect_fault(r, 403, "Client.AccessDenied", "q would search the masked so_cccd");
+}
+
+/// A new service over the same table as `service`.
+fn citizens_service_like(service: &Service) -> NewService {
+    NewService {
+        provider: service.provider.clone(),
+        code: service.code.clone(),
+        description: service.description.clone(),
+        target: service.target.clone(),
+        timeout_ms: None,
+        log_bodies: false,
+    }
+}
+
+#[tokio::test]
+async fn a_citizens_access_report_lists_the_exchanges_that_served_their_row() {
+    let app = spawn_app().await;
+    let p = Parties::create(&app.kho).await;
+    let service = citizens_service(&app, "dan-cu").await;
+    let agreement = agree(&app.kho, &service, masked_terms(), true).await;
+    let rows = format!("{}/r1/{PROVIDER}/dan-cu/rows", app.base);
+    let r = call(&format!("{rows}/{CITIZEN}"), &p, &[], &[("x-road-issue", "HS-2026-0042")]).await;
+    assert_eq!(r.status, 200);
+    let served = r.header("x-road-id").unwrap();
+    let r = call(&format!("{rows}/001204005678"), &p, &[], &[]).await;
+    assert_eq!(r.status, 200);
+    let other = r.header("x-road-id").unwrap();
+
+    let report =
+        app.kho.subject_access(&Subject::operator(), &AuditContext::operator(), &format!(" {CITIZEN} "), 100).await;
+    let report = report.unwrap();
+    let ids: Vec<&str> = report.iter().map(|r| r.message_id.as_str()).collect();
+    assert_eq!(ids, [served.as_str()], "only the exchange that served {CITIZEN}, not {other}");
+    let r = &report[0];
+    assert_eq!((r.client.as_str(), r.purpose.as_str()), (CONSUMER, PURPOSE));
+    assert_eq!(r.agreement_id.as_deref(), Some(agreement.id.as_str()));
+    assert_eq!(r.issue.as_deref(), Some("HS-2026-0042"));
+    assert!(r.subjects.iter().all(|s| !s.contains(CITIZEN)), "the log keeps digests, never the ID: {r:?}");
+    // A page of rows served three citizens, each of whom now sees it.
+    let r = call(&rows, &p, &[], &[]).await;
+    let page = r.header("x-road-id").unwrap();
+    assert_eq!(r.status, 200);
+    let report = app.kho.subject_access(&Subject::operator(), &AuditContext::operator(), CITIZEN, 100).await.unwrap();
+    assert_eq!(report.iter().map(|r| r.message_id.as_str()).collect::<Vec<_>>(), [page.as_str(), served.as_str()]);
+}
+
+#[tokio::test]
+async fn rate_limits_and_daily_quotas_answer_429_with_retry_after() {
+    let app = spawn_app().await;
+    let p = Parties::create(&app.kho).await;
+    let backend = provider_backend().await;
+    let persons = proxied(&app.kho, "persons", &backend, None, None).await;
+    let counted = proxied(&app.kho, "counted", &backend, None, None).await;
+    let slow_terms = AgreementTerms { rate_per_second: 1, burst: Some(1), ..terms(&["GET /v1/persons/*"]) };
+    let agreement = agree(&app.kho, &persons, slow_terms, true).await;
+    let daily = agree(&app.kho, &counted, AgreementTerms { daily_quota: Some(2), ..terms(&["GET /v1/*"]) }, true).await;
+    let person = format!("{}/r1/{PROVIDER}/persons/v1/persons/{CITIZEN}", app.base);
+
+    assert_eq!(call(&person, &p, &[], &[]).await.status, 200);
+    let r = call(&person, &p, &[], &[]).await;
+    let retry_after: u64 = r.header("retry-after").expect("Retry-After").parse().unwrap();
+    assert_eq!(retry_after, 1);
+    let says = format!("agreement {} allows 1 requests a second (burst 1)", agreement.id);
+    expect_fault(r, 429, "Client.TooManyRequests", &says);
+    tokio::time::sleep(Duration::from_secs(retry_after)).await;
+    assert_eq!(call(&person, &p, &[], &[]).await.status, 200, "allowed again after Retry-After");
+
+    let counted = format!("{}/r1/{PROVIDER}/counted/v1/persons/{CITIZEN}", app.base);
+    for _ in 0..2 {
+        assert_eq!(call(&counted, &p, &[], &[]).await.status, 200);
+    }
+    let r = call(&counted, &p, &[], &[]).await;
+    let retry_after: u64 = r.header("retry-after").expect("Retry-After").parse().unwrap();
+    assert!((1..=86_400).contains(&retry_after), "until midnight UTC: {retry_after}");
+    expect_fault(r, 429, "Client.TooManyRequests", &format!("agreement {} allows 2 requests a day", daily.id));
+}
+
+#[tokio::test]
+async fn a_slow_backend_is_a_504_and_a_closed_port_a_502() {
+    let app = spawn_app().await;
+    let p = Parties::create(&app.kho).await;
+    let slow = proxied(&app.kho, "slow", &provider_backend().await, None, Some(300)).await;
+    let down = proxied(&app.kho, "down", &closed_port_url(), None, None).await;
+    agree(&app.kho, &slow, terms(&["GET /slow"]), true).await;
+    agree(&app.kho, &down, terms(&["GET /v1/persons/*"]), true).await;
+
+    let started = Instant::now();
+    let r = call(&format!("{}/r1/{PROVIDER}/slow/slow", app.base), &p, &[], &[]).await;
+    let took = started.elapsed();
+    let timed_out = r.header("x-road-id").unwrap();
+    expect_fault(r, 504, "Server.ServerProxy.NetworkError", "the backend did not answer within 300 ms");
+    assert!(took < Duration::from_secs(3), "the service's timeout applies, not the backend's pace: {took:?}");
+    let r = call(&format!("{}/r1/{PROVIDER}/down/v1/persons/{CITIZEN}", app.base), &p, &[], &[]).await;
+    let refused = r.header("x-road-id").unwrap();
+    expect_fault(r, 502, "Server.ServerProxy.ServiceFailed", "the backend refused or did not take the connection");
+
+    for (id, status) in [(timed_out, 504), (refused, 502)] {
+        let records = records_of(app.kho.store.as_ref(), &id).await;
+        assert_eq!(records.len(), 1);
+        assert_eq!((records[0].status_code, records[0].succeeded), (status, false), "{records:?}");
+    }
+}
+
+/// A GET written byte for byte, so the path reaches the gateway as it is (HTTP clients
+/// resolve `..` before sending): the status and the headers of the answer.
+async fn raw_get(base: &str, path: &str, p: &Parties) -> (u16, HashMap<String, String>) {
+    let address = base.trim_start_matches("http://").to_string();
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nX-Road-Client: {CONSUMER}\r\nX-Road-Purpose: {PURPOSE}\r\n\
+         Authorization: Bearer {}\r\nConnection: close\r\n\r\n",
+        p.token
+    );
+    let answer = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(&address).unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).unwrap();
+        String::from_utf8_lossy(&answer).into_owned()
+    })
+    .await
+    .unwrap();
+    let head = answer.split("\r\n\r\n").next().unwrap();
+    let mut lines = head.lines();
+    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).expect("a status line");
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    (status, headers)
+}
+
+#[tokio::test]
+async fn dot_segments_cannot_climb_out_of_an_agreed_endpoint() {
+    let app = spawn_app().await;
+    let p = Parties::create(&app.kho).await;
+    let persons = proxied(&app.kho, "persons", &provider_backend().await, None, None).await;
+    agree(&app.kho, &persons, terms(&["GET /v1/persons/*"]), true).await;
+    let service = format!("/r1/{PROVIDER}/persons");
+
+    let (status, _) = raw_get(&app.base, &format!("{service}/v1/persons/{CITIZEN}"), &p).await;
+    assert_eq!(status, 200);
+    // A backend that resolves dot segments would serve /admin, which no agreement covers.
+    for climb in
+        ["/v1/persons/../../admin", "/v1/persons/%2e%2E/%2E%2e/admin", "/v1/persons/..%2F..%2Fadmin", "/v1/persons/./x"]
+    {
+        let (status, headers) = raw_get(&app.base, &format!("{service}{climb}"), &p).await;
+        assert_eq!(status, 400, "{climb} must be refused");
+        assert_eq!(headers.get("x-road-error").map(String::as_str), Some("Client.BadRequest"), "{climb}");
+    }
+}
+
+// ---- the message log ----------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy)]
+enum Tamper {
+    Alter,
+    Delete,
+    Swap,
+}
+
+impl Tamper {
+    fn statements(self) -> &'static [&'static str] {
+        match self {
+            Self::Alter => &["UPDATE message_log SET purpose = 'quang-cao' WHERE seq = 2"],
+            Self::Delete => &["DELETE FROM message_log WHERE seq = 2"],
+            // Records 2 and 3 trade places: every field but seq.
+            Self::Swap => &[
+                "UPDATE message_log SET seq = -2 WHERE seq = 2",
+                "UPDATE message_log SET seq = 2 WHERE seq = 3",
+                "UPDATE message_log SET seq = 3 WHERE seq = -2",
+            ],
+        }
+    }
+
+    fn reason(self) -> &'static str {
+        match self {
+            Self::Alter => "record 2 was altered",
+            Self::Delete => "record 2 is missing: record 3 follows record 1",
+            Self::Swap => "record 2 does not follow record 1",
+        }
+    }
+}
+
+/// A central node on `db` whose log holds four exchanges.
+async fn central_with_four_exchanges(db: Option<TestDb>) -> Central {
+    let central = Central::start(db).await;
+    let p = Parties::create(&central.kho).await;
+    let persons = proxied(&central.kho, "persons", &provider_backend().await, None, None).await;
+    agree(&central.kho, &persons, terms(&["GET /v1/persons/*"]), true).await;
+    for n in 1..=4 {
+        let url = format!("{}/r1/{PROVIDER}/persons/v1/persons/{n:012}", central.base);
+        assert_eq!(call(&url, &p, &[], &[]).await.status, 200);
+    }
+    central
+}
+
+async fn tamper_and_verify(db: Option<TestDb>, tamper: Tamper) {
+    let central = central_with_four_exchanges(db).await;
+    let before = central.kho.verify_messages().await.unwrap();
+    assert!(before.intact, "{} before tampering: {}", central.backend(), before.message);
+    assert_eq!(before.records, 4);
+
+    let raw = sqlx::AnyPool::connect(&central.db_url).await.unwrap();
+    for statement in tamper.statements() {
+        sqlx::query(statement).execute(&raw).await.unwrap();
+    }
+    let after = central.kho.verify_messages().await.unwrap();
+    assert!(!after.intact, "{} after {tamper:?}: {}", central.backend(), after.message);
+    let first = after.first_break.expect("the first bad record");
+    assert_eq!(first.seq, 2, "{} after {tamper:?}: {}", central.backend(), after.message);
+    assert!(first.reason.contains(tamper.reason()), "{} after {tamper:?}: {}", central.backend(), first.reason);
+    assert!(after.message.starts_with("broken at record 2: "), "{}", after.message);
+}
+
+#[tokio::test]
+async fn a_tampered_message_log_is_detected_on_sqlite_and_postgresql() {
+    for tamper in [Tamper::Alter, Tamper::Delete, Tamper::Swap] {
+        tamper_and_verify(None, tamper).await;
+        // Outside CI without KHO_TEST_POSTGRES_URL the PostgreSQL run is skipped; in CI it is required.
+        if let Some(db) = TestDb::postgres().await {
+            tamper_and_verify(Some(db), tamper).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_exported_log_verifies_offline_and_a_tampered_line_does_not() {
+    let mut central = central_with_four_exchanges(TestDb::postgres().await).await;
+    // A graceful stop signs a last checkpoint over the whole log.
+    central.stop().await;
+    let mut bundle = Vec::new();
+    assert_eq!(central.kho.export_messages(&mut bundle).await.unwrap(), 4);
+    let key = central.kho.node_keys().unwrap().signing.public_hex();
+    let report = kho_exchange::msglog::verify_bundle(bundle.as_slice(), Some(&key)).unwrap();
+    assert!(report.intact, "{}", report.message);
+    assert_eq!((report.records, report.checkpoints, report.unsigned_tail), (4, 1, 0), "{}", report.message);
+
+    let text = String::from_utf8(bundle).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let second = lines.iter().position(|l| l.starts_with("{\"record\":{\"seq\":2,")).expect("record 2's line");
+    let mut tampered: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    tampered[second] = tampered[second].replace(&format!("\"purpose\":\"{PURPOSE}\""), "\"purpose\":\"quang-cao\"");
+    assert_ne!(tampered[second], lines[second]);
+    let report = kho_exchange::msglog::verify_bundle(tampered.join("\n").as_bytes(), Some(&key)).unwrap();
+    assert!(!report.intact);
+    assert_eq!(report.first_break.as_ref().map(|b| b.seq), Some(2), "{}", report.message);
+    assert!(report.message.contains("record 2 was altered"), "{}", report.message);
+    let stranger = kho_exchange::msglog::NodeKey::generate().public_hex();
+    let report = kho_exchange::msglog::verify_bundle(text.as_bytes(), Some(&stranger)).unwrap();
+    assert!(!report.intact, "a bundle signed by another key does not verify: {}", report.message);
+}
+
+// ---- a client that knows only the protocol ------------------------------------------
+
+#[tokio::test]
+async fn a_plain_http_xroad_client_calls_dataset_and_proxied_services_and_metaservices() {
+    if std::process::Command::new("python3").arg("--version").output().is_err() {
+        assert!(std::env::var_os("CI").is_none(), "python3 must be installed in CI");
+        eprintln!("python3 not found: skipping the plain X-Road client");
+        return;
+    }
+    let app = spawn_app().await;
+    let p = Parties::create(&app.kho).await;
+    let dataset = citizens_service(&app, "dan-cu").await;
+    let persons = proxied(&app.kho, "persons", &provider_backend().await, None, None).await;
+    agree(&app.kho, &dataset, masked_terms(), true).await;
+    agree(&app.kho, &persons, terms(&["GET /v1/persons/*"]), true).await;
+
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/xroad_client.py");
+    let mut command = std::process::Command::new("python3");
+    command
+        .arg(script)
+        .env("XROAD_BASE", &app.base)
+        .env("XROAD_CLIENT", CONSUMER)
+        .env("XROAD_TOKEN", &p.token)
+        .env("XROAD_PURPOSE", PURPOSE)
+        .env("XROAD_PROVIDER", PROVIDER)
+        .env("XROAD_DATASET_SERVICE", "dan-cu")
+        .env("XROAD_ROW_KEY", CITIZEN)
+        .env("XROAD_PROXIED_SERVICE", "persons")
+        .env("XROAD_PROXIED_PATH", format!("/v1/persons/{CITIZEN}"));
+    let output = tokio::task::spawn_blocking(move || command.output()).await.unwrap().expect("run python3");
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    eprintln!("{stdout}");
+    assert!(output.status.success(), "the plain client failed ({}):\n{stdout}\n{stderr}", output.status);
+    assert!(stdout.contains("all checks passed"), "{stdout}");
+
+    // Its service calls are in the log under the ids it chose.
+    let records = all_records(app.kho.store.as_ref()).await;
+    let by_service = |s: &str| records.iter().filter(|r| r.service == format!("{PROVIDER}/{s}")).count();
+    assert!(by_service("dan-cu") >= 2 && by_service("persons") >= 1, "{records:#?}");
+    assert!(records.iter().any(|r| r.service.ends_with("/listMethods")));
+}
