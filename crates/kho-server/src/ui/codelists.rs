@@ -3,6 +3,7 @@
 //! management pages (`/admin/code-lists`: create a list, upload a CSV/XLSX file as a
 //! draft, see its validation report and what it changes, publish or delete it).
 
+use super::alert;
 use super::{error_page, page, require_login, Lang};
 use crate::http::caller::Caller;
 use crate::http::AppState;
@@ -173,10 +174,6 @@ pub async fn public_show(
 }
 
 // ---- management pages ---------------------------------------------------------------
-
-fn alert(message: Option<&str>) -> Markup {
-    html! { @if let Some(m) = message { p.error role="alert" { (m) } } }
-}
 
 async fn admin_page(
     state: &AppState,

@@ -365,7 +365,7 @@ pub async fn create(State(state): State<AppState>, caller: Caller, uri: Uri, For
     match result.await {
         Ok(e) => Redirect::to(&format!("/dictionary/{}", e.draft.identifier)).into_response(),
         Err(e) => {
-            let status = super::pages::status_of(&e);
+            let status = super::status_of(&e);
             form_page(&state, &caller, &uri, None, &f, Some(&e.message), status).await
         }
     }
@@ -402,7 +402,7 @@ pub async fn update(
     match result.await {
         Ok(e) => Redirect::to(&format!("/dictionary/{}", e.draft.identifier)).into_response(),
         Err(e) => {
-            let status = super::pages::status_of(&e);
+            let status = super::status_of(&e);
             form_page(&state, &caller, &uri, Some(&current), &f, Some(&e.message), status).await
         }
     }
@@ -423,7 +423,7 @@ pub async fn set_status(
     match result.await {
         Ok(e) => Redirect::to(&format!("/dictionary/{}", e.draft.identifier)).into_response(),
         Err(e) => {
-            let status = super::pages::status_of(&e);
+            let status = super::status_of(&e);
             show_page(&state, &caller, &uri, &key, Some(&e.message), status).await
         }
     }

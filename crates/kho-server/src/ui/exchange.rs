@@ -6,6 +6,7 @@
 //! administrators). The services decide who may do what; the pages only hide the
 //! buttons a user could not use.
 
+use super::{alert, csrf_field, status_of};
 use super::{error_page, page, require_login, urlencode, Lang};
 use crate::gateway::health::ServiceHealth;
 use crate::http::caller::Caller;
@@ -35,18 +36,6 @@ const ACCESS_LIMIT: i64 = 500;
 const DEFAULT_ENDPOINTS: &str = "GET /*";
 
 // ---- shared pieces --------------------------------------------------------------------
-
-fn alert(message: Option<&str>) -> Markup {
-    html! { @if let Some(m) = message { p.error role="alert" { (m) } } }
-}
-
-fn csrf_field(caller: &Caller) -> Markup {
-    html! { input type="hidden" name="csrf_token" value=(caller.csrf_token()); }
-}
-
-fn status_of(e: &Error) -> StatusCode {
-    super::pages::status_of(e)
-}
 
 /// A time in UTC, as the audit log shows it.
 fn when(t: DateTime<Utc>) -> String {

@@ -249,3 +249,18 @@ pub fn error_page(caller: &Caller, path: &str, err: &kho_core::Error) -> Respons
     );
     (status, Html(body.into_string())).into_response()
 }
+
+/// An error message above a form, when there is one.
+pub(crate) fn alert(message: Option<&str>) -> Markup {
+    html! { @if let Some(m) = message { p.error role="alert" { (m) } } }
+}
+
+/// The CSRF token every management form posts.
+pub(crate) fn csrf_field(caller: &Caller) -> Markup {
+    html! { input type="hidden" name="csrf_token" value=(caller.csrf_token()); }
+}
+
+/// The HTTP status a page shows for a service's error.
+pub(crate) fn status_of(e: &kho_core::Error) -> axum::http::StatusCode {
+    axum::http::StatusCode::from_u16(e.code.status()).unwrap_or(axum::http::StatusCode::BAD_REQUEST)
+}

@@ -2,6 +2,7 @@
 //! service function and renders the result in the shared layout.
 
 use super::{admin_links, error_page, layout, require_login, urlencode, Lang};
+use super::{alert, csrf_field, status_of};
 use crate::http::api::AuditParams;
 use crate::http::caller::{cookie, set_cookie, Caller, LANG_COOKIE, SESSION_COOKIE};
 use crate::http::AppState;
@@ -28,14 +29,6 @@ fn safe_local_path(p: Option<&str>) -> &str {
         Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p,
         _ => "/",
     }
-}
-
-fn alert(message: Option<&str>) -> Markup {
-    html! { @if let Some(m) = message { p.error role="alert" { (m) } } }
-}
-
-fn csrf_field(caller: &Caller) -> Markup {
-    html! { input type="hidden" name="csrf_token" value=(caller.csrf_token()); }
 }
 
 fn roles_text(roles: &[Role]) -> String {
@@ -317,10 +310,6 @@ pub async fn create_agency(
         Ok(_) => Redirect::to("/admin/agencies").into_response(),
         Err(e) => agencies_page(&state, &caller, &uri, Some(&e.message), status_of(&e)).await,
     }
-}
-
-pub(super) fn status_of(e: &Error) -> StatusCode {
-    StatusCode::from_u16(e.code.status()).unwrap_or(StatusCode::BAD_REQUEST)
 }
 
 #[derive(Deserialize)]

@@ -119,7 +119,7 @@ pub async fn submit_request(
     let result = f.send(&state, &caller, client.ip(), RequestKind::DatasetRequest, None);
     match result.await {
         Ok(r) => thanks(&caller, &uri, &r),
-        Err(e) => request_page(&state, &caller, &uri, &f, Some(&e.message), super::pages::status_of(&e)).await,
+        Err(e) => request_page(&state, &caller, &uri, &f, Some(&e.message), super::status_of(&e)).await,
     }
 }
 
@@ -241,6 +241,6 @@ pub async fn admin_answer(
     };
     match result.await {
         Ok(_) => Redirect::to("/admin/requests").into_response(),
-        Err(e) => admin_page(&state, &caller, &uri, false, Some(&e.message), super::pages::status_of(&e)).await,
+        Err(e) => admin_page(&state, &caller, &uri, false, Some(&e.message), super::status_of(&e)).await,
     }
 }
