@@ -2,9 +2,10 @@
 //! service points at the agent's `/backend/NAME`, with the agent's backend token, so
 //! the backend itself is reachable only from the agent's host.
 
+use crate::gateway::{subsystem, token};
 use crate::spawn_app;
 use kho_core::audit::AuditContext;
-use kho_core::identity::{NewSubsystem, Role, Subject, SubsystemId, TokenOwner};
+use kho_core::identity::{Subject, SubsystemId};
 use kho_exchange::{AgreementTerms, NewService, ServiceTarget};
 use kho_server::gateway::AgentSettings;
 use kho_server::{AgentNode, Settings};
@@ -33,15 +34,7 @@ async fn a_local_backend_exposed_by_an_agent_node_is_reached_only_through_it() {
 
     let mut tokens = Vec::new();
     for (xroad, agency) in [(PROVIDER, "000.00.03.H24"), (CONSUMER, "000.00.02.H24")] {
-        let agency_id = app.kho.store.agency_by_code(agency).await.unwrap().unwrap().id;
-        let new = NewSubsystem {
-            xroad_id: SubsystemId::parse(xroad).unwrap(),
-            name: xroad.into(),
-            agency_id,
-            roles: vec![Role::Viewer],
-        };
-        let s = app.kho.create_subsystem(&operator, &ctx, new).await.unwrap();
-        tokens.push(app.kho.create_token(&operator, &ctx, TokenOwner::Subsystem(s.id), "gateway", 1).await.unwrap().1);
+        tokens.push(token(&app.kho, &subsystem(&app.kho, xroad, agency, xroad).await).await);
     }
 
     // The provider's Agent Node exposes the backend as "ho-tich".

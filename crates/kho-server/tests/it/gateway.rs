@@ -65,7 +65,8 @@ impl Parties {
     }
 }
 
-async fn subsystem(kho: &Kho, xroad_id: &str, agency: &str, name: &str) -> kho_core::identity::Subsystem {
+/// A subsystem of the agency with this code, created by the operator.
+pub async fn subsystem(kho: &Kho, xroad_id: &str, agency: &str, name: &str) -> kho_core::identity::Subsystem {
     let agency = kho.store.agency_by_code(agency).await.unwrap().unwrap_or_else(|| panic!("agency {agency}"));
     let new = NewSubsystem {
         xroad_id: SubsystemId::parse(xroad_id).unwrap(),
@@ -76,7 +77,8 @@ async fn subsystem(kho: &Kho, xroad_id: &str, agency: &str, name: &str) -> kho_c
     kho.create_subsystem(&Subject::operator(), &AuditContext::operator(), new).await.unwrap()
 }
 
-async fn token(kho: &Kho, s: &kho_core::identity::Subsystem) -> String {
+/// A new gateway token of the subsystem.
+pub async fn token(kho: &Kho, s: &kho_core::identity::Subsystem) -> String {
     let owner = TokenOwner::Subsystem(s.id.clone());
     kho.create_token(&Subject::operator(), &AuditContext::operator(), owner, "gateway", 30).await.unwrap().1
 }

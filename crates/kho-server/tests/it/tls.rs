@@ -3,9 +3,10 @@
 //! certificate is registered is let through without a token. Certificates are made
 //! with the `openssl` command, as an operator would.
 
+use crate::gateway::subsystem;
 use crate::spawn_app_with;
 use kho_core::audit::AuditContext;
-use kho_core::identity::{NewSubsystem, Role, Subject, SubsystemId};
+use kho_core::identity::{Subject, SubsystemId};
 use kho_exchange::{AgreementTerms, NewService, ServiceTarget};
 use kho_server::gateway::AgentSettings;
 use kho_server::tls::TlsFiles;
@@ -137,14 +138,7 @@ async fn an_agent_node_reaches_the_central_gateway_with_its_client_certificate_a
     let central = app.base.replace("http://", "https://");
     let (operator, ctx) = (Subject::operator(), AuditContext::operator());
     for (xroad, agency) in [(CONSUMER, "000.00.02.H24"), (PROVIDER, "000.00.01.H24")] {
-        let agency_id = app.kho.store.agency_by_code(agency).await.unwrap().unwrap().id;
-        let new = NewSubsystem {
-            xroad_id: SubsystemId::parse(xroad).unwrap(),
-            name: xroad.into(),
-            agency_id,
-            roles: vec![Role::Viewer],
-        };
-        app.kho.create_subsystem(&operator, &ctx, new).await.unwrap();
+        subsystem(&app.kho, xroad, agency, xroad).await;
     }
     let service = NewService {
         provider: SubsystemId::parse(PROVIDER).unwrap(),
