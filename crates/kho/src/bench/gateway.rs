@@ -16,7 +16,8 @@
 //! connection less the backend's. wrk and nginx are not installed by the benchmark:
 //! when one is missing it says what to install and compares nothing. Every figure
 //! printed is parsed from this run's wrk output; errors or non-2xx answers on any side
-//! are reported and fail the verdicts.
+//! are reported and fail the verdicts. Afterwards `kho audit verify --messages` checks
+//! Kho's message log, which must hold a record for every request that went through.
 
 use super::{grouped, http, process, verdict, BenchArgs, Kho, Workdir};
 use anyhow::{anyhow, bail, Context};
@@ -58,7 +59,8 @@ fn gateway_path() -> String {
 
 /// Runs the gateway benchmark in `work`.
 pub fn run(args: &BenchArgs, work: &mut Workdir) -> anyhow::Result<ExitCode> {
-    let load = Load { threads: args.wrk_threads.max(1), connections: args.connections.max(1), seconds: args.duration };
+    let load =
+        Load { threads: args.wrk_threads.max(1), connections: args.connections.max(1), seconds: args.duration.max(1) };
     if load.threads > load.connections {
         bail!("--wrk-threads ({}) must not be more than --connections ({})", load.threads, load.connections);
     }
@@ -133,10 +135,13 @@ pub fn run(args: &BenchArgs, work: &mut Workdir) -> anyhow::Result<ExitCode> {
     }
     let server_rss = server.stop();
     drop(nginx);
+    // The probe and Kho's runs: every one of them should have its record.
+    let through_kho = measured.iter().find(|s| s.name == "Kho").map_or(0, |s| s.backend_total) + 1;
+    let log = MessageLog::read(&kho, through_kho)?;
 
-    report(&measured, load, server_rss);
+    report(&measured, load, server_rss, &log);
     let errors: u64 = measured.iter().map(Side::errors).sum();
-    Ok(if errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if errors == 0 && log.intact { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// wrk's load settings.
@@ -161,6 +166,8 @@ struct Side {
     latency: WrkRun,
     /// Requests the backend answered during the throughput run.
     backend_answered: u64,
+    /// Requests the backend answered from the warm-up to the end of the latency run.
+    backend_total: u64,
 }
 
 impl Side {
@@ -170,15 +177,53 @@ impl Side {
 }
 
 fn measure(name: &'static str, wrk: &Wrk, url: &str, load: Load, backend: &Backend) -> anyhow::Result<Side> {
+    let start = backend.answered();
     let warmup = wrk.run(url, Load { seconds: WARMUP_SECS, ..load })?;
     let before = backend.answered();
     let throughput = wrk.run(url, load)?;
     let backend_answered = backend.answered() - before;
     let latency = wrk.run(url, Load { threads: 1, connections: 1, ..load })?;
-    Ok(Side { name, warmup, throughput, latency, backend_answered })
+    let backend_total = backend.answered() - start;
+    Ok(Side { name, warmup, throughput, latency, backend_answered, backend_total })
 }
 
-fn report(sides: &[Side], load: Load, server_rss: Option<u64>) {
+/// Kho's message log after the run, as `kho audit verify --messages` reports it.
+struct MessageLog {
+    /// Its report line ("intact: N records, …" or where it is broken).
+    verified: String,
+    intact: bool,
+    records: Option<u64>,
+    /// Requests sent through the gateway (the probe, the warm-up and the runs) that
+    /// reached the backend.
+    forwarded: u64,
+}
+
+impl MessageLog {
+    fn read(kho: &Kho, forwarded: u64) -> anyhow::Result<Self> {
+        let done = process::run(kho.command(["audit", "verify", "--messages"]), b"")?;
+        let line = done.stdout.lines().find(|l| l.starts_with("ok: ") || l.starts_with("BROKEN: "));
+        let Some(line) = line else {
+            bail!("kho audit verify --messages answered something else: {}", done.why());
+        };
+        let intact = done.success() && line.starts_with("ok: ");
+        let verified = line.split_once(": ").map_or(line, |(_, rest)| rest).to_string();
+        Ok(Self { records: records_in(&verified), verified, intact, forwarded })
+    }
+
+    /// Every request that went through has its record.
+    fn complete(&self) -> bool {
+        self.records.is_some_and(|r| r >= self.forwarded)
+    }
+}
+
+/// The record count in a report such as "intact: 3,645 records, 6 signed checkpoints".
+fn records_in(report: &str) -> Option<u64> {
+    let words: Vec<&str> = report.split_whitespace().collect();
+    let at = words.iter().position(|w| w.trim_end_matches(',') == "records")?;
+    words.get(at.checked_sub(1)?)?.replace(',', "").parse().ok()
+}
+
+fn report(sides: &[Side], load: Load, server_rss: Option<u64>, log: &MessageLog) {
     let ms = |v: f64| format!("{v:.3} ms");
     let errors = |r: &WrkRun| {
         if r.errors() == 0 {
@@ -205,7 +250,8 @@ fn report(sides: &[Side], load: Load, server_rss: Option<u64>) {
     print_table(&rows);
     let one = Load { threads: 1, connections: 1, ..load };
     println!("\nlatency on one connection: wrk {} --latency", one.flags());
-    let direct_p50 = sides[0].latency.p50_ms;
+    let side = |name: &str| sides.iter().find(|s| s.name == name).expect("every side is measured");
+    let direct_p50 = side("direct").latency.p50_ms;
     let mut rows = vec![["side", "req/s", "p50", "p99", "errors", "added p50"].map(String::from).to_vec()];
     for s in sides {
         let l = &s.latency;
@@ -229,11 +275,14 @@ fn report(sides: &[Side], load: Load, server_rss: Option<u64>) {
         println!("  kho serve peak RSS: {}", super::mb(rss));
     }
     println!("  requests: as wrk counted them; backend answered: what reached the backend during the same run");
+    println!("  Kho's message log (kho audit verify --messages, after the run): {}", log.verified);
 
-    let side = |name: &str| sides.iter().find(|s| s.name == name).expect("every side is measured");
     let (nginx, kho) = (side("nginx"), side("Kho"));
-    let failed: Vec<String> =
+    let mut failed: Vec<String> =
         sides.iter().filter(|s| s.errors() > 0).map(|s| format!("{} had {} errors", s.name, s.errors())).collect();
+    if !log.intact {
+        failed.push("Kho's message log is broken".into());
+    }
     let outcome = |pass: bool| {
         if failed.is_empty() {
             verdict(pass).to_string()
@@ -256,6 +305,13 @@ fn report(sides: &[Side], load: Load, server_rss: Option<u64>) {
         "  added p50: Kho {kho_added:.3} ms vs nginx {nginx_added:.3} ms (target < {ADDED_P50_TARGET_MS} ms) {} — over \
          the backend's {direct_p50:.3} ms on one connection",
         outcome(kho_added < ADDED_P50_TARGET_MS)
+    );
+    let records = log.records.map_or_else(|| "an unknown number of".into(), grouped);
+    println!(
+        "  every request through Kho has its message-log record: {} — {records} records for {} requests that reached \
+         the backend (probe, warm-up and runs)",
+        verdict(log.intact && log.complete()),
+        grouped(log.forwarded)
     );
 }
 
@@ -789,6 +845,16 @@ Transfer/sec:       0.00B
     }
 
     #[test]
+    fn the_record_count_is_read_from_the_verification_report() {
+        assert_eq!(
+            records_in("intact: 3,645 records, 6 signed checkpoints, 0 records after the last checkpoint"),
+            Some(3645)
+        );
+        assert_eq!(records_in("intact: 1 records"), Some(1));
+        assert_eq!(records_in("broken at record 12: the hash does not match"), None);
+    }
+
+    #[test]
     fn wrk_durations_are_read_in_milliseconds() {
         assert_eq!(duration_ms("95.00us"), Some(0.095));
         assert_eq!(duration_ms("1.23ms"), Some(1.23));
@@ -821,34 +887,5 @@ Transfer/sec:       0.00B
         assert_eq!(answer.matches("HTTP/1.1 404 Not Found").count(), 1, "{answer}");
         assert_eq!(answer.matches(RECORD).count(), 2);
         assert_eq!(backend.answered(), 2);
-    }
-}
-#[cfg(test)]
-mod scratch {
-    use super::*;
-    #[test]
-    #[ignore]
-    fn scratch_direct_and_nginx() {
-        let tools = Tools::find().unwrap();
-        let backend = Backend::start().unwrap();
-        let dir = std::env::temp_dir().join("kho-gw-scratch");
-        let _ = std::fs::remove_dir_all(&dir);
-        let nginx = Nginx::start(&tools.nginx, &dir, backend.address).unwrap();
-        let headers = [
-            ("X-Road-Client", CONSUMER.to_string()),
-            ("X-Road-Purpose", PURPOSE.to_string()),
-            ("Authorization", "Bearer x".to_string()),
-        ];
-        let wrk = Wrk { exe: tools.wrk.clone(), headers: headers.iter().map(|(n, v)| format!("{n}: {v}")).collect() };
-        let load = Load { threads: 2, connections: 32, seconds: 3 };
-        let mut sides = Vec::new();
-        for (name, url) in [
-            ("direct", format!("http://{}{BACKEND_PATH}", backend.address)),
-            ("nginx", format!("http://{}{}", nginx.address, gateway_path())),
-            ("Kho", format!("http://{}{}", nginx.address, gateway_path())),
-        ] {
-            sides.push(measure(name, &wrk, &url, load, &backend).unwrap());
-        }
-        report(&sides, load, Some(123_000_000));
     }
 }
