@@ -417,8 +417,10 @@ impl ExchangeStore for SqlStore {
 
     async fn append_messages(&self, records: &mut [MessageRecord]) -> StoreResult<(i64, String)> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE message_head SET seq = seq WHERE id = 1").execute(&mut *tx).await?;
-        let head = sqlx::query("SELECT seq, hash FROM message_head WHERE id = 1").fetch_one(&mut *tx).await?;
+        // Locks the head row and reads it in one statement.
+        let head = sqlx::query("UPDATE message_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
+            .fetch_one(&mut *tx)
+            .await?;
         let (seq, hash): (i64, String) = (head.try_get("seq")?, head.try_get("hash")?);
         seal_chain(records, seq, &hash);
         insert_messages(&mut tx, records).await?;

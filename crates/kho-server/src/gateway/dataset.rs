@@ -36,23 +36,23 @@ pub async fn serve(
     let id = ex.record.message_id.clone();
     if request.method() != axum::http::Method::GET {
         let fault = Fault::new(FaultKind::BadRequest, "dataset services answer GET requests only", &id);
-        return ex.fail(&gw, fault, None);
+        return ex.fail(fault, None).await;
     }
     let query = request.uri().query().unwrap_or("").to_string();
     match axum::body::to_bytes(request.into_body(), MAX_BODY).await {
         Ok(bytes) => ex.request_body.lock().unwrap_or_else(|e| e.into_inner()).add(&bytes),
         Err(_) => {
             let fault = Fault::new(FaultKind::BadRequest, "a dataset service takes no request body", &id);
-            return ex.fail(&gw, fault, None);
+            return ex.fail(fault, None).await;
         }
     }
     match answer(&gw, entry, agreement, &call.path, &query, &id).await {
         Ok((status, body, subjects)) => {
             let mut ex = ex;
             ex.record.subjects = subjects;
-            ex.respond(&gw, json_response(status, body))
+            ex.respond(json_response(status, body)).await
         }
-        Err(fault) => ex.fail(&gw, fault, None),
+        Err(fault) => ex.fail(fault, None).await,
     }
 }
 

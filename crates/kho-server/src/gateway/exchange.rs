@@ -13,6 +13,8 @@ use axum::response::Response;
 use base64::Engine;
 use bytes::Bytes;
 use futures::future::BoxFuture;
+use http_body::Body as _;
+use http_body_util::BodyExt;
 use kho_core::identity::SubsystemId;
 use kho_core::{secret, time};
 use kho_exchange::msglog::MessageRecord;
@@ -22,6 +24,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::sync::oneshot;
 
+/// Answers of known length up to this size go out in one piece after their record.
+const WHOLE_LIMIT: u64 = 64 * 1024;
 /// Bytes of each body kept for a service that logs bodies.
 const BODY_LOG_LIMIT: usize = 64 * 1024;
 
@@ -94,15 +98,18 @@ impl Exchange {
     }
 
     /// Answers with a gateway fault.
-    pub fn fail(mut self, gw: &Arc<Gateway>, fault: Fault, retry_after: Option<u64>) -> Response {
+    pub async fn fail(mut self, fault: Fault, retry_after: Option<u64>) -> Response {
         self.record.fault_code = Some(fault.kind.clone());
         self.record.fault_string = Some(fault.message.clone());
         let response = fault_response(&fault, retry_after);
-        self.respond(gw, response)
+        self.respond(response).await
     }
 
-    /// Sets the X-Road headers and hands the body to a [`LoggedBody`].
-    pub fn respond(mut self, gw: &Arc<Gateway>, response: Response) -> Response {
+    /// Sets the X-Road headers and sends the answer once its record is stored: a body
+    /// of known length up to [`WHOLE_LIMIT`] is collected and sent in one piece after
+    /// the record is committed; a longer one streams through a [`LoggedBody`], which
+    /// holds back its last chunk until then.
+    pub async fn respond(mut self, response: Response) -> Response {
         let (mut parts, body) = response.into_parts();
         self.record.status_code = parts.status.as_u16();
         self.record.succeeded = self.record.fault_code.is_none() && parts.status.as_u16() < 500;
@@ -119,8 +126,30 @@ impl Exchange {
         set("x-road-id", &self.record.message_id);
         set("x-road-request-id", &self.record.request_id);
         set("x-road-request-hash", &self.record.request_hash);
-        let _ = gw;
-        Response::from_parts(parts, Body::new(LoggedBody::new(body, Box::new(self))))
+        if body.size_hint().exact().is_none_or(|n| n > WHOLE_LIMIT) {
+            return Response::from_parts(parts, Body::new(LoggedBody::new(body, Box::new(self))));
+        }
+        let id = self.record.message_id.clone();
+        let bytes = match body.collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) => {
+                Box::new(self).abandon(0, format!("the answer broke before its end: {e}"));
+                return fault_response(
+                    &Fault::new(FaultKind::BadGateway, "the answer broke before its end", &id),
+                    None,
+                );
+            }
+        };
+        self.chunk(&bytes);
+        let (gw, record) = self.complete(bytes.len() as i64);
+        match gw.logbook.submit(record).await.await {
+            Ok(Ok(())) => Response::from_parts(parts, Body::from(bytes)),
+            _ => {
+                let fault =
+                    Fault::new(FaultKind::Internal, "the message log could not be written; nothing was delivered", &id);
+                fault_response(&fault, None)
+            }
+        }
     }
 
     /// base64(SHA-512(SHA-512(headers) ‖ SHA-512(body))) over the body read so far.

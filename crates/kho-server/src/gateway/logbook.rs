@@ -113,7 +113,7 @@ impl Writer {
                     Some(first) => self.write_waiting(first, &mut receiver).await,
                     None => break,
                 },
-                _ = ticker.tick() => self.checkpoint(false).await,
+                _ = ticker.tick() => self.checkpoint(false, None).await,
                 _ = stop.changed() => {
                     receiver.close();
                     while let Some(first) = receiver.recv().await {
@@ -123,7 +123,7 @@ impl Writer {
                 }
             }
         }
-        self.checkpoint(false).await;
+        self.checkpoint(false, None).await;
     }
 
     async fn write_waiting(
@@ -140,9 +140,11 @@ impl Writer {
         }
         let (mut records, acks): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
         let mut outcome = Err(String::new());
+        let mut head = None;
         for attempt in 0..3 {
             match self.store.append_messages(&mut records).await {
-                Ok(_) => {
+                Ok(h) => {
+                    head = Some(h);
                     outcome = Ok(());
                     break;
                 }
@@ -156,21 +158,27 @@ impl Writer {
         for ack in acks.into_iter().flatten() {
             let _ = ack.send(outcome.clone());
         }
-        if outcome.is_ok() {
-            self.checkpoint(true).await;
+        if let Some(head) = head {
+            self.checkpoint(true, Some(head)).await;
         }
     }
 
-    /// Signs the head when enough records are unsigned (`by_count`) or any are (the
-    /// timer, and on close).
-    async fn checkpoint(&mut self, by_count: bool) {
+    /// Signs the head when enough records are unsigned (`by_count`, with the head the
+    /// last append returned) or any are (the timer, and on close: the head is read).
+    async fn checkpoint(&mut self, by_count: bool, head: Option<(i64, String)>) {
         let result: Result<(), kho_store::StoreError> = async {
             let last = match self.last_checkpoint {
                 Some(seq) => seq,
                 None => self.store.checkpoints().await?.last().map(|c| c.seq).unwrap_or(0),
             };
             self.last_checkpoint = Some(last);
-            let (seq, hash) = self.store.message_head().await?;
+            if head.as_ref().is_some_and(|(seq, _)| by_count && seq - last < self.policy.every_records) {
+                return Ok(());
+            }
+            let (seq, hash) = match head {
+                Some(h) => h,
+                None => self.store.message_head().await?,
+            };
             let unsigned = seq - last;
             if unsigned <= 0 || (by_count && unsigned < self.policy.every_records) {
                 return Ok(());

@@ -48,12 +48,12 @@ pub async fn serve(gw: Arc<Gateway>, mut ex: Exchange, meta: Meta, request: Requ
     let client = match header(headers, "x-road-client").map(SubsystemId::parse) {
         Some(Ok(c)) => c,
         Some(Err(e)) => {
-            return ex.fail(&gw, Fault::new(FaultKind::BadRequest, format!("X-Road-Client: {}", e.message), &id), None)
+            return ex.fail(Fault::new(FaultKind::BadRequest, format!("X-Road-Client: {}", e.message), &id), None).await
         }
         None => {
             let fault =
                 Fault::new(FaultKind::BadRequest, "the X-Road-Client header is missing; send your subsystem", &id);
-            return ex.fail(&gw, fault, None);
+            return ex.fail(fault, None).await;
         }
     };
     ex.record.service = match &meta {
@@ -64,10 +64,10 @@ pub async fn serve(gw: Arc<Gateway>, mut ex: Exchange, meta: Meta, request: Requ
     };
     let directory = match gw.kho.directory().await {
         Ok(d) => d,
-        Err(e) => return ex.fail(&gw, Fault::new(FaultKind::Internal, e.message, &id), None),
+        Err(e) => return ex.fail(Fault::new(FaultKind::Internal, e.message, &id), None).await,
     };
     if let Err(fault) = authenticate(&directory, &request, &client, &id) {
-        return ex.fail(&gw, fault, None);
+        return ex.fail(fault, None).await;
     }
     let body = match meta {
         Meta::ListClients => {
@@ -100,26 +100,26 @@ pub async fn serve(gw: Arc<Gateway>, mut ex: Exchange, meta: Meta, request: Requ
             });
             let Some(code) = code else {
                 let fault = Fault::new(FaultKind::BadRequest, "name the service: getOpenAPI?serviceCode=CODE", &id);
-                return ex.fail(&gw, fault, None);
+                return ex.fail(fault, None).await;
             };
             let Some(entry) = directory.services.get(&(p.to_string(), code.clone())).cloned() else {
                 let fault = Fault::new(FaultKind::UnknownService, format!("{p} offers no service {code:?}"), &id);
-                return ex.fail(&gw, fault, None);
+                return ex.fail(fault, None).await;
             };
             match &entry.service.target {
                 ServiceTarget::Proxied { openapi: Some(doc), .. } => doc.clone(),
                 ServiceTarget::Proxied { openapi: None, .. } => {
                     let message = format!("the provider registered no OpenAPI document for {code:?}");
-                    return ex.fail(&gw, Fault::new(FaultKind::UnknownService, message, &id), None);
+                    return ex.fail(Fault::new(FaultKind::UnknownService, message, &id), None).await;
                 }
                 ServiceTarget::Dataset { .. } => match super::dataset::openapi(&gw.kho, &entry.service).await {
                     Ok(doc) => doc,
-                    Err(e) => return ex.fail(&gw, Fault::new(FaultKind::Internal, e.message, &id), None),
+                    Err(e) => return ex.fail(Fault::new(FaultKind::Internal, e.message, &id), None).await,
                 },
             }
         }
     };
     let mut response = Response::new(Body::from(serde_json::to_vec(&body).expect("JSON serialises")));
     response.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
-    ex.respond(&gw, response)
+    ex.respond(response).await
 }

@@ -142,7 +142,7 @@ async fn call(State(gw): State<Arc<Gateway>>, request: Request) -> Response {
     );
     let call = match parsed {
         Ok(call) => call,
-        Err(fault) => return ex.fail(&gw, fault, None),
+        Err(fault) => return ex.fail(fault, None).await,
     };
     ex.record.client = call.client.to_string();
     ex.record.service = format!("{}/{}", call.provider, call.service);
@@ -154,17 +154,17 @@ async fn call(State(gw): State<Arc<Gateway>>, request: Request) -> Response {
     if has_dot_segment(&call.path) {
         let message = format!("{:?} has a . or .. segment; send the path without them", call.path);
         let fault = Fault::new(FaultKind::BadRequest, message, &ex.record.message_id);
-        return ex.fail(&gw, fault, None);
+        return ex.fail(fault, None).await;
     }
     let directory = match gw.kho.directory().await {
         Ok(d) => d,
         Err(e) => {
             let fault = internal(&ex, &e.message);
-            return ex.fail(&gw, fault, None);
+            return ex.fail(fault, None).await;
         }
     };
     if let Err(fault) = exchange::authenticate(&directory, &request, &call.client, &ex.record.message_id) {
-        return ex.fail(&gw, fault, None);
+        return ex.fail(fault, None).await;
     }
     let Some(entry) = directory.services.get(&(call.provider.to_string(), call.service.clone())).cloned() else {
         let fault = Fault::new(
@@ -172,17 +172,17 @@ async fn call(State(gw): State<Arc<Gateway>>, request: Request) -> Response {
             format!("{} offers no service {:?}; see its listMethods", call.provider, call.service),
             &ex.record.message_id,
         );
-        return ex.fail(&gw, fault, None);
+        return ex.fail(fault, None).await;
     };
     let method = request.method().as_str().to_string();
     let agreement = match exchange::agreement_for(&directory, &call, &entry.service.id, &method, &ex.record.message_id)
     {
         Ok(a) => a,
-        Err(fault) => return ex.fail(&gw, fault, None),
+        Err(fault) => return ex.fail(fault, None).await,
     };
     ex.record.agreement_id = Some(agreement.id.clone());
     if let Err((fault, retry_after)) = exchange::limit(&gw.limiter, &gw.quota, &agreement, &ex.record.message_id) {
-        return ex.fail(&gw, fault, Some(retry_after));
+        return ex.fail(fault, Some(retry_after)).await;
     }
     ex.service = Some(entry.clone());
     match &entry.service.target {

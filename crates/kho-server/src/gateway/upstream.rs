@@ -101,7 +101,7 @@ pub async fn forward(gw: Arc<Gateway>, mut ex: Exchange, target: Target, request
         Ok(u) => u,
         Err(_) => {
             let fault = Fault::new(FaultKind::Internal, "the service's backend URL is not valid", &id);
-            return ex.fail(&gw, fault, None);
+            return ex.fail(fault, None).await;
         }
     };
     let mut headers = travelling(&parts.headers, &["host", "user-agent", "authorization"]);
@@ -124,7 +124,7 @@ pub async fn forward(gw: Arc<Gateway>, mut ex: Exchange, target: Target, request
     match tokio::time::timeout(target.timeout, gw.client.request(outgoing)).await {
         Err(_) => {
             let message = format!("the backend did not answer within {} ms", target.timeout.as_millis());
-            ex.fail(&gw, Fault::new(FaultKind::Timeout, message, &id), None)
+            ex.fail(Fault::new(FaultKind::Timeout, message, &id), None).await
         }
         Ok(Err(e)) => {
             tracing::warn!(error = %e, service = %ex.record.service, "backend unreachable");
@@ -133,7 +133,7 @@ pub async fn forward(gw: Arc<Gateway>, mut ex: Exchange, target: Target, request
             } else {
                 "the backend closed the connection before answering"
             };
-            ex.fail(&gw, Fault::new(FaultKind::BadGateway, message, &id), None)
+            ex.fail(Fault::new(FaultKind::BadGateway, message, &id), None).await
         }
         Ok(Ok(answer)) => {
             ex.record.response_in_ts = Some(time::now());
@@ -142,7 +142,7 @@ pub async fn forward(gw: Arc<Gateway>, mut ex: Exchange, target: Target, request
             if let Some(kind) = header(&parts.headers, "x-road-error") {
                 ex.record.fault_code = Some(kind.to_string());
             }
-            ex.respond(&gw, Response::from_parts(parts, Body::new(body)))
+            ex.respond(Response::from_parts(parts, Body::new(body))).await
         }
     }
 }
@@ -160,8 +160,7 @@ pub async fn to_central(gw: Arc<Gateway>, mut ex: Exchange, request: Request) ->
             format!("this Agent Node serves {}, not {client}", agent.subsystem)
         };
         let kind = if client.is_empty() { FaultKind::BadRequest } else { FaultKind::AccessDenied };
-        let gw = gw.clone();
-        return ex.fail(&gw, Fault::new(kind, message, &id), None);
+        return ex.fail(Fault::new(kind, message, &id), None).await;
     }
     let path = request.uri().path();
     ex.record.service =
@@ -177,19 +176,19 @@ pub async fn local_backend(State(gw): State<Arc<Gateway>>, request: Request) -> 
     let mut ex = Exchange::begin(&gw, &request);
     let id = ex.record.message_id.clone();
     let Mode::Agent(agent) = &gw.mode else {
-        return ex.fail(&gw, Fault::new(FaultKind::UnknownService, "not an Agent Node", &id), None);
+        return ex.fail(Fault::new(FaultKind::UnknownService, "not an Agent Node", &id), None).await;
     };
     let sent = header(request.headers(), "authorization").and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");
     let expected = agent.backend_token.as_deref().or(agent.token.as_deref()).unwrap_or("");
     if expected.is_empty() || !secret::constant_time_eq(sent, expected) {
         let fault = Fault::new(FaultKind::Unauthorized, "only the central node may call the exposed backends", &id);
-        return ex.fail(&gw, fault, None);
+        return ex.fail(fault, None).await;
     }
     let rest = request.uri().path().strip_prefix("/backend/").unwrap_or("");
     let (name, tail) = rest.split_once('/').map(|(n, t)| (n, format!("/{t}"))).unwrap_or((rest, "/".into()));
     let Some(base) = agent.backends.get(name).cloned() else {
         let fault = Fault::new(FaultKind::UnknownService, format!("this Agent Node exposes no backend {name:?}"), &id);
-        return ex.fail(&gw, fault, None);
+        return ex.fail(fault, None).await;
     };
     ex.record.service = format!("{}/backend/{name}", agent.subsystem);
     let tail = match request.uri().query() {
