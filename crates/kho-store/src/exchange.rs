@@ -536,13 +536,17 @@ async fn write_terms(tx: &mut crate::sql::Tx, id: &str, t: &CheckedTerms) -> Sto
     Ok(())
 }
 
-/// Records one multi-row statement takes (26 parameters each, well under SQLite's and
-/// PostgreSQL's parameter limits).
-const ROWS_PER_INSERT: usize = 200;
+/// Rows per multi-row statement, largest first: a batch is cut into these sizes, so
+/// that only a few statements exist and each is prepared once and reused.
+const ROWS_PER_INSERT: [usize; 4] = [64, 16, 4, 1];
 
 async fn insert_messages(tx: &mut crate::sql::Tx, records: &[MessageRecord]) -> StoreResult<()> {
     const COLUMNS: usize = 26;
-    for chunk in records.chunks(ROWS_PER_INSERT) {
+    let mut rest = records;
+    while !rest.is_empty() {
+        let size = ROWS_PER_INSERT.into_iter().find(|n| *n <= rest.len()).unwrap_or(1);
+        let (chunk, after) = rest.split_at(size);
+        rest = after;
         let tuples: Vec<String> = (0..chunk.len())
             .map(|i| {
                 let params: Vec<String> = (1..=COLUMNS).map(|c| format!("${}", i * COLUMNS + c)).collect();
