@@ -206,6 +206,21 @@ impl Finish for Exchange {
     }
 }
 
+/// An exchange dropped before its answer was handed over — the caller closed the
+/// connection while the backend was still answering — is logged too.
+impl Drop for Exchange {
+    fn drop(&mut self) {
+        if self.gateway.is_some() {
+            self.record.succeeded = false;
+            self.record.status_code = 499;
+            self.record.fault_code.get_or_insert_with(|| "Client.ConnectionClosed".into());
+            self.record.fault_string.get_or_insert_with(|| "the caller closed the connection before the answer".into());
+            let (gw, record) = self.complete(0);
+            gw.logbook.submit_detached(record);
+        }
+    }
+}
+
 impl Gateway {
     fn observe(&self, r: &MessageRecord, took: std::time::Duration) {
         let service = if r.service.is_empty() { "-" } else { r.service.as_str() };

@@ -735,6 +735,35 @@ async fn a_slow_backend_is_a_504_and_a_closed_port_a_502() {
     }
 }
 
+#[tokio::test]
+async fn a_caller_that_leaves_before_the_answer_still_has_its_record() {
+    let app = spawn_app().await;
+    let p = Parties::create(&app.kho).await;
+    let slow = proxied(&app.kho, "slow", &provider_backend().await, None, Some(10_000)).await;
+    agree(&app.kho, &slow, terms(&["GET /slow"]), true).await;
+    let impatient = reqwest::Client::builder().timeout(Duration::from_millis(300)).build().unwrap();
+    let sent = impatient
+        .get(format!("{}/r1/{PROVIDER}/slow/slow", app.base))
+        .header("x-road-client", CONSUMER)
+        .header("x-road-purpose", PURPOSE)
+        .header("x-road-id", "roi-di-som")
+        .bearer_auth(&p.token)
+        .send()
+        .await;
+    assert!(sent.is_err(), "the caller gives up before the backend answers");
+    let mut records = Vec::new();
+    for _ in 0..50 {
+        records = records_of(app.kho.store.as_ref(), "roi-di-som").await;
+        if !records.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(records.len(), 1, "the abandoned exchange is logged once");
+    let r = &records[0];
+    assert_eq!((r.status_code, r.succeeded, r.fault_code.as_deref()), (499, false, Some("Client.ConnectionClosed")));
+}
+
 /// A GET written byte for byte, so the path reaches the gateway as it is (HTTP clients
 /// resolve `..` before sending): the status and the headers of the answer.
 async fn raw_get(base: &str, path: &str, p: &Parties) -> (u16, HashMap<String, String>) {
