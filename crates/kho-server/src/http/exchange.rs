@@ -188,6 +188,5 @@ pub async fn health(State(state): State<AppState>, caller: Caller) -> ApiResult<
 #[utoipa::path(get, path = "/api/v1/exchange/messages/verify", tag = "exchange",
     responses((status = 200, body = Object), (status = 403, body = ErrorBody)))]
 pub async fn verify(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<VerifyReport>> {
-    state.kho.read_message_log(&caller.subject, &caller.ctx(), "message_log.verify", "message_log").await?;
-    Ok(Json(state.kho.verify_messages().await?))
+    Ok(Json(state.kho.verify_messages_as(&caller.subject, &caller.ctx()).await?))
 }

@@ -173,6 +173,25 @@ impl Kho {
             .await
     }
 
+    /// The subsystems whose sharing setup the subject manages (offers services for,
+    /// requests and decides agreements for).
+    pub async fn manageable_subsystems(&self, subject: &Subject) -> Result<Vec<Subsystem>> {
+        let mut out = Vec::new();
+        for s in self.store.list_subsystems().await? {
+            let path = self.agency_path(&s.agency_id).await?;
+            let resource = Resource::new(ResourceKind::Subsystem).in_agency(&path);
+            if authorize(subject, Action::Update, &resource).is_allowed() {
+                out.push(s);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether the subject may read the message log (auditors and administrators).
+    pub fn may_read_message_log(subject: &Subject) -> bool {
+        authorize(subject, Action::Read, &Resource::new(ResourceKind::AuditLog)).is_allowed()
+    }
+
     /// Registers a client TLS certificate (PEM) for a subsystem: the gateway then
     /// accepts the subsystem when it presents it, without a token.
     pub async fn register_certificate(
@@ -370,6 +389,12 @@ impl Kho {
         self.check(subject, ctx, Action::Read, Resource::new(ResourceKind::AuditLog), action, target).await?;
         self.store.append_audit(ctx.event(action, target)).await?;
         Ok(())
+    }
+
+    /// [`Self::verify_messages`] for a subject who may read the message log (audited).
+    pub async fn verify_messages_as(&self, subject: &Subject, ctx: &AuditContext) -> Result<VerifyReport> {
+        self.read_message_log(subject, ctx, "message_log.verify", "message_log").await?;
+        self.verify_messages().await
     }
 
     /// Walks the message log's chain and checkpoints against this node's key.

@@ -11,12 +11,12 @@ use super::{error_page, page, require_login, urlencode, Lang};
 use crate::gateway::health::ServiceHealth;
 use crate::http::caller::Caller;
 use crate::http::AppState;
+use crate::services::Kho;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, NaiveDate, Utc};
-use kho_core::identity::{Role, Subject, Subsystem, SubsystemId};
-use kho_core::policy::{authorize, Action, Resource, ResourceKind};
+use kho_core::identity::{Subject, Subsystem, SubsystemId};
 use kho_core::{time, Error, Result};
 use kho_exchange::msglog::{MessageRecord, VerifyReport};
 use kho_exchange::registry::parse_rate;
@@ -76,20 +76,6 @@ fn date(field: &str, text: &str) -> Result<Option<NaiveDate>> {
     }
 }
 
-/// The subsystems whose sharing setup the subject manages (registers services of,
-/// requests and decides agreements for), asked of the one policy.
-async fn manageable(state: &AppState, subject: &Subject) -> Result<Vec<Subsystem>> {
-    let paths: HashMap<String, String> = state.kho.list_agencies().await?.into_iter().map(|a| (a.id, a.path)).collect();
-    let mut out = state.kho.list_subsystems(subject).await?;
-    out.retain(|s| {
-        paths.get(&s.agency_id).is_some_and(|path| {
-            let resource = Resource::new(ResourceKind::Subsystem).in_agency(path);
-            authorize(subject, Action::Update, &resource).is_allowed()
-        })
-    });
-    Ok(out)
-}
-
 fn subsystem_options(subsystems: &[Subsystem], chosen: &str) -> Markup {
     html! {
         @for s in subsystems {
@@ -99,17 +85,13 @@ fn subsystem_options(subsystems: &[Subsystem], chosen: &str) -> Markup {
     }
 }
 
-fn can_read_log(subject: &Subject) -> bool {
-    subject.has(Role::Auditor) || subject.has(Role::Admin)
-}
-
 /// The links between the sharing platform's pages.
 fn subnav(l: Lang, subject: &Subject, here: &str) -> Markup {
     let mut links = vec![
         ("/admin/exchange", l.t("Dịch vụ chia sẻ", "Shared services")),
         ("/admin/exchange/agreements", l.t("Thỏa thuận chia sẻ", "Sharing agreements")),
     ];
-    if can_read_log(subject) {
+    if Kho::may_read_message_log(subject) {
         links.push(("/admin/exchange/log", l.t("Nhật ký thông điệp", "Message log")));
     }
     html! {
@@ -341,7 +323,7 @@ async fn services_page(
     let l = caller.lang;
     let loaded = async {
         let services = state.kho.services(&caller.subject).await?;
-        Ok::<_, Error>((services, manageable(state, &caller.subject).await?))
+        Ok::<_, Error>((services, state.kho.manageable_subsystems(&caller.subject).await?))
     };
     let (services, providers) = match loaded.await {
         Ok(v) => v,
@@ -670,7 +652,7 @@ async fn agreements_page(
     let loaded = async {
         let agreements = state.kho.agreements(&caller.subject).await?;
         let services = state.kho.services(&caller.subject).await?;
-        Ok::<_, Error>((agreements, services, manageable(state, &caller.subject).await?))
+        Ok::<_, Error>((agreements, services, state.kho.manageable_subsystems(&caller.subject).await?))
     };
     let (agreements, services, managed) = match loaded.await {
         Ok(v) => v,
@@ -956,7 +938,7 @@ async fn log_page(
         Err(e) => return error_page(caller, uri.path(), &e),
     };
     if q.verify.is_some() {
-        match state.kho.verify_messages().await {
+        match state.kho.verify_messages_as(&caller.subject, &caller.ctx()).await {
             Ok(report) => extras.report = Some(report),
             Err(e) => extras.message = Some(e.message),
         }
