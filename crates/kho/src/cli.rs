@@ -74,6 +74,9 @@ enum Command {
     Agreement(crate::exchange::AgreementCommand),
     /// Run an Agent Node (nút đại lý) at an agency, connected to the central Kho.
     Agent(AgentArgs),
+    /// Standardise Vietnamese values (chuẩn hóa): one a line from stdin, or a CSV
+    /// column; writes CSV input,output,status,note (status ok, fixed or invalid).
+    Standardize(crate::standardize::StandardizeArgs),
     /// Manage agencies (cơ quan).
     #[command(subcommand)]
     Agency(AgencyCommand),
@@ -464,6 +467,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             init_tracing(log_format);
             agent(settings, args).await
         }
+        Command::Standardize(args) => tokio::task::spawn_blocking(move || crate::standardize::run(args))
+            .await
+            .map_err(|e| anyhow!("the standardisation stopped: {e}"))?,
         Command::Refdata(crate::refdata::RefdataCommand::Codelist(command)) => {
             if std::env::var_os("KHO_LOG").is_some() {
                 init_tracing(log_format);
@@ -577,7 +583,7 @@ async fn admin(kho: &Kho, command: Command) -> anyhow::Result<ExitCode> {
     let ctx = AuditContext::operator();
     let mut out = std::io::stdout().lock();
     match command {
-        Command::Serve(_) | Command::Bench(_) | Command::Refdata(_) | Command::Agent(_) => {
+        Command::Serve(_) | Command::Bench(_) | Command::Refdata(_) | Command::Agent(_) | Command::Standardize(_) => {
             unreachable!("handled by run")
         }
         Command::User(UserCommand::Create { username, agency, roles, display_name, password_stdin }) => {

@@ -6,9 +6,11 @@
 mod bench;
 mod cli;
 mod codelist;
+mod csv_input;
 mod exchange;
 mod refdata;
 mod settings;
+mod standardize;
 
 use clap::Parser;
 

@@ -3,12 +3,13 @@
 //! as CSV on standard output. Pure: it reads the lists built into the binary and
 //! opens no store.
 
-use anyhow::{bail, Context};
+use crate::csv_input::CsvColumns;
+use anyhow::Context;
 use clap::{Args, Subcommand};
 use kho_refdata::{AdminUnits, Conversion, Kind};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// The header of every CSV this command writes.
@@ -52,7 +53,7 @@ pub fn run(command: RefdataCommand) -> anyhow::Result<ExitCode> {
     // A missing file or column is said before anything is written.
     let column = match &command {
         RefdataCommand::ConvertAddress(ConvertAddressArgs { csv: Some(file), column: Some(column) }) => {
-            Some(CsvColumn::open(file, column)?)
+            Some(CsvColumns::open(file, &[column.as_str()])?)
         }
         _ => None,
     };
@@ -71,7 +72,7 @@ pub fn run(command: RefdataCommand) -> anyhow::Result<ExitCode> {
             }
         }
         (RefdataCommand::ConvertAddress(_), Some(column)) => {
-            column.each(|address| write(address, &units.convert_address(address)))?;
+            column.each(|cells| write(cells[0], &units.convert_address(cells[0])))?;
         }
         (RefdataCommand::ConvertAddress(_), None) => {
             for (i, line) in std::io::stdin().lock().lines().enumerate() {
@@ -99,53 +100,6 @@ fn write_row(out: &mut csv::Writer<impl Write>, input: &str, c: &Conversion) -> 
         &c.rest,
     ])?;
     Ok(())
-}
-
-/// One column of a CSV file, read row by row.
-struct CsvColumn {
-    name: String,
-    reader: csv::Reader<std::io::Chain<std::io::Cursor<Vec<u8>>, BufReader<std::fs::File>>>,
-    index: usize,
-}
-
-impl CsvColumn {
-    /// Opens `file` and finds `column` in its header; the delimiter is the one of
-    /// comma, semicolon and tab found most often in the header line.
-    fn open(file: &Path, column: &str) -> anyhow::Result<Self> {
-        let name = file.display().to_string();
-        let opened = std::fs::File::open(file).with_context(|| format!("cannot open {name}"))?;
-        let mut rest = BufReader::new(opened);
-        let mut first = String::new();
-        rest.read_line(&mut first).with_context(|| format!("{name}, line 1: cannot read the header as UTF-8"))?;
-        let delimiter =
-            [b',', b';', b'\t'].into_iter().max_by_key(|d| first.bytes().filter(|b| b == d).count()).unwrap_or(b',');
-        let mut reader = csv::ReaderBuilder::new()
-            .delimiter(delimiter)
-            .flexible(true)
-            .from_reader(std::io::Cursor::new(first.into_bytes()).chain(rest));
-        let headers = reader.headers().with_context(|| format!("{name}: cannot read the header row"))?;
-        let names: Vec<&str> = headers.iter().map(|h| h.trim_start_matches('\u{feff}').trim()).collect();
-        let Some(index) = names.iter().position(|h| *h == column) else {
-            let listed = names.iter().map(|h| format!("{h:?}")).collect::<Vec<_>>().join(", ");
-            bail!("{name} has no column {column:?}; its columns are {listed}; pass one of them to --column");
-        };
-        Ok(Self { name, reader, index })
-    }
-
-    /// Calls `each` with the cell of the column in every row.
-    fn each(mut self, mut each: impl FnMut(&str) -> anyhow::Result<()>) -> anyhow::Result<()> {
-        let mut record = csv::StringRecord::new();
-        loop {
-            match self.reader.read_record(&mut record) {
-                Ok(false) => return Ok(()),
-                Ok(true) => each(record.get(self.index).unwrap_or(""))?,
-                Err(e) => {
-                    let line = e.position().map(|p| p.line().to_string()).unwrap_or_else(|| "?".into());
-                    bail!("{}, line {line}: {e}; save the file as UTF-8 CSV", self.name)
-                }
-            }
-        }
-    }
 }
 
 /// How many inputs got each kind, for the summary on standard error.

@@ -5,6 +5,7 @@
 mod bench;
 mod codelist;
 mod refdata;
+mod standardize;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -369,4 +370,22 @@ fn one_command_takes_a_file_to_a_versioned_table() {
         "{}",
         String::from_utf8_lossy(&bad.stderr)
     );
+}
+
+/// Runs `kho ARGS…` with `stdin`, in an empty directory and with no KHO_* settings (for
+/// the commands that need no store).
+pub fn kho_piped(args: &[&str], stdin: &str) -> (Output, tempfile::TempDir) {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = Command::new(KHO);
+    command.args(args).current_dir(dir.path());
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("KHO_") {
+            command.env_remove(name);
+        }
+    }
+    let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    (output, dir)
 }

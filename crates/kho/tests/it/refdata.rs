@@ -1,25 +1,13 @@
 //! `kho refdata` as an operator uses it: addresses on standard input or in a column
 //! of a CSV file, legacy codes as arguments; CSV out; no store needed.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 const HEADER: &str = "input,kind,code,name,province_code,province_name,rest";
 
 /// Runs `kho refdata …` with `stdin`, in an empty directory and with no KHO_* settings.
 fn refdata(args: &[&str], stdin: &str) -> (Output, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut command = Command::new(super::KHO);
-    command.arg("refdata").args(args).current_dir(dir.path());
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("KHO_") {
-            command.env_remove(name);
-        }
-    }
-    let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let output = child.wait_with_output().unwrap();
-    (output, dir)
+    super::kho_piped(&[&["refdata"], args].concat(), stdin)
 }
 
 /// The CSV rows written, the header checked.
