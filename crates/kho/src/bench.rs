@@ -20,6 +20,7 @@ mod http;
 mod portal;
 mod process;
 mod refdata;
+mod standardize;
 
 use anyhow::{anyhow, bail, Context};
 use clap::{Args, ValueEnum};
@@ -60,6 +61,8 @@ pub enum Which {
     /// The sharing gateway against nginx proxy_pass: throughput and added latency
     /// (needs wrk and nginx; not part of `all`).
     Gateway,
+    /// Vietnamese names, phones and citizen IDs standardised, in process.
+    Standardize,
 }
 
 #[derive(Args)]
@@ -306,6 +309,9 @@ fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     if args.which == Which::Gateway {
         return gateway::run(&args, &mut work);
+    }
+    if args.which == Which::Standardize {
+        return standardize::run(args.seed);
     }
     if args.which != Which::Portal {
         warehouse(&args, &mut work)?;

@@ -204,16 +204,8 @@ pub fn push_grouped(text: &mut String, n: u64, separator: char) {
     }
 }
 
-/// One dossier, `number` counting from 1.
-fn row(rng: &mut Rng, units: &[AdminUnit], number: u64, text: &mut String) {
-    use chrono::Datelike;
-    let unit = &units[rng.below(units.len() as u64) as usize];
-    let first_day = chrono::NaiveDate::from_ymd_opt(YEAR, 1, 1).expect("a date");
-    let submitted = first_day + chrono::Days::new(rng.below(365));
-    // Số hồ sơ: commune code, submission date, running number.
-    let (yy, mm, dd) = (submitted.year() % 100, submitted.month(), submitted.day());
-    let _ = write!(text, "{}-{yy:02}{mm:02}{dd:02}-{number:07};", unit.ward_code);
-    // Cán bộ tiếp nhận: họ, tên đệm (sometimes two), tên.
+/// A Vietnamese person's name: họ, tên đệm (sometimes two), tên.
+pub fn push_person_name(rng: &mut Rng, text: &mut String) {
     let female = rng.below(2) == 1;
     text.push_str(rng.weighted(&FAMILY));
     text.push(' ');
@@ -228,6 +220,19 @@ fn row(rng: &mut Rng, units: &[AdminUnit], number: u64, text: &mut String) {
     }
     text.push(' ');
     text.push_str(rng.pick(if female { &GIVEN_FEMALE } else { &GIVEN_MALE }));
+}
+
+/// One dossier, `number` counting from 1.
+fn row(rng: &mut Rng, units: &[AdminUnit], number: u64, text: &mut String) {
+    use chrono::Datelike;
+    let unit = &units[rng.below(units.len() as u64) as usize];
+    let first_day = chrono::NaiveDate::from_ymd_opt(YEAR, 1, 1).expect("a date");
+    let submitted = first_day + chrono::Days::new(rng.below(365));
+    // Số hồ sơ: commune code, submission date, running number.
+    let (yy, mm, dd) = (submitted.year() % 100, submitted.month(), submitted.day());
+    let _ = write!(text, "{}-{yy:02}{mm:02}{dd:02}-{number:07};", unit.ward_code);
+    // Cán bộ tiếp nhận.
+    push_person_name(rng, text);
     let _ = write!(text, ";{};{};{};", unit.province_code, unit.ward_code, unit.ward_name);
     let field = rng.weighted(&FIELDS);
     text.push_str(field);
