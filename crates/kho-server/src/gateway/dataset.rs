@@ -92,14 +92,10 @@ async fn answer(
             return Ok((StatusCode::NOT_FOUND, body, Vec::new()));
         }
     };
-    let table_columns: Vec<String> = kho
-        .lake
-        .columns(resource_id, table)
-        .await
-        .map_err(|e| internal(e.to_string()))?
-        .into_iter()
-        .map(|c| c.0)
-        .collect();
+    let table_columns = entry
+        .table_columns
+        .as_ref()
+        .ok_or_else(|| internal("the service's table cannot be read; see the server log".into()))?;
     let served: Vec<String> = if columns.is_empty() { table_columns.clone() } else { columns.clone() };
     let allowed: Vec<String> =
         served.into_iter().filter(|c| agreement.fields.is_empty() || agreement.fields.contains(c)).collect();

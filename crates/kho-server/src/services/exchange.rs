@@ -29,6 +29,10 @@ pub struct ServiceEntry {
     pub service: Service,
     /// The dataset service's resource holds personal data: record whose rows were served.
     pub personal_data: bool,
+    /// The dataset service's table columns, read with the directory (a load is audited,
+    /// so a new version's columns come with the next directory); `None` when the table
+    /// could not be read.
+    pub table_columns: Option<Vec<String>>,
 }
 
 /// What the gateway decides calls with.
@@ -122,14 +126,22 @@ impl Kho {
         let xroad: HashMap<&str, String> = subsystems.iter().map(|s| (s.id.as_str(), s.xroad_id.to_string())).collect();
         let mut d = Directory::default();
         for service in self.store.list_services().await? {
-            let personal_data = match &service.target {
-                ServiceTarget::Dataset { resource_id, .. } => {
-                    self.store.resource(resource_id).await?.is_some_and(|r| r.draft.personal_data != PersonalData::None)
+            let (personal_data, table_columns) = match &service.target {
+                ServiceTarget::Dataset { resource_id, table, .. } => {
+                    let resource = self.store.resource(resource_id).await?;
+                    let columns = match self.lake.columns(resource_id, table).await {
+                        Ok(c) => Some(c.into_iter().map(|(name, _, _)| name).collect()),
+                        Err(e) => {
+                            tracing::error!(error = %e, service = %service.full_id(), "the service's table cannot be read");
+                            None
+                        }
+                    };
+                    (resource.is_some_and(|r| r.draft.personal_data != PersonalData::None), columns)
                 }
-                ServiceTarget::Proxied { .. } => false,
+                ServiceTarget::Proxied { .. } => (false, None),
             };
             let key = (service.provider.to_string(), service.code.clone());
-            d.services.insert(key, Arc::new(ServiceEntry { service, personal_data }));
+            d.services.insert(key, Arc::new(ServiceEntry { service, personal_data, table_columns }));
         }
         for a in self.store.list_agreements(&AgreementQuery::default()).await? {
             d.agreements.entry((a.consumer.to_string(), a.service_id.clone())).or_default().push(Arc::new(a));

@@ -150,6 +150,8 @@ impl Kho {
                 }
                 let detail = json!({"version": report.version, "rows": report.rows, "source": load.source_name, "sha256": report.sha256, "mode": load.mode, "format": report.format, "rejected_rows": report.rejected_rows});
                 self.store.append_audit(ctx.event("table.load", target.clone()).detail(detail)).await?;
+                // A dataset service over this table sees the new version's columns at once.
+                self.exchange.invalidate();
                 if let Some(days) = self.settings.retention_days {
                     self.apply_retention(ctx, &r.id, load.table, days).await;
                 }
