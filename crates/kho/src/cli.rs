@@ -574,7 +574,8 @@ async fn find_agency(kho: &Kho, key: &str) -> anyhow::Result<Agency> {
     kho.store.agency(key).await?.ok_or_else(|| anyhow!("no agency has code or id {key:?}; see `kho agency list`"))
 }
 
-fn core(e: kho_core::Error) -> anyhow::Error {
+/// A service's error as the command line reports it.
+pub(crate) fn core(e: kho_core::Error) -> anyhow::Error {
     anyhow!("{}", e.message)
 }
 

@@ -3,6 +3,7 @@
 //! CSV/XLSX file as a draft version (with its validation report and diff), publish a
 //! draft, export a version, and look a code up as of a date.
 
+use crate::cli::core;
 use anyhow::{bail, Context};
 use clap::{Subcommand, ValueEnum};
 use kho_core::audit::AuditContext;
@@ -73,10 +74,6 @@ pub enum Format {
     Csv,
     Json,
     Xlsx,
-}
-
-fn core(e: kho_core::Error) -> anyhow::Error {
-    anyhow::anyhow!("{}", e.message)
 }
 
 fn date(field: &str, s: Option<&str>) -> anyhow::Result<Option<chrono::NaiveDate>> {

@@ -2,6 +2,7 @@
 //! sharing platform's setup and its message log from the command line, on the data
 //! dir, as the local operator — so an operator can script the whole setup.
 
+use crate::cli::core;
 use anyhow::{anyhow, bail, Context};
 use clap::{Args, Subcommand};
 use kho_core::audit::AuditContext;
@@ -130,10 +131,6 @@ pub struct AgreementAdd {
     /// Approve at once (the operator manages the provider too).
     #[arg(long)]
     approve: bool,
-}
-
-fn core(e: kho_core::Error) -> anyhow::Error {
-    anyhow!("{}", e.message)
 }
 
 pub async fn service(kho: &Kho, command: ServiceCommand) -> anyhow::Result<ExitCode> {

@@ -71,22 +71,18 @@ pub async fn serve(gw: Arc<Gateway>, mut ex: Exchange, meta: Meta, request: Requ
     }
     let body = match meta {
         Meta::ListClients => {
-            let instance = request.uri().query().and_then(|q| {
-                url::form_urlencoded::parse(q.as_bytes())
-                    .find(|(k, _)| k == "xRoadInstance")
-                    .map(|(_, v)| v.into_owned())
-            });
-            let mut members = std::collections::BTreeMap::new();
+            let instance = query_param(&request, "xRoadInstance");
+            let mut members = std::collections::BTreeSet::new();
             let mut list = Vec::new();
             for s in directory.subsystems.iter().filter(|s| instance.as_ref().is_none_or(|i| *i == s.xroad_id.instance))
             {
                 let x = &s.xroad_id;
-                members.entry((x.instance.clone(), x.member_class.clone(), x.member_code.clone())).or_insert(());
+                members.insert((x.instance.clone(), x.member_class.clone(), x.member_code.clone()));
                 list.push(json!({"id": {"object_type": "SUBSYSTEM", "xroad_instance": x.instance, "member_class": x.member_class,
                     "member_code": x.member_code, "subsystem_code": x.subsystem_code}, "name": s.name}));
             }
             let mut all: Vec<serde_json::Value> = members
-                .into_keys()
+                .into_iter()
                 .map(|(i, c, m)| json!({"id": {"object_type": "MEMBER", "xroad_instance": i, "member_class": c, "member_code": m}}))
                 .collect();
             all.extend(list);
@@ -95,10 +91,7 @@ pub async fn serve(gw: Arc<Gateway>, mut ex: Exchange, meta: Meta, request: Requ
         Meta::ListMethods(p) => json!({"service": Kho::methods(&directory, &p, None)}),
         Meta::AllowedMethods(p) => json!({"service": Kho::methods(&directory, &p, Some(&client.to_string()))}),
         Meta::GetOpenApi(p) => {
-            let code = request.uri().query().and_then(|q| {
-                url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "serviceCode").map(|(_, v)| v.into_owned())
-            });
-            let Some(code) = code else {
+            let Some(code) = query_param(&request, "serviceCode") else {
                 let fault = Fault::new(FaultKind::BadRequest, "name the service: getOpenAPI?serviceCode=CODE", &id);
                 return ex.fail(fault, None).await;
             };
@@ -122,4 +115,10 @@ pub async fn serve(gw: Arc<Gateway>, mut ex: Exchange, meta: Meta, request: Requ
     let mut response = Response::new(Body::from(serde_json::to_vec(&body).expect("JSON serialises")));
     response.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
     ex.respond(response).await
+}
+
+/// A query parameter of the request, decoded.
+fn query_param(request: &Request, name: &str) -> Option<String> {
+    let query = request.uri().query()?;
+    url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }

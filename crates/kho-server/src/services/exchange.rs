@@ -188,15 +188,32 @@ impl Kho {
     /// The subsystems whose sharing setup the subject manages (offers services for,
     /// requests and decides agreements for).
     pub async fn manageable_subsystems(&self, subject: &Subject) -> Result<Vec<Subsystem>> {
-        let mut out = Vec::new();
-        for s in self.store.list_subsystems().await? {
-            let path = self.agency_path(&s.agency_id).await?;
-            let resource = Resource::new(ResourceKind::Subsystem).in_agency(&path);
-            if authorize(subject, Action::Update, &resource).is_allowed() {
-                out.push(s);
-            }
-        }
-        Ok(out)
+        Ok(self
+            .subsystems_where(subject, Action::Update)
+            .await?
+            .into_iter()
+            .filter(|(_, ok)| *ok)
+            .map(|(s, _)| s)
+            .collect())
+    }
+
+    /// Every subsystem, and whether the subject may do `action` on its sharing setup
+    /// (the agencies read once for all of them).
+    async fn subsystems_where(&self, subject: &Subject, action: Action) -> Result<Vec<(Subsystem, bool)>> {
+        let paths: HashMap<String, String> =
+            self.store.list_agencies().await?.into_iter().map(|a| (a.id, a.path)).collect();
+        Ok(self
+            .store
+            .list_subsystems()
+            .await?
+            .into_iter()
+            .map(|s| {
+                let ok = paths.get(&s.agency_id).is_some_and(|path| {
+                    authorize(subject, action, &Resource::new(ResourceKind::Subsystem).in_agency(path)).is_allowed()
+                });
+                (s, ok)
+            })
+            .collect())
     }
 
     /// Whether the subject may read the message log (auditors and administrators).
@@ -348,13 +365,12 @@ impl Kho {
     /// Agreements the subject may see: those of subsystems whose agency it manages
     /// (as consumer or provider), or all for auditors and administrators.
     pub async fn agreements(&self, subject: &Subject) -> Result<Vec<Agreement>> {
-        let subsystems = self.store.list_subsystems().await?;
-        let mut readable = HashMap::new();
-        for s in &subsystems {
-            let path = self.agency_path(&s.agency_id).await?;
-            let ok = authorize(subject, Action::Read, &Resource::new(ResourceKind::Subsystem).in_agency(&path));
-            readable.insert(s.xroad_id.to_string(), ok.is_allowed());
-        }
+        let readable: HashMap<String, bool> = self
+            .subsystems_where(subject, Action::Read)
+            .await?
+            .into_iter()
+            .map(|(s, ok)| (s.xroad_id.to_string(), ok))
+            .collect();
         let can = |id: &SubsystemId| readable.get(&id.to_string()).copied().unwrap_or(false);
         let all = self.store.list_agreements(&AgreementQuery::default()).await?;
         Ok(all.into_iter().filter(|a| can(&a.consumer) || can(&a.provider)).collect())
