@@ -38,16 +38,10 @@ impl Application {
         let first_run = kho.initialise(admin_password).await.map_err(|e| anyhow::anyhow!("{}", e.message))?;
         // Danh mục dùng chung: the administrative units, on a store without code lists.
         kho.seed_code_lists().await.map_err(|e| anyhow::anyhow!("cannot create the code lists: {}", e.message))?;
-        let listener = tokio::net::TcpListener::bind(&kho.settings.listen)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", kho.settings.listen))?;
+        let listener = bind(&kho.settings).await?;
         let kho = Arc::new(kho);
         let metrics: Arc<metrics::Metrics> = Arc::default();
-        let policy = gateway::CheckpointPolicy {
-            every_records: kho.settings.checkpoint_every_records,
-            every: std::time::Duration::from_secs(kho.settings.checkpoint_every_secs),
-        };
-        let gateway = gateway::Gateway::start(kho.clone(), metrics.clone(), gateway::Mode::Central, policy)
+        let gateway = gateway::Gateway::start(kho.clone(), metrics.clone(), gateway::Mode::Central)
             .map_err(|e| anyhow::anyhow!("cannot start the sharing gateway: {}", e.message))?;
         let state = AppState { kho, metrics, gateway };
         Ok(Self { listener, state, first_run })
@@ -77,17 +71,31 @@ impl Application {
             }
             None => {
                 let app = router.into_make_service_with_connect_info::<SocketAddr>();
-                // Without TCP_NODELAY, a response body written after its headers waits
-                // for the client's delayed ACK (about 40 ms on Linux).
-                let listener = axum::serve::ListenerExt::tap_io(self.listener, |tcp| {
-                    let _ = tcp.set_nodelay(true);
-                });
-                axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+                axum::serve(no_delay(self.listener), app).with_graceful_shutdown(shutdown).await
             }
         };
         gateway.close().await;
         served
     }
+}
+
+/// Binds the configured address (port 0 picks a free port).
+async fn bind(settings: &Settings) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(&settings.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))
+}
+
+/// Accepted connections send at once: without `TCP_NODELAY`, an answer's last chunk,
+/// written after its head once the exchange is logged, would wait for the client's
+/// delayed ACK (about 40 ms on Linux).
+fn no_delay(
+    listener: tokio::net::TcpListener,
+) -> axum::serve::TapIo<tokio::net::TcpListener, fn(&mut tokio::net::TcpStream)> {
+    fn set(tcp: &mut tokio::net::TcpStream) {
+        let _ = tcp.set_nodelay(true);
+    }
+    axum::serve::ListenerExt::tap_io(listener, set as fn(&mut tokio::net::TcpStream))
 }
 
 /// An Agent Node (nút đại lý): the gateway alone, in agent mode, with its own data
@@ -102,14 +110,8 @@ impl AgentNode {
     pub async fn build(settings: Settings, agent: gateway::AgentSettings) -> anyhow::Result<Self> {
         let kho = Arc::new(Kho::open(settings).await?);
         let metrics: Arc<metrics::Metrics> = Arc::default();
-        let policy = gateway::CheckpointPolicy {
-            every_records: kho.settings.checkpoint_every_records,
-            every: std::time::Duration::from_secs(kho.settings.checkpoint_every_secs),
-        };
-        let listener = tokio::net::TcpListener::bind(&kho.settings.listen)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", kho.settings.listen))?;
-        let gateway = gateway::Gateway::start(kho, metrics.clone(), gateway::Mode::Agent(Box::new(agent)), policy)
+        let listener = bind(&kho.settings).await?;
+        let gateway = gateway::Gateway::start(kho, metrics.clone(), gateway::Mode::Agent(Box::new(agent)))
             .map_err(|e| anyhow::anyhow!("cannot start the Agent Node: {}", e.message))?;
         Ok(Self { listener, gateway, metrics })
     }
@@ -127,10 +129,7 @@ impl AgentNode {
         let app = gateway::routes::<()>(self.gateway.clone())
             .route("/healthz", axum::routing::get(|| async { "ok" }))
             .route("/metrics", axum::routing::get(move || async move { metrics.render() }));
-        let listener = axum::serve::ListenerExt::tap_io(self.listener, |tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+        let served = axum::serve(no_delay(self.listener), app).with_graceful_shutdown(shutdown).await;
         self.gateway.close().await;
         served
     }

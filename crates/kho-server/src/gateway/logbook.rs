@@ -33,12 +33,6 @@ pub struct CheckpointPolicy {
     pub every: Duration,
 }
 
-impl Default for CheckpointPolicy {
-    fn default() -> Self {
-        Self { every_records: 1000, every: Duration::from_secs(10) }
-    }
-}
-
 type Ack = oneshot::Sender<Result<(), String>>;
 
 /// The handle the gateway writes through.

@@ -79,12 +79,11 @@ pub struct Gateway {
 
 impl Gateway {
     /// Starts the message-log writer on Kho's store with the node's key.
-    pub fn start(
-        kho: Arc<Kho>,
-        metrics: Arc<Metrics>,
-        mode: Mode,
-        policy: CheckpointPolicy,
-    ) -> kho_core::Result<Arc<Self>> {
+    pub fn start(kho: Arc<Kho>, metrics: Arc<Metrics>, mode: Mode) -> kho_core::Result<Arc<Self>> {
+        let policy = CheckpointPolicy {
+            every_records: kho.settings.checkpoint_every_records,
+            every: std::time::Duration::from_secs(kho.settings.checkpoint_every_secs),
+        };
         let key: NodeKey = kho.node_keys()?.signing.clone();
         let tls = match &mode {
             Mode::Agent(a) => {
