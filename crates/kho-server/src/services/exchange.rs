@@ -160,13 +160,11 @@ impl Kho {
         Ok(d)
     }
 
+    /// The registered subsystem `id`; its absence is an error in `field`.
     async fn subsystem_named(&self, id: &SubsystemId, field: &str) -> Result<Subsystem> {
-        self.store
-            .list_subsystems()
-            .await?
-            .into_iter()
-            .find(|s| &s.xroad_id == id)
-            .ok_or_else(|| Error::invalid(field, format!("no subsystem {id} is registered; create it first")))
+        self.subsystem_by_xroad_id(&id.to_string())
+            .await
+            .map_err(|_| Error::invalid(field, format!("no subsystem {id} is registered; create it first")))
     }
 
     /// Checks `action` on the sharing setup of `subsystem` (its services and
@@ -365,6 +363,9 @@ impl Kho {
     /// Agreements the subject may see: those of subsystems whose agency it manages
     /// (as consumer or provider), or all for auditors and administrators.
     pub async fn agreements(&self, subject: &Subject) -> Result<Vec<Agreement>> {
+        if !subject.is_authenticated() {
+            return Err(Error::unauthenticated("log in or send an API token to see agreements"));
+        }
         let readable: HashMap<String, bool> = self
             .subsystems_where(subject, Action::Read)
             .await?
