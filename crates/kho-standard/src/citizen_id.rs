@@ -37,7 +37,7 @@ pub fn parse_citizen_id(s: &str) -> Result<CitizenId, String> {
     }
     let b = digits.as_bytes();
     let province = &digits[1..3];
-    if b[0] != b'0' || !legacy_province_codes().contains(province) {
+    if b[0] != b'0' || !province_codes().contains(province) {
         return Err(format!("{} is not a province code", &digits[..3]));
     }
     let gender = b[3] - b'0';
@@ -96,8 +96,9 @@ fn digits_of(s: &str) -> Result<String, String> {
     Ok(digits)
 }
 
-/// The two-digit codes of the legacy provinces, from the reference data.
-fn legacy_province_codes() -> &'static std::collections::HashSet<String> {
+/// The two-digit codes of the legacy provinces, from the reference data: a CCCD starts
+/// with `0` and one of them (the province of birth registration).
+pub fn province_codes() -> &'static std::collections::HashSet<String> {
     static CODES: OnceLock<std::collections::HashSet<String>> = OnceLock::new();
     CODES.get_or_init(|| AdminUnits::embedded().legacy_communes().iter().map(|c| c.province_code.clone()).collect())
 }
@@ -113,7 +114,7 @@ mod tests {
 
     #[test]
     fn the_legacy_list_gives_63_province_codes() {
-        let codes = legacy_province_codes();
+        let codes = province_codes();
         assert_eq!(codes.len(), 63);
         assert!(codes.contains("01") && codes.contains("79") && codes.contains("24"));
     }

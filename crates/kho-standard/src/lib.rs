@@ -30,6 +30,7 @@ mod address;
 mod amount;
 mod citizen_id;
 mod date;
+mod kind;
 mod legacy;
 mod name;
 mod phone;
@@ -39,8 +40,9 @@ mod text;
 
 pub use address::{address, parse_address, AddressParts};
 pub use amount::amount;
-pub use citizen_id::{citizen_id, parse_citizen_id, CitizenId, Sex};
+pub use citizen_id::{citizen_id, parse_citizen_id, province_codes, CitizenId, Sex};
 pub use date::date;
+pub use kind::Kind;
 pub use legacy::{from_tcvn3, from_vni, to_tcvn3, to_vni, Encoding};
 pub use name::person_name;
 pub use phone::phone;

@@ -5,8 +5,8 @@
 
 use crate::csv_input::CsvColumns;
 use anyhow::Context;
-use clap::{Args, ValueEnum};
-use kho_standard::{Standardized, Status};
+use clap::Args;
+use kho_standard::Kind;
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,30 +14,11 @@ use std::process::ExitCode;
 /// The header of the CSV this command writes.
 pub const HEADER: [&str; 4] = ["input", "output", "status", "note"];
 
-#[derive(Clone, Copy, ValueEnum)]
-pub enum Kind {
-    /// Unicode NFC; legacy TCVN3 and VNI text converted to Unicode.
-    Text,
-    /// Person names: whitespace and capitals (`NGUYỄN văn  an` → `Nguyễn Văn An`).
-    Name,
-    /// Phone numbers to E.164 (`+84…`), old 11-digit mobile prefixes moved to the 2018 plan.
-    Phone,
-    /// Citizen ID numbers (CCCD, 12 digits; a 9-digit CMND is recognised).
-    CitizenId,
-    /// Tax codes (mã số thuế) with their check digit.
-    TaxCode,
-    /// Dates to yyyy-mm-dd.
-    Date,
-    /// Amounts with Vietnamese separators and words (`1.250.000 đ`, `1,5 triệu`).
-    Amount,
-    /// Addresses, converted to the 2025 administrative units.
-    Address,
-}
-
 #[derive(Args)]
 pub struct StandardizeArgs {
-    /// What the values are.
-    #[arg(long, value_enum)]
+    /// What the values are: text (legacy TCVN3/VNI to Unicode), name, phone (to E.164),
+    /// citizen-id, tax-code, date (to yyyy-mm-dd), amount or address (to the 2025 units).
+    #[arg(long, value_parser = Kind::parse)]
     kind: Kind,
     /// Read the values from this CSV file (UTF-8; comma, semicolon or tab between
     /// cells, detected from the header) instead of standard input.
@@ -51,27 +32,8 @@ pub struct StandardizeArgs {
     dob: Option<String>,
 }
 
-fn standardize(kind: Kind, value: &str, dob: Option<&str>) -> Standardized {
-    match kind {
-        Kind::Text => kho_standard::text(value),
-        Kind::Name => kho_standard::person_name(value),
-        Kind::Phone => kho_standard::phone(value),
-        Kind::CitizenId => {
-            let born = dob
-                .map(kho_standard::date)
-                .filter(|d| d.status != Status::Invalid)
-                .and_then(|d| chrono::NaiveDate::parse_from_str(&d.output, "%Y-%m-%d").ok());
-            kho_standard::citizen_id(value, born)
-        }
-        Kind::TaxCode => kho_standard::tax_code(value),
-        Kind::Date => kho_standard::date(value),
-        Kind::Amount => kho_standard::amount(value),
-        Kind::Address => kho_standard::address(value),
-    }
-}
-
 pub fn run(args: StandardizeArgs) -> anyhow::Result<ExitCode> {
-    if args.dob.is_some() && !matches!(args.kind, Kind::CitizenId) {
+    if args.dob.is_some() && args.kind != Kind::CitizenId {
         anyhow::bail!("--dob cross-checks citizen IDs: use it with --kind citizen-id");
     }
     // A missing file or column is said before anything is written.
@@ -87,7 +49,7 @@ pub fn run(args: StandardizeArgs) -> anyhow::Result<ExitCode> {
     out.write_record(HEADER)?;
     let mut counts = [0u64; 3];
     let mut write = |input: &str, dob: Option<&str>| -> anyhow::Result<()> {
-        let s = standardize(args.kind, input, dob);
+        let s = args.kind.standardize(input, dob);
         counts[s.status as usize] += 1;
         out.write_record([input, &s.output, s.status.as_str(), &s.note])?;
         Ok(())

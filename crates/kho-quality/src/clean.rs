@@ -1,0 +1,1 @@
+//! Làm sạch — the cleaning step's transforms and change report.

@@ -1,0 +1,1 @@
+//! Hồ sơ dữ liệu — column profiles.
