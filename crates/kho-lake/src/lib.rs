@@ -167,6 +167,21 @@ impl Lake {
 }
 
 impl Lake {
+    /// A table version's columns (the newest version's when `None`) with their Arrow
+    /// types as Arrow prints them (`Utf8`, `Int64`, `Date32`, …), and Kho's number of
+    /// that version.
+    pub async fn arrow_columns(
+        &self,
+        resource_id: &str,
+        table: &str,
+        version: Option<i64>,
+    ) -> Result<(i64, Vec<(String, String)>), LakeError> {
+        let t = self.snapshot(resource_id, table, version).await?;
+        let number = t.version().map(|v| v as i64 + 1).unwrap_or(1);
+        let schema = versions::arrow_schema(&t).await?;
+        Ok((number, schema.fields().iter().map(|f| (f.name().clone(), f.data_type().to_string())).collect()))
+    }
+
     /// The tables of a resource that hold at least one version, by name.
     pub async fn tables(&self, resource_id: &str) -> Result<Vec<String>, LakeError> {
         use futures::StreamExt;

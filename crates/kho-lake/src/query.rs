@@ -83,6 +83,8 @@ pub struct QueryTable {
     pub name: TableName,
     pub resource_id: String,
     pub table: String,
+    /// Kho's version of the table to read (the newest when `None`).
+    pub version: Option<i64>,
 }
 
 /// What a query returned.
@@ -269,7 +271,7 @@ impl Lake {
                 .iter()
                 .find(|t| &t.name == name)
                 .ok_or_else(|| LakeError::Invalid(format!("sql: there is no table {name} you may read")))?;
-            let snapshot = self.snapshot(&found.resource_id, &found.table, None).await?;
+            let snapshot = self.snapshot(&found.resource_id, &found.table, found.version).await?;
             // Registers the table's object store with the session.
             snapshot.update_datafusion_session(&ctx.state())?;
             let provider = snapshot.table_provider().await.map_err(|e| LakeError::Delta(e.into()))?;

@@ -274,3 +274,61 @@ mod tests {
         assert!(CheckResult::of(&c).counted(0, 0).passed);
     }
 }
+
+/// What started a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// A load made the version.
+    Load,
+    /// Someone asked (CLI, API, UI).
+    Manual,
+    /// The cleaning step made the version.
+    Cleaning,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Load => "load",
+            Trigger::Manual => "manual",
+            Trigger::Cleaning => "cleaning",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Trigger::Load, Trigger::Manual, Trigger::Cleaning].into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+/// One run of a table's checks on one version (lần kiểm tra), with its scores.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct QualityRun {
+    /// Assigned by the store.
+    pub id: i64,
+    pub resource_id: String,
+    pub table: String,
+    /// Kho's version of the table the run checked.
+    pub version: i64,
+    pub trigger: Trigger,
+    pub run_by: String,
+    pub started_at: DateTime<Utc>,
+    pub elapsed_ms: u64,
+    pub rows: u64,
+    pub results: Vec<CheckResult>,
+    pub scores: crate::Scores,
+}
+
+impl QualityRun {
+    /// Checks that failed, worst first.
+    pub fn failures(&self) -> Vec<&CheckResult> {
+        let mut out: Vec<&CheckResult> = self.results.iter().filter(|r| !r.passed).collect();
+        out.sort_by(|a, b| b.severity.cmp(&a.severity));
+        out
+    }
+
+    /// Whether every `error`-level check passed.
+    pub fn errors_pass(&self) -> bool {
+        self.results.iter().all(|r| r.passed || r.severity != Severity::Error)
+    }
+}

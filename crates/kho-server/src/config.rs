@@ -103,6 +103,18 @@ impl Settings {
         }
     }
 
+    /// The limits a quality run's queries run under: the query limits with four times
+    /// the memory (at least 2 GiB) and at least ten minutes, since a run reads every
+    /// row and groups by keys.
+    pub fn quality_limits(&self) -> kho_lake::QueryLimits {
+        let q = self.query_limits();
+        kho_lake::QueryLimits {
+            timeout: q.timeout.max(std::time::Duration::from_secs(600)),
+            memory_bytes: (q.memory_bytes.saturating_mul(4)).max(2 << 30),
+            max_rows: 1_000,
+        }
+    }
+
     /// Whether cookies must carry the `Secure` flag.
     pub fn secure_cookies(&self) -> bool {
         self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))

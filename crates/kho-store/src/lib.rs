@@ -13,6 +13,7 @@ pub mod dictionary;
 pub mod exchange;
 mod migrate;
 pub mod objects;
+pub mod quality;
 pub mod requests;
 mod sql;
 pub mod testing;
@@ -29,6 +30,7 @@ pub use codelists::CodeListStore;
 pub use conformance::{Binding, ConformanceStore};
 pub use dictionary::{DictionaryStore, ElementQuery};
 pub use exchange::{AgreementQuery, ExchangeStore, GatewayCredential, MessageQuery};
+pub use quality::{QualityStore, StoredRules};
 pub use requests::{RequestQuery, RequestStore};
 pub use sql::SqlStore;
 
@@ -139,7 +141,16 @@ pub struct NewToken {
 /// The metadata repository.
 #[async_trait]
 pub trait MetadataStore:
-    CatalogStore + CodeListStore + ConformanceStore + DictionaryStore + ExchangeStore + RequestStore + Send + Sync + 'static
+    CatalogStore
+    + CodeListStore
+    + ConformanceStore
+    + DictionaryStore
+    + ExchangeStore
+    + QualityStore
+    + RequestStore
+    + Send
+    + Sync
+    + 'static
 {
     fn backend(&self) -> Backend;
     /// Answers when the database does (for `/readyz`).

@@ -15,6 +15,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "conformance", include_str!("../migrations/0007_conformance.sql")),
     (8, "exchange", include_str!("../migrations/0008_exchange.sql")),
     (9, "subsystem_certificates", include_str!("../migrations/0009_subsystem_certificates.sql")),
+    (11, "quality", include_str!("../migrations/0011_quality.sql")),
 ];
 
 pub async fn run(pool: &AnyPool) -> StoreResult<()> {

@@ -21,7 +21,12 @@ async fn loaded() -> Fixture {
 }
 
 fn tables() -> Vec<QueryTable> {
-    vec![QueryTable { name: TableName::of("nguoi-dan", "main"), resource_id: "r1".into(), table: "main".into() }]
+    vec![QueryTable {
+        name: TableName::of("nguoi-dan", "main"),
+        resource_id: "r1".into(),
+        table: "main".into(),
+        version: None,
+    }]
 }
 
 async fn run(f: &Fixture, sql: &str, limits: QueryLimits) -> Result<QueryResult, LakeError> {

@@ -181,6 +181,13 @@ impl Kho {
             if current.draft.sharing_scope == SharingScope::Open {
                 self.check_no_personal_columns(&current.id).await?;
             }
+            let blockers = self.publish_blockers(&current).await?;
+            if !blockers.is_empty() {
+                return Err(Error::conflict(format!(
+                    "the quality rules block publishing: {}; fix the data (or the rules) and run the checks again",
+                    blockers.join("; ")
+                )));
+            }
         }
         let changed = self.store.set_resource_status(ctx, &current.id, status).await?;
         self.sync_search(&current, &changed);

@@ -236,6 +236,6 @@ impl Kho {
 
 /// The date a resource's data is about, for code lists: the end of its temporal
 /// coverage (or its start), else today.
-fn data_date(r: &DataResource) -> chrono::NaiveDate {
+pub(super) fn data_date(r: &DataResource) -> chrono::NaiveDate {
     r.draft.temporal_end.or(r.draft.temporal_start).unwrap_or_else(super::codelists::today)
 }

@@ -9,6 +9,7 @@ mod conformance;
 mod dictionary;
 pub mod exchange;
 mod portal;
+pub mod quality;
 mod query;
 mod requests;
 mod warehouse;

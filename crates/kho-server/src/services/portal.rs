@@ -220,7 +220,12 @@ impl Kho {
             if !d.tables.contains(&table) {
                 return Err(missing());
             }
-            tables.push(kho_lake::QueryTable { name: name.clone(), resource_id: d.resource.id.clone(), table });
+            tables.push(kho_lake::QueryTable {
+                name: name.clone(),
+                resource_id: d.resource.id.clone(),
+                table,
+                version: None,
+            });
         }
         Ok(self.lake.query(checked, &tables, self.settings.query_limits()).await?)
     }

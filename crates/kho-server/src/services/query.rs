@@ -27,9 +27,23 @@ impl Kho {
     /// Runs read-only SQL over the tables the caller may read.
     pub async fn query(&self, subject: &Subject, ctx: &AuditContext, sql: &str) -> Result<QueryResult> {
         let checked = kho_lake::query::check(sql)?;
+        let (tables, restricted) = self.readable_tables(subject, ctx, &checked.tables).await?;
+        let outcome = self.lake.query(checked, &tables, self.settings.query_limits()).await;
+        self.audit_restricted_query(ctx, sql, &restricted, outcome.is_ok()).await?;
+        Ok(outcome?)
+    }
+
+    /// Each `<resource>.<table>` name resolved to a table the caller may read, and the
+    /// names of those that are not open data (their reads are audited).
+    pub(crate) async fn readable_tables(
+        &self,
+        subject: &Subject,
+        ctx: &AuditContext,
+        names: &[TableName],
+    ) -> Result<(Vec<QueryTable>, Vec<String>)> {
         let mut tables = Vec::new();
         let mut restricted = Vec::new();
-        for name in &checked.tables {
+        for name in names {
             let key = name.schema.replace('_', "-");
             let r = self.readable(subject, ctx, &key).await.map_err(|e| match e.code {
                 kho_core::ErrorCode::NotFound => Error::not_found(format!(
@@ -50,14 +64,24 @@ impl Kho {
             if effective_scope(&r) != SharingScope::Open {
                 restricted.push(name.to_string());
             }
-            tables.push(QueryTable { name: name.clone(), resource_id: r.id, table: name.table.clone() });
+            tables.push(QueryTable { name: name.clone(), resource_id: r.id, table: name.table.clone(), version: None });
         }
-        let outcome = self.lake.query(checked, &tables, self.settings.query_limits()).await;
+        Ok((tables, restricted))
+    }
+
+    /// Records a query that read tables which are not open data, with its SQL.
+    pub(crate) async fn audit_restricted_query(
+        &self,
+        ctx: &AuditContext,
+        sql: &str,
+        restricted: &[String],
+        ok: bool,
+    ) -> Result<()> {
         if !restricted.is_empty() {
-            let detail = json!({"sql": sql, "tables": restricted, "ok": outcome.is_ok()});
+            let detail = json!({"sql": sql, "tables": restricted, "ok": ok});
             self.store.append_audit(ctx.event("query.run", "warehouse").detail(detail)).await?;
         }
-        Ok(outcome?)
+        Ok(())
     }
 
     /// The tables the caller may query, by name.

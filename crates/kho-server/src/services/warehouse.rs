@@ -160,6 +160,12 @@ impl Kho {
                 if let Err(e) = self.check_table_conformance(&r.id, load.table, Some(report.version)).await {
                     tracing::warn!(error = %e, resource = %r.id, table = load.table, "the bound columns were not checked");
                 }
+                // Then the table's quality checks run on it and score it; a run that cannot
+                // finish is logged and leaves the load as it is.
+                let trigger = kho_quality::result::Trigger::Load;
+                if let Err(e) = self.check_new_version(subject, ctx, &r, load.table, report.version, trigger).await {
+                    tracing::warn!(error = %e, resource = %r.id, table = load.table, "the quality checks did not run");
+                }
                 Ok(report)
             }
             Err(e) => {
