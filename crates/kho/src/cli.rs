@@ -110,6 +110,10 @@ enum Command {
         #[arg(long, value_enum, default_value = "table")]
         format: QueryFormat,
     },
+    /// Data quality (chất lượng dữ liệu): run a table's checks, set its rules,
+    /// profile it, clean it into a new version.
+    #[command(subcommand)]
+    Quality(crate::quality::QualityCommand),
     /// Work with the audit log (nhật ký kiểm toán).
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -412,6 +416,17 @@ enum AuditCommand {
         #[arg(long, requires = "bundle")]
         public_key: Option<String>,
     },
+    /// The data quality audit report (báo cáo chất lượng): per agency, the six scores,
+    /// each resource's trend and the failing checks; --html writes a page to print as PDF.
+    Quality {
+        /// One agency, by code.
+        #[arg(long)]
+        agency: Option<String>,
+        #[arg(long, conflicts_with = "html")]
+        json: bool,
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+    },
     /// Export the message log with its checkpoints and the node's public key.
     Export {
         #[arg(long, required = true)]
@@ -700,6 +715,10 @@ async fn admin(kho: &Kho, command: Command) -> anyhow::Result<ExitCode> {
         Command::Audit(AuditCommand::Export { out: path, .. }) => {
             return crate::exchange::export_messages(kho, &path).await;
         }
+        Command::Audit(AuditCommand::Quality { agency, json, html }) => {
+            return crate::quality::audit(kho, agency.as_deref(), json, html.as_ref()).await;
+        }
+        Command::Quality(command) => return crate::quality::run(kho, command).await,
         Command::Subsystem(SubsystemCommand::Certificate { xroad_id, cert, label }) => {
             let pem = std::fs::read(&cert).with_context(|| format!("cannot read {}", cert.display()))?;
             let id = SubsystemId::parse(&xroad_id).map_err(core)?;

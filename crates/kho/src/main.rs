@@ -8,6 +8,8 @@ mod cli;
 mod codelist;
 mod csv_input;
 mod exchange;
+mod quality;
+mod quality_clean;
 mod refdata;
 mod settings;
 mod standardize;

@@ -12,6 +12,7 @@ pub mod error;
 pub mod exchange;
 pub mod openapi;
 pub mod ops;
+pub mod quality;
 pub mod query;
 pub mod refdata;
 pub mod warehouse;
@@ -97,6 +98,11 @@ pub fn router(state: AppState) -> Router {
         .route("/exchange/messages/verify", get(exchange::verify))
         .route("/exchange/access-report", get(exchange::access_report))
         .route("/exchange/health", get(exchange::health))
+        .route("/resources/{key}/quality", get(quality::resource))
+        .route("/resources/{key}/quality/rules", get(quality::rules))
+        .route("/resources/{key}/tables/{table}/quality/rules", axum::routing::put(quality::set_rules))
+        .route("/resources/{key}/tables/{table}/quality/runs", get(quality::runs).post(quality::run))
+        .route("/quality/agencies", get(quality::agencies))
         .route("/openapi.json", get(openapi::document))
         .fallback(api_not_found)
         .method_not_allowed_fallback(api_method_not_allowed);

@@ -1,7 +1,7 @@
 //! The OpenAPI 3 document of the native API, generated from the handlers'
 //! annotations and served at `/api/v1/openapi.json`.
 
-use crate::http::{api, catalog, dictionary, exchange, query, refdata, warehouse};
+use crate::http::{api, catalog, dictionary, exchange, quality, query, refdata, warehouse};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -26,6 +26,7 @@ use utoipa::OpenApi;
         refdata::export, refdata::import, refdata::preview, refdata::publish, refdata::delete_draft,
         exchange::services, exchange::register, exchange::agreements, exchange::request, exchange::decide,
         exchange::messages, exchange::verify, exchange::access_report, exchange::health,
+        quality::resource, quality::rules, quality::set_rules, quality::run, quality::runs, quality::agencies,
     ),
     tags(
         (name = "identity", description = "Users, sessions, subsystems and API tokens"),
@@ -35,6 +36,7 @@ use utoipa::OpenApi;
         (name = "catalogue", description = "Data resources (tài nguyên dữ liệu), DCAT-AP with the Vietnamese fields"),
         (name = "dictionary", description = "The data dictionary (từ điển dữ liệu): shared data elements, their definitions and lifecycle"),
         (name = "exchange", description = "The sharing platform (nền tảng chia sẻ, LGSP): services, agreements, the gateway's message log and health. The gateway itself speaks the X-Road REST protocol at /r1/…"),
+        (name = "quality", description = "Data quality (chất lượng dữ liệu): each table's declarative checks, runs on its versions with failing-row samples, the six-criteria scores (đúng, đủ, sạch, sống, thống nhất, dùng chung) and the report per agency"),
         (name = "refdata", description = "Reference data (danh mục dùng chung): the administrative units and their conversion from the legacy units to the 2025 units; code lists with versions, lookups as of a date, import and export"),
     )
 )]

@@ -8,10 +8,13 @@ mod dictionary;
 mod exchange;
 mod pages;
 pub(crate) mod portal;
+mod quality_report;
 mod query;
 mod requests;
 mod resources;
 mod tables;
+
+pub use quality_report::quality_report_document;
 
 use crate::http::caller::{cookie, Caller, LANG_COOKIE};
 use crate::http::AppState;

@@ -22,7 +22,7 @@ use kho_core::identity::Subject;
 use kho_core::policy::Action;
 use kho_core::{Error, Result};
 use kho_exchange::ServiceTarget;
-use kho_lake::{QueryTable, TableName};
+use kho_lake::{Lake, QueryLimits, QueryTable, TableName};
 use kho_quality::result::{QualityRun, Trigger};
 use kho_quality::{
     CheckResult, CodeLists, Dialect, Evidence, Observed, Plan, Rule, RuleSet, Scores, Sharing, TableShape,
@@ -100,6 +100,36 @@ fn shape_of(table: &str, columns: &[(String, String)]) -> TableShape {
 
 fn rule_error(table: &str, e: kho_quality::RuleError) -> Error {
     Error::invalid("rules", format!("quality rules of table {table}: {e}"))
+}
+
+type Row = serde_json::Map<String, serde_json::Value>;
+
+/// The rows a query returns, as JSON objects.
+async fn rows_of(lake: &Lake, sql: &str, tables: &[QueryTable], limits: QueryLimits) -> Result<Vec<Row>> {
+    let checked = kho_lake::query::check_allowing_bare_names(sql)?;
+    let result = lake.query(checked, tables, limits).await?;
+    kho_lake::to_json_rows(&result.batches).map_err(|e| Error::internal(e.to_string()))
+}
+
+/// Runs a plan's SQL — the one aggregate pass, then each other query — on `tables`
+/// (the checked table under its bare name among them). A check whose own query fails
+/// is answered as not run, with the engine's message; the aggregate failing fails the
+/// run.
+pub async fn observe(lake: &Lake, plan: &Plan, tables: &[QueryTable], limits: QueryLimits) -> Result<Observed> {
+    let mut observed = Observed::at(kho_core::time::now());
+    observed.aggregate =
+        rows_of(lake, plan.aggregate_sql(), tables, limits).await?.into_iter().next().unwrap_or_default();
+    for (i, sql) in plan.queries() {
+        match rows_of(lake, sql, tables, limits).await {
+            Ok(rows) => {
+                observed.queries.insert(i, rows.into_iter().next().unwrap_or_default());
+            }
+            Err(e) => {
+                observed.local.insert(i, CheckResult::of(&plan.checks()[i]).not_run(&e.message));
+            }
+        }
+    }
+    Ok(observed)
 }
 
 impl Kho {
@@ -319,19 +349,7 @@ impl Kho {
         let code_lists = self.code_lists_for(r, rules).await?;
         let plan = Plan::new(rules, &shape, &code_lists, Dialect::DataFusion).map_err(Error::internal)?;
         let tables = self.tables_for(subject, ctx, r, table, version, rules).await?;
-        let mut observed = Observed::at(kho_core::time::now());
-        observed.aggregate = self.one_row(plan.aggregate_sql(), &tables).await?;
-        for (i, sql) in plan.queries() {
-            match self.one_row(sql, &tables).await {
-                Ok(row) => {
-                    observed.queries.insert(i, row);
-                }
-                Err(e) => {
-                    let check = &plan.checks()[i];
-                    observed.local.insert(i, CheckResult::of(check).not_run(&e.message));
-                }
-            }
-        }
+        let mut observed = observe(&self.lake, &plan, &tables, self.settings.quality_limits()).await?;
         let loaded_at = self.version_time(&r.id, table, version).await?;
         for (i, check) in plan.local_checks() {
             let result = match &check.rule {
@@ -461,19 +479,8 @@ impl Kho {
     }
 
     /// The rows a query returns, as JSON objects.
-    async fn rows_of(
-        &self,
-        sql: &str,
-        tables: &[QueryTable],
-    ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>> {
-        let checked = kho_lake::query::check_allowing_bare_names(sql)?;
-        let result = self.lake.query(checked, tables, self.settings.quality_limits()).await?;
-        kho_lake::to_json_rows(&result.batches).map_err(|e| Error::internal(e.to_string()))
-    }
-
-    /// The one row an aggregate returns.
-    async fn one_row(&self, sql: &str, tables: &[QueryTable]) -> Result<serde_json::Map<String, serde_json::Value>> {
-        Ok(self.rows_of(sql, tables).await?.into_iter().next().unwrap_or_default())
+    async fn rows_of(&self, sql: &str, tables: &[QueryTable]) -> Result<Vec<Row>> {
+        rows_of(&self.lake, sql, tables, self.settings.quality_limits()).await
     }
 
     /// When a table version was committed.
