@@ -20,6 +20,7 @@ mod gateway_load;
 mod ops;
 mod portal;
 mod portal_browser;
+mod quality;
 mod query;
 mod refdata;
 mod requests;
