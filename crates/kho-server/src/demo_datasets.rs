@@ -105,6 +105,19 @@ fn tourism_csv(units: &[&AdminUnit], g: &mut Lcg) -> String {
 }
 
 /// Creates, loads and publishes the demo's open datasets.
+/// The demo schools' quality rules (quy tắc kiểm tra chất lượng).
+const SCHOOL_RULES: &str = "checks:
+  - row_count: { min: 10 }
+  - not_null: [ma_truong, ten_truong, ma_xa]
+  - unique: ma_truong
+  - regex: { column: ma_truong, pattern: '^[0-9]{5}$' }
+  - length: { column: ma_xa, min: 5, max: 5 }
+  - range: { column: so_hoc_sinh, min: 0, max: 3000 }
+  - standard: { column: ten_truong, kind: text }
+  - freshness: { within: 1y }
+    severity: warning
+";
+
 pub async fn seed(kho: &Kho, operator: &Subject, ctx: &AuditContext, agency_ids: &[(usize, String)]) -> Result<()> {
     let units = kho_core::admin_units::read_2025("admin-units-2025.csv", ADMIN_UNITS_2025)?;
     let province: Vec<&AdminUnit> = units.iter().filter(|u| u.province_code == PROVINCE_CODE).collect();
@@ -183,6 +196,11 @@ pub async fn seed(kho: &Kho, operator: &Subject, ctx: &AuditContext, agency_ids:
         };
         kho.load_table(operator, ctx, load, |_| {}).await?;
         kho.set_resource_status(operator, ctx, &r.id, Status::Published).await?;
+        if header.contains("Mã trường") {
+            // The schools carry quality rules, so the quality pages have something to show.
+            kho.set_quality_rules(operator, ctx, &r.id, "main", SCHOOL_RULES).await?;
+            kho.run_quality(operator, ctx, &r.id, "main", None, None).await?;
+        }
     }
     Ok(())
 }

@@ -7,6 +7,7 @@ mod codelists;
 mod dictionary;
 mod exchange;
 mod identity;
+mod quality;
 
 use kho_core::agency::{AgencyCode, AgencyKind, NewAgency};
 use kho_core::audit::AuditContext;
