@@ -4,6 +4,7 @@
 
 mod bench;
 mod codelist;
+mod quality;
 mod refdata;
 mod standardize;
 
