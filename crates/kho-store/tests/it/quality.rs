@@ -32,10 +32,10 @@ async fn rules_and_runs_are_kept_per_table(f: Fixture) {
     f.store.set_quality_rules(&ctx(), "r1", "main", "checks: [{not_null: a}]").await.unwrap();
     f.store.set_quality_rules(&ctx(), "r1", "ho", "checks: []").await.unwrap();
     let rules = f.store.quality_rules("r1").await.unwrap();
-    assert_eq!(rules.iter().map(|r| (r.table.as_str(), r.rules.as_str())).collect::<Vec<_>>(), [
-        ("ho", "checks: []"),
-        ("main", "checks: [{not_null: a}]")
-    ]);
+    assert_eq!(
+        rules.iter().map(|r| (r.table.as_str(), r.rules.as_str())).collect::<Vec<_>>(),
+        [("ho", "checks: []"), ("main", "checks: [{not_null: a}]")]
+    );
     assert_eq!(rules[0].updated_by, "operator");
 
     let first = f.store.save_quality_run(&ctx(), &run("r1", "main", 1, 3)).await.unwrap();
