@@ -222,3 +222,32 @@ async fn checks_name_code_lists_references_and_custom_sql() {
     assert_eq!(reference["samples"][0]["ma_lop"], "L3");
     assert_eq!(result(&run, "sql")["failed"], 1);
 }
+
+#[tokio::test]
+async fn rules_that_no_longer_fit_a_new_version_are_recorded_as_not_run() {
+    let app = spawn_app().await;
+    let steward = app.token("steward.khcn").await;
+    let own = app.agency_id("000.00.01.H24").await;
+    let created: Value = app.post_json("/api/v1/resources", &steward, &school_list(&own)).await.json().await.unwrap();
+    let slug = created["slug"].as_str().unwrap().to_string();
+    load(&app, &steward, &slug, CLEAN).await;
+    assert_eq!(put_rules(&app, &steward, &slug, RULES).await.status(), 200);
+    // The next file renames a column: the load still makes its version…
+    load(&app, &steward, &slug, "Mã trường;Tên;Số học sinh\n01;Hoa Sen;10\n").await;
+    // …and its run says why no check could run.
+    let runs: Value =
+        app.get_json(&format!("/api/v1/resources/{slug}/tables/main/quality/runs?limit=1"), &steward).await;
+    let run = &runs["items"][0];
+    assert_eq!(run["version"], 2);
+    let not_null = result(run, "not_null");
+    assert_eq!(not_null["passed"], false);
+    assert!(not_null["error"].as_str().unwrap().contains("has no column \"ten_truong\""), "{run}");
+    let status = json!({"status": "published"});
+    let err = expect_error(
+        app.post_json(&format!("/api/v1/resources/{slug}/status"), &steward, &status).await,
+        409,
+        "conflict",
+    )
+    .await;
+    assert!(err["message"].as_str().unwrap().contains("version 2 fails"), "{err}");
+}

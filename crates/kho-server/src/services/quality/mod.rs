@@ -206,7 +206,25 @@ impl Kho {
         trigger: Trigger,
     ) -> Result<QualityRun> {
         let rules = self.stored_rules(&r.id, table).await?;
-        let mut run = self.evaluate(subject, ctx, r, table, Some(version), &rules, trigger).await?;
+        let mut run = match self.evaluate(subject, ctx, r, table, Some(version), &rules, trigger).await {
+            Ok(run) => run,
+            // Rules that no longer fit the new version (a column renamed, say): the run
+            // is recorded with each check not run and why, so the steward sees it.
+            Err(e) if e.code == kho_core::ErrorCode::InvalidField => QualityRun {
+                id: 0,
+                resource_id: r.id.clone(),
+                table: table.to_string(),
+                version,
+                trigger,
+                run_by: ctx.actor.clone(),
+                started_at: kho_core::time::now(),
+                elapsed_ms: 0,
+                rows: 0,
+                results: rules.checks.iter().map(|c| CheckResult::of(c).not_run(&e.message)).collect(),
+                scores: Scores::default(),
+            },
+            Err(e) => return Err(e),
+        };
         run.id = self.store.save_quality_run(ctx, &run).await?;
         Ok(run)
     }
