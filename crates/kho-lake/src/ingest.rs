@@ -40,7 +40,7 @@ pub const PAGE_ROWS: usize = 2048;
 
 /// How the table's Parquet files are written: Snappy, as Delta's writer does by
 /// default, in row groups of [`ROW_GROUP_ROWS`] and pages of [`PAGE_ROWS`].
-fn writer_properties() -> deltalake::parquet::file::properties::WriterProperties {
+pub(crate) fn writer_properties() -> deltalake::parquet::file::properties::WriterProperties {
     deltalake::parquet::file::properties::WriterProperties::builder()
         .set_compression(deltalake::parquet::basic::Compression::SNAPPY)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))

@@ -11,7 +11,8 @@
 //! - [`versions`] lists the versions with who loaded what, and compares them;
 //! - [`rows`] reads filtered, sorted pages of rows;
 //! - [`export`] streams any version out as CSV, JSON, NDJSON, XLSX, Parquet or GeoJSON;
-//! - [`query`] runs read-only SQL over the tables a caller may read, within limits.
+//! - [`query`] runs read-only SQL over the tables a caller may read, within limits;
+//! - [`rewrite`] writes a version, transformed batch by batch, as a new version.
 
 pub mod export;
 pub mod header;
@@ -19,6 +20,7 @@ pub mod infer;
 pub mod ingest;
 pub mod query;
 mod read;
+pub mod rewrite;
 pub mod rows;
 pub mod source;
 mod storage;
@@ -30,6 +32,7 @@ use url::Url;
 pub use export::{Download, DownloadFormat};
 pub use ingest::{IngestOptions, IngestReport, LoadMode, LoadedColumn, Progress};
 pub use query::{CheckedQuery, QueryLimits, QueryResult, QueryTable, TableName};
+pub use rewrite::RewriteOptions;
 pub use rows::{Comparison, Filter, RowPage, RowQuery};
 pub use versions::{Retention, RowChanges, TableVersion, VersionDiff};
 

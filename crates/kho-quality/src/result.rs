@@ -323,7 +323,7 @@ impl QualityRun {
     /// Checks that failed, worst first.
     pub fn failures(&self) -> Vec<&CheckResult> {
         let mut out: Vec<&CheckResult> = self.results.iter().filter(|r| !r.passed).collect();
-        out.sort_by(|a, b| b.severity.cmp(&a.severity));
+        out.sort_by_key(|r| std::cmp::Reverse(r.severity));
         out
     }
 

@@ -8,6 +8,7 @@ mod download;
 mod formats;
 mod independent;
 mod query;
+mod rewrite;
 mod s3;
 mod versions;
 

@@ -6,6 +6,7 @@ pub mod api;
 pub mod caller;
 pub mod catalog;
 pub mod ckan;
+pub mod cleaning;
 pub mod dcat;
 pub mod dictionary;
 pub mod error;
@@ -103,6 +104,7 @@ pub fn router(state: AppState) -> Router {
         .route("/resources/{key}/tables/{table}/quality/rules", axum::routing::put(quality::set_rules))
         .route("/resources/{key}/tables/{table}/quality/runs", get(quality::runs).post(quality::run))
         .route("/quality/agencies", get(quality::agencies))
+        .merge(cleaning::routes())
         .route("/openapi.json", get(openapi::document))
         .fallback(api_not_found)
         .method_not_allowed_fallback(api_method_not_allowed);

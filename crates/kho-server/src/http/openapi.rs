@@ -1,7 +1,7 @@
 //! The OpenAPI 3 document of the native API, generated from the handlers'
 //! annotations and served at `/api/v1/openapi.json`.
 
-use crate::http::{api, catalog, dictionary, exchange, quality, query, refdata, warehouse};
+use crate::http::{api, catalog, cleaning, dictionary, exchange, quality, query, refdata, warehouse};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -27,6 +27,7 @@ use utoipa::OpenApi;
         exchange::services, exchange::register, exchange::agreements, exchange::request, exchange::decide,
         exchange::messages, exchange::verify, exchange::access_report, exchange::health,
         quality::resource, quality::rules, quality::set_rules, quality::run, quality::runs, quality::agencies,
+        cleaning::make_profile, cleaning::profile, cleaning::clean,
     ),
     tags(
         (name = "identity", description = "Users, sessions, subsystems and API tokens"),

@@ -150,20 +150,9 @@ impl Kho {
                 }
                 let detail = json!({"version": report.version, "rows": report.rows, "source": load.source_name, "sha256": report.sha256, "mode": load.mode, "format": report.format, "rejected_rows": report.rejected_rows});
                 self.store.append_audit(ctx.event("table.load", target.clone()).detail(detail)).await?;
-                // A dataset service over this table sees the new version's columns at once.
-                self.exchange.invalidate();
-                if let Some(days) = self.settings.retention_days {
-                    self.apply_retention(ctx, &r.id, load.table, days).await;
-                }
-                // The new version's bound columns are checked against the dictionary; a
-                // failed check is logged and leaves the load as it is.
-                if let Err(e) = self.check_table_conformance(&r.id, load.table, Some(report.version)).await {
-                    tracing::warn!(error = %e, resource = %r.id, table = load.table, "the bound columns were not checked");
-                }
-                // Then the table's quality checks run on it and score it; a run that cannot
-                // finish is logged and leaves the load as it is.
+                // A failed quality run is logged and leaves the load as it is.
                 let trigger = kho_quality::result::Trigger::Load;
-                if let Err(e) = self.check_new_version(subject, ctx, &r, load.table, report.version, trigger).await {
+                if let Err(e) = self.after_new_version(subject, ctx, &r, load.table, report.version, trigger).await {
                     tracing::warn!(error = %e, resource = %r.id, table = load.table, "the quality checks did not run");
                 }
                 Ok(report)
@@ -175,6 +164,29 @@ impl Kho {
                 Err(e.into())
             }
         }
+    }
+
+    /// What follows a new version of a table (a load's, or the cleaning step's): dataset
+    /// services see its columns at once, old versions expire by the retention policy,
+    /// the bound columns are checked against the dictionary (a failure is logged), and
+    /// the table's quality checks run on it and are recorded.
+    pub(super) async fn after_new_version(
+        &self,
+        subject: &Subject,
+        ctx: &AuditContext,
+        r: &DataResource,
+        table: &str,
+        version: i64,
+        trigger: kho_quality::result::Trigger,
+    ) -> Result<kho_quality::result::QualityRun> {
+        self.exchange.invalidate();
+        if let Some(days) = self.settings.retention_days {
+            self.apply_retention(ctx, &r.id, table, days).await;
+        }
+        if let Err(e) = self.check_table_conformance(&r.id, table, Some(version)).await {
+            tracing::warn!(error = %e, resource = %r.id, table, "the bound columns were not checked");
+        }
+        self.check_new_version(subject, ctx, r, table, version, trigger).await
     }
 
     /// The rows a load left out (`on_error=reject`), as CSV, for those who may load
