@@ -8,6 +8,7 @@ mod dictionary;
 mod exchange;
 mod pages;
 pub(crate) mod portal;
+mod quality;
 mod quality_report;
 mod query;
 mod requests;
@@ -105,6 +106,12 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/resources/{key}/delete", post(resources::delete))
         .route("/admin/resources/{key}/tables/{table}/versions/{version}/diff", get(tables::diff))
         .route("/admin/resources/{key}/load", post(tables::load).layer(axum::extract::DefaultBodyLimit::disable()))
+        .route("/admin/resources/{key}/quality", get(quality::resource_page))
+        .route("/admin/resources/{key}/quality/run", post(quality::run))
+        .route("/admin/resources/{key}/quality/rules", post(quality::save_rules))
+        .route("/admin/resources/{key}/quality/profile", post(quality::profile))
+        .route("/admin/resources/{key}/quality/clean", post(quality::clean))
+        .route("/admin/quality/report", get(quality::report))
         .fallback(pages::not_found)
 }
 
@@ -204,6 +211,7 @@ pub fn admin_links(l: Lang, subject: &kho_core::identity::Subject) -> Vec<(&'sta
     ];
     if subject.has(Role::Auditor) || subject.has(Role::Admin) {
         links.push(("/admin/audit", l.t("Nhật ký kiểm toán", "Audit log")));
+        links.push(("/admin/quality/report", l.t("Báo cáo chất lượng", "Quality report")));
     }
     links
 }

@@ -390,6 +390,7 @@ pub async fn dataset(state: AppState, caller: Caller, uri: Uri, key: &str, p: Pr
             _ => d.title.clone(),
         };
         let head = html! {
+            (super::quality::head())
             link rel="alternate" type="application/atom+xml" href="/feed.atom";
             link rel="alternate" type="text/turtle" href={ "/dataset/" (r.id) ".ttl" };
             link rel="alternate" type="application/ld+json" href={ "/dataset/" (r.id) ".jsonld" };
@@ -454,8 +455,9 @@ pub async fn dataset(state: AppState, caller: Caller, uri: Uri, key: &str, p: Pr
             }
             p.muted { "DCAT: " a href={ "/dataset/" (r.id) ".ttl" } { "Turtle" } " · " a href={ "/dataset/" (r.id) ".jsonld" } { "JSON-LD" } " · " a href={ "/dataset/" (r.id) ".rdf" } { "RDF/XML" } }
         };
+        let quality = super::quality::portal_section(&state, l, r).await?;
         let answered = state.kho.answered_feedback(&r.id).await?;
-        let content = html! { (content) (super::requests::feedback_section(l, &caller, &r.slug, &answered)) };
+        let content = html! { (content) (quality) (super::requests::feedback_section(l, &caller, &r.slug, &answered)) };
         Ok::<_, Error>((title, head, content))
     };
     match result.await {

@@ -34,11 +34,26 @@ pub(crate) fn score_cells(scores: &Scores) -> Markup {
     }
 }
 
+/// A criterion's name in `l` (Đúng, Đủ, Sạch, Sống, Thống nhất, Dùng chung).
+pub(crate) fn criterion_name(l: Lang, c: Criterion) -> &'static str {
+    match l {
+        Lang::Vi => c.vietnamese(),
+        Lang::En => match c {
+            Criterion::Accurate => "Accurate",
+            Criterion::Complete => "Complete",
+            Criterion::Clean => "Clean",
+            Criterion::Live => "Live",
+            Criterion::Unified => "Unified",
+            Criterion::Shared => "Shared",
+        },
+    }
+}
+
 /// The criteria as table headings.
 pub(crate) fn score_headings(l: Lang) -> Markup {
     html! {
         @for c in Criterion::ALL {
-            th title=(c.as_str()) { (if l == Lang::Vi { c.vietnamese() } else { c.as_str() }) }
+            th title=(c.as_str()) { (criterion_name(l, c)) }
         }
         th { (l.t("Chung", "Overall")) }
     }

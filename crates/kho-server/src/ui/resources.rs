@@ -1,7 +1,7 @@
 //! Management pages for data resources: the list with filters, the form to register
 //! or edit one, and the page of one resource with its lifecycle buttons.
 
-use super::{error_page, layout, page, require_login, Lang};
+use super::{error_page, layout_with_head, page, require_login, Lang};
 use crate::http::caller::Caller;
 use crate::http::catalog::ResourceParams;
 use crate::http::AppState;
@@ -418,6 +418,10 @@ async fn show_page(state: &AppState, caller: &Caller, uri: &Uri, key: &str, erro
         Ok(m) => m,
         Err(e) => return error_page(caller, uri.path(), &e),
     };
+    let quality = match super::quality::summary_section(state, caller, &r).await {
+        Ok(m) => m,
+        Err(e) => return error_page(caller, uri.path(), &e),
+    };
     let row = |label: &'static str, value: String| html! { tr { th scope="row" { (label) } td { (value) } } };
     let moves: Vec<(Status, &str, &str)> = match r.status {
         Status::Draft => vec![(Status::Published, "Công bố", "Publish")],
@@ -463,12 +467,14 @@ async fn show_page(state: &AppState, caller: &Caller, uri: &Uri, key: &str, erro
             }
         }
         (data)
+        (quality)
         (bindings)
     };
     let title =
         if caller.lang == Lang::En { d.title_en.clone().unwrap_or_else(|| d.title.clone()) } else { d.title.clone() };
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    (status, Html(layout(caller, uri.path(), &title, content).into_string())).into_response()
+    let page = layout_with_head(caller, uri.path(), &title, super::quality::head(), content);
+    (status, Html(page.into_string())).into_response()
 }
 
 /// A lifecycle step asked from a page: the status to move to.

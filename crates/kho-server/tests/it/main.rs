@@ -21,6 +21,7 @@ mod ops;
 mod portal;
 mod portal_browser;
 mod quality;
+mod quality_browser;
 mod quality_cleaning;
 mod query;
 mod refdata;

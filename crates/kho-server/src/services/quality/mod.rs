@@ -238,13 +238,15 @@ impl Kho {
         table: &str,
         limit: i64,
     ) -> Result<Vec<QualityRun>> {
-        let r = self.resource(subject, ctx, key).await?;
+        // Runs carry failing rows: reading them is reading the data (audited when not open).
+        let r = self.readable(subject, ctx, key).await?;
         Ok(self.store.quality_runs(&r.id, table, limit.clamp(1, 500)).await?)
     }
 
     /// Each table's rules and newest run, and the resource's scores.
     pub async fn resource_quality(&self, subject: &Subject, ctx: &AuditContext, key: &str) -> Result<ResourceQuality> {
-        let r = self.resource(subject, ctx, key).await?;
+        // Runs carry failing rows: reading them is reading the data (audited when not open).
+        let r = self.readable(subject, ctx, key).await?;
         self.quality_of(&r).await
     }
 
