@@ -556,13 +556,34 @@ pub async fn run(
         caller.check_csrf(&f.csrf_token)?;
         state.kho.run_quality(&caller.subject, &caller.ctx(), &key, &f.table, None, None).await
     };
-    match result.await {
-        Ok(_) => Redirect::to(&format!("{}?ran={}#table-{}", page_path(&key), f.table, f.table)).into_response(),
+    let outcome = result.await;
+    let to = format!("{}?ran={}#table-{}", page_path(&key), f.table, f.table);
+    let notice = Notice { table: f.table, ..Default::default() };
+    answer(&state, &caller, &key, outcome, notice, |_| Redirect::to(&to).into_response()).await
+}
+
+/// What a form gets back: `done` with the service's answer; input the service refused
+/// comes back on the page with its message after `notice.error` (and what was typed);
+/// any other error is the error page.
+async fn answer<T>(
+    state: &AppState,
+    caller: &Caller,
+    key: &str,
+    outcome: Result<T, Error>,
+    notice: Notice,
+    done: impl FnOnce(T) -> Response,
+) -> Response {
+    match outcome {
+        Ok(answer) => done(answer),
         Err(e) if e.code == ErrorCode::InvalidField => {
-            let notice = Notice { table: f.table, error: Some(e.message), ..Default::default() };
-            render(&state, &caller, &key, notice, None, StatusCode::UNPROCESSABLE_ENTITY).await
+            let message = match &notice.error {
+                Some(prefix) => format!("{prefix} {}", e.message),
+                None => e.message,
+            };
+            let notice = Notice { error: Some(message), ..notice };
+            render(state, caller, key, notice, None, StatusCode::UNPROCESSABLE_ENTITY).await
         }
-        Err(e) => error_page(&caller, &page_path(&key), &e),
+        Err(e) => error_page(caller, &page_path(key), &e),
     }
 }
 
@@ -578,16 +599,11 @@ pub async fn save_rules(
         caller.check_csrf(&f.csrf_token)?;
         state.kho.set_quality_rules(&caller.subject, &caller.ctx(), &key, &f.table, &text).await
     };
-    match result.await {
-        Ok(_) => Redirect::to(&format!("{}?saved={}#table-{}", page_path(&key), f.table, f.table)).into_response(),
-        Err(e) if e.code == ErrorCode::InvalidField => {
-            let l = caller.lang;
-            let message = format!("{} {}", l.t("Chưa lưu được quy tắc:", "The rules were not saved:"), e.message);
-            let notice = Notice { table: f.table, error: Some(message), rules: Some(text), ..Default::default() };
-            render(&state, &caller, &key, notice, None, StatusCode::UNPROCESSABLE_ENTITY).await
-        }
-        Err(e) => error_page(&caller, &page_path(&key), &e),
-    }
+    let outcome = result.await;
+    let to = format!("{}?saved={}#table-{}", page_path(&key), f.table, f.table);
+    let prefix = caller.lang.t("Chưa lưu được quy tắc:", "The rules were not saved:").to_string();
+    let notice = Notice { table: f.table, error: Some(prefix), rules: Some(text), ..Default::default() };
+    answer(&state, &caller, &key, outcome, notice, |_| Redirect::to(&to).into_response()).await
 }
 
 #[derive(Deserialize, Default)]
@@ -740,16 +756,10 @@ pub async fn profile(
         caller.check_csrf(&f.csrf_token)?;
         state.kho.profile_table(&caller.subject, &caller.ctx(), &key, &f.table, None).await
     };
-    match result.await {
-        Ok(_) => {
-            Redirect::to(&format!("{}?profiled={}#profile-h-{}", page_path(&key), f.table, f.table)).into_response()
-        }
-        Err(e) if e.code == ErrorCode::InvalidField => {
-            let notice = Notice { table: f.table, error: Some(e.message), ..Default::default() };
-            render(&state, &caller, &key, notice, None, StatusCode::UNPROCESSABLE_ENTITY).await
-        }
-        Err(e) => error_page(&caller, &page_path(&key), &e),
-    }
+    let outcome = result.await;
+    let to = format!("{}?profiled={}#profile-h-{}", page_path(&key), f.table, f.table);
+    let notice = Notice { table: f.table, ..Default::default() };
+    answer(&state, &caller, &key, outcome, notice, |_| Redirect::to(&to).into_response()).await
 }
 
 /// Cleans a table into a new version: the form names, for each column, the kind of
@@ -776,14 +786,9 @@ pub async fn clean(
         }
         state.kho.clean_table(&caller.subject, &caller.ctx(), &key, &table, &transforms).await
     };
-    match result.await {
-        Ok(outcome) => cleaning_result(&caller, &key, &table, &outcome),
-        Err(e) if e.code == ErrorCode::InvalidField => {
-            let notice = Notice { table, error: Some(e.message), ..Default::default() };
-            render(&state, &caller, &key, notice, None, StatusCode::UNPROCESSABLE_ENTITY).await
-        }
-        Err(e) => error_page(&caller, &page_path(&key), &e),
-    }
+    let outcome = result.await;
+    let notice = Notice { table: table.clone(), ..Default::default() };
+    answer(&state, &caller, &key, outcome, notice, |o| cleaning_result(&caller, &key, &table, &o)).await
 }
 
 /// The cleaning step's result: the change report per column and the scores of the

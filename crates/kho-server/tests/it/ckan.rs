@@ -12,18 +12,6 @@ const SCHOOLS: &str = "Mã trường,Tên trường,Số học sinh,Xã\n\
 const SCHOOLS_SLUG: &str = "danh-sach-co-so-giao-duc";
 const HOUSEHOLDS_SLUG: &str = "danh-sach-ho-ngheo-ho-can-ngheo";
 
-async fn load(app: &TestApp, slug: &str, csv: &str) {
-    let r = client()
-        .post(app.url(&format!("/api/v1/resources/{slug}/tables/main/versions?filename=data.csv")))
-        .bearer_auth(app.token("admin").await)
-        .header("content-type", "text/csv")
-        .body(csv.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-}
-
 /// GETs an action; returns the status and the envelope.
 async fn get(app: &TestApp, path: &str) -> (u16, Value) {
     let r = client().get(app.url(path)).send().await.unwrap();
@@ -45,8 +33,8 @@ fn dataset_id(app_packages: &Value, slug: &str) -> String {
 #[tokio::test]
 async fn ckan_clients_see_the_open_datasets_and_nothing_else() {
     let app = spawn_app().await;
-    load(&app, SCHOOLS_SLUG, SCHOOLS).await;
-    load(&app, HOUSEHOLDS_SLUG, "Mã hộ,Chủ hộ\nH1,Nguyễn Văn An\n").await;
+    app.load_csv(&app.token("admin").await, SCHOOLS_SLUG, "main", SCHOOLS).await;
+    app.load_csv(&app.token("admin").await, HOUSEHOLDS_SLUG, "main", "Mã hộ,Chủ hộ\nH1,Nguyễn Văn An\n").await;
 
     let (status, list) = get(&app, "/api/3/action/package_list").await;
     assert_eq!(status, 200);
@@ -99,7 +87,7 @@ async fn ckan_clients_see_the_open_datasets_and_nothing_else() {
 #[tokio::test]
 async fn package_search_speaks_the_harvesters_solr_subset() {
     let app = spawn_app().await;
-    load(&app, SCHOOLS_SLUG, SCHOOLS).await;
+    app.load_csv(&app.token("admin").await, SCHOOLS_SLUG, "main", SCHOOLS).await;
     let search = |query: &str| {
         let path = format!("/api/3/action/package_search?{query}");
         let app = &app;
@@ -143,7 +131,7 @@ async fn package_search_speaks_the_harvesters_solr_subset() {
 #[tokio::test]
 async fn the_datastore_answers_rows_and_sql() {
     let app = spawn_app().await;
-    load(&app, SCHOOLS_SLUG, SCHOOLS).await;
+    app.load_csv(&app.token("admin").await, SCHOOLS_SLUG, "main", SCHOOLS).await;
     let (_, found) = get(&app, "/api/action/package_search?q=giao").await;
     let rid = format!("{}-main", dataset_id(&found, SCHOOLS_SLUG));
 
@@ -256,8 +244,8 @@ pub fn test_python() -> Option<std::path::PathBuf> {
 async fn the_ckanapi_client_reads_kho() {
     let Some(venv) = test_python() else { return };
     let app = spawn_app().await;
-    load(&app, SCHOOLS_SLUG, SCHOOLS).await;
-    load(&app, HOUSEHOLDS_SLUG, "Mã hộ,Chủ hộ\nH1,Nguyễn Văn An\n").await;
+    app.load_csv(&app.token("admin").await, SCHOOLS_SLUG, "main", SCHOOLS).await;
+    app.load_csv(&app.token("admin").await, HOUSEHOLDS_SLUG, "main", "Mã hộ,Chủ hộ\nH1,Nguyễn Văn An\n").await;
     let schools = app.kho.store.resource(SCHOOLS_SLUG).await.unwrap().unwrap();
     let site = app.url("");
     let out = tokio::process::Command::new(venv.join("bin/python"))

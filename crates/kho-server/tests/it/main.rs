@@ -131,6 +131,19 @@ impl TestApp {
         self.get_public(&path).await
     }
 
+    /// Loads `csv` into a resource's table as a new version, with a bearer token.
+    pub async fn load_csv(&self, token: &str, slug: &str, table: &str, csv: &str) {
+        let r = client()
+            .post(self.url(&format!("/api/v1/resources/{slug}/tables/{table}/versions?filename={table}.csv")))
+            .bearer_auth(token)
+            .header("content-type", "text/csv")
+            .body(csv.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    }
+
     /// POST a JSON body to `path` with a bearer token.
     pub async fn post_json(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
         client().post(self.url(path)).bearer_auth(token).json(body).send().await.unwrap()

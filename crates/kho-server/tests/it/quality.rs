@@ -45,18 +45,6 @@ fn school_list(agency: &str) -> Value {
     })
 }
 
-async fn load(app: &TestApp, token: &str, slug: &str, csv: &str) {
-    let r = client()
-        .post(app.url(&format!("/api/v1/resources/{slug}/tables/main/versions?filename=truong.csv")))
-        .bearer_auth(token)
-        .header("content-type", "text/csv")
-        .body(csv.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-}
-
 async fn put_rules(app: &TestApp, token: &str, slug: &str, rules: &str) -> reqwest::Response {
     client()
         .put(app.url(&format!("/api/v1/resources/{slug}/tables/main/quality/rules")))
@@ -83,7 +71,7 @@ async fn rules_run_on_every_load_and_failing_error_checks_block_publishing() {
     let own = app.agency_id("000.00.01.H24").await;
     let created: Value = app.post_json("/api/v1/resources", &steward, &school_list(&own)).await.json().await.unwrap();
     let slug = created["slug"].as_str().unwrap().to_string();
-    load(&app, &steward, &slug, MESSY).await;
+    app.load_csv(&steward, &slug, "main", MESSY).await;
 
     // The load ran the (empty) checks already: the version has scores.
     let runs: Value = app.get_json(&format!("/api/v1/resources/{slug}/tables/main/quality/runs"), &steward).await;
@@ -148,7 +136,7 @@ async fn rules_run_on_every_load_and_failing_error_checks_block_publishing() {
     assert!(!message.contains("freshness"), "a warning does not block: {err}");
 
     // The corrected file's load runs the checks; now the resource publishes.
-    load(&app, &steward, &slug, CLEAN).await;
+    app.load_csv(&steward, &slug, "main", CLEAN).await;
     let runs: Value =
         app.get_json(&format!("/api/v1/resources/{slug}/tables/main/quality/runs?limit=1"), &steward).await;
     let newest = &runs["items"][0];
@@ -183,17 +171,9 @@ async fn checks_name_code_lists_references_and_custom_sql() {
     let own = app.agency_id("000.00.01.H24").await;
     let created: Value = app.post_json("/api/v1/resources", &admin, &school_list(&own)).await.json().await.unwrap();
     let slug = created["slug"].as_str().unwrap().to_string();
-    load(&app, &admin, &slug, CLEAN).await;
+    app.load_csv(&admin, &slug, "main", CLEAN).await;
     // A second table the first refers to.
-    let r = client()
-        .post(app.url(&format!("/api/v1/resources/{slug}/tables/lop/versions?filename=lop.csv")))
-        .bearer_auth(&admin)
-        .header("content-type", "text/csv")
-        .body("Mã lớp;Mã trường\nL1;01\nL2;03\nL3;09\n")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
+    app.load_csv(&admin, &slug, "lop", "Mã lớp;Mã trường\nL1;01\nL2;03\nL3;09\n").await;
     let schema = slug.replace('-', "_");
     let rules = format!(
         "checks:
@@ -230,10 +210,10 @@ async fn rules_that_no_longer_fit_a_new_version_are_recorded_as_not_run() {
     let own = app.agency_id("000.00.01.H24").await;
     let created: Value = app.post_json("/api/v1/resources", &steward, &school_list(&own)).await.json().await.unwrap();
     let slug = created["slug"].as_str().unwrap().to_string();
-    load(&app, &steward, &slug, CLEAN).await;
+    app.load_csv(&steward, &slug, "main", CLEAN).await;
     assert_eq!(put_rules(&app, &steward, &slug, RULES).await.status(), 200);
     // The next file renames a column: the load still makes its version…
-    load(&app, &steward, &slug, "Mã trường;Tên;Số học sinh\n01;Hoa Sen;10\n").await;
+    app.load_csv(&steward, &slug, "main", "Mã trường;Tên;Số học sinh\n01;Hoa Sen;10\n").await;
     // …and its run says why no check could run.
     let runs: Value =
         app.get_json(&format!("/api/v1/resources/{slug}/tables/main/quality/runs?limit=1"), &steward).await;

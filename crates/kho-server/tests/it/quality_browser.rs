@@ -207,15 +207,7 @@ async fn resource_with_table(app: &TestApp, token: &str, scope: &str, csv: &str)
     });
     let r = app.post_json("/api/v1/resources", token, &body).await;
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-    let r = client()
-        .post(app.url(&format!("/api/v1/resources/{SLUG}/tables/main/versions?filename=truong.csv")))
-        .bearer_auth(token)
-        .header("content-type", "text/csv")
-        .body(csv.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    app.load_csv(token, SLUG, "main", csv).await;
 }
 
 const SCHOOLS: &str =

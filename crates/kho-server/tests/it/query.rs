@@ -11,19 +11,6 @@ const SCHOOLS: &str = "Mã trường,Tên trường,Số học sinh,Xã\n\
     03,Trường THCS Đa Mai,640,25111\n";
 const HOUSEHOLDS: &str = "Mã hộ,Chủ hộ,Xã\nH1,Nguyễn Văn An,25108\n";
 
-async fn load(app: &TestApp, slug: &str, csv: &str) {
-    let admin = app.token("admin").await;
-    let r = client()
-        .post(app.url(&format!("/api/v1/resources/{slug}/tables/main/versions?filename=data.csv")))
-        .bearer_auth(admin)
-        .header("content-type", "text/csv")
-        .body(csv.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-}
-
 async fn query(app: &TestApp, token: Option<&str>, sql: &str) -> reqwest::Response {
     let mut request = client().post(app.url("/api/v1/query")).json(&json!({ "sql": sql }));
     if let Some(t) = token {
@@ -35,8 +22,8 @@ async fn query(app: &TestApp, token: Option<&str>, sql: &str) -> reqwest::Respon
 #[tokio::test]
 async fn anyone_queries_open_data_and_members_query_shared_data() {
     let app = spawn_app().await;
-    load(&app, "danh-sach-co-so-giao-duc", SCHOOLS).await;
-    load(&app, "danh-sach-ho-ngheo-ho-can-ngheo", HOUSEHOLDS).await;
+    app.load_csv(&app.token("admin").await, "danh-sach-co-so-giao-duc", "main", SCHOOLS).await;
+    app.load_csv(&app.token("admin").await, "danh-sach-ho-ngheo-ho-can-ngheo", "main", HOUSEHOLDS).await;
 
     let sql = "SELECT xa, count(*) AS truong, sum(so_hoc_sinh) AS hoc_sinh \
                FROM danh_sach_co_so_giao_duc.main GROUP BY xa ORDER BY xa";
@@ -85,7 +72,7 @@ async fn anyone_queries_open_data_and_members_query_shared_data() {
 #[tokio::test]
 async fn writes_files_and_runaway_queries_are_refused_or_stopped() {
     let app = spawn_app_with(|s| s.query_timeout_secs = 1).await;
-    load(&app, "danh-sach-co-so-giao-duc", SCHOOLS).await;
+    app.load_csv(&app.token("admin").await, "danh-sach-co-so-giao-duc", "main", SCHOOLS).await;
     let admin = app.token("admin").await;
     for sql in [
         "DELETE FROM danh_sach_co_so_giao_duc.main",
@@ -111,7 +98,7 @@ async fn writes_files_and_runaway_queries_are_refused_or_stopped() {
 #[tokio::test]
 async fn the_query_page_runs_sql_and_shows_errors() {
     let app = spawn_app().await;
-    load(&app, "danh-sach-co-so-giao-duc", SCHOOLS).await;
+    app.load_csv(&app.token("admin").await, "danh-sach-co-so-giao-duc", "main", SCHOOLS).await;
     let (session, _) = app.session("viewer.taichinh").await;
     let page = |sql: &str| {
         let url = app.url(&format!("/admin/query?sql={}", urlencode(sql)));
