@@ -313,6 +313,14 @@ impl Check {
                     Rule::CodeList { list, .. } => format!("{}, {list}", columns.join(", ")),
                     Rule::Standard { kind, .. } => format!("{}, {kind}", columns.join(", ")),
                     Rule::Reference { table, .. } => format!("{} → {table}", columns.join(", ")),
+                    Rule::RowCount { min, max } => {
+                        let bound = |b: &Option<u64>| b.map_or(String::new(), |n| n.to_string());
+                        format!("{}..{}", bound(min), bound(max))
+                    }
+                    Rule::Freshness { within, .. } => {
+                        columns.iter().map(|c| format!("{c}, ")).collect::<String>() + within
+                    }
+                    Rule::Schema { columns } => format!("{} columns", columns.len()),
                     _ => columns.join(", "),
                 };
                 format!("{}({detail})", self.rule.kind())
@@ -565,6 +573,10 @@ checks:
         assert_eq!(set.checks[5].severity, Severity::Warning);
         assert_eq!(set.checks[14].display_name(), "cccd chuẩn");
         assert_eq!(set.checks[3].display_name(), "unique(so_cccd, thu_nhap)");
+        assert_eq!(set.checks[0].display_name(), "row_count(10..1000)");
+        assert_eq!(set.checks[10].display_name(), "freshness(ngay_cap_nhat, 30d)");
+        assert_eq!(set.checks[11].display_name(), "freshness(1w)");
+        assert_eq!(set.checks[12].display_name(), "schema(1 columns)");
         set.check_against(&shape()).unwrap();
         // What is written reads back the same.
         assert_eq!(RuleSet::parse(&set.to_yaml()).unwrap(), set);

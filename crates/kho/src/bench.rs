@@ -19,6 +19,7 @@ mod gateway;
 mod http;
 mod portal;
 mod process;
+mod quality;
 mod refdata;
 mod standardize;
 
@@ -43,6 +44,8 @@ const AGGREGATE_RATIO_TARGET: f64 = 3.0;
 /// Rows a filtered request asks for, and the date its range starts from.
 const PAGE: usize = 100;
 const SUBMITTED_FROM: &str = "2025-07-01";
+/// Rows of the warehouse benchmark's CSV when `--rows` is not given.
+const WAREHOUSE_ROWS: u64 = 5_000_000;
 /// Distinct filters sent before timing starts (each side).
 const WARMUP: usize = 5;
 
@@ -63,6 +66,9 @@ pub enum Which {
     Gateway,
     /// Vietnamese names, phones and citizen IDs standardised, in process.
     Standardize,
+    /// 15 data-quality checks on a generated table, Kho's engine against DuckDB on
+    /// the same Parquet files.
+    Quality,
 }
 
 #[derive(Args)]
@@ -70,9 +76,10 @@ pub struct BenchArgs {
     /// What to measure.
     #[arg(value_enum, default_value = "all")]
     which: Which,
-    /// Rows of the generated CSV (about 135 bytes each; 15000000 make 2 GB).
-    #[arg(long, env = "KHO_BENCH_ROWS", default_value_t = 5_000_000)]
-    rows: u64,
+    /// Rows of the generated CSV (about 135 bytes each; 15000000 make 2 GB), or of the
+    /// quality benchmark's table [default: 5000000; 10000000 for quality].
+    #[arg(long, env = "KHO_BENCH_ROWS")]
+    rows: Option<u64>,
     /// Working directory for the CSV, the data directory and DuckDB's Parquet file
     /// [default: a new directory under the system's temporary directory].
     #[arg(long, env = "KHO_BENCH_DIR", value_name = "DIR")]
@@ -313,6 +320,10 @@ fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if args.which == Which::Standardize {
         return standardize::run(args.seed);
     }
+    if args.which == Which::Quality {
+        let rows = args.rows.unwrap_or(quality::DEFAULT_ROWS);
+        return quality::run(rows, args.seed, &args.python, &mut work);
+    }
     if args.which != Which::Portal {
         warehouse(&args, &mut work)?;
     }
@@ -345,10 +356,10 @@ fn warehouse(args: &BenchArgs, work: &mut Workdir) -> anyhow::Result<()> {
     };
 
     // The dataset.
-    let csv = work.file(&format!("ho-so-{}.csv", args.rows));
+    let rows = args.rows.unwrap_or(WAREHOUSE_ROWS);
+    let csv = work.file(&format!("ho-so-{rows}.csv"));
     let t = Instant::now();
-    let written =
-        dataset::write(&csv, args.rows, args.seed).with_context(|| format!("cannot write {}", csv.display()))?;
+    let written = dataset::write(&csv, rows, args.seed).with_context(|| format!("cannot write {}", csv.display()))?;
     println!(
         "dataset: {} rows × {} columns, {:.1} MB CSV ({}), generated in {:.1} s",
         grouped(written.rows),
