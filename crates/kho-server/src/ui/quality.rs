@@ -369,7 +369,7 @@ fn results_table(l: Lang, table: &str, run: &QualityRun) -> Markup {
                                 td class=(grade(Some(r.pass_rate))) { (percent(Some(r.pass_rate))) " / " (percent(Some(r.threshold))) }
                                 td { (r.failed) " / " (r.checked) }
                                 td {
-                                    @if let Some(o) = &r.observed { (o) }
+                                    @if let Some(o) = &r.observed { (observed_text(l, o)) }
                                     @if let Some(e) = &r.error { p.error { (e) } }
                                 }
                                 td { @if !r.samples.is_empty() { (samples(l, &r.samples)) } }
@@ -872,4 +872,37 @@ fn cleaning_result(caller: &Caller, key: &str, table: &str, o: &CleaningOutcome)
     };
     let title = format!("{} — {table}", l.t("Kết quả làm sạch", "Cleaning result"));
     quality_page(caller, &page_path(key), &title, StatusCode::OK, content)
+}
+
+/// What a check saw, as `kho-quality` writes it (in English), in the page's language.
+fn observed_text(l: Lang, observed: &str) -> String {
+    if l == Lang::En {
+        return observed.to_string();
+    }
+    const WORDS: [(&str, &str); 7] = [
+        (" fixable, ", " sửa được, "),
+        (" invalid", " không hợp lệ"),
+        (" days old)", " ngày trước)"),
+        ("no rows", "không có dòng nào"),
+        ("no date", "không có ngày nào"),
+        (": missing", ": thiếu cột"),
+        (" not ", " thay vì "),
+    ];
+    WORDS.iter().fold(observed.to_string(), |text, (en, vi)| text.replace(en, vi))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_a_check_saw_reads_in_vietnamese() {
+        assert_eq!(observed_text(Lang::Vi, "3 fixable, 1 invalid"), "3 sửa được, 1 không hợp lệ");
+        assert_eq!(observed_text(Lang::Vi, "2026-11-30 13:48 (2 days old)"), "2026-11-30 13:48 (2 ngày trước)");
+        assert_eq!(
+            observed_text(Lang::Vi, "ngay: missing; so: text not integer"),
+            "ngay: thiếu cột; so: text thay vì integer"
+        );
+        assert_eq!(observed_text(Lang::En, "3 fixable, 1 invalid"), "3 fixable, 1 invalid");
+    }
 }
