@@ -264,15 +264,22 @@ fn empty_record() -> MessageRecord {
 /// SHA-512 over the request's headers, lowercase names sorted, one `name: value\n`
 /// line each; the credentials (`authorization`) are left out.
 fn headers_digest(headers: &HeaderMap) -> Vec<u8> {
-    let mut lines: Vec<String> = headers
+    let mut lines: Vec<(&str, std::borrow::Cow<'_, str>)> = headers
         .iter()
         .filter(|(n, _)| n.as_str() != "authorization")
-        .map(|(n, v)| format!("{}: {}\n", n.as_str(), String::from_utf8_lossy(v.as_bytes())))
+        .map(|(n, v)| (n.as_str(), String::from_utf8_lossy(v.as_bytes())))
         .collect();
-    lines.sort();
+    // Sorted as the `name: value\n` lines are, without writing them out.
+    fn line<'a>(name: &'a str, value: &'a str) -> impl Iterator<Item = u8> + 'a {
+        name.bytes().chain(*b": ").chain(value.bytes()).chain(*b"\n")
+    }
+    lines.sort_by(|a, b| line(a.0, &a.1).cmp(line(b.0, &b.1)));
     let mut d = Sha512::new();
-    for l in lines {
-        d.update(l.as_bytes());
+    for l in &lines {
+        d.update(l.0.as_bytes());
+        d.update(b": ");
+        d.update(l.1.as_bytes());
+        d.update(b"\n");
     }
     d.finalize().to_vec()
 }

@@ -1,7 +1,8 @@
 //! Nhật ký thông điệp — the gateway's message log writer. One task appends records in
 //! batches (group commit: one transaction for every record waiting), chains them under
 //! the store's `message_head` lock, and signs a checkpoint with the node's Ed25519 key
-//! every N records or T seconds.
+//! every N records or T seconds. A second task copies the store's write-ahead log into
+//! the database beside it (SQLite), so that the writer's commits only append.
 //!
 //! A response is never complete before its record is stored: [`LoggedBody`] holds back
 //! the response's last chunk until the writer says the record is committed. A client
@@ -23,6 +24,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 const BATCH: usize = 512;
 /// Records waiting for the writer before callers wait to hand theirs over.
 const QUEUE: usize = 16_384;
+/// How often the write-ahead log is copied into the database beside the writer.
+const WAL_CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
 /// When checkpoints are signed.
 #[derive(Debug, Clone, Copy)]
@@ -49,6 +52,7 @@ impl Logbook {
         let (sender, receiver) = mpsc::channel(QUEUE);
         let (stop, stopped) = watch::channel(false);
         let public_key = key.public_hex();
+        tokio::spawn(copy_wal(store.clone(), stopped.clone()));
         let writer = Writer { store, key, policy, last_checkpoint: None };
         let handle = tokio::spawn(writer.run(receiver, stopped));
         Self { sender, stop, writer: tokio::sync::Mutex::new(Some(handle)), public_key }
@@ -80,6 +84,24 @@ impl Logbook {
         let _ = self.stop.send(true);
         if let Some(handle) = self.writer.lock().await.take() {
             let _ = handle.await;
+        }
+    }
+}
+
+/// Copies the store's write-ahead log into the database every
+/// [`WAL_CHECKPOINT_EVERY`] until the log stops, so that the writer's commits only
+/// append to it.
+async fn copy_wal(store: Arc<dyn MetadataStore>, mut stop: watch::Receiver<bool>) {
+    let mut ticker = tokio::time::interval(WAL_CHECKPOINT_EVERY);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {
+                if let Err(e) = store.checkpoint_wal().await {
+                    tracing::warn!(error = %e, "cannot copy the write-ahead log into the database");
+                }
+            }
+            _ = stop.changed() => return,
         }
     }
 }
