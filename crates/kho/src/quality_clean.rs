@@ -120,7 +120,7 @@ pub async fn profile(kho: &Kho, args: ProfileArgs) -> anyhow::Result<ExitCode> {
 pub async fn clean(kho: &Kho, args: CleanArgs) -> anyhow::Result<ExitCode> {
     let (operator, ctx) = (Subject::operator(), AuditContext::operator());
     let outcome =
-        kho.clean_table(&operator, &ctx, &args.resource, &args.table, &args.transforms).await.map_err(core)?;
+        kho.clean_table(&operator, &ctx, &args.resource, &args.table, &args.transforms, None).await.map_err(core)?;
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &outcome)?;

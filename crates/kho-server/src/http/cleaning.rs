@@ -35,6 +35,9 @@ pub struct CleanRequest {
     /// Column → kind of value: text, name, phone, citizen-id, tax-code, date, amount or
     /// address, e.g. `{"ho_ten": "name", "so_dien_thoai": "phone"}`.
     pub transforms: BTreeMap<String, String>,
+    /// The version to clean; refused (409) when the newest version is another one.
+    #[serde(default)]
+    pub version: Option<i64>,
 }
 
 /// Profile a table version (the newest by default): per column its type, missing and
@@ -94,6 +97,7 @@ pub async fn clean(
             Transform::parse(&format!("{column}={kind}")).map_err(|m| Error::invalid("transforms", m))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let outcome = state.kho.clean_table(&caller.subject, &caller.ctx(), &key, &table, &transforms).await?;
+    let outcome =
+        state.kho.clean_table(&caller.subject, &caller.ctx(), &key, &table, &transforms, body.version).await?;
     Ok((StatusCode::CREATED, Json(outcome)))
 }

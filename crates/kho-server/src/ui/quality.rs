@@ -205,6 +205,8 @@ struct TableView {
     /// Recorded runs, oldest first.
     history: Vec<QualityRun>,
     columns: Vec<LoadedColumn>,
+    /// The newest version, the one the cleaning form cleans.
+    newest: Option<i64>,
     profile: Option<TableProfileReport>,
 }
 
@@ -230,11 +232,12 @@ async fn render(
             history.reverse();
             let versions = state.kho.table_versions(subject, &ctx, key, &t.table).await?;
             let columns = versions.first().and_then(|v| v.columns.clone()).unwrap_or_default();
+            let newest = versions.first().map(|v| v.version);
             let profile = match can_edit {
                 true => state.kho.table_profile(subject, &ctx, key, &t.table, None).await?,
                 false => None,
             };
-            tables.push(TableView { quality: t.clone(), history, columns, profile });
+            tables.push(TableView { quality: t.clone(), history, columns, newest, profile });
         }
         Ok::<_, Error>((r, can_edit, agency, q, tables))
     };
@@ -512,6 +515,7 @@ fn cleaning_form(l: Lang, caller: &Caller, slug: &str, t: &TableView) -> Markup 
             form.clean method="post" action={ (page_path(slug)) "/clean" } id={ "clean-" (table) } {
                 (csrf_field(caller))
                 input type="hidden" name="table" value=(table);
+                @if let Some(v) = t.newest { input type="hidden" name="version" value=(v); }
                 p.muted { (l.t(
                     "Mỗi giá trị được đưa về dạng chuẩn trong một phiên bản mới của bảng; giá trị không sửa được giữ nguyên. Sau đó các kiểm tra chạy lại.",
                     "Each value is written in its standard form into a new version of the table; values that cannot be fixed are kept. The checks then run again.")) }
@@ -575,7 +579,7 @@ async fn answer<T>(
 ) -> Response {
     match outcome {
         Ok(answer) => done(answer),
-        Err(e) if e.code == ErrorCode::InvalidField => {
+        Err(e) if matches!(e.code, ErrorCode::InvalidField | ErrorCode::Conflict) => {
             let message = match &notice.error {
                 Some(prefix) => format!("{prefix} {}", e.message),
                 None => e.message,
@@ -784,7 +788,11 @@ pub async fn clean(
             let kind = kho_standard::Kind::parse(kind).map_err(|m| Error::invalid("transforms", m))?;
             transforms.push(kho_quality::clean::Transform::new(column, kind));
         }
-        state.kho.clean_table(&caller.subject, &caller.ctx(), &key, &table, &transforms).await
+        let version = match field("version") {
+            "" => None,
+            v => Some(v.parse::<i64>().map_err(|_| Error::invalid("version", format!("{v:?} is not a version")))?),
+        };
+        state.kho.clean_table(&caller.subject, &caller.ctx(), &key, &table, &transforms, version).await
     };
     let outcome = result.await;
     let notice = Notice { table: table.clone(), ..Default::default() };

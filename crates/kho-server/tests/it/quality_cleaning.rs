@@ -190,7 +190,9 @@ async fn a_steward_profiles_a_messy_table_cleans_it_and_the_scores_go_up() {
     let r = app.post_json(&format!("{base}/clean"), &other, &transforms).await;
     assert!([403, 404].contains(&r.status().as_u16()), "{}", r.status());
 
-    // The cleaning step.
+    // The cleaning step, of the version the steward looked at.
+    let mut transforms = transforms;
+    transforms["version"] = json!(1);
     let outcome = steward.ok(&app, Method::POST, &format!("{base}/clean"), Some(&transforms), 201).await;
     assert_eq!((outcome["from_version"].as_i64(), outcome["version"].as_i64()), (Some(1), Some(2)));
     let changes = &outcome["changes"];
@@ -251,6 +253,15 @@ async fn a_steward_profiles_a_messy_table_cleans_it_and_the_scores_go_up() {
         detail["columns"][0],
         json!({"column": "dia_chi", "kind": "address", "values": 9, "fixed": 5, "invalid": 1})
     );
+
+    // The same request sent again is refused: version 1 is no longer the newest.
+    let err = expect_error(
+        steward.send(&app, Method::POST, &format!("{base}/clean"), Some(&transforms)).await,
+        409,
+        "conflict",
+    )
+    .await;
+    assert!(err["message"].as_str().unwrap().contains("is at version 2, not 1"), "{err}");
 
     // A cleaning that fails leaves the newest version as it is.
     let bad = json!({"transforms": {"so_dien_thoai": "phone", "khong_co": "name"}});

@@ -34,7 +34,8 @@ pub struct CleaningOutcome {
 
 impl Kho {
     /// Cleans a table's newest version with `transforms` into a new version, for those
-    /// who may change the resource's data.
+    /// who may change the resource's data. With `of_version`, the cleaning is refused
+    /// when the newest version is another one (a form sent twice, a load in between).
     pub async fn clean_table(
         &self,
         subject: &Subject,
@@ -42,12 +43,19 @@ impl Kho {
         key: &str,
         table: &str,
         transforms: &[Transform],
+        of_version: Option<i64>,
     ) -> Result<CleaningOutcome> {
         let r = self.resource(subject, ctx, key).await?;
         let target = format!("table:{}/{table}", r.id);
         self.check_resource(subject, ctx, Action::Update, &r.draft, "table.clean", &target).await?;
         let (from_version, columns) = self.lake.arrow_columns(&r.id, table, None).await?;
         check_transforms(table, &columns, transforms)?;
+        if let Some(asked) = of_version.filter(|v| *v != from_version) {
+            return Err(Error::conflict(format!(
+                "table {table} is at version {from_version}, not {asked}: it changed since the cleaning was asked \
+                 for; look at version {from_version} and clean it if it still needs it"
+            )));
+        }
 
         let before = self.scores_of(subject, ctx, &r, table, from_version).await;
         let names: Vec<String> = transforms.iter().map(|t| t.column.clone()).collect();
