@@ -40,7 +40,7 @@ pub const PAGE_ROWS: usize = 2048;
 
 /// How the table's Parquet files are written: Snappy, as Delta's writer does by
 /// default, in row groups of [`ROW_GROUP_ROWS`] and pages of [`PAGE_ROWS`].
-pub(crate) fn writer_properties() -> deltalake::parquet::file::properties::WriterProperties {
+fn writer_properties() -> deltalake::parquet::file::properties::WriterProperties {
     deltalake::parquet::file::properties::WriterProperties::builder()
         .set_compression(deltalake::parquet::basic::Compression::SNAPPY)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
@@ -290,32 +290,14 @@ impl Lake {
 
         // The commit records what was loaded, by whom and with which key.
         let rows_for_commit = rows.clone();
-        let mut metadata = vec![
-            ("kho.source".to_string(), serde_json::json!(options.source_name)),
-            ("kho.loaded_by".to_string(), serde_json::json!(options.loaded_by)),
-            ("kho.mode".to_string(), serde_json::json!(options.mode)),
-        ];
-        if !key.is_empty() {
-            metadata.push(("kho.key".to_string(), serde_json::json!(key)));
-        }
-        let commit = CommitProperties::default().with_metadata(metadata);
+        let commit = commit_properties(&options.source_name, &options.loaded_by, options.mode, &key, vec![]);
         let write = async move {
             if options.mode == LoadMode::Upsert && delta.version().is_some() {
                 let (table, changes) = upsert(delta, provider, &key, &names, commit).await?;
                 return Ok((table, Some(changes)));
             }
-            let plan = LogicalPlanBuilder::scan("source", provider_as_source(Arc::new(provider)), None)?.build()?;
-            let mut builder = delta
-                .write(Vec::<RecordBatch>::new())
-                .with_input_plan(plan)
-                .with_writer_properties(writer_properties());
-            builder = match options.mode {
-                LoadMode::Replace | LoadMode::Upsert => {
-                    builder.with_save_mode(SaveMode::Overwrite).with_schema_mode(SchemaMode::Overwrite)
-                }
-                LoadMode::Append => builder.with_save_mode(SaveMode::Append),
-            };
-            Ok::<_, deltalake::DeltaTableError>((builder.with_commit_properties(commit).await?, None))
+            let replace = options.mode != LoadMode::Append;
+            Ok::<_, deltalake::DeltaTableError>((write_rows(delta, provider, replace, commit).await?, None))
         };
         let written = write.await;
         let read = reader.await.map_err(|_| LakeError::Interrupted)?;
@@ -367,6 +349,46 @@ impl Lake {
             rejects_file: read.rejects_file.map(|p| p.display().to_string()),
         })
     }
+}
+
+/// What a commit records of a new version: its source, who made it, how (`replace`,
+/// `append`, `upsert`) and with which key, and `extra` facts.
+pub(crate) fn commit_properties(
+    source: &str,
+    made_by: &str,
+    mode: LoadMode,
+    key: &[String],
+    extra: Vec<(String, serde_json::Value)>,
+) -> CommitProperties {
+    let mut metadata = vec![
+        ("kho.source".to_string(), serde_json::json!(source)),
+        ("kho.loaded_by".to_string(), serde_json::json!(made_by)),
+        ("kho.mode".to_string(), serde_json::json!(mode)),
+    ];
+    if !key.is_empty() {
+        metadata.push(("kho.key".to_string(), serde_json::json!(key)));
+    }
+    metadata.extend(extra);
+    CommitProperties::default().with_metadata(metadata)
+}
+
+/// Writes the rows `provider` streams as one commit: the whole new table (`replace`,
+/// a new schema allowed) or rows added to it.
+pub(crate) async fn write_rows(
+    delta: DeltaTable,
+    provider: StreamingTable,
+    replace: bool,
+    commit: CommitProperties,
+) -> Result<DeltaTable, deltalake::DeltaTableError> {
+    let plan = LogicalPlanBuilder::scan("source", provider_as_source(Arc::new(provider)), None)?.build()?;
+    let builder =
+        delta.write(Vec::<RecordBatch>::new()).with_input_plan(plan).with_writer_properties(writer_properties());
+    let builder = if replace {
+        builder.with_save_mode(SaveMode::Overwrite).with_schema_mode(SchemaMode::Overwrite)
+    } else {
+        builder.with_save_mode(SaveMode::Append)
+    };
+    builder.with_commit_properties(commit).await
 }
 
 /// Merges the file into the table on `key`: rows whose key is present and whose

@@ -292,15 +292,17 @@ impl Lake {
         Ok(number)
     }
 
-    /// Each column of the newest version with the non-empty values of its first
-    /// `rows` rows as text — what the personal-data rules look at.
+    /// Each column of a version (the newest when `None`) with the non-empty values of
+    /// its first `rows` rows as text — what the personal-data rules and the profiles
+    /// look at.
     pub async fn column_samples(
         &self,
         resource_id: &str,
         table: &str,
+        version: Option<i64>,
         rows: usize,
     ) -> Result<Vec<(String, Vec<String>)>, LakeError> {
-        let batches = self.preview(resource_id, table, None, rows).await?;
+        let batches = self.preview(resource_id, table, version, rows).await?;
         let Some(first) = batches.first() else { return Ok(vec![]) };
         let mut samples: Vec<(String, Vec<String>)> =
             first.schema().fields().iter().map(|f| (f.name().clone(), Vec::new())).collect();

@@ -6,22 +6,17 @@
 //! was. The cleaning step of data quality uses it with the standardisers
 //! ([`map_text`]).
 
-use crate::ingest::{writer_properties, IngestReport, LoadedColumn};
+use crate::ingest::{commit_properties, write_rows, IngestReport, LoadMode, LoadedColumn};
 use crate::versions::{kind_of, RowChanges, VersionFacts};
 use crate::{Lake, LakeError};
 use deltalake::arrow::array::{Array, ArrayRef, AsArray, StringBuilder};
 use deltalake::arrow::datatypes::{DataType, SchemaRef};
 use deltalake::arrow::record_batch::RecordBatch;
 use deltalake::datafusion::catalog::streaming::StreamingTable;
-use deltalake::datafusion::datasource::provider_as_source;
 use deltalake::datafusion::error::DataFusionError;
 use deltalake::datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use deltalake::datafusion::logical_expr::LogicalPlanBuilder;
 use deltalake::datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use deltalake::datafusion::physical_plan::streaming::PartitionStream;
-use deltalake::kernel::transaction::CommitProperties;
-use deltalake::operations::write::SchemaMode;
-use deltalake::protocol::SaveMode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -183,29 +178,11 @@ impl Lake {
         });
         let provider =
             StreamingTable::try_new(schema.clone(), vec![partition]).map_err(deltalake::DeltaTableError::from)?;
-        let mut metadata = vec![
-            ("kho.source".to_string(), serde_json::json!(options.source_name)),
-            ("kho.loaded_by".to_string(), serde_json::json!(options.rewritten_by)),
-            ("kho.mode".to_string(), serde_json::json!("replace")),
-            ("kho.rewrite_of".to_string(), serde_json::json!(from_version)),
-        ];
-        if !key.is_empty() {
-            metadata.push(("kho.key".to_string(), serde_json::json!(key)));
-        }
-        let commit = CommitProperties::default().with_metadata(metadata);
+        let rewrite_of = vec![("kho.rewrite_of".to_string(), serde_json::json!(from_version))];
+        let commit =
+            commit_properties(&options.source_name, &options.rewritten_by, LoadMode::Replace, &key, rewrite_of);
         let target = self.open(resource_id, table).await?;
-        let write = async move {
-            let plan = LogicalPlanBuilder::scan("source", provider_as_source(Arc::new(provider)), None)?.build()?;
-            target
-                .write(Vec::<RecordBatch>::new())
-                .with_input_plan(plan)
-                .with_writer_properties(writer_properties())
-                .with_save_mode(SaveMode::Overwrite)
-                .with_schema_mode(SchemaMode::Overwrite)
-                .with_commit_properties(commit)
-                .await
-        };
-        let written = match write.await {
+        let written = match write_rows(target, provider, true, commit).await {
             Ok(t) => t,
             Err(e) => {
                 let own = tally.error.lock().unwrap_or_else(|p| p.into_inner()).take();

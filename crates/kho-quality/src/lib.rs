@@ -13,7 +13,7 @@ pub mod score;
 pub mod shape;
 
 pub use plan::{CodeLists, Dialect, Plan};
-pub use result::{CheckResult, Observed, StandardTally};
+pub use result::{CheckResult, Observed};
 pub use rules::{Check, Criterion, Format, Rule, RuleError, RuleSet, Severity};
 pub use score::{Evidence, Scores, Sharing};
 pub use shape::{Column, ColumnKind, TableShape};

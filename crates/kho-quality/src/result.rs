@@ -131,49 +131,19 @@ pub fn schema(check: &Check, shape: &TableShape) -> CheckResult {
     result
 }
 
-/// A standard-form tally over a column: values already standard, fixable and invalid.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StandardTally {
-    pub values: u64,
-    pub fixable: u64,
-    pub invalid: u64,
-    /// The first defects: (value, standard form or why it is invalid).
-    pub examples: Vec<(String, String)>,
-}
-
-impl StandardTally {
-    /// Counts one value (an empty cell is completeness, not cleanliness).
-    pub fn add(&mut self, kind: kho_standard::Kind, value: Option<&str>) {
-        let Some(v) = value.filter(|v| !v.trim().is_empty()) else { return };
-        self.values += 1;
-        let s = kind.standardize(v, None);
-        let defect = match s.status {
-            kho_standard::Status::Ok => return,
-            kho_standard::Status::Fixed => {
-                self.fixable += 1;
-                s.output
-            }
-            kho_standard::Status::Invalid => {
-                self.invalid += 1;
-                format!("invalid: {}", s.note)
-            }
-        };
-        if self.examples.len() < 5 {
-            self.examples.push((v.to_string(), defect));
-        }
-    }
-
-    /// The check's result: every defect fails a row.
-    pub fn result(&self, check: &Check) -> CheckResult {
-        let mut r = CheckResult::of(check).counted(self.values, self.fixable + self.invalid);
-        r.observed = Some(format!("{} fixable, {} invalid", self.fixable, self.invalid));
-        r.samples = self
-            .examples
-            .iter()
-            .map(|(value, standard)| serde_json::json!({"value": value, "standard": standard}))
-            .collect();
-        r
-    }
+/// A `standard` check's result from what the standardiser found in the column: every
+/// value it would change or cannot make valid fails a row.
+pub fn standard(check: &Check, found: &crate::clean::ColumnChanges) -> CheckResult {
+    let mut r = CheckResult::of(check).counted(found.values, found.fixed + found.invalid);
+    r.observed = Some(format!("{} fixable, {} invalid", found.fixed, found.invalid));
+    let fixable = found.examples.iter().map(|(value, standard)| (value, standard.clone()));
+    let invalid = found.invalid_examples.iter().map(|(value, why)| (value, format!("invalid: {why}")));
+    r.samples = fixable
+        .chain(invalid)
+        .take(5)
+        .map(|(value, standard)| serde_json::json!({"value": value, "standard": standard}))
+        .collect();
+    r
 }
 
 /// What the queries returned and the caller saw, for [`crate::Plan::results`].
@@ -256,12 +226,13 @@ mod tests {
     #[test]
     fn a_standard_tally_counts_fixable_and_invalid_values() {
         let c = check("checks: [{standard: {column: sdt, kind: phone}}]");
-        let mut tally = StandardTally::default();
-        for v in [Some("+84912345678"), Some("0912 345 678"), Some("12"), None, Some(" ")] {
-            tally.add(kho_standard::Kind::Phone, v);
+        let mut tally =
+            crate::clean::ColumnChanges::new(&crate::clean::Transform::new("sdt", kho_standard::Kind::Phone));
+        for v in ["+84912345678", "0912 345 678", "12", " "] {
+            tally.apply(kho_standard::Kind::Phone, v);
         }
-        assert_eq!((tally.values, tally.fixable, tally.invalid), (3, 1, 1));
-        let r = tally.result(&c);
+        assert_eq!((tally.values, tally.fixed, tally.invalid), (3, 1, 1));
+        let r = standard(&c, &tally);
         assert_eq!((r.checked, r.failed, r.passed), (3, 2, false));
         assert_eq!(r.samples[0]["standard"], "+84912345678");
     }

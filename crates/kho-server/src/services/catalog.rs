@@ -68,6 +68,14 @@ impl Kho {
         self.check(subject, ctx, action, resource, audit_action, target).await
     }
 
+    /// Whether `subject` may change the resource (its description, its data, its
+    /// quality rules) — for pages deciding what to offer; nothing is audited.
+    pub async fn may_update(&self, subject: &Subject, r: &DataResource) -> Result<bool> {
+        let path = self.agency_path(&r.draft.publisher_agency_id).await?;
+        let policy = Resource::new(ResourceKind::DataResource).in_agency(&path).with_scope(r.draft.sharing_scope);
+        Ok(authorize(subject, Action::Update, &policy).is_allowed())
+    }
+
     /// A slug that is free: the requested one, or one made from the title with a
     /// number added when it is taken.
     async fn free_slug(&self, draft: &ResourceDraft) -> Result<String> {
@@ -221,7 +229,7 @@ impl Kho {
     async fn check_no_personal_columns(&self, resource_id: &str) -> Result<()> {
         let mut problems = Vec::new();
         for table in self.lake.tables(resource_id).await? {
-            let samples = self.lake.column_samples(resource_id, &table, PERSONAL_SAMPLE_ROWS).await?;
+            let samples = self.lake.column_samples(resource_id, &table, None, PERSONAL_SAMPLE_ROWS).await?;
             let columns: Vec<ColumnSample> =
                 samples.into_iter().map(|(name, values)| ColumnSample { name, values }).collect();
             for f in personal::detect(&columns) {

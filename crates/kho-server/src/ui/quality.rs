@@ -14,7 +14,6 @@ use axum::extract::{Form, Path, Query, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use kho_catalog::DataResource;
-use kho_core::policy::{authorize, Action, Resource, ResourceKind};
 use kho_core::{Error, ErrorCode};
 use kho_lake::LoadedColumn;
 use kho_quality::result::{QualityRun, Trigger};
@@ -76,13 +75,6 @@ fn quality_page(caller: &Caller, path: &str, title: &str, status: StatusCode, co
 
 fn page_path(key: &str) -> String {
     format!("/admin/resources/{key}/quality")
-}
-
-/// Whether the caller may change the resource (rules, profile, cleaning).
-async fn can_update(state: &AppState, caller: &Caller, r: &DataResource) -> Result<bool, Error> {
-    let agency = state.kho.agency(&r.draft.publisher_agency_id).await?;
-    let policy = Resource::new(ResourceKind::DataResource).in_agency(&agency.path).with_scope(r.draft.sharing_scope);
-    Ok(authorize(&caller.subject, Action::Update, &policy).is_allowed())
 }
 
 /// The six scores and the overall one as a small table.
@@ -223,7 +215,7 @@ async fn render(
     let result = async {
         let (subject, ctx) = (&caller.subject, caller.ctx());
         let r = state.kho.resource(subject, &ctx, key).await?;
-        let can_edit = can_update(state, caller, &r).await?;
+        let can_edit = state.kho.may_update(&caller.subject, &r).await?;
         let agency = state.kho.agency(&r.draft.publisher_agency_id).await?;
         let q = state.kho.quality_of(&r).await?;
         let mut tables = Vec::new();

@@ -408,8 +408,10 @@ async fn show_page(state: &AppState, caller: &Caller, uri: &Uri, key: &str, erro
         Err(e) => return error_page(caller, uri.path(), &e),
     };
     let d = &r.draft;
-    let policy = Resource::new(ResourceKind::DataResource).in_agency(&agency.path).with_scope(d.sharing_scope);
-    let can_edit = authorize(&caller.subject, Action::Update, &policy).is_allowed();
+    let can_edit = match state.kho.may_update(&caller.subject, &r).await {
+        Ok(can) => can,
+        Err(e) => return error_page(caller, uri.path(), &e),
+    };
     let data = match super::tables::data_section(state, caller, &r, can_edit).await {
         Ok(m) => m,
         Err(e) => return error_page(caller, uri.path(), &e),

@@ -23,6 +23,7 @@ use kho_core::policy::Action;
 use kho_core::{Error, Result};
 use kho_exchange::ServiceTarget;
 use kho_lake::{Lake, QueryLimits, QueryTable, TableName};
+use kho_quality::clean::{ColumnChanges, Transform};
 use kho_quality::result::{QualityRun, Trigger};
 use kho_quality::{
     CheckResult, CodeLists, Dialect, Evidence, Observed, Plan, Rule, RuleSet, Scores, Sharing, TableShape,
@@ -69,7 +70,7 @@ pub struct ResourceScores {
     pub slug: String,
     pub title: String,
     pub scores: Scores,
-    /// The overall score of each table's runs, oldest first (the trend).
+    /// The overall score of its first table's last 30 runs, oldest first (the trend).
     pub trend: Vec<f64>,
     pub failing_checks: Vec<String>,
 }
@@ -96,6 +97,16 @@ fn shape_of(table: &str, columns: &[(String, String)]) -> TableShape {
             .map(|(name, ty)| kho_quality::Column::new(name, kho_quality::ColumnKind::from_arrow_name(ty)))
             .collect(),
     )
+}
+
+/// A table version as the checks' SQL names it: by its bare name.
+fn checked_table(resource_id: &str, table: &str, version: i64) -> QueryTable {
+    QueryTable {
+        name: TableName { schema: String::new(), table: table.to_string() },
+        resource_id: resource_id.to_string(),
+        table: table.to_string(),
+        version: Some(version),
+    }
 }
 
 fn rule_error(table: &str, e: kho_quality::RuleError) -> Error {
@@ -306,22 +317,18 @@ impl Kho {
     pub async fn agency_quality(&self, subject: &Subject, agency: Option<&str>) -> Result<Vec<AgencyQuality>> {
         let runs = self.store.latest_quality_runs().await?;
         let page = self.list_resources(subject, super::ResourceFilter { limit: 10_000, ..Default::default() }).await?;
+        let agencies: std::collections::HashMap<String, (String, String)> =
+            self.store.list_agencies().await?.into_iter().map(|a| (a.id, (a.code.to_string(), a.name))).collect();
         let mut by_agency: std::collections::BTreeMap<String, AgencyQuality> = Default::default();
         for r in page.items {
-            let agency_row = self.store.agency(&r.draft.publisher_agency_id).await?;
-            let (code, name) = agency_row.map(|a| (a.code.to_string(), a.name)).unwrap_or_default();
+            let (code, name) = agencies.get(&r.draft.publisher_agency_id).cloned().unwrap_or_default();
             if agency.is_some_and(|wanted| wanted != code.as_str()) {
                 continue;
             }
             let mine: Vec<&QualityRun> = runs.iter().filter(|run| run.resource_id == r.id).collect();
-            if mine.is_empty() {
-                continue;
-            }
-            let mut trend = Vec::new();
-            for run in &mine {
-                let history = self.store.quality_runs(&r.id, &run.table, 30).await?;
-                trend = history.iter().rev().filter_map(|h| h.scores.overall).collect();
-            }
+            let Some(first) = mine.first() else { continue };
+            let history = self.store.quality_runs(&r.id, &first.table, 30).await?;
+            let trend = history.iter().rev().filter_map(|h| h.scores.overall).collect();
             let failing_checks: Vec<String> = mine
                 .iter()
                 .flat_map(|run| run.failures().into_iter().map(|f| format!("{}: {}", run.table, f.check)))
@@ -377,9 +384,13 @@ impl Kho {
                 Rule::Freshness { .. } => kho_quality::result::freshness(check, loaded_at, observed.now, None),
                 Rule::Standard { column, kind } => {
                     let kind = kho_standard::Kind::parse(kind).map_err(|m| Error::invalid("rules", m))?;
-                    let mut tally = kho_quality::StandardTally::default();
-                    self.lake.scan_column(&r.id, table, Some(version), column, |v| tally.add(kind, v)).await?;
-                    tally.result(check)
+                    let mut found = ColumnChanges::new(&Transform::new(column, kind));
+                    self.lake
+                        .scan_column(&r.id, table, Some(version), column, |v| {
+                            found.apply(kind, v.unwrap_or_default());
+                        })
+                        .await?;
+                    kho_quality::result::standard(check, &found)
                 }
                 _ => CheckResult::of(check).not_run("not answered here"),
             };
@@ -455,7 +466,6 @@ impl Kho {
         version: i64,
         rules: &RuleSet,
     ) -> Result<Vec<QueryTable>> {
-        let own = TableName { schema: String::new(), table: table.to_string() };
         let mut others: Vec<TableName> = Vec::new();
         for check in &rules.checks {
             let names = match &check.rule {
@@ -489,12 +499,7 @@ impl Kho {
             let sql = format!("quality checks of {}.{table}", r.slug);
             self.audit_restricted_query(ctx, &sql, &restricted, true).await?;
         }
-        tables.push(QueryTable {
-            name: own,
-            resource_id: r.id.clone(),
-            table: table.to_string(),
-            version: Some(version),
-        });
+        tables.push(checked_table(&r.id, table, version));
         Ok(tables)
     }
 

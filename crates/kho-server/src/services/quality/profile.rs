@@ -4,12 +4,11 @@
 //! dictionary bindings the profile suggests. The profile is kept per version, so the
 //! steward sees it again without reading the table.
 
-use super::{shape_of, Kho};
+use super::{checked_table, shape_of, Kho};
 use crate::services::SuggestedBinding;
 use kho_core::audit::AuditContext;
 use kho_core::identity::Subject;
 use kho_core::{Error, Result};
-use kho_lake::{QueryTable, TableName};
 use kho_quality::profile::{self, TableProfile};
 use kho_quality::Dialect;
 use serde::{Deserialize, Serialize};
@@ -49,12 +48,7 @@ impl Kho {
         let r = self.readable(subject, ctx, key).await?;
         let (version, columns) = self.lake.arrow_columns(&r.id, table, version).await?;
         let shape = shape_of(table, &columns);
-        let tables = [QueryTable {
-            name: TableName { schema: String::new(), table: table.to_string() },
-            resource_id: r.id.clone(),
-            table: table.to_string(),
-            version: Some(version),
-        }];
+        let tables = [checked_table(&r.id, table, version)];
         let aggregate_sql = profile::aggregate_sql(&shape, Dialect::DataFusion);
         let aggregate = self.rows_of(&aggregate_sql, &tables).await?.into_iter().next().unwrap_or_default();
         let mut top = BTreeMap::new();
@@ -69,7 +63,8 @@ impl Kho {
                 }
             }
         }
-        let samples = self.value_samples(&r.id, table, version).await?;
+        let samples: BTreeMap<String, Vec<String>> =
+            self.lake.column_samples(&r.id, table, Some(version), SAMPLE_ROWS).await?.into_iter().collect();
         let profile = TableProfile::build(&shape, version, &aggregate, &top, &samples);
         let suggested_rules = profile::suggest(&profile, &samples).to_yaml();
         let stored = StoredProfile { profile, suggested_rules };
@@ -113,29 +108,5 @@ impl Kho {
     ) -> Result<Vec<SuggestedBinding>> {
         let all = self.suggest_bindings(subject, ctx, key).await?;
         Ok(all.into_iter().filter(|b| b.table == table).collect())
-    }
-
-    /// The non-empty values of the first rows of a version, as text, by column.
-    async fn value_samples(
-        &self,
-        resource_id: &str,
-        table: &str,
-        version: i64,
-    ) -> Result<BTreeMap<String, Vec<String>>> {
-        let batches = self.lake.preview(resource_id, table, Some(version), SAMPLE_ROWS).await?;
-        let rows = kho_lake::to_json_rows(&batches).map_err(|e| Error::internal(e.to_string()))?;
-        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for row in rows {
-            for (name, value) in row {
-                let values = out.entry(name).or_default();
-                match value {
-                    serde_json::Value::Null => {}
-                    serde_json::Value::String(s) if s.trim().is_empty() => {}
-                    serde_json::Value::String(s) => values.push(s),
-                    other => values.push(other.to_string()),
-                }
-            }
-        }
-        Ok(out)
     }
 }
