@@ -120,6 +120,11 @@ impl AgentNode {
         self.listener.local_addr().expect("a bound listener has an address")
     }
 
+    /// The node's services (its store and message log).
+    pub fn kho(&self) -> Arc<Kho> {
+        self.gateway.kho.clone()
+    }
+
     /// Serves until `shutdown`, then writes the log's last records and checkpoint.
     pub async fn run_until(
         self,

@@ -1,31 +1,53 @@
-//! Nhật ký thông điệp — the gateway's message log writer. One task appends records in
-//! batches (group commit: one transaction for every record waiting), chains them under
-//! the store's `message_head` lock, and signs a checkpoint with the node's Ed25519 key
-//! every N records or T seconds. A second task copies the store's write-ahead log into
-//! the database beside it (SQLite), so that the writer's commits only append.
+//! Nhật ký thông điệp — the gateway's message log writer, in two steps:
 //!
-//! A response is never complete before its record is stored: [`LoggedBody`] holds back
-//! the response's last chunk until the writer says the record is committed. A client
-//! that has the whole response therefore has a logged exchange, also when the server
-//! is stopped mid-run.
+//! 1. **Journal.** One task takes every record waiting (group commit), writes them
+//!    to the [`journal`](super::journal) in one write and only then lets their
+//!    responses complete.
+//! 2. **Move.** Every [`MOVE_EVERY`] (or [`MOVE_RECORDS`] records) that task closes
+//!    the journal's segment and hands it to a second task, which appends its records
+//!    to the store in one transaction — chained under the store's `message_head`
+//!    lock — deletes the segment and signs a checkpoint with the node's Ed25519 key
+//!    every N records or T seconds. Segments left at start are moved first.
+//!
+//! The store thus sees a few large commits instead of one per batch of responses,
+//! while a record is still durable before its response ends. Readers of the message
+//! log first [`settle`](Logbook::settle) it: they see every record written so far.
+//! A third task copies the store's write-ahead log into the database beside them
+//! (SQLite), so that the commits only append.
+//!
+//! A response is never complete before its record is journaled: [`LoggedBody`] holds
+//! back the response's last chunk until the writer says the record is written. A
+//! client that has the whole response therefore has a logged exchange, also when the
+//! server is stopped mid-run.
 
+use super::journal::{self, Journal};
 use bytes::Bytes;
+use futures::future::BoxFuture;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use kho_exchange::msglog::{MessageRecord, NodeKey};
-use kho_store::MetadataStore;
+use kho_store::{Backend, MessageQuery, MetadataStore};
 use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 
-/// Records a batch takes at most.
+/// Entries the writer takes at most in one journal write.
 const BATCH: usize = 512;
 /// Records waiting for the writer before callers wait to hand theirs over.
 const QUEUE: usize = 16_384;
-/// How often the write-ahead log is copied into the database beside the writer.
+/// How often the journal's records are moved into the store…
+pub const MOVE_EVERY: Duration = Duration::from_millis(200);
+/// …or after how many records, whichever comes first.
+pub const MOVE_RECORDS: usize = 20_000;
+/// Segments handed to the mover and not yet moved before the writer waits.
+const MOVES_WAITING: usize = 4;
+/// How often the write-ahead log is copied into the database.
 const WAL_CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+/// How long the mover keeps trying a segment before it leaves it for the next start.
+const MOVE_ATTEMPTS: u32 = 8;
 
 /// When checkpoints are signed.
 #[derive(Debug, Clone, Copy)]
@@ -38,24 +60,41 @@ pub struct CheckpointPolicy {
 
 type Ack = oneshot::Sender<Result<(), String>>;
 
+enum Entry {
+    /// A record and who waits for it to be journaled.
+    Record(MessageRecord, Option<Ack>),
+    /// Someone waits for everything journaled so far to be in the store.
+    Settle(Ack),
+}
+
 /// The handle the gateway writes through.
 pub struct Logbook {
-    sender: mpsc::Sender<(MessageRecord, Option<Ack>)>,
+    sender: mpsc::Sender<Entry>,
     stop: watch::Sender<bool>,
-    writer: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    tasks: tokio::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
     public_key: String,
 }
 
 impl Logbook {
-    /// Starts the writer on `store`, signing with `key`.
-    pub fn start(store: Arc<dyn MetadataStore>, key: NodeKey, policy: CheckpointPolicy) -> Self {
+    /// Opens the journal in `journal_dir` and starts the writer and the mover on
+    /// `store`, signing with `key`.
+    pub fn start(
+        store: Arc<dyn MetadataStore>,
+        key: NodeKey,
+        policy: CheckpointPolicy,
+        journal_dir: &Path,
+    ) -> std::io::Result<Self> {
+        let (journal, leftover) = Journal::open(journal_dir, store.backend() == Backend::Postgres)?;
         let (sender, receiver) = mpsc::channel(QUEUE);
+        let (moves, to_move) = mpsc::channel(MOVES_WAITING);
         let (stop, stopped) = watch::channel(false);
         let public_key = key.public_hex();
-        tokio::spawn(copy_wal(store.clone(), stopped.clone()));
-        let writer = Writer { store, key, policy, last_checkpoint: None };
-        let handle = tokio::spawn(writer.run(receiver, stopped));
-        Self { sender, stop, writer: tokio::sync::Mutex::new(Some(handle)), public_key }
+        let wal = tokio::spawn(copy_wal(store.clone(), stopped.clone()));
+        let mover = Mover { store, key, policy, last_checkpoint: None };
+        let mover = tokio::spawn(mover.run(leftover, to_move));
+        let writer = Writer { journal, pending: Vec::new(), moves };
+        let writer = tokio::spawn(writer.run(receiver, stopped));
+        Ok(Self { sender, stop, tasks: tokio::sync::Mutex::new(vec![writer, mover, wal]), public_key })
     }
 
     /// The node's public key (hex), as checkpoints carry it.
@@ -63,10 +102,12 @@ impl Logbook {
         &self.public_key
     }
 
-    /// Hands a record over; the receiver says when it is committed.
+    /// Hands a record over; the receiver says when it is journaled.
     pub async fn submit(&self, record: MessageRecord) -> oneshot::Receiver<Result<(), String>> {
         let (ack, done) = oneshot::channel();
-        if let Err(mpsc::error::SendError((_, Some(ack)))) = self.sender.send((record, Some(ack))).await {
+        if let Err(mpsc::error::SendError(Entry::Record(_, Some(ack)))) =
+            self.sender.send(Entry::Record(record, Some(ack))).await
+        {
             let _ = ack.send(Err("the message log is closed".into()));
         }
         done
@@ -74,22 +115,32 @@ impl Logbook {
 
     /// Hands a record over without waiting (a response that was abandoned).
     pub fn submit_detached(&self, record: MessageRecord) {
-        if self.sender.try_send((record, None)).is_err() {
+        if self.sender.try_send(Entry::Record(record, None)).is_err() {
             tracing::error!("the message log queue is full or closed; a record of an abandoned exchange is lost");
         }
     }
 
-    /// Writes what is queued, signs a last checkpoint and stops the writer.
+    /// Waits until every record handed over so far is in the store (for readers of
+    /// the message log). A closed log has moved everything already.
+    pub async fn settle(&self) -> Result<(), String> {
+        let (ack, done) = oneshot::channel();
+        if self.sender.send(Entry::Settle(ack)).await.is_err() {
+            return Ok(());
+        }
+        done.await.unwrap_or(Ok(()))
+    }
+
+    /// Writes and moves what is queued, signs a last checkpoint and stops.
     pub async fn close(&self) {
         let _ = self.stop.send(true);
-        if let Some(handle) = self.writer.lock().await.take() {
-            let _ = handle.await;
+        for task in self.tasks.lock().await.drain(..) {
+            let _ = task.await;
         }
     }
 }
 
 /// Copies the store's write-ahead log into the database every
-/// [`WAL_CHECKPOINT_EVERY`] until the log stops, so that the writer's commits only
+/// [`WAL_CHECKPOINT_EVERY`] until the log stops, so that the mover's commits only
 /// append to it.
 async fn copy_wal(store: Arc<dyn MetadataStore>, mut stop: watch::Receiver<bool>) {
     let mut ticker = tokio::time::interval(WAL_CHECKPOINT_EVERY);
@@ -106,47 +157,52 @@ async fn copy_wal(store: Arc<dyn MetadataStore>, mut stop: watch::Receiver<bool>
     }
 }
 
+/// A closed segment on its way into the store.
+struct Segment {
+    path: Option<PathBuf>,
+    records: Vec<MessageRecord>,
+    settled: Vec<Ack>,
+}
+
+/// Journals records and hands closed segments to the mover.
 struct Writer {
-    store: Arc<dyn MetadataStore>,
-    key: NodeKey,
-    policy: CheckpointPolicy,
-    /// The seq of the last signed checkpoint (read on the first write).
-    last_checkpoint: Option<i64>,
+    journal: Journal,
+    /// The open segment's records.
+    pending: Vec<MessageRecord>,
+    moves: mpsc::Sender<Segment>,
 }
 
 impl Writer {
-    async fn run(
-        mut self,
-        mut receiver: mpsc::Receiver<(MessageRecord, Option<Ack>)>,
-        mut stop: watch::Receiver<bool>,
-    ) {
-        let mut ticker = tokio::time::interval(self.policy.every);
+    async fn run(mut self, mut receiver: mpsc::Receiver<Entry>, mut stop: watch::Receiver<bool>) {
+        let mut ticker = tokio::time::interval(MOVE_EVERY);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 biased;
                 first = receiver.recv() => match first {
-                    Some(first) => self.write_waiting(first, &mut receiver).await,
+                    Some(first) => self.take_waiting(first, &mut receiver).await,
                     None => break,
                 },
-                _ = ticker.tick() => self.checkpoint(false, None).await,
+                _ = ticker.tick() => {
+                    if !self.pending.is_empty() {
+                        self.hand_over(Vec::new()).await;
+                    }
+                }
                 _ = stop.changed() => {
                     receiver.close();
                     while let Some(first) = receiver.recv().await {
-                        self.write_waiting(first, &mut receiver).await;
+                        self.take_waiting(first, &mut receiver).await;
                     }
                     break;
                 }
             }
         }
-        self.checkpoint(false, None).await;
+        self.hand_over(Vec::new()).await;
     }
 
-    async fn write_waiting(
-        &mut self,
-        first: (MessageRecord, Option<Ack>),
-        receiver: &mut mpsc::Receiver<(MessageRecord, Option<Ack>)>,
-    ) {
+    /// Journals `first` and every entry waiting behind it in one write, then answers
+    /// their senders.
+    async fn take_waiting(&mut self, first: Entry, receiver: &mut mpsc::Receiver<Entry>) {
         let mut batch = vec![first];
         while batch.len() < BATCH {
             match receiver.try_recv() {
@@ -154,28 +210,141 @@ impl Writer {
                 Err(_) => break,
             }
         }
-        let (mut records, acks): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
-        let mut outcome = Err(String::new());
-        let mut head = None;
-        for attempt in 0..3 {
-            match self.store.append_messages(&mut records).await {
-                Ok(h) => {
-                    head = Some(h);
-                    outcome = Ok(());
-                    break;
+        let (mut records, mut acks, mut settled) = (Vec::new(), Vec::new(), Vec::new());
+        for entry in batch {
+            match entry {
+                Entry::Record(r, ack) => {
+                    records.push(r);
+                    acks.extend(ack);
                 }
-                Err(e) => {
-                    tracing::error!(error = %e, attempt, "cannot append to the message log");
-                    outcome = Err(format!("the message log could not be written: {e}"));
-                    tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
-                }
+                Entry::Settle(ack) => settled.push(ack),
             }
         }
-        for ack in acks.into_iter().flatten() {
-            let _ = ack.send(outcome.clone());
+        if !records.is_empty() {
+            let refs: Vec<&MessageRecord> = records.iter().collect();
+            let outcome = match self.journal.append(&refs) {
+                Ok(()) => {
+                    self.pending.append(&mut records);
+                    Ok(())
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot write the message journal");
+                    Err(format!("the message log could not be written: {e}"))
+                }
+            };
+            for ack in acks {
+                let _ = ack.send(outcome.clone());
+            }
         }
-        if let Some(head) = head {
-            self.checkpoint(true, Some(head)).await;
+        if !settled.is_empty() || self.pending.len() >= MOVE_RECORDS {
+            self.hand_over(settled).await;
+        }
+    }
+
+    /// Closes the open segment and hands it to the mover.
+    async fn hand_over(&mut self, settled: Vec<Ack>) {
+        let segment =
+            Segment { path: self.journal.close_segment(), records: std::mem::take(&mut self.pending), settled };
+        if let Err(mpsc::error::SendError(segment)) = self.moves.send(segment).await {
+            for ack in segment.settled {
+                let _ = ack.send(Err("the message log stopped".into()));
+            }
+        }
+    }
+}
+
+/// Moves journaled records into the store and signs checkpoints.
+struct Mover {
+    store: Arc<dyn MetadataStore>,
+    key: NodeKey,
+    policy: CheckpointPolicy,
+    /// The seq of the last signed checkpoint (read on the first write).
+    last_checkpoint: Option<i64>,
+}
+
+impl Mover {
+    async fn run(mut self, leftover: Vec<PathBuf>, mut segments: mpsc::Receiver<Segment>) {
+        for path in leftover {
+            self.recover(&path).await;
+        }
+        let mut ticker = tokio::time::interval(self.policy.every);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                biased;
+                segment = segments.recv() => match segment {
+                    Some(s) => self.move_segment(s).await,
+                    None => break,
+                },
+                _ = ticker.tick() => self.checkpoint(false, None).await,
+            }
+        }
+        self.checkpoint(false, None).await;
+    }
+
+    /// Moves a segment found at start, unless a crash came between its commit and its
+    /// deletion (its last record is in the store already).
+    async fn recover(&mut self, path: &Path) {
+        let records = match journal::read_segment(path) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "a message-journal segment cannot be read; it is kept where it is");
+                return;
+            }
+        };
+        let moved = match records.last() {
+            None => true,
+            Some(last) => {
+                let query =
+                    MessageQuery { message_id: Some(last.message_id.clone()), limit: 1000, ..Default::default() };
+                match self.store.list_messages(&query).await {
+                    Ok(found) => found.iter().any(|r| r.request_id == last.request_id),
+                    Err(e) => {
+                        tracing::error!(error = %e, path = %path.display(), "cannot check a journal segment; kept");
+                        return;
+                    }
+                }
+            }
+        };
+        let segment = Segment { path: Some(path.to_path_buf()), records, settled: Vec::new() };
+        if moved {
+            remove(&segment);
+        } else {
+            tracing::info!(records = segment.records.len(), path = %path.display(), "moving a journal segment left from before");
+            self.move_segment(segment).await;
+        }
+    }
+
+    async fn move_segment(&mut self, mut segment: Segment) {
+        let mut outcome = Ok(());
+        if !segment.records.is_empty() {
+            outcome = Err(String::new());
+            for attempt in 0..MOVE_ATTEMPTS {
+                match self.store.append_messages(&mut segment.records).await {
+                    Ok(head) => {
+                        outcome = Ok(());
+                        remove(&segment);
+                        self.checkpoint(true, Some(head)).await;
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, attempt, "cannot move the message journal into the store");
+                        outcome = Err(format!("the message log could not be stored: {e}"));
+                        tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+                    }
+                }
+            }
+            if outcome.is_err() {
+                tracing::error!(
+                    path = ?segment.path,
+                    "a message-journal segment stays in the journal; it is moved at the next start"
+                );
+            }
+        } else {
+            remove(&segment);
+        }
+        for ack in segment.settled {
+            let _ = ack.send(outcome.clone());
         }
     }
 
@@ -211,23 +380,29 @@ impl Writer {
     }
 }
 
+/// Deletes a moved segment's file.
+fn remove(segment: &Segment) {
+    if let Some(path) = &segment.path {
+        if let Err(e) = std::fs::remove_file(path) {
+            tracing::warn!(error = %e, path = %path.display(), "cannot delete a moved journal segment");
+        }
+    }
+}
+
 /// What finishes an exchange's record when its response body ends.
 pub trait Finish: Send + 'static {
     /// A chunk of the response went by.
     fn chunk(&mut self, _data: &Bytes) {}
     /// Completes the record (sizes, time out) and hands it to the log; the receiver
     /// says when it is stored.
-    fn finish(
-        self: Box<Self>,
-        response_size: i64,
-    ) -> futures::future::BoxFuture<'static, oneshot::Receiver<Result<(), String>>>;
+    fn finish(self: Box<Self>, response_size: i64) -> BoxFuture<'static, oneshot::Receiver<Result<(), String>>>;
     /// The response was abandoned before its end (the client left, the body broke).
     fn abandon(self: Box<Self>, response_size: i64, why: String);
 }
 
 enum Stage {
     Streaming,
-    Handing(futures::future::BoxFuture<'static, oneshot::Receiver<Result<(), String>>>),
+    Handing(BoxFuture<'static, oneshot::Receiver<Result<(), String>>>),
     Committing(oneshot::Receiver<Result<(), String>>),
     Done,
 }
@@ -318,5 +493,64 @@ impl Drop for LoggedBody {
         if let Some(f) = self.finish.take() {
             f.abandon(self.size, "the client closed the connection before the response ended".into());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gateway::journal::tests::record;
+    use kho_store::testing::TestDb;
+
+    const POLICY: CheckpointPolicy = CheckpointPolicy { every_records: 1000, every: Duration::from_secs(10) };
+
+    fn segments(dir: &Path) -> usize {
+        std::fs::read_dir(dir).unwrap().filter(|e| e.as_ref().unwrap().file_name() != "LOCK").count()
+    }
+
+    #[tokio::test]
+    async fn records_are_journaled_then_moved_chained_and_signed() {
+        let (db, dir) = (TestDb::sqlite(), tempfile::tempdir().unwrap());
+        let store = kho_store::connect(&db.url).await.unwrap();
+        let log = Logbook::start(store.clone(), NodeKey::generate(), POLICY, dir.path()).unwrap();
+        for id in ["a", "b", "c"] {
+            log.submit(record(id)).await.await.unwrap().unwrap();
+        }
+        assert_eq!(segments(dir.path()), 1, "acknowledged records are in the journal");
+        log.settle().await.unwrap();
+        assert_eq!(store.count_messages().await.unwrap(), 3);
+        assert_eq!(segments(dir.path()), 0, "a moved segment is deleted");
+        assert_eq!(store.message_head().await.unwrap().0, 3);
+        log.close().await;
+        assert_eq!(store.checkpoints().await.unwrap().last().map(|c| c.seq), Some(3), "closing signs the head");
+    }
+
+    #[tokio::test]
+    async fn segments_left_by_a_crash_are_moved_at_start_and_never_twice() {
+        let (db, dir) = (TestDb::sqlite(), tempfile::tempdir().unwrap());
+        let store = kho_store::connect(&db.url).await.unwrap();
+        // A crash after the first segment was committed but before it was deleted, and
+        // before the second was moved at all; the third was cut in the middle of a line.
+        let (mut journal, _) = Journal::open(dir.path(), false).unwrap();
+        let moved = [record("m1"), record("m2")];
+        journal.append(&moved.iter().collect::<Vec<_>>()).unwrap();
+        journal.close_segment().unwrap();
+        store.append_messages(&mut moved.clone()).await.unwrap();
+        let waiting = [record("w1"), record("w2"), record("w3")];
+        journal.append(&waiting.iter().collect::<Vec<_>>()).unwrap();
+        journal.close_segment().unwrap();
+        drop(journal);
+        let third = dir.path().join("segment-00000000000000000003.jsonl");
+        let line = serde_json::to_string(&record("t1")).unwrap();
+        std::fs::write(&third, format!("{line}\n{}", &line[..30])).unwrap();
+
+        let log = Logbook::start(store.clone(), NodeKey::generate(), POLICY, dir.path()).unwrap();
+        log.settle().await.unwrap();
+        let ids: Vec<String> = store.message_range(0, 100).await.unwrap().into_iter().map(|r| r.message_id).collect();
+        assert_eq!(ids, ["m1", "m2", "w1", "w2", "w3", "t1"], "each record once, in journal order");
+        assert_eq!(segments(dir.path()), 0);
+        log.submit(record("after")).await.await.unwrap().unwrap();
+        log.close().await;
+        assert_eq!(store.count_messages().await.unwrap(), 7);
     }
 }

@@ -14,6 +14,7 @@
 mod dataset;
 mod exchange;
 pub mod health;
+pub mod journal;
 pub mod logbook;
 mod meta;
 mod upstream;
@@ -34,6 +35,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use logbook::{CheckpointPolicy, Logbook};
+
+/// Where a node's message journal lives, under its data directory.
+pub const JOURNAL_DIR: &str = "message-journal";
 
 /// Where the gateway runs.
 #[derive(Debug, Clone)]
@@ -68,7 +72,7 @@ pub struct AgentSettings {
 /// The gateway's state.
 pub struct Gateway {
     pub kho: Arc<Kho>,
-    pub logbook: Logbook,
+    pub logbook: Arc<Logbook>,
     pub health: health::Health,
     metrics: Arc<Metrics>,
     client: upstream::Client,
@@ -93,7 +97,12 @@ impl Gateway {
             Mode::Central => crate::tls::client_config(None, None),
         }
         .map_err(|e| kho_core::Error::invalid("tls", e.to_string()))?;
-        let logbook = Logbook::start(kho.store.clone(), key, policy);
+        let journal = kho.settings.data_dir.join(JOURNAL_DIR);
+        let logbook = Logbook::start(kho.store.clone(), key, policy, &journal).map_err(|e| {
+            kho_core::Error::internal(format!("cannot open the message journal {}: {e}", journal.display()))
+        })?;
+        let logbook = Arc::new(logbook);
+        kho.attach_message_log(logbook.clone());
         Ok(Arc::new(Self {
             kho,
             logbook,

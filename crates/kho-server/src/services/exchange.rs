@@ -377,6 +377,23 @@ impl Kho {
         Ok(all.into_iter().filter(|a| can(&a.consumer) || can(&a.provider)).collect())
     }
 
+    /// Ties the running gateway's message log to this node: readers of the log wait
+    /// for what it has journaled to be in the store.
+    pub fn attach_message_log(&self, log: Arc<crate::gateway::Logbook>) {
+        if self.message_log.set(log).is_err() {
+            tracing::warn!("a second gateway was started on this node; readers settle the first one's log");
+        }
+    }
+
+    /// Waits until every record the gateway has written is in the store (a node
+    /// without a running gateway has nothing waiting).
+    pub async fn settle_message_log(&self) -> Result<()> {
+        match self.message_log.get() {
+            Some(log) => log.settle().await.map_err(Error::internal),
+            None => Ok(()),
+        }
+    }
+
     /// Message-log records (auditors and administrators); the reading is audited.
     pub async fn messages(
         &self,
@@ -385,6 +402,7 @@ impl Kho {
         query: &MessageQuery,
     ) -> Result<Vec<MessageRecord>> {
         self.read_message_log(subject, ctx, "message_log.read", "message_log").await?;
+        self.settle_message_log().await?;
         Ok(self.store.list_messages(query).await?)
     }
 
@@ -404,6 +422,7 @@ impl Kho {
         self.read_message_log(subject, ctx, "message_log.subject", "message_log:subject").await?;
         let digest = kho_exchange::msglog::subject_digest(&self.node_keys()?.seal, identifier);
         let query = MessageQuery { subject: Some(digest), limit, ..Default::default() };
+        self.settle_message_log().await?;
         Ok(self.store.list_messages(&query).await?)
     }
 
@@ -428,6 +447,7 @@ impl Kho {
 
     /// Walks the message log's chain and checkpoints against this node's key.
     pub async fn verify_messages(&self) -> Result<VerifyReport> {
+        self.settle_message_log().await?;
         let mut verifier = ChainVerifier::new(Some(self.node_keys()?.signing.public_hex()));
         verifier.expect_checkpoints(self.store.checkpoints().await?);
         let mut after = 0;
@@ -449,6 +469,7 @@ impl Kho {
     pub async fn export_messages(&self, out: impl std::io::Write) -> Result<i64> {
         let io = |e: std::io::Error| Error::internal(format!("cannot write the bundle: {e}"));
         let node = self.settings.public_url.clone().unwrap_or_else(|| "kho".into());
+        self.settle_message_log().await?;
         let mut w = BundleWriter::new(out, &self.node_keys()?.signing.public_hex(), &node).map_err(io)?;
         let head = self.store.message_head().await?;
         for c in self.store.checkpoints().await?.iter().filter(|c| c.seq <= head.0) {

@@ -61,6 +61,8 @@ pub struct Kho {
     exchange: exchange::DirectoryCache,
     /// The node's signing and sealing keys, read on first use.
     keys: std::sync::OnceLock<exchange::NodeKeys>,
+    /// The running gateway's message log, which readers settle first.
+    message_log: std::sync::OnceLock<Arc<crate::gateway::Logbook>>,
 }
 
 /// What the first start created, to print once.
@@ -126,6 +128,7 @@ impl Kho {
             codelists: Default::default(),
             exchange: Default::default(),
             keys: Default::default(),
+            message_log: Default::default(),
         };
         if kho.search.is_empty() {
             // A new index (or one made before search existed) is filled from the catalogue.

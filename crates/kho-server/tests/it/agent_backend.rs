@@ -104,6 +104,7 @@ async fn a_local_backend_exposed_by_an_agent_node_is_reached_only_through_it() {
 
     // The central node logged the exchange under the caller's X-Road-Id.
     let query = kho_store::MessageQuery { message_id: Some("goi-khai-sinh-1".into()), limit: 5, ..Default::default() };
+    app.kho.settle_message_log().await.unwrap();
     let records = app.kho.store.list_messages(&query).await.unwrap();
     assert_eq!(records.len(), 1);
     assert_eq!((records[0].status_code, records[0].purpose.as_str()), (200, "xac-minh"));

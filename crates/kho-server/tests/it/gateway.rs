@@ -20,7 +20,7 @@ use kho_server::gateway::AgentSettings;
 use kho_server::services::Kho;
 use kho_server::{AgentNode, Application, Settings};
 use kho_store::testing::TestDb;
-use kho_store::{MessageQuery, MetadataStore};
+use kho_store::MessageQuery;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -188,7 +188,7 @@ pub fn closed_port_url() -> String {
 /// The consumer agency's Agent Node, with its own data directory and SQLite log.
 pub struct Agent {
     pub base: String,
-    pub db_url: String,
+    pub kho: Arc<Kho>,
     _dir: tempfile::TempDir,
 }
 
@@ -197,7 +197,6 @@ impl Agent {
         let dir = tempfile::tempdir().unwrap();
         let mut settings = Settings::for_data_dir(dir.path());
         settings.listen = "127.0.0.1:0".into();
-        let db_url = settings.database_url.clone();
         let agent = AgentSettings {
             central: central.into(),
             subsystem: parties.consumer.clone(),
@@ -208,14 +207,9 @@ impl Agent {
             identity: None,
         };
         let node = AgentNode::build(settings, agent).await.expect("build the Agent Node");
-        let base = format!("http://{}", node.address());
+        let (base, kho) = (format!("http://{}", node.address()), node.kho());
         tokio::spawn(node.run_until(std::future::pending()));
-        Self { base, db_url, _dir: dir }
-    }
-
-    /// The Agent Node's message log, opened beside the node.
-    pub async fn store(&self) -> Arc<dyn MetadataStore> {
-        kho_store::connect(&self.db_url).await.unwrap()
+        Self { base, kho, _dir: dir }
     }
 }
 
@@ -329,17 +323,20 @@ pub fn expect_fault(r: Reply, status: u16, kind: &str, says: &str) -> Value {
     body
 }
 
-/// The records of one X-Road-Id in a node's log.
-pub async fn records_of(store: &dyn MetadataStore, message_id: &str) -> Vec<MessageRecord> {
+/// The records of one X-Road-Id in a node's log (what its gateway journaled settled
+/// into its store first).
+pub async fn records_of(node: &Kho, message_id: &str) -> Vec<MessageRecord> {
+    node.settle_message_log().await.unwrap();
     let query = MessageQuery { message_id: Some(message_id.into()), limit: 100, ..Default::default() };
-    store.list_messages(&query).await.unwrap()
+    node.store.list_messages(&query).await.unwrap()
 }
 
 /// Every record of a node's log, in seq order.
-pub async fn all_records(store: &dyn MetadataStore) -> Vec<MessageRecord> {
+pub async fn all_records(node: &Kho) -> Vec<MessageRecord> {
+    node.settle_message_log().await.unwrap();
     let mut all: Vec<MessageRecord> = Vec::new();
     loop {
-        let page = store.message_range(all.last().map(|r| r.seq).unwrap_or(0), 5_000).await.unwrap();
+        let page = node.store.message_range(all.last().map(|r| r.seq).unwrap_or(0), 5_000).await.unwrap();
         if page.is_empty() {
             return all;
         }
@@ -407,7 +404,7 @@ async fn a_consumer_reaches_a_provider_backend_through_its_agent_node_and_the_ce
     }
 
     // The same X-Road-Id in both nodes' logs, each with its own request id.
-    let central = records_of(app.kho.store.as_ref(), &id).await;
+    let central = records_of(&app.kho, &id).await;
     assert_eq!(central.len(), 1, "{central:?}");
     let c = &central[0];
     assert_eq!((c.client.as_str(), c.service.as_str()), (CONSUMER, format!("{PROVIDER}/persons").as_str()));
@@ -416,7 +413,7 @@ async fn a_consumer_reaches_a_provider_backend_through_its_agent_node_and_the_ce
     assert_eq!(c.path, format!("/v1/persons/{CITIZEN}?fields=ho_ten"));
     assert_eq!(c.user_id.as_deref(), Some("VN001088000123"));
     assert!(c.response_size > 0 && c.request_out_ts.is_some() && c.response_in_ts.is_some(), "{c:?}");
-    let at_agent = records_of(agent.store().await.as_ref(), &id).await;
+    let at_agent = records_of(&agent.kho, &id).await;
     assert_eq!(at_agent.len(), 1, "{at_agent:?}");
     let a = &at_agent[0];
     assert_eq!((a.client.as_str(), a.status_code, a.succeeded), (CONSUMER, 200, true));
@@ -437,7 +434,7 @@ async fn a_consumer_reaches_a_provider_backend_through_its_agent_node_and_the_ce
     let r = Reply::read(r).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json(), json!({"received": form, "content_type": "application/json; charset=utf-8"}));
-    let posted = records_of(app.kho.store.as_ref(), &r.header("x-road-id").unwrap()).await;
+    let posted = records_of(&app.kho, &r.header("x-road-id").unwrap()).await;
     assert_eq!((posted[0].method.as_str(), posted[0].request_size), ("POST", form.len() as i64), "{posted:?}");
 
     // The provider's own errors come back as they are, without X-Road-Error.
@@ -527,7 +524,7 @@ async fn calls_without_a_matching_agreement_are_refused_with_xroad_faults() {
     expect_fault(r, 401, "Client.Unauthorized", "the token is unknown, revoked or expired");
 
     // Every refusal is an exchange of the log too, with its fault.
-    let records = all_records(app.kho.store.as_ref()).await;
+    let records = all_records(&app.kho).await;
     assert_eq!(records.len(), 16, "{records:#?}");
     let faults: Vec<Option<&str>> = records.iter().map(|r| r.fault_code.as_deref()).collect();
     assert_eq!(faults.iter().filter(|f| **f == Some("Client.AccessDenied")).count(), 6, "{faults:?}");
@@ -729,7 +726,7 @@ async fn a_slow_backend_is_a_504_and_a_closed_port_a_502() {
     expect_fault(r, 502, "Server.ServerProxy.ServiceFailed", "the backend refused or did not take the connection");
 
     for (id, status) in [(timed_out, 504), (refused, 502)] {
-        let records = records_of(app.kho.store.as_ref(), &id).await;
+        let records = records_of(&app.kho, &id).await;
         assert_eq!(records.len(), 1);
         assert_eq!((records[0].status_code, records[0].succeeded), (status, false), "{records:?}");
     }
@@ -753,7 +750,7 @@ async fn a_caller_that_leaves_before_the_answer_still_has_its_record() {
     assert!(sent.is_err(), "the caller gives up before the backend answers");
     let mut records = Vec::new();
     for _ in 0..50 {
-        records = records_of(app.kho.store.as_ref(), "roi-di-som").await;
+        records = records_of(&app.kho, "roi-di-som").await;
         if !records.is_empty() {
             break;
         }
@@ -950,7 +947,7 @@ async fn a_plain_http_xroad_client_calls_dataset_and_proxied_services_and_metase
     assert!(stdout.contains("all checks passed"), "{stdout}");
 
     // Its service calls are in the log under the ids it chose.
-    let records = all_records(app.kho.store.as_ref()).await;
+    let records = all_records(&app.kho).await;
     let by_service = |s: &str| records.iter().filter(|r| r.service == format!("{PROVIDER}/{s}")).count();
     assert!(by_service("dan-cu") >= 2 && by_service("persons") >= 1, "{records:#?}");
     assert!(records.iter().any(|r| r.service.ends_with("/listMethods")));

@@ -129,6 +129,7 @@ async fn run_clients(url: String, token: String, deadline: Instant, stopping: Ar
 async fn logged(central: &Central) -> HashMap<String, (u16, Option<String>)> {
     let mut by_id = HashMap::new();
     let mut after = 0;
+    central.kho.settle_message_log().await.unwrap();
     loop {
         let page = central.kho.store.message_range(after, 5_000).await.unwrap();
         let Some(last) = page.last() else { return by_id };

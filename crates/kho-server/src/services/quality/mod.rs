@@ -545,6 +545,9 @@ impl Kho {
             .collect();
         let mut used = open && self.store.most_viewed(1_000).await?.iter().any(|(id, views)| *id == r.id && *views > 0);
         let since = kho_core::time::now() - chrono::Duration::days(90);
+        if !services.is_empty() {
+            self.settle_message_log().await?;
+        }
         for s in &services {
             if used {
                 break;
