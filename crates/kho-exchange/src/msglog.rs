@@ -77,36 +77,62 @@ impl MessageRecord {
     /// fault_string, request_hash, [subjects…], body, prev_hash]` — absent options are
     /// `null`, timestamps are their canonical text (`2026-01-31T08:00:00.000000Z`).
     pub fn compute_hash(&self) -> String {
+        let mut digest = DigestWriter(Sha256::new());
+        serde_json::to_writer(&mut digest, &HashedFields(self)).expect("the record's fields serialise");
+        hex::encode(digest.0.finalize())
+    }
+}
+
+/// The array [`MessageRecord::compute_hash`] hashes, written straight into the digest.
+struct HashedFields<'a>(&'a MessageRecord);
+
+impl Serialize for HashedFields<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple;
+        let r = self.0;
         let ts = |t: &DateTime<Utc>| time::format(t);
-        let fields = serde_json::json!([
-            "kho-message-record/1",
-            self.seq,
-            self.message_id,
-            self.request_id,
-            self.client,
-            self.service,
-            self.method,
-            self.path,
-            self.purpose,
-            self.agreement_id,
-            self.user_id,
-            self.issue,
-            ts(&self.request_in_ts),
-            self.request_out_ts.as_ref().map(ts),
-            self.response_in_ts.as_ref().map(ts),
-            ts(&self.response_out_ts),
-            self.request_size,
-            self.response_size,
-            self.status_code,
-            self.succeeded,
-            self.fault_code,
-            self.fault_string,
-            self.request_hash,
-            self.subjects,
-            self.body,
-            self.prev_hash,
-        ]);
-        hex::encode(Sha256::digest(fields.to_string().as_bytes()))
+        let mut a = s.serialize_tuple(26)?;
+        a.serialize_element("kho-message-record/1")?;
+        a.serialize_element(&r.seq)?;
+        a.serialize_element(&r.message_id)?;
+        a.serialize_element(&r.request_id)?;
+        a.serialize_element(&r.client)?;
+        a.serialize_element(&r.service)?;
+        a.serialize_element(&r.method)?;
+        a.serialize_element(&r.path)?;
+        a.serialize_element(&r.purpose)?;
+        a.serialize_element(&r.agreement_id)?;
+        a.serialize_element(&r.user_id)?;
+        a.serialize_element(&r.issue)?;
+        a.serialize_element(&ts(&r.request_in_ts))?;
+        a.serialize_element(&r.request_out_ts.as_ref().map(ts))?;
+        a.serialize_element(&r.response_in_ts.as_ref().map(ts))?;
+        a.serialize_element(&ts(&r.response_out_ts))?;
+        a.serialize_element(&r.request_size)?;
+        a.serialize_element(&r.response_size)?;
+        a.serialize_element(&r.status_code)?;
+        a.serialize_element(&r.succeeded)?;
+        a.serialize_element(&r.fault_code)?;
+        a.serialize_element(&r.fault_string)?;
+        a.serialize_element(&r.request_hash)?;
+        a.serialize_element(&r.subjects)?;
+        a.serialize_element(&r.body)?;
+        a.serialize_element(&r.prev_hash)?;
+        a.end()
+    }
+}
+
+/// Bytes written into a SHA-256 digest.
+struct DigestWriter(Sha256);
+
+impl Write for DigestWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -848,6 +874,47 @@ mod tests {
         r.response_out_ts = time::parse(&time::format(&r.response_out_ts)).unwrap();
         assert_eq!(r.compute_hash(), hash);
         assert_eq!(r.hash, hash);
+    }
+
+    #[test]
+    fn the_hash_is_over_the_documented_json_array() {
+        let mut r = record(3);
+        r.fault_string = Some("a \"quoted\" \\ line\nand \u{1} Việt".into());
+        r.subjects = vec!["s1".into(), "s2".into()];
+        for (agreement, out) in [(None, None), (Some("ag-1".to_string()), Some(time::now()))] {
+            r.agreement_id = agreement;
+            r.response_in_ts = out;
+            let ts = |t: &DateTime<Utc>| time::format(t);
+            let documented = serde_json::json!([
+                "kho-message-record/1",
+                r.seq,
+                r.message_id,
+                r.request_id,
+                r.client,
+                r.service,
+                r.method,
+                r.path,
+                r.purpose,
+                r.agreement_id,
+                r.user_id,
+                r.issue,
+                ts(&r.request_in_ts),
+                r.request_out_ts.as_ref().map(ts),
+                r.response_in_ts.as_ref().map(ts),
+                ts(&r.response_out_ts),
+                r.request_size,
+                r.response_size,
+                r.status_code,
+                r.succeeded,
+                r.fault_code,
+                r.fault_string,
+                r.request_hash,
+                r.subjects,
+                r.body,
+                r.prev_hash,
+            ]);
+            assert_eq!(r.compute_hash(), hex::encode(Sha256::digest(documented.to_string().as_bytes())));
+        }
     }
 
     #[test]

@@ -159,7 +159,7 @@ impl SqlStore {
                         conn.execute(
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                              PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                             PRAGMA wal_autocheckpoint = 20000;",
+                             PRAGMA wal_autocheckpoint = 20000; PRAGMA mmap_size = 268435456;",
                         )
                         .await?;
                     }

@@ -16,6 +16,12 @@ mod standardize;
 
 use clap::Parser;
 
+/// mimalloc instead of the system allocator: the gateway's requests allocate and free
+/// many small buffers across threads, where glibc's malloc spent about a tenth of the
+/// server's CPU time (see docs/adr/0009-gateway-on-hyper-and-rustls.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
