@@ -84,6 +84,16 @@ impl Logbook {
         policy: CheckpointPolicy,
         journal_dir: &Path,
     ) -> std::io::Result<Self> {
+        Self::start_moving_every(store, key, policy, journal_dir, MOVE_EVERY)
+    }
+
+    fn start_moving_every(
+        store: Arc<dyn MetadataStore>,
+        key: NodeKey,
+        policy: CheckpointPolicy,
+        journal_dir: &Path,
+        move_every: Duration,
+    ) -> std::io::Result<Self> {
         let (journal, leftover) = Journal::open(journal_dir, store.backend() == Backend::Postgres)?;
         let (sender, receiver) = mpsc::channel(QUEUE);
         let (moves, to_move) = mpsc::channel(MOVES_WAITING);
@@ -92,7 +102,7 @@ impl Logbook {
         let wal = tokio::spawn(copy_wal(store.clone(), stopped.clone()));
         let mover = Mover { store, key, policy, last_checkpoint: None };
         let mover = tokio::spawn(mover.run(leftover, to_move));
-        let writer = Writer { journal, pending: Vec::new(), moves };
+        let writer = Writer { journal, pending: Vec::new(), moves, move_every };
         let writer = tokio::spawn(writer.run(receiver, stopped));
         Ok(Self { sender, stop, tasks: tokio::sync::Mutex::new(vec![writer, mover, wal]), public_key })
     }
@@ -170,11 +180,13 @@ struct Writer {
     /// The open segment's records.
     pending: Vec<MessageRecord>,
     moves: mpsc::Sender<Segment>,
+    /// [`MOVE_EVERY`], but in tests.
+    move_every: Duration,
 }
 
 impl Writer {
     async fn run(mut self, mut receiver: mpsc::Receiver<Entry>, mut stop: watch::Receiver<bool>) {
-        let mut ticker = tokio::time::interval(MOVE_EVERY);
+        let mut ticker = tokio::time::interval(self.move_every);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
@@ -512,11 +524,13 @@ mod tests {
     async fn records_are_journaled_then_moved_chained_and_signed() {
         let (db, dir) = (TestDb::sqlite(), tempfile::tempdir().unwrap());
         let store = kho_store::connect(&db.url).await.unwrap();
-        let log = Logbook::start(store.clone(), NodeKey::generate(), POLICY, dir.path()).unwrap();
+        let hour = Duration::from_secs(3600);
+        let log = Logbook::start_moving_every(store.clone(), NodeKey::generate(), POLICY, dir.path(), hour).unwrap();
         for id in ["a", "b", "c"] {
             log.submit(record(id)).await.await.unwrap().unwrap();
         }
         assert_eq!(segments(dir.path()), 1, "acknowledged records are in the journal");
+        assert_eq!(store.count_messages().await.unwrap(), 0, "and not yet in the store");
         log.settle().await.unwrap();
         assert_eq!(store.count_messages().await.unwrap(), 3);
         assert_eq!(segments(dir.path()), 0, "a moved segment is deleted");
