@@ -232,8 +232,22 @@ pub async fn agreement(kho: &Kho, command: AgreementCommand) -> anyhow::Result<E
 
 /// `kho audit verify --messages`: the chain and checkpoints against this node's key.
 pub async fn verify_messages(kho: &Kho) -> anyhow::Result<ExitCode> {
+    settle_journal(kho).await?;
     let report = kho.verify_messages().await.map_err(core)?;
     print_report(&report)
+}
+
+/// Moves what a stopped node left in its message journal into the store first; beside
+/// a running node, says that its last records may still be in the journal.
+async fn settle_journal(kho: &Kho) -> anyhow::Result<()> {
+    if !kho_server::gateway::move_journal_left(kho).await.map_err(core)? {
+        eprintln!(
+            "note: a running Kho holds the message journal; the records of its last {} ms may not be in the store \
+             yet",
+            kho_server::gateway::logbook::MOVE_EVERY.as_millis()
+        );
+    }
+    Ok(())
 }
 
 /// `kho audit verify --bundle FILE`: an exported log, offline.
@@ -260,6 +274,7 @@ fn print_report(report: &kho_exchange::msglog::VerifyReport) -> anyhow::Result<E
 
 /// `kho audit export --messages --out FILE`.
 pub async fn export_messages(kho: &Kho, path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    settle_journal(kho).await?;
     let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let count = kho.export_messages(std::io::BufWriter::new(file)).await.map_err(core)?;
     eprintln!("exported {count} message-log records to {}", path.display());

@@ -38,10 +38,10 @@ impl Journal {
         std::fs::create_dir_all(dir)?;
         let lock = OpenOptions::new().create(true).truncate(false).write(true).open(dir.join("LOCK"))?;
         lock.try_lock().map_err(|_| {
-            io::Error::other(format!(
-                "{} is in use by another Kho process; each node needs its own data directory",
-                dir.display()
-            ))
+            io::Error::new(
+                io::ErrorKind::ResourceBusy,
+                format!("{} is in use by another Kho process; each node needs its own data directory", dir.display()),
+            )
         })?;
         let mut found: Vec<(u64, PathBuf)> = std::fs::read_dir(dir)?
             .filter_map(|e| e.ok())

@@ -186,7 +186,7 @@ struct Writer {
 
 impl Writer {
     async fn run(mut self, mut receiver: mpsc::Receiver<Entry>, mut stop: watch::Receiver<bool>) {
-        let mut ticker = tokio::time::interval(self.move_every);
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + self.move_every, self.move_every);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {

@@ -84,11 +84,6 @@ pub struct Gateway {
 impl Gateway {
     /// Starts the message-log writer on Kho's store with the node's key.
     pub fn start(kho: Arc<Kho>, metrics: Arc<Metrics>, mode: Mode) -> kho_core::Result<Arc<Self>> {
-        let policy = CheckpointPolicy {
-            every_records: kho.settings.checkpoint_every_records,
-            every: std::time::Duration::from_secs(kho.settings.checkpoint_every_secs),
-        };
-        let key: NodeKey = kho.node_keys()?.signing.clone();
         let tls = match &mode {
             Mode::Agent(a) => {
                 let identity = a.identity.as_ref().map(|(c, k)| (c.as_path(), k.as_path()));
@@ -97,11 +92,7 @@ impl Gateway {
             Mode::Central => crate::tls::client_config(None, None),
         }
         .map_err(|e| kho_core::Error::invalid("tls", e.to_string()))?;
-        let journal = kho.settings.data_dir.join(JOURNAL_DIR);
-        let logbook = Logbook::start(kho.store.clone(), key, policy, &journal).map_err(|e| {
-            kho_core::Error::internal(format!("cannot open the message journal {}: {e}", journal.display()))
-        })?;
-        let logbook = Arc::new(logbook);
+        let logbook = Arc::new(open_logbook(&kho)?);
         kho.attach_message_log(logbook.clone());
         Ok(Arc::new(Self {
             kho,
@@ -118,6 +109,42 @@ impl Gateway {
     /// Stops the log writer after what is queued (call after the server stopped).
     pub async fn close(&self) {
         self.logbook.close().await;
+    }
+}
+
+/// Opens the node's message journal and starts its log writer.
+fn open_logbook(kho: &Kho) -> kho_core::Result<Logbook> {
+    let policy = CheckpointPolicy {
+        every_records: kho.settings.checkpoint_every_records,
+        every: std::time::Duration::from_secs(kho.settings.checkpoint_every_secs),
+    };
+    let key: NodeKey = kho.node_keys()?.signing.clone();
+    let journal = kho.settings.data_dir.join(JOURNAL_DIR);
+    Logbook::start(kho.store.clone(), key, policy, &journal).map_err(|e| {
+        let message = format!("cannot open the message journal {}: {e}", journal.display());
+        if e.kind() == std::io::ErrorKind::ResourceBusy {
+            kho_core::Error::conflict(message)
+        } else {
+            kho_core::Error::internal(message)
+        }
+    })
+}
+
+/// For readers outside a running node (the command line): moves what a stopped node
+/// left in its journal into the store — a node that crashed leaves its last records
+/// there until it starts again. Answers `false` when a running node holds the journal
+/// (it moves it itself, every 200 ms).
+pub async fn move_journal_left(kho: &Kho) -> kho_core::Result<bool> {
+    if !kho.settings.data_dir.join(JOURNAL_DIR).exists() {
+        return Ok(true);
+    }
+    match open_logbook(kho) {
+        Ok(logbook) => {
+            logbook.close().await;
+            Ok(true)
+        }
+        Err(e) if e.code == kho_core::error::ErrorCode::Conflict => Ok(false),
+        Err(e) => Err(e),
     }
 }
 
@@ -237,4 +264,30 @@ fn fault_response(fault: &Fault, retry_after: Option<u64>) -> Response {
         h.insert("retry-after", HeaderValue::from(secs));
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+    use journal::tests::record;
+    use journal::Journal;
+
+    #[tokio::test]
+    async fn what_a_stopped_node_left_in_its_journal_is_moved_before_the_log_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let kho = Kho::open(Settings::for_data_dir(dir.path())).await.unwrap();
+        assert!(move_journal_left(&kho).await.unwrap(), "no journal yet: nothing to move");
+        {
+            let (mut running, _) = Journal::open(&dir.path().join(JOURNAL_DIR), false).unwrap();
+            running.append(&[&record("left-1"), &record("left-2")]).unwrap();
+            assert!(!move_journal_left(&kho).await.unwrap(), "a running node's journal is left to it");
+            assert_eq!(kho.store.count_messages().await.unwrap(), 0);
+        }
+        assert!(move_journal_left(&kho).await.unwrap());
+        assert_eq!(kho.store.count_messages().await.unwrap(), 2);
+        let report = kho.verify_messages().await.unwrap();
+        assert!(report.intact && report.records == 2, "{}", report.message);
+        assert_eq!(kho.store.checkpoints().await.unwrap().last().map(|c| c.seq), Some(2), "signed on close");
+    }
 }
