@@ -231,7 +231,7 @@ impl Gateway {
     }
 }
 
-fn empty_record() -> MessageRecord {
+pub(crate) fn empty_record() -> MessageRecord {
     let now = time::now();
     MessageRecord {
         seq: 0,

@@ -108,9 +108,7 @@ pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn record(id: &str) -> MessageRecord {
-        let now = kho_core::time::now();
         MessageRecord {
-            seq: 0,
             message_id: id.into(),
             request_id: format!("r-{id}"),
             client: "VN/GOV/A/B".into(),
@@ -118,24 +116,11 @@ pub(crate) mod tests {
             method: "GET".into(),
             path: "/rows".into(),
             purpose: "p".into(),
-            agreement_id: None,
-            user_id: None,
-            issue: None,
-            request_in_ts: now,
-            request_out_ts: None,
-            response_in_ts: None,
-            response_out_ts: now,
-            request_size: 0,
             response_size: 10,
             status_code: 200,
             succeeded: true,
-            fault_code: None,
-            fault_string: None,
             request_hash: "h".into(),
-            subjects: vec![],
-            body: None,
-            prev_hash: String::new(),
-            hash: String::new(),
+            ..crate::gateway::exchange::empty_record()
         }
     }
 

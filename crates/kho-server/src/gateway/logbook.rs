@@ -60,6 +60,9 @@ pub struct CheckpointPolicy {
 
 type Ack = oneshot::Sender<Result<(), String>>;
 
+// Nearly every entry is a record: boxing it would add an allocation per exchange to
+// spare the rare `Settle` its size.
+#[allow(clippy::large_enum_variant)]
 enum Entry {
     /// A record and who waits for it to be journaled.
     Record(MessageRecord, Option<Ack>),
