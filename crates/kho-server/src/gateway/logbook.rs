@@ -247,8 +247,14 @@ impl Writer {
                     Err(format!("the message log could not be written: {e}"))
                 }
             };
+            let failed = outcome.is_err();
             for ack in acks {
                 let _ = ack.send(outcome.clone());
+            }
+            if failed {
+                // The failed write may have left part of a line: the segment is closed
+                // (and moved) so that the next records start a clean one.
+                self.hand_over(Vec::new()).await;
             }
         }
         if !settled.is_empty() || self.pending.len() >= MOVE_RECORDS {
