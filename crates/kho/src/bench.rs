@@ -111,6 +111,10 @@ pub struct BenchArgs {
     /// wrk's threads in the gateway benchmark's throughput runs.
     #[arg(long, env = "KHO_BENCH_WRK_THREADS", default_value_t = 2)]
     wrk_threads: u32,
+    /// Rounds of the gateway benchmark's throughput runs: each round loads every side
+    /// once, in turn; each side's median run is compared.
+    #[arg(long, env = "KHO_BENCH_ROUNDS", default_value_t = 3)]
+    rounds: u32,
 }
 
 /// Runs the benchmark (on a blocking thread: it mostly waits for child processes).

@@ -11,9 +11,12 @@
 //!   gateway with everything on: the consumer's bearer token, the agreement check
 //!   (endpoint and purpose), the rate limiter and the chained message log.
 //!
-//! Each side gets a warm-up, a throughput run (`-t2 -c32` by default) and a latency
-//! run on one connection (`-t1 -c1`); the added latency of a proxy is its p50 on one
-//! connection less the backend's. wrk and nginx are not installed by the benchmark:
+//! Each side gets a warm-up and a latency run on one connection (`-t1 -c1`); the added
+//! latency of a proxy is its p50 on one connection less the backend's. Then come the
+//! throughput runs (`-t2 -c32` by default) in rounds (`--rounds`, 3 by default): each
+//! round loads every side once, starting with a different side each time, so that a
+//! noisy minute on the shared machine falls on all sides alike; each side's median run
+//! is compared, and every round's ratio is printed. wrk and nginx are not installed by the benchmark:
 //! when one is missing it says what to install and compares nothing. Every figure
 //! printed is parsed from this run's wrk output; errors or non-2xx answers on any side
 //! are reported and fail the verdicts. Afterwards `kho audit verify --messages` checks
@@ -116,22 +119,30 @@ pub fn run(args: &BenchArgs, work: &mut Workdir) -> anyhow::Result<ExitCode> {
         probe(name, address, path, &headers)?;
     }
     let wrk = Wrk { exe: tools.wrk.clone(), headers: headers.iter().map(|(n, v)| format!("{n}: {v}")).collect() };
+    let rounds = args.rounds.max(1) as usize;
     println!(
-        "  every side gets the same headers; load: wrk {} --latency after {WARMUP_SECS} s of warm-up; latency: wrk {} \
-         --latency",
+        "  every side gets the same headers; {WARMUP_SECS} s of warm-up, latency: wrk {} --latency, then {rounds} \
+         round(s) of wrk {} --latency, every side once a round",
+        Load { threads: 1, connections: 1, ..load }.flags(),
         load.flags(),
-        Load { threads: 1, connections: 1, ..load }.flags()
     );
     println!("  the backend, nginx, Kho and wrk all share this machine's {cpus} CPUs");
 
     let mut measured = Vec::new();
     for (name, address, path) in &sides {
         let url = format!("http://{address}{path}");
-        eprint!("  loading {name}…");
-        let started = Instant::now();
-        let side = measure(name, &wrk, &url, load, &backend)?;
-        eprintln!(" {:.0} s", started.elapsed().as_secs_f64());
-        measured.push(side);
+        eprint!("  warming up {name} and measuring its latency…");
+        measured.push(Side::warm_up(name, &wrk, url, load, &backend)?);
+        eprintln!(" done");
+    }
+    for round in 0..rounds {
+        eprint!("  round {} of {rounds}:", round + 1);
+        for i in 0..measured.len() {
+            let side = &mut measured[(round + i) % sides.len()];
+            eprint!(" {}…", side.name);
+            side.load(&wrk, load, &backend)?;
+        }
+        eprintln!();
     }
     let server_rss = server.stop();
     drop(nginx);
@@ -161,30 +172,49 @@ impl Load {
 /// What one side measured.
 struct Side {
     name: &'static str,
+    url: String,
     warmup: WrkRun,
-    throughput: WrkRun,
     latency: WrkRun,
-    /// Requests the backend answered during the throughput run.
-    backend_answered: u64,
-    /// Requests the backend answered from the warm-up to the end of the latency run.
+    /// The throughput runs, one a round.
+    throughput: Vec<WrkRun>,
+    /// Requests the backend answered during each throughput run.
+    backend_answered: Vec<u64>,
+    /// Requests the backend answered during all of this side's runs.
     backend_total: u64,
 }
 
 impl Side {
-    fn errors(&self) -> u64 {
-        [&self.warmup, &self.throughput, &self.latency].iter().map(|r| r.errors()).sum()
+    /// The warm-up and the latency run on one connection.
+    fn warm_up(name: &'static str, wrk: &Wrk, url: String, load: Load, backend: &Backend) -> anyhow::Result<Side> {
+        let start = backend.answered();
+        let warmup = wrk.run(&url, Load { seconds: WARMUP_SECS, ..load })?;
+        let latency = wrk.run(&url, Load { threads: 1, connections: 1, ..load })?;
+        let backend_total = backend.answered() - start;
+        Ok(Side { name, url, warmup, latency, throughput: Vec::new(), backend_answered: Vec::new(), backend_total })
     }
-}
 
-fn measure(name: &'static str, wrk: &Wrk, url: &str, load: Load, backend: &Backend) -> anyhow::Result<Side> {
-    let start = backend.answered();
-    let warmup = wrk.run(url, Load { seconds: WARMUP_SECS, ..load })?;
-    let before = backend.answered();
-    let throughput = wrk.run(url, load)?;
-    let backend_answered = backend.answered() - before;
-    let latency = wrk.run(url, Load { threads: 1, connections: 1, ..load })?;
-    let backend_total = backend.answered() - start;
-    Ok(Side { name, warmup, throughput, latency, backend_answered, backend_total })
+    /// One throughput run.
+    fn load(&mut self, wrk: &Wrk, load: Load, backend: &Backend) -> anyhow::Result<()> {
+        let before = backend.answered();
+        self.throughput.push(wrk.run(&self.url, load)?);
+        let answered = backend.answered() - before;
+        self.backend_answered.push(answered);
+        self.backend_total += answered;
+        Ok(())
+    }
+
+    /// The throughput run with the median rate (the lower middle one of an even count),
+    /// and what the backend answered during it.
+    fn median(&self) -> (&WrkRun, u64) {
+        let mut order: Vec<usize> = (0..self.throughput.len()).collect();
+        order.sort_by(|&a, &b| self.throughput[a].rps.total_cmp(&self.throughput[b].rps));
+        let i = order[(order.len() - 1) / 2];
+        (&self.throughput[i], self.backend_answered[i])
+    }
+
+    fn errors(&self) -> u64 {
+        [&self.warmup, &self.latency].into_iter().chain(&self.throughput).map(|r| r.errors()).sum()
+    }
 }
 
 /// Kho's message log after the run, as `kho audit verify --messages` reports it.
@@ -232,11 +262,15 @@ fn report(sides: &[Side], load: Load, server_rss: Option<u64>, log: &MessageLog)
             format!("{} ({} socket, {} non-2xx)", r.errors(), r.socket_errors, r.non_2xx)
         }
     };
-    println!("\nthroughput: wrk {} --latency", load.flags());
+    let rounds = sides.first().map_or(0, |s| s.throughput.len());
+    println!("\nthroughput: wrk {} --latency, the median of {rounds} round(s) for each side", load.flags());
     let mut rows =
-        vec![["side", "req/s", "p50", "p99", "errors", "requests", "backend answered"].map(String::from).to_vec()];
+        vec![["side", "req/s", "p50", "p99", "errors", "requests", "backend answered", "every round (req/s)"]
+            .map(String::from)
+            .to_vec()];
     for s in sides {
-        let t = &s.throughput;
+        let (t, answered) = s.median();
+        let all: Vec<String> = s.throughput.iter().map(|r| grouped(r.rps.round() as u64)).collect();
         rows.push(vec![
             s.name.to_string(),
             grouped(t.rps.round() as u64),
@@ -244,7 +278,8 @@ fn report(sides: &[Side], load: Load, server_rss: Option<u64>, log: &MessageLog)
             ms(t.p99_ms),
             errors(t),
             grouped(t.requests),
-            grouped(s.backend_answered),
+            grouped(answered),
+            all.join(", "),
         ]);
     }
     print_table(&rows);
@@ -291,14 +326,18 @@ fn report(sides: &[Side], load: Load, server_rss: Option<u64>, log: &MessageLog)
         }
     };
     println!("targets:");
-    let ratio = kho.throughput.rps / nginx.throughput.rps;
+    let (kho_rps, nginx_rps) = (kho.median().0.rps, nginx.median().0.rps);
+    let ratio = kho_rps / nginx_rps;
+    let per_round: Vec<String> =
+        kho.throughput.iter().zip(&nginx.throughput).map(|(k, n)| format!("{:.0}%", k.rps / n.rps * 100.0)).collect();
     println!(
-        "  Kho / nginx throughput = {:.0}% (target ≥ {:.0}%) {} — {} vs {} req/s",
+        "  Kho / nginx throughput = {:.0}% (target ≥ {:.0}%) {} — medians {} vs {} req/s; round by round {}",
         ratio * 100.0,
         THROUGHPUT_RATIO_TARGET * 100.0,
         outcome(ratio >= THROUGHPUT_RATIO_TARGET),
-        grouped(kho.throughput.rps.round() as u64),
-        grouped(nginx.throughput.rps.round() as u64)
+        grouped(kho_rps.round() as u64),
+        grouped(nginx_rps.round() as u64),
+        per_round.join(", ")
     );
     let (kho_added, nginx_added) = (kho.latency.p50_ms - direct_p50, nginx.latency.p50_ms - direct_p50);
     println!(
@@ -824,6 +863,24 @@ Transfer/sec:       0.00B
         assert!((run.p50_ms - 0.393).abs() < 1e-9);
         assert!((run.p99_ms - 7.04).abs() < 1e-9);
         assert_eq!(run.errors(), 0);
+    }
+
+    #[test]
+    fn each_side_is_compared_by_its_median_round() {
+        let run = |rps: f64| WrkRun { rps, ..parse_wrk(WRK_REPORT).unwrap() };
+        let mut side = Side {
+            name: "Kho",
+            url: String::new(),
+            warmup: run(1.0),
+            latency: run(1.0),
+            throughput: vec![run(30.0), run(10.0), run(20.0)],
+            backend_answered: vec![300, 100, 200],
+            backend_total: 600,
+        };
+        let (median, answered) = side.median();
+        assert_eq!((median.rps, answered), (20.0, 200));
+        side.throughput.truncate(2);
+        assert_eq!(side.median().0.rps, 10.0, "of two runs, the lower");
     }
 
     #[test]
