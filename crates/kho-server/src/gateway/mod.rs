@@ -132,8 +132,9 @@ fn open_logbook(kho: &Kho) -> kho_core::Result<Logbook> {
 
 /// For readers outside a running node (the command line): moves what a stopped node
 /// left in its journal into the store — a node that crashed leaves its last records
-/// there until it starts again. Answers `false` when a running node holds the journal
-/// (it moves it itself, every 200 ms).
+/// there until it starts again. Answers whether the store now holds every record
+/// journaled in this data directory: `false` when a running node holds the journal (it
+/// moves it itself, every 200 ms).
 pub async fn move_journal_left(kho: &Kho) -> kho_core::Result<bool> {
     if !kho.settings.data_dir.join(JOURNAL_DIR).exists() {
         return Ok(true);
