@@ -38,6 +38,7 @@ pub struct Metrics {
     durations: HistogramFamily,
     exchanges: Family<ExchangeLabels, Counter>,
     exchange_durations: ServiceHistograms,
+    journal: crate::gateway::JournalStats,
 }
 
 fn latency_histogram() -> Histogram {
@@ -63,7 +64,23 @@ impl Default for Metrics {
             "Gateway exchange latency per service",
             exchange_durations.clone(),
         );
-        Self { registry, requests, durations, exchanges, exchange_durations }
+        let journal = crate::gateway::JournalStats::default();
+        registry.register(
+            "gateway_message_journal_records",
+            "Message-log records journaled and not yet moved into the store",
+            journal.backlog.clone(),
+        );
+        registry.register(
+            "gateway_message_journal_moves",
+            "Message-journal segments moved into the store",
+            journal.moved.clone(),
+        );
+        registry.register(
+            "gateway_message_journal_move_failures",
+            "Message-journal segments left in the journal for the next start (the store refused them)",
+            journal.failed.clone(),
+        );
+        Self { registry, requests, durations, exchanges, exchange_durations, journal }
     }
 }
 
@@ -79,6 +96,11 @@ impl Metrics {
         let outcome = if succeeded { "success" } else { "failure" };
         self.exchanges.get_or_create(&ExchangeLabels { service: service.to_string(), outcome }).inc();
         self.exchange_durations.get_or_create(&ServiceLabels { service: service.to_string() }).observe(seconds);
+    }
+
+    /// The message log writer's figures, shared with it.
+    pub fn journal_stats(&self) -> crate::gateway::JournalStats {
+        self.journal.clone()
     }
 
     /// The text exposition format.

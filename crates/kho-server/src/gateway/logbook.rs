@@ -26,6 +26,8 @@ use futures::future::BoxFuture;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use kho_exchange::msglog::{MessageRecord, NodeKey};
 use kho_store::{Backend, MessageQuery, MetadataStore};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -60,6 +62,18 @@ pub struct CheckpointPolicy {
 
 type Ack = oneshot::Sender<Result<(), String>>;
 
+/// What the log writer shows on `/metrics`: a backlog that only grows means the store
+/// does not take the journal any more.
+#[derive(Clone, Default)]
+pub struct JournalStats {
+    /// Records journaled and not yet in the store.
+    pub backlog: Gauge,
+    /// Segments moved into the store.
+    pub moved: Counter,
+    /// Segments the mover gave up on (they stay in the journal for the next start).
+    pub failed: Counter,
+}
+
 // Nearly every entry is a record: boxing it would add an allocation per exchange to
 // spare the rare `Settle` its size.
 #[allow(clippy::large_enum_variant)]
@@ -86,8 +100,9 @@ impl Logbook {
         key: NodeKey,
         policy: CheckpointPolicy,
         journal_dir: &Path,
+        stats: JournalStats,
     ) -> std::io::Result<Self> {
-        Self::start_moving_every(store, key, policy, journal_dir, MOVE_EVERY)
+        Self::start_moving_every(store, key, policy, journal_dir, stats, MOVE_EVERY)
     }
 
     fn start_moving_every(
@@ -95,6 +110,7 @@ impl Logbook {
         key: NodeKey,
         policy: CheckpointPolicy,
         journal_dir: &Path,
+        stats: JournalStats,
         move_every: Duration,
     ) -> std::io::Result<Self> {
         let (journal, leftover) = Journal::open(journal_dir, store.backend() == Backend::Postgres)?;
@@ -103,9 +119,9 @@ impl Logbook {
         let (stop, stopped) = watch::channel(false);
         let public_key = key.public_hex();
         let wal = tokio::spawn(copy_wal(store.clone(), stopped.clone()));
-        let mover = Mover { store, key, policy, last_checkpoint: None };
+        let mover = Mover { store, key, policy, last_checkpoint: None, stats: stats.clone() };
         let mover = tokio::spawn(mover.run(leftover, to_move));
-        let writer = Writer { journal, pending: Vec::new(), moves, move_every };
+        let writer = Writer { journal, pending: Vec::new(), moves, move_every, stats };
         let writer = tokio::spawn(writer.run(receiver, stopped));
         Ok(Self { sender, stop, tasks: tokio::sync::Mutex::new(vec![writer, mover, wal]), public_key })
     }
@@ -185,6 +201,7 @@ struct Writer {
     moves: mpsc::Sender<Segment>,
     /// [`MOVE_EVERY`], but in tests.
     move_every: Duration,
+    stats: JournalStats,
 }
 
 impl Writer {
@@ -239,6 +256,7 @@ impl Writer {
             let refs: Vec<&MessageRecord> = records.iter().collect();
             let outcome = match self.journal.append(&refs) {
                 Ok(()) => {
+                    self.stats.backlog.inc_by(records.len() as i64);
                     self.pending.append(&mut records);
                     Ok(())
                 }
@@ -281,6 +299,7 @@ struct Mover {
     policy: CheckpointPolicy,
     /// The seq of the last signed checkpoint (read on the first write).
     last_checkpoint: Option<i64>,
+    stats: JournalStats,
 }
 
 impl Mover {
@@ -332,6 +351,7 @@ impl Mover {
             remove(&segment);
         } else {
             tracing::info!(records = segment.records.len(), path = %path.display(), "moving a journal segment left from before");
+            self.stats.backlog.inc_by(segment.records.len() as i64);
             self.move_segment(segment).await;
         }
     }
@@ -344,6 +364,8 @@ impl Mover {
                 match self.store.append_messages(&mut segment.records).await {
                     Ok(head) => {
                         outcome = Ok(());
+                        self.stats.backlog.dec_by(segment.records.len() as i64);
+                        self.stats.moved.inc();
                         remove(&segment);
                         self.checkpoint(true, Some(head)).await;
                         break;
@@ -356,6 +378,7 @@ impl Mover {
                 }
             }
             if outcome.is_err() {
+                self.stats.failed.inc();
                 tracing::error!(
                     path = ?segment.path,
                     "a message-journal segment stays in the journal; it is moved at the next start"
@@ -534,14 +557,19 @@ mod tests {
         let (db, dir) = (TestDb::sqlite(), tempfile::tempdir().unwrap());
         let store = kho_store::connect(&db.url).await.unwrap();
         let hour = Duration::from_secs(3600);
-        let log = Logbook::start_moving_every(store.clone(), NodeKey::generate(), POLICY, dir.path(), hour).unwrap();
+        let stats = JournalStats::default();
+        let log =
+            Logbook::start_moving_every(store.clone(), NodeKey::generate(), POLICY, dir.path(), stats.clone(), hour)
+                .unwrap();
         for id in ["a", "b", "c"] {
             log.submit(record(id)).await.await.unwrap().unwrap();
         }
         assert_eq!(segments(dir.path()), 1, "acknowledged records are in the journal");
         assert_eq!(store.count_messages().await.unwrap(), 0, "and not yet in the store");
+        assert_eq!(stats.backlog.get(), 3);
         log.settle().await.unwrap();
         assert_eq!(store.count_messages().await.unwrap(), 3);
+        assert_eq!((stats.backlog.get(), stats.moved.get(), stats.failed.get()), (0, 1, 0));
         assert_eq!(segments(dir.path()), 0, "a moved segment is deleted");
         assert_eq!(store.message_head().await.unwrap().0, 3);
         log.close().await;
@@ -567,8 +595,10 @@ mod tests {
         let line = serde_json::to_string(&record("t1")).unwrap();
         std::fs::write(&third, format!("{line}\n{}", &line[..30])).unwrap();
 
-        let log = Logbook::start(store.clone(), NodeKey::generate(), POLICY, dir.path()).unwrap();
+        let stats = JournalStats::default();
+        let log = Logbook::start(store.clone(), NodeKey::generate(), POLICY, dir.path(), stats.clone()).unwrap();
         log.settle().await.unwrap();
+        assert_eq!(stats.backlog.get(), 0, "what was moved at start is not waiting any more");
         let ids: Vec<String> = store.message_range(0, 100).await.unwrap().into_iter().map(|r| r.message_id).collect();
         assert_eq!(ids, ["m1", "m2", "w1", "w2", "w3", "t1"], "each record once, in journal order");
         assert_eq!(segments(dir.path()), 0);

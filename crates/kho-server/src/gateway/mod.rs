@@ -34,7 +34,7 @@ use kho_exchange::{Fault, FaultKind, Quota, RateLimiter, ServiceRequest, Service
 use std::collections::HashMap;
 use std::sync::Arc;
 
-pub use logbook::{CheckpointPolicy, Logbook};
+pub use logbook::{CheckpointPolicy, JournalStats, Logbook};
 
 /// Where a node's message journal lives, under its data directory.
 pub const JOURNAL_DIR: &str = "message-journal";
@@ -92,7 +92,7 @@ impl Gateway {
             Mode::Central => crate::tls::client_config(None, None),
         }
         .map_err(|e| kho_core::Error::invalid("tls", e.to_string()))?;
-        let logbook = Arc::new(open_logbook(&kho)?);
+        let logbook = Arc::new(open_logbook(&kho, metrics.journal_stats())?);
         kho.attach_message_log(logbook.clone());
         Ok(Arc::new(Self {
             kho,
@@ -113,14 +113,14 @@ impl Gateway {
 }
 
 /// Opens the node's message journal and starts its log writer.
-fn open_logbook(kho: &Kho) -> kho_core::Result<Logbook> {
+fn open_logbook(kho: &Kho, stats: JournalStats) -> kho_core::Result<Logbook> {
     let policy = CheckpointPolicy {
         every_records: kho.settings.checkpoint_every_records,
         every: std::time::Duration::from_secs(kho.settings.checkpoint_every_secs),
     };
     let key: NodeKey = kho.node_keys()?.signing.clone();
     let journal = kho.settings.data_dir.join(JOURNAL_DIR);
-    Logbook::start(kho.store.clone(), key, policy, &journal).map_err(|e| {
+    Logbook::start(kho.store.clone(), key, policy, &journal, stats).map_err(|e| {
         let message = format!("cannot open the message journal {}: {e}", journal.display());
         if e.kind() == std::io::ErrorKind::ResourceBusy {
             kho_core::Error::conflict(message)
@@ -139,7 +139,7 @@ pub async fn move_journal_left(kho: &Kho) -> kho_core::Result<bool> {
     if !kho.settings.data_dir.join(JOURNAL_DIR).exists() {
         return Ok(true);
     }
-    match open_logbook(kho) {
+    match open_logbook(kho, JournalStats::default()) {
         Ok(logbook) => {
             logbook.close().await;
             Ok(true)

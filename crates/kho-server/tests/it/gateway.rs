@@ -406,6 +406,11 @@ async fn a_consumer_reaches_a_provider_backend_through_its_agent_node_and_the_ce
     // The same X-Road-Id in both nodes' logs, each with its own request id.
     let central = records_of(&app.kho, &id).await;
     assert_eq!(central.len(), 1, "{central:?}");
+    let metrics = client().get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("kho_gateway_message_journal_records 0\n"), "nothing waits once settled: {metrics}");
+    let moves = metrics.lines().find_map(|l| l.strip_prefix("kho_gateway_message_journal_moves_total "));
+    assert!(moves.is_some_and(|n| n.parse::<u64>().unwrap() >= 1), "{metrics}");
+    assert!(metrics.contains("kho_gateway_message_journal_move_failures_total 0\n"), "{metrics}");
     let c = &central[0];
     assert_eq!((c.client.as_str(), c.service.as_str()), (CONSUMER, format!("{PROVIDER}/persons").as_str()));
     assert_eq!((c.purpose.as_str(), c.agreement_id.as_deref()), (PURPOSE, Some(agreement.id.as_str())));
