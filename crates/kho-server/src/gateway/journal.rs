@@ -58,7 +58,7 @@ impl Journal {
     }
 
     /// Appends `records` to the open segment in one write (and syncs it on PostgreSQL).
-    pub fn append(&mut self, records: &[&MessageRecord]) -> io::Result<()> {
+    pub fn append(&mut self, records: &[MessageRecord]) -> io::Result<()> {
         self.buffer.clear();
         for r in records {
             serde_json::to_writer(&mut self.buffer, r)?;
@@ -131,12 +131,12 @@ pub(crate) mod tests {
         assert!(leftover.is_empty());
         assert_eq!(j.close_segment(), None, "nothing written, no segment");
         let (a, b, c) = (record("a"), record("b"), record("c"));
-        j.append(&[&a, &b]).unwrap();
-        j.append(&[&c]).unwrap();
+        j.append(&[a.clone(), b.clone()]).unwrap();
+        j.append(std::slice::from_ref(&c)).unwrap();
         let first = j.close_segment().unwrap();
         assert!(first.ends_with("segment-00000000000000000001.jsonl"), "{}", first.display());
         assert_eq!(read_segment(&first).unwrap(), vec![a.clone(), b, c]);
-        j.append(&[&a]).unwrap();
+        j.append(&[a]).unwrap();
         drop(j);
         let (_again, leftover) = Journal::open(dir.path(), false).unwrap();
         assert_eq!(leftover.len(), 2, "both segments are still there");

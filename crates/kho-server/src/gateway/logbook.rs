@@ -253,8 +253,7 @@ impl Writer {
             }
         }
         if !records.is_empty() {
-            let refs: Vec<&MessageRecord> = records.iter().collect();
-            let outcome = match self.journal.append(&refs) {
+            let outcome = match self.journal.append(&records) {
                 Ok(()) => {
                     self.stats.backlog.inc_by(records.len() as i64);
                     self.pending.append(&mut records);
@@ -584,11 +583,11 @@ mod tests {
         // before the second was moved at all; the third was cut in the middle of a line.
         let (mut journal, _) = Journal::open(dir.path(), false).unwrap();
         let moved = [record("m1"), record("m2")];
-        journal.append(&moved.iter().collect::<Vec<_>>()).unwrap();
+        journal.append(&moved).unwrap();
         journal.close_segment().unwrap();
         store.append_messages(&mut moved.clone()).await.unwrap();
         let waiting = [record("w1"), record("w2"), record("w3")];
-        journal.append(&waiting.iter().collect::<Vec<_>>()).unwrap();
+        journal.append(&waiting).unwrap();
         journal.close_segment().unwrap();
         drop(journal);
         let third = dir.path().join("segment-00000000000000000003.jsonl");

@@ -281,7 +281,7 @@ mod tests {
         assert!(move_journal_left(&kho).await.unwrap(), "no journal yet: nothing to move");
         {
             let (mut running, _) = Journal::open(&dir.path().join(JOURNAL_DIR), false).unwrap();
-            running.append(&[&record("left-1"), &record("left-2")]).unwrap();
+            running.append(&[record("left-1"), record("left-2")]).unwrap();
             assert!(!move_journal_left(&kho).await.unwrap(), "a running node's journal is left to it");
             assert_eq!(kho.store.count_messages().await.unwrap(), 0);
         }

@@ -4,8 +4,8 @@
 //! through the gateway then succeeds; an auditor sees the exchange in the message log
 //! and the service's health; and the changes are in the audit log.
 
-use crate::webdriver::Browser;
-use crate::{client, spawn_app, TestApp, PASSWORD};
+use crate::webdriver::{log_in, Browser};
+use crate::{client, spawn_app, TestApp};
 use axum::routing::get;
 use kho_core::audit::AuditContext;
 use kho_core::identity::{NewSubsystem, Role, Subject, Subsystem, SubsystemId, TokenOwner};
@@ -41,14 +41,6 @@ async fn subsystem_of(app: &TestApp, username: &str, code: &str, name: &str) -> 
         roles: vec![Role::Viewer],
     };
     app.kho.create_subsystem(&Subject::operator(), &AuditContext::operator(), new).await.unwrap()
-}
-
-async fn log_in(browser: &Browser, app: &TestApp, username: &str) {
-    browser.goto(&app.url("/login")).await;
-    browser.type_into("#username", username).await;
-    browser.type_into("#password", PASSWORD).await;
-    browser.click("button[type=submit]").await;
-    browser.wait_for_url(|u| u.ends_with("/admin")).await;
 }
 
 async fn log_out(browser: &Browser) {

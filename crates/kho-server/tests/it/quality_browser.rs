@@ -8,8 +8,8 @@
 //! typed; the open dataset's page shows its scores; a steward of another agency is
 //! refused.
 
-use crate::webdriver::Browser;
-use crate::{client, spawn_app, TestApp, PASSWORD};
+use crate::webdriver::{log_in, Browser};
+use crate::{client, spawn_app, TestApp};
 use serde_json::{json, Value};
 
 const SLUG: &str = "ho-kinh-doanh-ca-the";
@@ -59,14 +59,6 @@ fn messy_csv() -> String {
     }
     rows.push(rows[5].clone());
     rows.join("\n") + "\n"
-}
-
-async fn log_in(browser: &Browser, app: &TestApp, username: &str) {
-    browser.goto(&app.url("/login")).await;
-    browser.type_into("#username", username).await;
-    browser.type_into("#password", PASSWORD).await;
-    browser.click("button[type=submit]").await;
-    browser.wait_for_url(|u| u.ends_with("/admin")).await;
 }
 
 /// The six scores and the overall one of a scores table, as fractions.

@@ -199,3 +199,13 @@ impl Drop for Browser {
         let _ = self.driver.wait();
     }
 }
+
+/// Logs `username` in on the login page (password [`crate::PASSWORD`]) and waits for the
+/// admin home.
+pub async fn log_in(browser: &Browser, app: &crate::TestApp, username: &str) {
+    browser.goto(&app.url("/login")).await;
+    browser.type_into("#username", username).await;
+    browser.type_into("#password", crate::PASSWORD).await;
+    browser.click("button[type=submit]").await;
+    browser.wait_for_url(|u| u.ends_with("/admin")).await;
+}

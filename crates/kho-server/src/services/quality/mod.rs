@@ -99,6 +99,30 @@ fn shape_of(table: &str, columns: &[(String, String)]) -> TableShape {
     )
 }
 
+/// A run of a table version started at `started_at`, with nothing measured yet.
+fn new_run(
+    ctx: &AuditContext,
+    r: &DataResource,
+    table: &str,
+    version: i64,
+    trigger: Trigger,
+    started_at: chrono::DateTime<chrono::Utc>,
+) -> QualityRun {
+    QualityRun {
+        id: 0,
+        resource_id: r.id.clone(),
+        table: table.to_string(),
+        version,
+        trigger,
+        run_by: ctx.actor.clone(),
+        started_at,
+        elapsed_ms: 0,
+        rows: 0,
+        results: Vec::new(),
+        scores: Scores::default(),
+    }
+}
+
 /// A table version as the checks' SQL names it: by its bare name.
 fn checked_table(resource_id: &str, table: &str, version: i64) -> QueryTable {
     QueryTable {
@@ -222,17 +246,8 @@ impl Kho {
             // Rules that no longer fit the new version (a column renamed, say): the run
             // is recorded with each check not run and why, so the steward sees it.
             Err(e) if e.code == kho_core::ErrorCode::InvalidField => QualityRun {
-                id: 0,
-                resource_id: r.id.clone(),
-                table: table.to_string(),
-                version,
-                trigger,
-                run_by: ctx.actor.clone(),
-                started_at: kho_core::time::now(),
-                elapsed_ms: 0,
-                rows: 0,
                 results: rules.checks.iter().map(|c| CheckResult::of(c).not_run(&e.message)).collect(),
-                scores: Scores::default(),
+                ..new_run(ctx, r, table, version, trigger, kho_core::time::now())
             },
             Err(e) => return Err(e),
         };
@@ -423,17 +438,11 @@ impl Kho {
             sharing: self.sharing(r).await?,
         });
         Ok(QualityRun {
-            id: 0,
-            resource_id: r.id.clone(),
-            table: table.to_string(),
-            version,
-            trigger,
-            run_by: ctx.actor.clone(),
-            started_at,
             elapsed_ms: clock.elapsed().as_millis() as u64,
             rows,
             results,
             scores,
+            ..new_run(ctx, r, table, version, trigger, started_at)
         })
     }
 
