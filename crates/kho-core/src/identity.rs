@@ -122,25 +122,46 @@ pub struct SubsystemId {
 
 impl SubsystemId {
     pub fn parse(raw: &str) -> Result<Self> {
-        let parts: Vec<&str> = raw.split('/').collect();
+        let mut split = raw.split('/');
+        let mut parts = [""; 4];
+        for part in &mut parts {
+            *part = split.next().unwrap_or("");
+        }
+        match split.next() {
+            None => Self::from_parts(parts).map_err(|_| Self::malformed(raw)),
+            Some(_) => Err(Self::malformed(raw)),
+        }
+    }
+
+    /// The identifier of `INSTANCE`, `CLASS`, `MEMBER` and `SUBSYSTEM` given apart.
+    pub fn from_parts(parts: [&str; 4]) -> Result<Self> {
         let allowed = |p: &str| {
             !p.is_empty() && p.len() <= 255 && p.chars().all(|c| c.is_ascii_alphanumeric() || "'()+,-.=?".contains(c))
         };
-        if parts.len() != 4 || !parts.iter().all(|p| allowed(p)) {
-            return Err(Error::invalid(
-                "xroad_id",
-                format!(
-                    "{raw:?} is not a subsystem identifier; expected INSTANCE/CLASS/MEMBER/SUBSYSTEM \
-                     such as VN/GOV/000.00.00.H06/PORTAL, each part of A-Z a-z 0-9 ' ( ) + , - . = ?"
-                ),
-            ));
+        if !parts.iter().all(|p| allowed(p)) {
+            return Err(Self::malformed(&parts.join("/")));
         }
-        Ok(Self {
-            instance: parts[0].into(),
-            member_class: parts[1].into(),
-            member_code: parts[2].into(),
-            subsystem_code: parts[3].into(),
-        })
+        let [instance, member_class, member_code, subsystem_code] = parts.map(String::from);
+        Ok(Self { instance, member_class, member_code, subsystem_code })
+    }
+
+    fn malformed(raw: &str) -> Error {
+        Error::invalid(
+            "xroad_id",
+            format!(
+                "{raw:?} is not a subsystem identifier; expected INSTANCE/CLASS/MEMBER/SUBSYSTEM \
+                 such as VN/GOV/000.00.00.H06/PORTAL, each part of A-Z a-z 0-9 ' ( ) + , - . = ?"
+            ),
+        )
+    }
+
+    /// Whether `text` is this identifier's `INSTANCE/CLASS/MEMBER/SUBSYSTEM` form
+    /// (without writing that form out).
+    pub fn is(&self, text: &str) -> bool {
+        let mut parts = text.splitn(4, '/');
+        [&self.instance, &self.member_class, &self.member_code, &self.subsystem_code]
+            .into_iter()
+            .all(|own| parts.next() == Some(own.as_str()))
     }
 }
 
@@ -300,6 +321,15 @@ impl Subject {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_subsystem_is_its_text_form_only() {
+        let id = SubsystemId::parse("VN/GOV/000.00.00.H24/PORTAL").unwrap();
+        assert!(id.is("VN/GOV/000.00.00.H24/PORTAL"));
+        for other in ["VN/GOV/000.00.00.H24/PORTAL/x", "VN/GOV/000.00.00.H24", "VN/GOV/000.00.00.H24/PORTA", "", "VN"] {
+            assert!(!id.is(other), "{other}");
+        }
+    }
 
     #[test]
     fn roles_parse_from_lists() {

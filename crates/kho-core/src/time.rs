@@ -11,7 +11,98 @@ pub fn now() -> DateTime<Utc> {
 
 /// Canonical text of a timestamp: `2026-01-31T08:00:00.000000Z`.
 pub fn format(t: &DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+    Canonical::of(t).as_str().to_string()
+}
+
+/// The canonical text of a timestamp, written without allocating: the message log
+/// writes four of them per record into its journal, its hash and its row.
+pub enum Canonical {
+    Fixed([u8; CANONICAL_LEN]),
+    /// Years outside 0000–9999, which the fixed layout cannot hold, take chrono's path.
+    Wide(String),
+}
+
+const CANONICAL_LEN: usize = "2026-01-31T08:00:00.000000Z".len();
+
+impl Canonical {
+    pub fn of(t: &DateTime<Utc>) -> Self {
+        use chrono::{Datelike, Timelike};
+        let year = t.year();
+        if !(0..=9999).contains(&year) {
+            return Self::Wide(t.to_rfc3339_opts(SecondsFormat::Micros, true));
+        }
+        let mut text = *b"0000-00-00T00:00:00.000000Z";
+        let mut put = |at: usize, width: usize, mut value: u32| {
+            for i in (at..at + width).rev() {
+                text[i] = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        };
+        put(0, 4, year as u32);
+        put(5, 2, t.month());
+        put(8, 2, t.day());
+        put(11, 2, t.hour());
+        put(14, 2, t.minute());
+        // A leap second is carried in the nanoseconds (≥ 1e9): seconds 60, as chrono writes it.
+        let (second, nanos) = match t.nanosecond() {
+            n if n >= 1_000_000_000 => (t.second() + 1, n - 1_000_000_000),
+            n => (t.second(), n),
+        };
+        put(17, 2, second);
+        put(20, 6, nanos / 1_000);
+        Self::Fixed(text)
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            // Digits and ASCII punctuation only.
+            Self::Fixed(text) => std::str::from_utf8(text).expect("ASCII"),
+            Self::Wide(text) => text,
+        }
+    }
+}
+
+impl std::fmt::Display for Canonical {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `#[serde(with = "kho_core::time::canonical")]`: a timestamp as its canonical text.
+pub mod canonical {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(super::Canonical::of(t).as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        super::parse(&text).ok_or_else(|| serde::de::Error::custom(format!("{text:?} is not an RFC 3339 timestamp")))
+    }
+
+    /// The same for an optional timestamp.
+    pub mod option {
+        use chrono::{DateTime, Utc};
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => super::serialize(t, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+            let text = <Option<std::borrow::Cow<'de, str>>>::deserialize(d)?;
+            text.map(|t| {
+                super::super::parse(&t)
+                    .ok_or_else(|| serde::de::Error::custom(format!("{t:?} is not an RFC 3339 timestamp")))
+            })
+            .transpose()
+        }
+    }
 }
 
 /// Parses the canonical text (or any RFC 3339 timestamp) back to UTC.
@@ -22,6 +113,24 @@ pub fn parse(s: &str) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fast_canonical_text_is_chronos() {
+        let mut t = DateTime::from_timestamp_micros(0).unwrap();
+        // Every field's carries, whole seconds, leap years and both ends of the layout.
+        let steps = [1, 999_999, 1_000_000, 59_999_999, 3_599_000_001, 86_399_999_999, 2_629_743_830_017];
+        for i in 0..20_000u64 {
+            let step = steps[(i % steps.len() as u64) as usize] * (1 + i as i64 % 7);
+            t += chrono::Duration::microseconds(step);
+            assert_eq!(Canonical::of(&t).as_str(), t.to_rfc3339_opts(SecondsFormat::Micros, true));
+        }
+        for raw in ["0000-01-01T00:00:00Z", "9999-12-31T23:59:59.999999Z", "2024-02-29T12:00:00.5Z"] {
+            let t = parse(raw).unwrap();
+            assert_eq!(format(&t), t.to_rfc3339_opts(SecondsFormat::Micros, true), "{raw}");
+        }
+        let far = DateTime::from_timestamp(300_000_000_000, 0).unwrap();
+        assert_eq!(format(&far), far.to_rfc3339_opts(SecondsFormat::Micros, true), "a year past 9999");
+    }
 
     #[test]
     fn canonical_form_round_trips() {

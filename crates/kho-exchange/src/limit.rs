@@ -24,7 +24,10 @@ impl RateLimiter {
         let rate = f64::from(per_second.max(1));
         let capacity = f64::from(burst.max(per_second).max(1));
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        let b = buckets.entry(key.to_string()).or_insert(Bucket { tokens: capacity, at: now });
+        if !buckets.contains_key(key) {
+            buckets.insert(key.to_string(), Bucket { tokens: capacity, at: now });
+        }
+        let b = buckets.get_mut(key).expect("inserted above");
         let elapsed = now.saturating_duration_since(b.at).as_secs_f64();
         b.tokens = (b.tokens + elapsed * rate).min(capacity);
         b.at = now;

@@ -47,9 +47,13 @@ pub struct MessageRecord {
     pub user_id: Option<String>,
     /// `X-Road-Issue`.
     pub issue: Option<String>,
+    #[serde(with = "time::canonical")]
     pub request_in_ts: DateTime<Utc>,
+    #[serde(with = "time::canonical::option", default)]
     pub request_out_ts: Option<DateTime<Utc>>,
+    #[serde(with = "time::canonical::option", default)]
     pub response_in_ts: Option<DateTime<Utc>>,
+    #[serde(with = "time::canonical")]
     pub response_out_ts: DateTime<Utc>,
     pub request_size: i64,
     pub response_size: i64,
@@ -77,9 +81,18 @@ impl MessageRecord {
     /// fault_string, request_hash, [subjects…], body, prev_hash]` — absent options are
     /// `null`, timestamps are their canonical text (`2026-01-31T08:00:00.000000Z`).
     pub fn compute_hash(&self) -> String {
-        let mut digest = DigestWriter(Sha256::new());
-        serde_json::to_writer(&mut digest, &HashedFields(self)).expect("the record's fields serialise");
-        hex::encode(digest.0.finalize())
+        thread_local! {
+            /// The array's text, written in one piece and hashed in one piece.
+            static ARRAY: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        let digest = ARRAY.with_borrow_mut(|array| {
+            array.clear();
+            serde_json::to_writer(&mut *array, &HashedFields(self)).expect("the record's fields serialise");
+            Sha256::digest(array.as_slice())
+        });
+        let mut text = [0u8; 64];
+        hex::encode_to_slice(digest, &mut text).expect("64 hex digits for 32 bytes");
+        String::from_utf8_lossy(&text).into_owned()
     }
 }
 
@@ -90,7 +103,10 @@ impl Serialize for HashedFields<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeTuple;
         let r = self.0;
-        let ts = |t: &DateTime<Utc>| time::format(t);
+        let ts = time::Canonical::of;
+        fn text(t: &Option<time::Canonical>) -> Option<&str> {
+            t.as_ref().map(time::Canonical::as_str)
+        }
         let mut a = s.serialize_tuple(26)?;
         a.serialize_element("kho-message-record/1")?;
         a.serialize_element(&r.seq)?;
@@ -104,10 +120,10 @@ impl Serialize for HashedFields<'_> {
         a.serialize_element(&r.agreement_id)?;
         a.serialize_element(&r.user_id)?;
         a.serialize_element(&r.issue)?;
-        a.serialize_element(&ts(&r.request_in_ts))?;
-        a.serialize_element(&r.request_out_ts.as_ref().map(ts))?;
-        a.serialize_element(&r.response_in_ts.as_ref().map(ts))?;
-        a.serialize_element(&ts(&r.response_out_ts))?;
+        a.serialize_element(ts(&r.request_in_ts).as_str())?;
+        a.serialize_element(&text(&r.request_out_ts.as_ref().map(ts)))?;
+        a.serialize_element(&text(&r.response_in_ts.as_ref().map(ts)))?;
+        a.serialize_element(ts(&r.response_out_ts).as_str())?;
         a.serialize_element(&r.request_size)?;
         a.serialize_element(&r.response_size)?;
         a.serialize_element(&r.status_code)?;
@@ -119,20 +135,6 @@ impl Serialize for HashedFields<'_> {
         a.serialize_element(&r.body)?;
         a.serialize_element(&r.prev_hash)?;
         a.end()
-    }
-}
-
-/// Bytes written into a SHA-256 digest.
-struct DigestWriter(Sha256);
-
-impl Write for DigestWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 
@@ -884,7 +886,8 @@ mod tests {
         for (agreement, out) in [(None, None), (Some("ag-1".to_string()), Some(time::now()))] {
             r.agreement_id = agreement;
             r.response_in_ts = out;
-            let ts = |t: &DateTime<Utc>| time::format(t);
+            // The documented text, written by chrono rather than by the fast formatter.
+            let ts = |t: &DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
             let documented = serde_json::json!([
                 "kho-message-record/1",
                 r.seq,

@@ -39,8 +39,7 @@ impl ServiceRequest {
                 "{path:?} does not name a service; the path is /r1/INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE/…"
             )));
         }
-        let provider =
-            SubsystemId::parse(&format!("{instance}/{class}/{member}/{subsystem}")).map_err(|e| bad(e.message))?;
+        let provider = SubsystemId::from_parts([instance, class, member, subsystem]).map_err(|e| bad(e.message))?;
         let client = client.map(str::trim).filter(|c| !c.is_empty()).ok_or_else(|| {
             bad("the X-Road-Client header is missing; send your subsystem, e.g. VN/GOV/000.00.01.H24/PORTAL".into())
         })?;

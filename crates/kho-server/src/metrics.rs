@@ -38,7 +38,16 @@ pub struct Metrics {
     durations: HistogramFamily,
     exchanges: Family<ExchangeLabels, Counter>,
     exchange_durations: ServiceHistograms,
+    /// Each service's series, found by name without building labels for every exchange.
+    exchange_series: std::sync::Mutex<std::collections::HashMap<String, ExchangeSeries>>,
     journal: crate::gateway::JournalStats,
+}
+
+/// One service's exchange counters and latency histogram.
+struct ExchangeSeries {
+    successes: Counter,
+    failures: Counter,
+    durations: Histogram,
 }
 
 fn latency_histogram() -> Histogram {
@@ -80,7 +89,15 @@ impl Default for Metrics {
             "Message-journal segments left in the journal for the next start (the store refused them)",
             journal.failed.clone(),
         );
-        Self { registry, requests, durations, exchanges, exchange_durations, journal }
+        Self {
+            registry,
+            requests,
+            durations,
+            exchanges,
+            exchange_durations,
+            exchange_series: Default::default(),
+            journal,
+        }
     }
 }
 
@@ -93,9 +110,20 @@ impl Metrics {
 
     /// One gateway exchange of `service` (`INSTANCE/…/CODE`, `-` when unknown).
     pub fn observe_exchange(&self, service: &str, succeeded: bool, seconds: f64) {
-        let outcome = if succeeded { "success" } else { "failure" };
-        self.exchanges.get_or_create(&ExchangeLabels { service: service.to_string(), outcome }).inc();
-        self.exchange_durations.get_or_create(&ServiceLabels { service: service.to_string() }).observe(seconds);
+        let mut all = self.exchange_series.lock().unwrap_or_else(|e| e.into_inner());
+        if !all.contains_key(service) {
+            let counter =
+                |outcome| self.exchanges.get_or_create(&ExchangeLabels { service: service.into(), outcome }).clone();
+            let series = ExchangeSeries {
+                successes: counter("success"),
+                failures: counter("failure"),
+                durations: self.exchange_durations.get_or_create(&ServiceLabels { service: service.into() }).clone(),
+            };
+            all.insert(service.to_string(), series);
+        }
+        let series = &all[service];
+        if succeeded { &series.successes } else { &series.failures }.inc();
+        series.durations.observe(seconds);
     }
 
     /// The message log writer's figures, shared with it.

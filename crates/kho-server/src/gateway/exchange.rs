@@ -3,12 +3,12 @@
 //! [`Finish`] that completes and logs the record when the response body ends.
 
 use super::logbook::{Finish, LoggedBody};
-use super::{fault_response, header, Gateway};
+use super::{fault_response, header, names, Gateway};
 use crate::services::exchange::{Directory, ServiceEntry};
 use crate::tls::ClientCertificate;
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::Response;
 use base64::Engine;
 use bytes::Bytes;
@@ -64,7 +64,7 @@ impl Exchange {
     /// The record of a request that just arrived.
     pub fn begin(gw: &Arc<Gateway>, request: &Request) -> Self {
         let headers = request.headers();
-        let message_id = header(headers, "x-road-id")
+        let message_id = header(headers, names::ID)
             .map(str::trim)
             .filter(|id| !id.is_empty() && id.len() <= 200)
             .map(String::from)
@@ -74,12 +74,12 @@ impl Exchange {
         let record = MessageRecord {
             message_id,
             request_id: uuid::Uuid::now_v7().to_string(),
-            client: header(headers, "x-road-client").unwrap_or("").trim().to_string(),
+            client: header(headers, names::CLIENT).unwrap_or("").trim().to_string(),
             method: request.method().to_string(),
             path: request.uri().path_and_query().map(|p| p.to_string()).unwrap_or_default(),
-            purpose: header(headers, "x-road-purpose").unwrap_or("").trim().to_string(),
-            user_id: header(headers, "x-road-userid").map(String::from),
-            issue: header(headers, "x-road-issue").map(String::from),
+            purpose: header(headers, names::PURPOSE).unwrap_or("").trim().to_string(),
+            user_id: header(headers, names::USER_ID).map(String::from),
+            issue: header(headers, names::ISSUE).map(String::from),
             ..empty_record()
         };
         Self {
@@ -118,16 +118,16 @@ impl Exchange {
         self.record.request_hash = self.request_hash();
         self.record.response_in_ts.get_or_insert_with(time::now);
         let h = &mut parts.headers;
-        let mut set = |name: &'static str, value: &str| {
+        let mut set = |name: HeaderName, value: &str| {
             if let Ok(v) = HeaderValue::from_str(value) {
                 h.insert(name, v);
             }
         };
-        set("x-road-client", &self.record.client);
-        set("x-road-service", &self.record.service);
-        set("x-road-id", &self.record.message_id);
-        set("x-road-request-id", &self.record.request_id);
-        set("x-road-request-hash", &self.record.request_hash);
+        set(names::CLIENT, &self.record.client);
+        set(names::SERVICE, &self.record.service);
+        set(names::ID, &self.record.message_id);
+        set(names::REQUEST_ID, &self.record.request_id);
+        set(names::REQUEST_HASH, &self.record.request_hash);
         if body.size_hint().exact().is_none_or(|n| n > WHOLE_LIMIT) {
             return Response::from_parts(parts, Body::new(LoggedBody::new(body, Box::new(self))));
         }
@@ -292,7 +292,7 @@ pub fn authenticate(directory: &Directory, request: &Request, client: &Subsystem
     let unauthorized = |m: String| Fault::new(FaultKind::Unauthorized, m, id);
     let certified = request.extensions().get::<ClientCertificate>().and_then(|c| directory.certificates.get(&c.0));
     if let Some(owner) = certified {
-        if *owner == client.to_string() {
+        if client.is(owner) {
             return Ok(());
         }
         return Err(unauthorized(format!(
@@ -314,23 +314,24 @@ pub fn authenticate(directory: &Directory, request: &Request, client: &Subsystem
     if *expires <= time::now() {
         return Err(unauthorized("the token has expired; ask for a new one".into()));
     }
-    if *owner != client.to_string() {
+    if !client.is(owner) {
         return Err(unauthorized(format!("the token belongs to {owner}, not to the X-Road-Client {client}")));
     }
     Ok(())
 }
 
 /// The approved agreement that allows this call; the fault says why none does.
+/// `client` is the text of `call.client`.
 pub fn agreement_for(
     directory: &Directory,
     call: &ServiceRequest,
+    client: &str,
     service_id: &str,
     method: &str,
     id: &str,
 ) -> Result<Arc<Agreement>, Fault> {
     let today = time::now().date_naive();
-    let candidates = directory.agreements.get(&(call.client.to_string(), service_id.to_string()));
-    let candidates: Vec<&Arc<Agreement>> = candidates.into_iter().flatten().collect();
+    let candidates = directory.agreements(client, service_id);
     let mut first_fault = None;
     for a in candidates.iter().filter(|a| a.status == AgreementStatus::Approved) {
         match a.permits(method, &call.path, &call.purpose, today, id) {

@@ -33,11 +33,11 @@ impl Health {
     pub fn observe(&self, service: &str, r: &MessageRecord, took: Duration) {
         let ms = took.as_secs_f64() * 1000.0;
         let mut all = self.services.lock().unwrap_or_else(|e| e.into_inner());
-        let h = all.entry(service.to_string()).or_insert_with(|| ServiceHealth {
-            service: service.to_string(),
-            min_ms: f64::MAX,
-            ..Default::default()
-        });
+        if !all.contains_key(service) {
+            let first = ServiceHealth { service: service.to_string(), min_ms: f64::MAX, ..Default::default() };
+            all.insert(service.to_string(), first);
+        }
+        let h = all.get_mut(service).expect("inserted above");
         let n = (h.successes + h.failures) as f64;
         h.avg_ms = (h.avg_ms * n + ms) / (n + 1.0);
         h.min_ms = h.min_ms.min(ms);

@@ -26,8 +26,17 @@ pub fn which(path: &str) -> Option<Meta> {
     if path == "/listClients" {
         return Some(Meta::ListClients);
     }
-    let parts: Vec<&str> = path.strip_prefix("/r1/")?.trim_end_matches('/').split('/').collect();
-    match parts.as_slice() {
+    // At most six parts: a service call's longer path is no metaservice.
+    let mut parts = [""; 6];
+    let mut count = 0;
+    for part in path.strip_prefix("/r1/")?.trim_end_matches('/').split('/') {
+        if count == parts.len() {
+            return None;
+        }
+        parts[count] = part;
+        count += 1;
+    }
+    match &parts[..count] {
         [_, "listClients"] => Some(Meta::ListClients),
         [i, c, m, s, name] => {
             let provider = SubsystemId::parse(&format!("{i}/{c}/{m}/{s}")).ok()?;
@@ -95,7 +104,7 @@ pub async fn serve(gw: Arc<Gateway>, mut ex: Exchange, meta: Meta, request: Requ
                 let fault = Fault::new(FaultKind::BadRequest, "name the service: getOpenAPI?serviceCode=CODE", &id);
                 return ex.fail(fault, None).await;
             };
-            let Some(entry) = directory.services.get(&(p.to_string(), code.clone())).cloned() else {
+            let Some(entry) = directory.services.get(&format!("{p}/{code}")).cloned() else {
                 let fault = Fault::new(FaultKind::UnknownService, format!("{p} offers no service {code:?}"), &id);
                 return ex.fail(fault, None).await;
             };

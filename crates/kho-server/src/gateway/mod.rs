@@ -36,6 +36,21 @@ use std::sync::Arc;
 
 pub use logbook::{CheckpointPolicy, JournalStats, Logbook};
 
+/// The X-Road headers the gateway reads and writes, named once.
+pub(crate) mod names {
+    use axum::http::HeaderName;
+
+    pub const CLIENT: HeaderName = HeaderName::from_static("x-road-client");
+    pub const SERVICE: HeaderName = HeaderName::from_static("x-road-service");
+    pub const ID: HeaderName = HeaderName::from_static("x-road-id");
+    pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-road-request-id");
+    pub const REQUEST_HASH: HeaderName = HeaderName::from_static("x-road-request-hash");
+    pub const USER_ID: HeaderName = HeaderName::from_static("x-road-userid");
+    pub const ISSUE: HeaderName = HeaderName::from_static("x-road-issue");
+    pub const PURPOSE: HeaderName = HeaderName::from_static("x-road-purpose");
+    pub const ERROR: HeaderName = HeaderName::from_static("x-road-error");
+}
+
 /// Where a node's message journal lives, under its data directory.
 pub const JOURNAL_DIR: &str = "message-journal";
 
@@ -162,28 +177,30 @@ pub fn routes<S: Clone + Send + Sync + 'static>(gateway: Arc<Gateway>) -> Router
 /// One gateway call, from the request to a response whose end waits for its record.
 async fn call(State(gw): State<Arc<Gateway>>, request: Request) -> Response {
     let mut ex = Exchange::begin(&gw, &request);
-    let path = request.uri().path().to_string();
     if matches!(gw.mode, Mode::Agent(_)) {
         return upstream::to_central(gw, ex, request).await;
     }
-    if let Some(meta) = meta::which(&path) {
+    // A clone of the URI shares its bytes: the path stays readable after the request moves on.
+    let uri = request.uri().clone();
+    let path = uri.path();
+    if let Some(meta) = meta::which(path) {
         return meta::serve(gw, ex, meta, request).await;
     }
     let headers = request.headers();
     let parsed = ServiceRequest::parse(
-        &path,
-        header(headers, "x-road-client"),
-        header(headers, "x-road-purpose"),
+        path,
+        header(headers, names::CLIENT),
+        header(headers, names::PURPOSE),
         &ex.record.message_id,
     );
     let call = match parsed {
         Ok(call) => call,
         Err(fault) => return ex.fail(fault, None).await,
     };
-    ex.record.client = call.client.to_string();
+    // The record already holds the client and the purpose as the headers, trimmed, gave
+    // them — the very text the request was parsed from.
     ex.record.service = format!("{}/{}", call.provider, call.service);
-    ex.record.purpose = call.purpose.clone();
-    ex.record.path = match request.uri().query() {
+    ex.record.path = match uri.query() {
         Some(q) => format!("{}?{q}", call.path),
         None => call.path.clone(),
     };
@@ -202,7 +219,7 @@ async fn call(State(gw): State<Arc<Gateway>>, request: Request) -> Response {
     if let Err(fault) = exchange::authenticate(&directory, &request, &call.client, &ex.record.message_id) {
         return ex.fail(fault, None).await;
     }
-    let Some(entry) = directory.services.get(&(call.provider.to_string(), call.service.clone())).cloned() else {
+    let Some(entry) = directory.services.get(&ex.record.service).cloned() else {
         let fault = Fault::new(
             FaultKind::UnknownService,
             format!("{} offers no service {:?}; see its listMethods", call.provider, call.service),
@@ -210,9 +227,9 @@ async fn call(State(gw): State<Arc<Gateway>>, request: Request) -> Response {
         );
         return ex.fail(fault, None).await;
     };
-    let method = request.method().as_str().to_string();
-    let agreement = match exchange::agreement_for(&directory, &call, &entry.service.id, &method, &ex.record.message_id)
-    {
+    let method = request.method().as_str();
+    let id = &ex.record.message_id;
+    let agreement = match exchange::agreement_for(&directory, &call, &ex.record.client, &entry.service.id, method, id) {
         Ok(a) => a,
         Err(fault) => return ex.fail(fault, None).await,
     };
@@ -235,16 +252,45 @@ async fn call(State(gw): State<Arc<Gateway>>, request: Request) -> Response {
     }
 }
 
-pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn header(headers: &HeaderMap, name: impl axum::http::header::AsHeaderName) -> Option<&str> {
     headers.get_all(name).iter().next_back().and_then(|v| v.to_str().ok())
 }
 
-/// Whether a path has a `.` or `..` segment, also percent-encoded (`%2e%2e`, `..%2f`):
-/// a backend that resolves it would serve a path the agreement does not cover.
+/// Whether a path has a `.` or `..` segment, also percent-encoded (`%2e%2e`, `..%2f`)
+/// or split by a backslash: a backend that resolves it would serve a path the agreement
+/// does not cover.
 fn has_dot_segment(path: &str) -> bool {
-    let decoded =
-        path.to_ascii_lowercase().replace("%2e", ".").replace("%2f", "/").replace("%5c", "/").replace('\\', "/");
-    decoded.split('/').any(|s| s == "." || s == "..")
+    let bytes = path.as_bytes();
+    // The current segment's dots, and whether it has anything else.
+    let (mut dots, mut other) = (0, false);
+    let mut i = 0;
+    loop {
+        let escaped =
+            |code: &[u8; 2]| bytes.get(i..i + 3).is_some_and(|b| b[0] == b'%' && b[1..].eq_ignore_ascii_case(code));
+        let (separator, step) = match bytes.get(i) {
+            None => (true, 1),
+            Some(b'/' | b'\\') => (true, 1),
+            Some(_) if escaped(b"2f") || escaped(b"5c") => (true, 3),
+            Some(b'.') => (false, 1),
+            Some(_) if escaped(b"2e") => (false, 3),
+            Some(_) => {
+                other = true;
+                (false, 1)
+            }
+        };
+        if separator {
+            if !other && (dots == 1 || dots == 2) {
+                return true;
+            }
+            if i >= bytes.len() {
+                return false;
+            }
+            (dots, other) = (0, false);
+        } else if !other {
+            dots += 1;
+        }
+        i += step;
+    }
 }
 
 fn internal(ex: &Exchange, message: &str) -> Fault {
@@ -259,7 +305,7 @@ fn fault_response(fault: &Fault, retry_after: Option<u64>) -> Response {
     let h = response.headers_mut();
     h.insert("content-type", HeaderValue::from_static("application/json"));
     if let Ok(v) = HeaderValue::from_str(&fault.kind) {
-        h.insert("x-road-error", v);
+        h.insert(names::ERROR, v);
     }
     if let Some(secs) = retry_after {
         h.insert("retry-after", HeaderValue::from(secs));
@@ -273,6 +319,18 @@ mod tests {
     use crate::config::Settings;
     use journal::tests::record;
     use journal::Journal;
+
+    #[test]
+    fn dot_segments_are_found_however_they_are_written() {
+        for climb in
+            ["/a/../b", "/..", "/.", "/a/.", "/%2e%2E/x", "/a/..%2Fb", "/a%2f..", "/a\\..\\b", "/a%5C..", "..", "./x"]
+        {
+            assert!(has_dot_segment(climb), "{climb}");
+        }
+        for plain in ["/", "", "/a/b", "/.../x", "/a..b", "/.hidden", "/a/%2e%2e%2e", "/v1.2/x", "/%2ex", "/a//b"] {
+            assert!(!has_dot_segment(plain), "{plain}");
+        }
+    }
 
     #[tokio::test]
     async fn what_a_stopped_node_left_in_its_journal_is_moved_before_the_log_is_read() {

@@ -5,10 +5,10 @@
 //! and the caller's credentials stay behind.
 
 use super::exchange::{BodyTally, Exchange};
-use super::{header, Gateway, Mode};
+use super::{header, names, Gateway, Mode};
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Uri};
+use axum::http::{HeaderMap, HeaderValue, Uri};
 use axum::response::Response;
 use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
@@ -105,7 +105,7 @@ pub async fn forward(gw: Arc<Gateway>, mut ex: Exchange, target: Target, request
         }
     };
     let mut headers = travelling(&parts.headers, &["host", "user-agent", "authorization"]);
-    headers.insert(HeaderName::from_static("x-road-id"), HeaderValue::from_str(&id).expect("ids are ASCII"));
+    headers.insert(names::ID, HeaderValue::from_str(&id).expect("ids are ASCII"));
     if !headers.contains_key("accept") {
         headers.insert("accept", HeaderValue::from_static("application/json"));
     }
@@ -139,7 +139,7 @@ pub async fn forward(gw: Arc<Gateway>, mut ex: Exchange, target: Target, request
             ex.record.response_in_ts = Some(time::now());
             let (mut parts, body) = answer.into_parts();
             parts.headers = travelling(&parts.headers, &["server"]);
-            if let Some(kind) = header(&parts.headers, "x-road-error") {
+            if let Some(kind) = header(&parts.headers, names::ERROR) {
                 ex.record.fault_code = Some(kind.to_string());
             }
             ex.respond(Response::from_parts(parts, Body::new(body))).await

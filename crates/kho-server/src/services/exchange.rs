@@ -38,15 +38,22 @@ pub struct ServiceEntry {
 /// What the gateway decides calls with.
 #[derive(Default)]
 pub struct Directory {
-    /// By (provider subsystem, service code).
-    pub services: HashMap<(String, String), Arc<ServiceEntry>>,
-    /// Agreements by (consumer subsystem, service id), every status.
-    pub agreements: HashMap<(String, String), Vec<Arc<Agreement>>>,
+    /// By the service's full identifier, `INSTANCE/CLASS/MEMBER/SUBSYSTEM/CODE`.
+    pub services: HashMap<String, Arc<ServiceEntry>>,
+    /// Agreements by consumer subsystem, then by service id, every status.
+    agreements: HashMap<String, HashMap<String, Vec<Arc<Agreement>>>>,
     /// Subsystem by token hash.
     pub credentials: HashMap<String, (String, chrono::DateTime<chrono::Utc>)>,
     /// Subsystem by client-certificate fingerprint.
     pub certificates: HashMap<String, String>,
     pub subsystems: Vec<Subsystem>,
+}
+
+impl Directory {
+    /// The agreements (every status) between `consumer` and the service `service_id`.
+    pub fn agreements(&self, consumer: &str, service_id: &str) -> &[Arc<Agreement>] {
+        self.agreements.get(consumer).and_then(|by_service| by_service.get(service_id)).map_or(&[], Vec::as_slice)
+    }
 }
 
 #[derive(Default)]
@@ -140,11 +147,11 @@ impl Kho {
                 }
                 ServiceTarget::Proxied { .. } => (false, None),
             };
-            let key = (service.provider.to_string(), service.code.clone());
-            d.services.insert(key, Arc::new(ServiceEntry { service, personal_data, table_columns }));
+            d.services.insert(service.full_id(), Arc::new(ServiceEntry { service, personal_data, table_columns }));
         }
         for a in self.store.list_agreements(&AgreementQuery::default()).await? {
-            d.agreements.entry((a.consumer.to_string(), a.service_id.clone())).or_default().push(Arc::new(a));
+            let by_service = d.agreements.entry(a.consumer.to_string()).or_default();
+            by_service.entry(a.service_id.clone()).or_default().push(Arc::new(a));
         }
         for c in self.store.gateway_credentials().await? {
             if let Some(x) = xroad.get(c.subsystem_id.as_str()) {
@@ -502,10 +509,8 @@ impl Kho {
                 let endpoints: Vec<serde_json::Value> = match client {
                     None => default_endpoints(s),
                     Some(c) => directory
-                        .agreements
-                        .get(&(c.to_string(), s.id.clone()))
-                        .into_iter()
-                        .flatten()
+                        .agreements(c, &s.id)
+                        .iter()
                         .filter(|a| a.status == AgreementStatus::Approved && !a.expired(today) && a.valid_from <= today)
                         .flat_map(|a| a.endpoints.iter())
                         .map(|e| serde_json::json!({"method": e.method, "path": e.path}))
