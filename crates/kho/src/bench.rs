@@ -14,6 +14,7 @@
 //! process). When it is not available the run says so and compares nothing; no
 //! figure is ever invented or remembered: everything printed comes from this run.
 
+mod bare_proxy;
 mod dataset;
 mod gateway;
 mod http;

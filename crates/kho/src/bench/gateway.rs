@@ -7,6 +7,9 @@
 //! - **direct**: the backend itself, the floor every proxy adds to;
 //! - **nginx**: `proxy_pass` to the backend through an `upstream` of kept-alive
 //!   connections, `worker_processes auto` (Kho's runtime also uses every core);
+//! - **hyper**: a bare proxy on the HTTP stack Kho is built on, with nothing else
+//!   ([`bare_proxy`](super::bare_proxy)) — for comparison, not a target: what Kho's
+//!   gateway costs beyond it is its own work;
 //! - **Kho**: `kho serve` on a fresh data directory, the request going through the
 //!   gateway with everything on: the consumer's bearer token, the agreement check
 //!   (endpoint and purpose), the rate limiter and the chained message log.
@@ -16,12 +19,16 @@
 //! throughput runs (`-t2 -c32` by default) in rounds (`--rounds`, 3 by default): each
 //! round loads every side once, starting with a different side each time, so that a
 //! noisy minute on the shared machine falls on all sides alike; each side's median run
-//! is compared, and every round's ratio is printed. wrk and nginx are not installed by the benchmark:
+//! is compared, and every round's ratio is printed. Each side's CPU time per request
+//! (its own processes' or threads', read from `/proc` around each run) is printed beside
+//! its rate: unlike the rate, it hardly depends on what else the machine does. wrk and nginx are not installed by the benchmark:
 //! when one is missing it says what to install and compares nothing. Every figure
 //! printed is parsed from this run's wrk output; errors or non-2xx answers on any side
 //! are reported and fail the verdicts. Afterwards `kho audit verify --messages` checks
 //! Kho's message log, which must hold a record for every request that went through.
 
+use super::bare_proxy::{self, BareProxy};
+use super::process::CpuMeter;
 use super::{grouped, http, process, verdict, BenchArgs, Kho, Workdir};
 use anyhow::{anyhow, bail, Context};
 use std::io::{Read, Write};
@@ -94,6 +101,12 @@ pub fn run(args: &BenchArgs, work: &mut Workdir) -> anyhow::Result<ExitCode> {
         "  nginx: worker_processes auto, upstream keepalive {NGINX_KEEPALIVE} over HTTP/1.1, access log on (its \
          default) into the working directory"
     );
+    let bare = BareProxy::start(backend.address, &format!("/r1/{PROVIDER}/{SERVICE}"))
+        .context("cannot start the bare hyper proxy")?;
+    println!(
+        "  hyper: a bare proxy in this process (hyper's HTTP/1.1 server, hyper-util's pooled client): no \
+         authentication, agreement, limiter or log — for comparison"
+    );
     let kho = Kho { exe: std::env::current_exe()?, data: work.file("kho-gateway-data") };
     let (server, token) = start_kho(&kho, backend.address, &work.file("serve-gateway.log"))?;
     println!(
@@ -110,12 +123,18 @@ pub fn run(args: &BenchArgs, work: &mut Workdir) -> anyhow::Result<ExitCode> {
         ("Authorization", format!("Bearer {token}")),
     ];
     let sides = [
-        ("direct", backend.address.to_string(), BACKEND_PATH.to_string()),
-        ("nginx", nginx.address.clone(), gateway_path()),
-        ("Kho", server.address.clone(), gateway_path()),
+        ("direct", backend.address.to_string(), BACKEND_PATH.to_string(), CpuMeter::ThisProcess),
+        ("nginx", nginx.address.clone(), gateway_path(), nginx.cpu()),
+        ("hyper", bare.address.to_string(), gateway_path(), CpuMeter::Threads(bare_proxy::THREAD_NAME)),
+        (
+            "Kho",
+            server.address.clone(),
+            gateway_path(),
+            CpuMeter::Processes { pids: server.pid().into_iter().collect(), children: false },
+        ),
     ];
     // Each side answers the record before it is loaded.
-    for (name, address, path) in &sides {
+    for (name, address, path, _) in &sides {
         probe(name, address, path, &headers)?;
     }
     let wrk = Wrk { exe: tools.wrk.clone(), headers: headers.iter().map(|(n, v)| format!("{n}: {v}")).collect() };
@@ -129,10 +148,10 @@ pub fn run(args: &BenchArgs, work: &mut Workdir) -> anyhow::Result<ExitCode> {
     println!("  the backend, nginx, Kho and wrk all share this machine's {cpus} CPUs");
 
     let mut measured = Vec::new();
-    for (name, address, path) in &sides {
+    for (name, address, path, cpu) in &sides {
         let url = format!("http://{address}{path}");
         eprint!("  warming up {name} and measuring its latency…");
-        measured.push(Side::warm_up(name, &wrk, url, load, &backend)?);
+        measured.push(Side::warm_up(name, &wrk, url, cpu.clone(), load, &backend)?);
         eprintln!(" done");
     }
     for round in 0..rounds {
@@ -146,6 +165,7 @@ pub fn run(args: &BenchArgs, work: &mut Workdir) -> anyhow::Result<ExitCode> {
     }
     let server_rss = server.stop();
     drop(nginx);
+    drop(bare);
     // The probe and Kho's runs: every one of them should have its record.
     let through_kho = measured.iter().find(|s| s.name == "Kho").map_or(0, |s| s.backend_total) + 1;
     let log = MessageLog::read(&kho, through_kho)?;
@@ -181,23 +201,37 @@ struct Side {
     backend_answered: Vec<u64>,
     /// Requests the backend answered during all of this side's runs.
     backend_total: u64,
+    /// What the side runs in, and the CPU seconds it spent during each throughput run.
+    cpu: CpuMeter,
+    cpu_seconds: Vec<Option<f64>>,
 }
 
 impl Side {
     /// The warm-up and the latency run on one connection.
-    fn warm_up(name: &'static str, wrk: &Wrk, url: String, load: Load, backend: &Backend) -> anyhow::Result<Side> {
+    fn warm_up(
+        name: &'static str,
+        wrk: &Wrk,
+        url: String,
+        cpu: CpuMeter,
+        load: Load,
+        backend: &Backend,
+    ) -> anyhow::Result<Side> {
         let start = backend.answered();
         let warmup = wrk.run(&url, Load { seconds: WARMUP_SECS, ..load })?;
         let latency = wrk.run(&url, Load { threads: 1, connections: 1, ..load })?;
-        let backend_total = backend.answered() - start;
-        Ok(Side { name, url, warmup, latency, throughput: Vec::new(), backend_answered: Vec::new(), backend_total })
+        let backend_total = backend.settled() - start;
+        let (throughput, backend_answered, cpu_seconds) = (Vec::new(), Vec::new(), Vec::new());
+        Ok(Side { name, url, warmup, latency, throughput, backend_answered, backend_total, cpu, cpu_seconds })
     }
 
     /// One throughput run.
     fn load(&mut self, wrk: &Wrk, load: Load, backend: &Backend) -> anyhow::Result<()> {
         let before = backend.answered();
+        let cpu_before = self.cpu.seconds();
         self.throughput.push(wrk.run(&self.url, load)?);
-        let answered = backend.answered() - before;
+        let cpu = self.cpu.seconds().zip(cpu_before).map(|(after, before)| after - before);
+        self.cpu_seconds.push(cpu);
+        let answered = backend.settled() - before;
         self.backend_answered.push(answered);
         self.backend_total += answered;
         Ok(())
@@ -206,10 +240,21 @@ impl Side {
     /// The throughput run with the median rate (the lower middle one of an even count),
     /// and what the backend answered during it.
     fn median(&self) -> (&WrkRun, u64) {
+        let i = self.median_run();
+        (&self.throughput[i], self.backend_answered[i])
+    }
+
+    fn median_run(&self) -> usize {
         let mut order: Vec<usize> = (0..self.throughput.len()).collect();
         order.sort_by(|&a, &b| self.throughput[a].rps.total_cmp(&self.throughput[b].rps));
-        let i = order[(order.len() - 1) / 2];
-        (&self.throughput[i], self.backend_answered[i])
+        order[(order.len() - 1) / 2]
+    }
+
+    /// Microseconds of the side's CPU time per request in its median run.
+    fn cpu_per_request(&self) -> Option<f64> {
+        let i = self.median_run();
+        let requests = self.throughput[i].requests;
+        self.cpu_seconds.get(i).copied().flatten().filter(|_| requests > 0).map(|s| s * 1e6 / requests as f64)
     }
 
     fn errors(&self) -> u64 {
@@ -264,16 +309,26 @@ fn report(sides: &[Side], load: Load, server_rss: Option<u64>, log: &MessageLog)
     };
     let rounds = sides.first().map_or(0, |s| s.throughput.len());
     println!("\nthroughput: wrk {} --latency, the median of {rounds} round(s) for each side", load.flags());
-    let mut rows =
-        vec![["side", "req/s", "p50", "p99", "errors", "requests", "backend answered", "every round (req/s)"]
-            .map(String::from)
-            .to_vec()];
+    let mut rows = vec![[
+        "side",
+        "req/s",
+        "CPU/request",
+        "p50",
+        "p99",
+        "errors",
+        "requests",
+        "backend answered",
+        "every round (req/s)",
+    ]
+    .map(String::from)
+    .to_vec()];
     for s in sides {
         let (t, answered) = s.median();
         let all: Vec<String> = s.throughput.iter().map(|r| grouped(r.rps.round() as u64)).collect();
         rows.push(vec![
             s.name.to_string(),
             grouped(t.rps.round() as u64),
+            s.cpu_per_request().map_or_else(|| "—".into(), |us| format!("{us:.1} µs")),
             ms(t.p50_ms),
             ms(t.p99_ms),
             errors(t),
@@ -310,6 +365,10 @@ fn report(sides: &[Side], load: Load, server_rss: Option<u64>, log: &MessageLog)
         println!("  kho serve peak RSS: {}", super::mb(rss));
     }
     println!("  requests: as wrk counted them; backend answered: what reached the backend during the same run");
+    println!(
+        "  CPU/request: the side's own CPU time (user and system) over its requests — direct: this process (the \
+         backend); nginx: its master and workers; hyper: its runtime threads; Kho: kho serve"
+    );
     println!("  Kho's message log (kho audit verify --messages, after the run): {}", log.verified);
 
     let (nginx, kho) = (side("nginx"), side("Kho"));
@@ -338,6 +397,15 @@ fn report(sides: &[Side], load: Load, server_rss: Option<u64>, log: &MessageLog)
         grouped(kho_rps.round() as u64),
         grouped(nginx_rps.round() as u64),
         per_round.join(", ")
+    );
+    let hyper = side("hyper");
+    let cpu = |s: &Side| s.cpu_per_request().map_or_else(|| "—".into(), |us| format!("{us:.1} µs"));
+    println!(
+        "  for comparison: the bare hyper proxy = {:.0}% of nginx's rate; CPU per request: nginx {}, hyper {}, Kho {}",
+        hyper.median().0.rps / nginx_rps * 100.0,
+        cpu(nginx),
+        cpu(hyper),
+        cpu(kho)
     );
     let (kho_added, nginx_added) = (kho.latency.p50_ms - direct_p50, nginx.latency.p50_ms - direct_p50);
     println!(
@@ -514,6 +582,21 @@ impl Backend {
     fn answered(&self) -> u64 {
         self.answered.load(Ordering::Relaxed)
     }
+
+    /// The count once no request has come for [`QUIET`]: a proxy may still forward
+    /// what was in flight when wrk stopped, and those belong to its run, not the next.
+    fn settled(&self) -> u64 {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut last = self.answered();
+        loop {
+            std::thread::sleep(QUIET);
+            let now = self.answered();
+            if now == last || Instant::now() > deadline {
+                return now;
+            }
+            last = now;
+        }
+    }
 }
 
 impl Drop for Backend {
@@ -533,6 +616,8 @@ fn ok_response() -> &'static [u8] {
     })
 }
 const NOT_FOUND: &[u8] = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+/// How long the backend stays without a request before a run counts as over.
+const QUIET: Duration = Duration::from_millis(100);
 /// The longest request head the backend reads.
 const MAX_HEAD: usize = 64 * 1024;
 
@@ -627,6 +712,11 @@ struct Nginx {
 }
 
 impl Nginx {
+    /// nginx's master process and its workers.
+    fn cpu(&self) -> CpuMeter {
+        CpuMeter::Processes { pids: self.child.as_ref().map(Child::id).into_iter().collect(), children: true }
+    }
+
     fn start(exe: &Path, dir: &Path, backend: SocketAddr) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let address = format!("127.0.0.1:{}", free_port()?);
@@ -866,6 +956,19 @@ Transfer/sec:       0.00B
     }
 
     #[test]
+    fn the_bare_proxy_forwards_the_gateway_path_to_the_backend() {
+        let backend = Backend::start().unwrap();
+        let bare = BareProxy::start(backend.address, &format!("/r1/{PROVIDER}/{SERVICE}")).unwrap();
+        probe("hyper", &bare.address.to_string(), &gateway_path(), &[]).unwrap();
+        assert_eq!(backend.settled(), 1, "one request reached the backend");
+        if cfg!(target_os = "linux") {
+            let found = CpuMeter::Threads(bare_proxy::THREAD_NAME).seconds();
+            assert!(found.is_some(), "its runtime threads are found by name");
+            assert_eq!(CpuMeter::Threads("no-such-thread").seconds(), None);
+        }
+    }
+
+    #[test]
     fn each_side_is_compared_by_its_median_round() {
         let run = |rps: f64| WrkRun { rps, ..parse_wrk(WRK_REPORT).unwrap() };
         let mut side = Side {
@@ -876,10 +979,15 @@ Transfer/sec:       0.00B
             throughput: vec![run(30.0), run(10.0), run(20.0)],
             backend_answered: vec![300, 100, 200],
             backend_total: 600,
+            cpu: CpuMeter::ThisProcess,
+            cpu_seconds: vec![Some(1.0), None, Some(0.26052)],
         };
         let (median, answered) = side.median();
         assert_eq!((median.rps, answered), (20.0, 200));
+        let per_request = side.cpu_per_request().unwrap();
+        assert!((per_request - 2.0).abs() < 1e-9, "0.26052 s over the median run's 130,260 requests: {per_request}");
         side.throughput.truncate(2);
+        assert_eq!(side.cpu_per_request(), None, "the median run's CPU time is unknown");
         assert_eq!(side.median().0.rps, 10.0, "of two runs, the lower");
     }
 

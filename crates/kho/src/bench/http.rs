@@ -35,6 +35,11 @@ impl Server {
         Ok(server)
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(std::process::Child::id)
+    }
+
     /// Stops the server (SIGTERM, then SIGKILL after 10 s) and returns its peak RSS.
     pub fn stop(mut self) -> Option<u64> {
         self.child.take().and_then(|mut c| super::process::stop(&mut c, Duration::from_secs(10)))

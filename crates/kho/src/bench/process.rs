@@ -119,3 +119,107 @@ pub fn stop(child: &mut std::process::Child, grace: Duration) -> Option<u64> {
     let _ = child.kill();
     wait(child).ok().and_then(|(_, rss)| rss)
 }
+
+/// CPU time (user and system, in seconds) spent so far by what a benchmark side runs
+/// in: whole processes, or this process's threads of one name. `None` where `/proc`
+/// cannot tell (not Linux).
+#[derive(Clone, Debug)]
+pub enum CpuMeter {
+    /// These processes and, when `children`, every process they started (nginx's
+    /// master and its workers). The times include the processes' ended threads.
+    Processes { pids: Vec<u32>, children: bool },
+    /// This process's threads named `name` (at most 15 bytes, as Linux keeps it); they
+    /// must live through the measurement. None of that name: `None`.
+    Threads(&'static str),
+    /// This whole process.
+    ThisProcess,
+}
+
+impl CpuMeter {
+    pub fn seconds(&self) -> Option<f64> {
+        let ticks = match self {
+            Self::Processes { pids, children } => {
+                let mut all = pids.clone();
+                if *children {
+                    for pid in pids {
+                        let listed = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).ok()?;
+                        all.extend(listed.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
+                    }
+                }
+                all.iter().map(|pid| stat_ticks(&format!("/proc/{pid}/stat"))).sum::<Option<u64>>()?
+            }
+            Self::Threads(name) => {
+                let mut sum = None;
+                for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+                    let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+                    if comm.trim_end() == *name {
+                        let ticks = stat_ticks(&task.path().join("stat").to_string_lossy()).unwrap_or(0);
+                        sum = Some(sum.unwrap_or(0) + ticks);
+                    }
+                }
+                // No thread of that name: unknown, not idle.
+                sum?
+            }
+            Self::ThisProcess => stat_ticks("/proc/self/stat")?,
+        };
+        Some(ticks as f64 / clock_ticks_per_second())
+    }
+}
+
+/// utime + stime of a `/proc/…/stat` file, in clock ticks.
+fn stat_ticks(path: &str) -> Option<u64> {
+    let stat = std::fs::read_to_string(path).ok()?;
+    // The command name (field 2) may hold spaces; the fields after it are plain.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    // utime and stime are the 14th and 15th fields, the 12th and 13th after the name.
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+#[cfg(unix)]
+fn clock_ticks_per_second() -> f64 {
+    // SAFETY: sysconf only reads a configuration value.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if ticks > 0 {
+        ticks as f64
+    } else {
+        100.0
+    }
+}
+
+#[cfg(not(unix))]
+fn clock_ticks_per_second() -> f64 {
+    100.0
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod cpu_tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_thread_is_measured_by_name_and_in_its_process() {
+        let before_all = CpuMeter::ThisProcess.seconds().unwrap();
+        assert_eq!(CpuMeter::Threads("cpu-meter-test").seconds(), None, "no such thread yet");
+        let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+        let busy = std::thread::Builder::new()
+            .name("cpu-meter-test".into())
+            .spawn(move || {
+                let started = Instant::now();
+                let mut x = 0u64;
+                while started.elapsed() < Duration::from_millis(300) {
+                    x = x.wrapping_mul(31).wrapping_add(7);
+                }
+                let _ = stop_rx.recv();
+                x
+            })
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(350));
+        let named = CpuMeter::Threads("cpu-meter-test").seconds().unwrap();
+        stop_tx.send(()).unwrap();
+        busy.join().unwrap();
+        let all = CpuMeter::ThisProcess.seconds().unwrap() - before_all;
+        assert!(named >= 0.1, "the busy thread spun for 0.3 s, measured {named}");
+        assert!(all >= named, "the process ({all}) holds its thread ({named})");
+        let me = CpuMeter::Processes { pids: vec![std::process::id()], children: true };
+        assert!(me.seconds().unwrap() >= all - 0.05);
+    }
+}
