@@ -128,6 +128,10 @@ mod tests {
             let t = parse(raw).unwrap();
             assert_eq!(format(&t), t.to_rfc3339_opts(SecondsFormat::Micros, true), "{raw}");
         }
+        let leap =
+            chrono::NaiveDate::from_ymd_opt(2016, 12, 31).unwrap().and_hms_micro_opt(23, 59, 59, 1_250_000).unwrap();
+        let leap = leap.and_utc();
+        assert_eq!(format(&leap), leap.to_rfc3339_opts(SecondsFormat::Micros, true), "a leap second");
         let far = DateTime::from_timestamp(300_000_000_000, 0).unwrap();
         assert_eq!(format(&far), far.to_rfc3339_opts(SecondsFormat::Micros, true), "a year past 9999");
     }
