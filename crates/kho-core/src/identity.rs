@@ -128,7 +128,7 @@ impl SubsystemId {
             *part = split.next().unwrap_or("");
         }
         match split.next() {
-            None => Self::from_parts(parts).map_err(|_| Self::malformed(raw)),
+            None => Self::from_parts(parts),
             Some(_) => Err(Self::malformed(raw)),
         }
     }

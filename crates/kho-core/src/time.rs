@@ -62,12 +62,6 @@ impl Canonical {
     }
 }
 
-impl std::fmt::Display for Canonical {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// `#[serde(with = "kho_core::time::canonical")]`: a timestamp as its canonical text.
 pub mod canonical {
     use chrono::{DateTime, Utc};
@@ -78,8 +72,11 @@ pub mod canonical {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        super::parse(&text).ok_or_else(|| serde::de::Error::custom(format!("{text:?} is not an RFC 3339 timestamp")))
+        read(&<std::borrow::Cow<'de, str>>::deserialize(d)?)
+    }
+
+    fn read<E: serde::de::Error>(text: &str) -> Result<DateTime<Utc>, E> {
+        super::parse(text).ok_or_else(|| E::custom(format!("{text:?} is not an RFC 3339 timestamp")))
     }
 
     /// The same for an optional timestamp.
@@ -95,12 +92,7 @@ pub mod canonical {
         }
 
         pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
-            let text = <Option<std::borrow::Cow<'de, str>>>::deserialize(d)?;
-            text.map(|t| {
-                super::super::parse(&t)
-                    .ok_or_else(|| serde::de::Error::custom(format!("{t:?} is not an RFC 3339 timestamp")))
-            })
-            .transpose()
+            <Option<std::borrow::Cow<'de, str>>>::deserialize(d)?.map(|t| super::read(&t)).transpose()
         }
     }
 }

@@ -96,7 +96,7 @@ impl MessageRecord {
     }
 }
 
-/// The array [`MessageRecord::compute_hash`] hashes, written straight into the digest.
+/// The array [`MessageRecord::compute_hash`] hashes, serialised without a JSON tree.
 struct HashedFields<'a>(&'a MessageRecord);
 
 impl Serialize for HashedFields<'_> {

@@ -321,17 +321,15 @@ pub fn authenticate(directory: &Directory, request: &Request, client: &Subsystem
 }
 
 /// The approved agreement that allows this call; the fault says why none does.
-/// `client` is the text of `call.client`.
 pub fn agreement_for(
     directory: &Directory,
     call: &ServiceRequest,
-    client: &str,
     service_id: &str,
     method: &str,
     id: &str,
 ) -> Result<Arc<Agreement>, Fault> {
     let today = time::now().date_naive();
-    let candidates = directory.agreements(client, service_id);
+    let candidates = directory.agreements(&call.client, service_id);
     let mut first_fault = None;
     for a in candidates.iter().filter(|a| a.status == AgreementStatus::Approved) {
         match a.permits(method, &call.path, &call.purpose, today, id) {

@@ -39,7 +39,7 @@ pub fn which(path: &str) -> Option<Meta> {
     match &parts[..count] {
         [_, "listClients"] => Some(Meta::ListClients),
         [i, c, m, s, name] => {
-            let provider = SubsystemId::parse(&format!("{i}/{c}/{m}/{s}")).ok()?;
+            let provider = SubsystemId::from_parts([i, c, m, s]).ok()?;
             match *name {
                 "listMethods" => Some(Meta::ListMethods(provider)),
                 "allowedMethods" => Some(Meta::AllowedMethods(provider)),
@@ -98,7 +98,7 @@ pub async fn serve(gw: Arc<Gateway>, mut ex: Exchange, meta: Meta, request: Requ
             json!({"member": all})
         }
         Meta::ListMethods(p) => json!({"service": Kho::methods(&directory, &p, None)}),
-        Meta::AllowedMethods(p) => json!({"service": Kho::methods(&directory, &p, Some(&client.to_string()))}),
+        Meta::AllowedMethods(p) => json!({"service": Kho::methods(&directory, &p, Some(&client))}),
         Meta::GetOpenApi(p) => {
             let Some(code) = query_param(&request, "serviceCode") else {
                 let fault = Fault::new(FaultKind::BadRequest, "name the service: getOpenAPI?serviceCode=CODE", &id);

@@ -228,8 +228,7 @@ async fn call(State(gw): State<Arc<Gateway>>, request: Request) -> Response {
         return ex.fail(fault, None).await;
     };
     let method = request.method().as_str();
-    let id = &ex.record.message_id;
-    let agreement = match exchange::agreement_for(&directory, &call, &ex.record.client, &entry.service.id, method, id) {
+    let agreement = match exchange::agreement_for(&directory, &call, &entry.service.id, method, &ex.record.message_id) {
         Ok(a) => a,
         Err(fault) => return ex.fail(fault, None).await,
     };

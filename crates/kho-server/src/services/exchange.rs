@@ -41,7 +41,7 @@ pub struct Directory {
     /// By the service's full identifier, `INSTANCE/CLASS/MEMBER/SUBSYSTEM/CODE`.
     pub services: HashMap<String, Arc<ServiceEntry>>,
     /// Agreements by consumer subsystem, then by service id, every status.
-    agreements: HashMap<String, HashMap<String, Vec<Arc<Agreement>>>>,
+    agreements: HashMap<SubsystemId, HashMap<String, Vec<Arc<Agreement>>>>,
     /// Subsystem by token hash.
     pub credentials: HashMap<String, (String, chrono::DateTime<chrono::Utc>)>,
     /// Subsystem by client-certificate fingerprint.
@@ -51,7 +51,7 @@ pub struct Directory {
 
 impl Directory {
     /// The agreements (every status) between `consumer` and the service `service_id`.
-    pub fn agreements(&self, consumer: &str, service_id: &str) -> &[Arc<Agreement>] {
+    pub fn agreements(&self, consumer: &SubsystemId, service_id: &str) -> &[Arc<Agreement>] {
         self.agreements.get(consumer).and_then(|by_service| by_service.get(service_id)).map_or(&[], Vec::as_slice)
     }
 }
@@ -150,7 +150,7 @@ impl Kho {
             d.services.insert(service.full_id(), Arc::new(ServiceEntry { service, personal_data, table_columns }));
         }
         for a in self.store.list_agreements(&AgreementQuery::default()).await? {
-            let by_service = d.agreements.entry(a.consumer.to_string()).or_default();
+            let by_service = d.agreements.entry(a.consumer.clone()).or_default();
             by_service.entry(a.service_id.clone()).or_default().push(Arc::new(a));
         }
         for c in self.store.gateway_credentials().await? {
@@ -498,7 +498,7 @@ impl Kho {
 
     /// `listMethods` (every service of a provider) or, with `client`, `allowedMethods`
     /// (what that client's approved agreements open).
-    pub fn methods(directory: &Directory, provider: &SubsystemId, client: Option<&str>) -> Vec<MethodListing> {
+    pub fn methods(directory: &Directory, provider: &SubsystemId, client: Option<&SubsystemId>) -> Vec<MethodListing> {
         let today = time::now().date_naive();
         let mut out: Vec<MethodListing> = directory
             .services

@@ -257,6 +257,11 @@ impl Side {
         self.cpu_seconds.get(i).copied().flatten().filter(|_| requests > 0).map(|s| s * 1e6 / requests as f64)
     }
 
+    /// [`Self::cpu_per_request`] as the report prints it.
+    fn cpu_text(&self) -> String {
+        self.cpu_per_request().map_or_else(|| "—".into(), |us| format!("{us:.1} µs"))
+    }
+
     fn errors(&self) -> u64 {
         [&self.warmup, &self.latency].into_iter().chain(&self.throughput).map(|r| r.errors()).sum()
     }
@@ -328,7 +333,7 @@ fn report(sides: &[Side], load: Load, server_rss: Option<u64>, log: &MessageLog)
         rows.push(vec![
             s.name.to_string(),
             grouped(t.rps.round() as u64),
-            s.cpu_per_request().map_or_else(|| "—".into(), |us| format!("{us:.1} µs")),
+            s.cpu_text(),
             ms(t.p50_ms),
             ms(t.p99_ms),
             errors(t),
@@ -399,13 +404,12 @@ fn report(sides: &[Side], load: Load, server_rss: Option<u64>, log: &MessageLog)
         per_round.join(", ")
     );
     let hyper = side("hyper");
-    let cpu = |s: &Side| s.cpu_per_request().map_or_else(|| "—".into(), |us| format!("{us:.1} µs"));
     println!(
         "  for comparison: the bare hyper proxy = {:.0}% of nginx's rate; CPU per request: nginx {}, hyper {}, Kho {}",
         hyper.median().0.rps / nginx_rps * 100.0,
-        cpu(nginx),
-        cpu(hyper),
-        cpu(kho)
+        nginx.cpu_text(),
+        hyper.cpu_text(),
+        kho.cpu_text()
     );
     let (kho_added, nginx_added) = (kho.latency.p50_ms - direct_p50, nginx.latency.p50_ms - direct_p50);
     println!(
