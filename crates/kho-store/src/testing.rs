@@ -7,18 +7,20 @@ use sqlx::{Connection, Executor};
 
 pub const POSTGRES_URL_VAR: &str = "KHO_TEST_POSTGRES_URL";
 
-/// A database that exists for one test.
+/// A database that exists for one test: a PostgreSQL one is dropped with it.
 pub struct TestDb {
     pub url: String,
     pub backend: Backend,
     _dir: Option<tempfile::TempDir>,
+    /// The server's URL and the database's name, to drop it.
+    postgres: Option<(String, String)>,
 }
 
 impl TestDb {
     pub fn sqlite() -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
         let url = format!("sqlite://{}/kho.db", dir.path().display());
-        Self { url, backend: Backend::Sqlite, _dir: Some(dir) }
+        Self { url, backend: Backend::Sqlite, _dir: Some(dir), postgres: None }
     }
 
     /// A new, empty PostgreSQL database, or `None` outside CI when no server is configured.
@@ -41,6 +43,30 @@ impl TestDb {
             None => (server.as_str(), String::new()),
         };
         let base = base.rsplit_once('/').map(|(b, _)| b).unwrap_or(base);
-        Some(Self { url: format!("{base}/{name}{query}"), backend: Backend::Postgres, _dir: None })
+        let url = format!("{base}/{name}{query}");
+        Some(Self { url, backend: Backend::Postgres, _dir: None, postgres: Some((server, name)) })
+    }
+}
+
+impl Drop for TestDb {
+    /// Drops the PostgreSQL database, closing the connections the test left open. It
+    /// runs on its own thread and runtime: `Drop` cannot wait on the test's runtime.
+    fn drop(&mut self) {
+        let Some((server, name)) = self.postgres.take() else { return };
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(async {
+                let mut admin = sqlx::PgConnection::connect(&server).await?;
+                admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await?;
+                Ok::<_, sqlx::Error>(())
+            })?;
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+        })
+        .join();
+        match dropped {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("the test database could not be dropped: {e}"),
+            Err(_) => eprintln!("the test database could not be dropped: the dropping thread panicked"),
+        }
     }
 }
