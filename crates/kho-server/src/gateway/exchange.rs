@@ -22,7 +22,6 @@ use kho_exchange::{Agreement, AgreementStatus, Fault, FaultKind, Quota, RateLimi
 use sha2::{Digest, Sha512};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use tokio::sync::oneshot;
 
 /// Answers of known length up to this size go out in one piece after their record.
 const WHOLE_LIMIT: u64 = 64 * 1024;
@@ -144,9 +143,9 @@ impl Exchange {
         };
         self.chunk(&bytes);
         let (gw, record) = self.complete(bytes.len() as i64);
-        match gw.logbook.submit(record).await.await {
-            Ok(Ok(())) => Response::from_parts(parts, Body::from(bytes)),
-            _ => {
+        match gw.logbook.submit(record).await {
+            Ok(()) => Response::from_parts(parts, Body::from(bytes)),
+            Err(_) => {
                 let fault =
                     Fault::new(FaultKind::Internal, "the message log could not be written; nothing was delivered", &id);
                 fault_response(&fault, None)
@@ -192,10 +191,8 @@ impl Finish for Exchange {
         }
     }
 
-    fn finish(mut self: Box<Self>, response_size: i64) -> BoxFuture<'static, oneshot::Receiver<Result<(), String>>> {
+    fn finish(mut self: Box<Self>, response_size: i64) -> BoxFuture<'static, Result<(), String>> {
         let (gw, record) = self.complete(response_size);
-        // The future hands the record over; the receiver it yields says when it is stored.
-        #[allow(clippy::async_yields_async)]
         Box::pin(async move { gw.logbook.submit(record).await })
     }
 

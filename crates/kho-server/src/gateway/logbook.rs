@@ -1,24 +1,29 @@
 //! Nhật ký thông điệp — the gateway's message log writer, in two steps:
 //!
-//! 1. **Journal.** One task takes every record waiting (group commit), writes them
-//!    to the [`journal`](super::journal) in one write and only then lets their
-//!    responses complete.
-//! 2. **Move.** Every [`MOVE_EVERY`] (or [`MOVE_RECORDS`] records) that task closes
-//!    the journal's segment and hands it to a second task, which appends its records
-//!    to the store in one transaction — chained under the store's `message_head`
-//!    lock — deletes the segment and signs a checkpoint with the node's Ed25519 key
-//!    every N records or T seconds. Segments left at start are moved first.
+//! 1. **Journal.** A record is written to the [`journal`](super::journal) before its
+//!    response may complete. When the journal is not synced (SQLite), the exchange
+//!    writes its own record, one `write` under a lock, and goes on: no hand-off to
+//!    another task and no wake-up back. When it is synced (PostgreSQL), the exchange
+//!    hands its record to the writer task, which takes every record waiting (group
+//!    commit), writes and syncs them at once and only then lets their responses go.
+//! 2. **Move.** Every [`MOVE_EVERY`] (or [`MOVE_RECORDS`] records) the writer task
+//!    closes the journal's segment and hands it to a second task, which appends its
+//!    records to the store in one transaction — chained under the store's
+//!    `message_head` lock — deletes the segment and signs a checkpoint with the node's
+//!    Ed25519 key every N records or T seconds. Segments left at start are moved first.
 //!
 //! The store thus sees a few large commits instead of one per batch of responses,
 //! while a record is still durable before its response ends. Readers of the message
 //! log first [`settle`](Logbook::settle) it: they see every record written so far.
 //! A third task copies the store's write-ahead log into the database beside them
-//! (SQLite), so that the commits only append.
+//! (SQLite), so that the commits only append. When the store does not take the journal
+//! (it is down), exchanges wait once [`BACKLOG_LIMIT`] records are waiting for it: the
+//! gateway slows down rather than holding an unbounded backlog in memory.
 //!
 //! A response is never complete before its record is journaled: [`LoggedBody`] holds
-//! back the response's last chunk until the writer says the record is written. A
-//! client that has the whole response therefore has a logged exchange, also when the
-//! server is stopped mid-run.
+//! back the response's last chunk until the record is written. A client that has the
+//! whole response therefore has a logged exchange, also when the server is stopped
+//! mid-run.
 
 use super::journal::{self, Journal};
 use bytes::Bytes;
@@ -28,17 +33,17 @@ use kho_exchange::msglog::{MessageRecord, NodeKey};
 use kho_store::{Backend, MessageQuery, MetadataStore};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
-use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
 
-/// Entries the writer takes at most in one journal write.
+/// Entries the writer takes at most in one journal write (synced journal).
 const BATCH: usize = 512;
-/// Records waiting for the writer before callers wait to hand theirs over.
+/// Entries waiting for the writer before callers wait to hand theirs over.
 const QUEUE: usize = 16_384;
 /// How often the journal's records are moved into the store…
 pub const MOVE_EVERY: Duration = Duration::from_millis(200);
@@ -46,6 +51,8 @@ pub const MOVE_EVERY: Duration = Duration::from_millis(200);
 pub const MOVE_RECORDS: usize = 20_000;
 /// Segments handed to the mover and not yet moved before the writer waits.
 const MOVES_WAITING: usize = 4;
+/// Records journaled and not yet in the store before exchanges wait for the mover.
+pub const BACKLOG_LIMIT: i64 = ((MOVES_WAITING + 1) * MOVE_RECORDS) as i64;
 /// How often the write-ahead log is copied into the database.
 const WAL_CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 /// How long the mover keeps trying a segment before it leaves it for the next start.
@@ -78,18 +85,91 @@ pub struct JournalStats {
 // spare the rare `Settle` its size.
 #[allow(clippy::large_enum_variant)]
 enum Entry {
-    /// A record and who waits for it to be journaled.
+    /// A record for the synced journal, and who waits for it to be written.
     Record(MessageRecord, Option<Ack>),
     /// Someone waits for everything journaled so far to be in the store.
     Settle(Ack),
 }
 
+/// The journal and what was written to it since the last hand-over to the mover.
+struct Shelf {
+    journal: Journal,
+    /// The records of the segments below, in journal order.
+    pending: Vec<MessageRecord>,
+    /// Segments closed and not yet handed over (one cut short by a failed write).
+    closed: Vec<PathBuf>,
+    /// Set when the log stops: nothing is written any more.
+    stopped: bool,
+}
+
+impl Shelf {
+    /// Writes `records` in one write (synced when the journal is) and keeps them for
+    /// the mover. A failed write closes the segment, so that the next records start a
+    /// clean one.
+    fn write(&mut self, records: Vec<MessageRecord>, stats: &JournalStats, held: &Held) -> Result<(), String> {
+        if self.stopped {
+            return Err("the message log is closed".into());
+        }
+        match self.journal.append(&records) {
+            Ok(()) => {
+                stats.backlog.inc_by(records.len() as i64);
+                held.records.fetch_add(records.len() as i64, Ordering::Relaxed);
+                self.pending.extend(records);
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot write the message journal");
+                self.closed.extend(self.journal.close_segment());
+                Err(format!("the message log could not be written: {e}"))
+            }
+        }
+    }
+
+    /// Closes the open segment and takes every record written so far.
+    fn take(&mut self) -> (Vec<PathBuf>, Vec<MessageRecord>) {
+        let mut paths = std::mem::take(&mut self.closed);
+        paths.extend(self.journal.close_segment());
+        (paths, std::mem::take(&mut self.pending))
+    }
+}
+
 /// The handle the gateway writes through.
 pub struct Logbook {
+    shelf: Arc<Mutex<Shelf>>,
+    /// Whether an exchange writes its own record (the journal is not synced) rather
+    /// than handing it to the writer task.
+    inline: bool,
     sender: mpsc::Sender<Entry>,
+    /// Wakes the writer task when the open segment holds [`MOVE_RECORDS`].
+    full: Arc<Notify>,
+    held: Arc<Held>,
+    stats: JournalStats,
     stop: watch::Sender<bool>,
     tasks: tokio::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
     public_key: String,
+}
+
+/// Records of this run held in memory until the mover is done with them, and the
+/// signal exchanges waiting for room wait on.
+#[derive(Default)]
+struct Held {
+    records: AtomicI64,
+    released: Notify,
+}
+
+impl Held {
+    fn release(&self, records: usize) {
+        self.records.fetch_sub(records as i64, Ordering::Relaxed);
+        self.released.notify_waiters();
+    }
+
+    fn full(&self) -> bool {
+        self.records.load(Ordering::Relaxed) >= BACKLOG_LIMIT
+    }
+}
+
+fn lock(shelf: &Mutex<Shelf>) -> MutexGuard<'_, Shelf> {
+    shelf.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Logbook {
@@ -113,17 +193,37 @@ impl Logbook {
         stats: JournalStats,
         move_every: Duration,
     ) -> std::io::Result<Self> {
-        let (journal, leftover) = Journal::open(journal_dir, store.backend() == Backend::Postgres)?;
+        let synced = store.backend() == Backend::Postgres;
+        let (journal, leftover) = Journal::open(journal_dir, synced)?;
+        let shelf = Arc::new(Mutex::new(Shelf { journal, pending: Vec::new(), closed: Vec::new(), stopped: false }));
         let (sender, receiver) = mpsc::channel(QUEUE);
         let (moves, to_move) = mpsc::channel(MOVES_WAITING);
         let (stop, stopped) = watch::channel(false);
+        let (full, held) = (Arc::new(Notify::new()), Arc::new(Held::default()));
         let public_key = key.public_hex();
         let wal = tokio::spawn(copy_wal(store.clone(), stopped.clone()));
-        let mover = Mover { store, key, policy, last_checkpoint: None, stats: stats.clone() };
+        let mover = Mover { store, key, policy, last_checkpoint: None, stats: stats.clone(), held: held.clone() };
         let mover = tokio::spawn(mover.run(leftover, to_move));
-        let writer = Writer { journal, pending: Vec::new(), moves, move_every, stats };
+        let writer = Writer {
+            shelf: shelf.clone(),
+            moves,
+            move_every,
+            full: full.clone(),
+            stats: stats.clone(),
+            held: held.clone(),
+        };
         let writer = tokio::spawn(writer.run(receiver, stopped));
-        Ok(Self { sender, stop, tasks: tokio::sync::Mutex::new(vec![writer, mover, wal]), public_key })
+        Ok(Self {
+            shelf,
+            inline: !synced,
+            sender,
+            full,
+            held,
+            stats,
+            stop,
+            tasks: tokio::sync::Mutex::new(vec![writer, mover, wal]),
+            public_key,
+        })
     }
 
     /// The node's public key (hex), as checkpoints carry it.
@@ -131,21 +231,48 @@ impl Logbook {
         &self.public_key
     }
 
-    /// Hands a record over; the receiver says when it is journaled.
-    pub async fn submit(&self, record: MessageRecord) -> oneshot::Receiver<Result<(), String>> {
-        let (ack, done) = oneshot::channel();
-        if let Err(mpsc::error::SendError(Entry::Record(_, Some(ack)))) =
-            self.sender.send(Entry::Record(record, Some(ack))).await
-        {
-            let _ = ack.send(Err("the message log is closed".into()));
+    /// Journals a record; `Ok` once it is written.
+    pub async fn submit(&self, record: MessageRecord) -> Result<(), String> {
+        self.wait_for_room().await;
+        if self.inline {
+            return self.write_inline(record);
         }
-        done
+        let (ack, done) = oneshot::channel();
+        if self.sender.send(Entry::Record(record, Some(ack))).await.is_err() {
+            return Err("the message log is closed".into());
+        }
+        done.await.unwrap_or_else(|_| Err("the message log stopped".into()))
     }
 
-    /// Hands a record over without waiting (a response that was abandoned).
+    /// Journals a record without waiting (a response that was abandoned).
     pub fn submit_detached(&self, record: MessageRecord) {
-        if self.sender.try_send(Entry::Record(record, None)).is_err() {
-            tracing::error!("the message log queue is full or closed; a record of an abandoned exchange is lost");
+        let outcome = if self.inline {
+            self.write_inline(record)
+        } else {
+            self.sender.try_send(Entry::Record(record, None)).map_err(|_| "the queue is full or closed".to_string())
+        };
+        if let Err(why) = outcome {
+            tracing::error!(%why, "a record of an abandoned exchange is lost");
+        }
+    }
+
+    fn write_inline(&self, record: MessageRecord) -> Result<(), String> {
+        let mut shelf = lock(&self.shelf);
+        shelf.write(vec![record], &self.stats, &self.held)?;
+        if shelf.pending.len() == MOVE_RECORDS {
+            self.full.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Waits while [`BACKLOG_LIMIT`] records are held for the mover.
+    async fn wait_for_room(&self) {
+        while self.held.full() {
+            let released = self.held.released.notified();
+            if !self.held.full() {
+                break;
+            }
+            released.await;
         }
     }
 
@@ -186,26 +313,28 @@ async fn copy_wal(store: Arc<dyn MetadataStore>, mut stop: watch::Receiver<bool>
     }
 }
 
-/// A closed segment on its way into the store.
+/// Closed segments on their way into the store.
 struct Segment {
-    path: Option<PathBuf>,
+    paths: Vec<PathBuf>,
     records: Vec<MessageRecord>,
+    /// How many of the records count as [`Held`] (none for a segment found at start).
+    held: usize,
     settled: Vec<Ack>,
 }
 
-/// Journals records and hands closed segments to the mover.
+/// Writes the synced journal's batches and hands closed segments to the mover.
 struct Writer {
-    journal: Journal,
-    /// The open segment's records.
-    pending: Vec<MessageRecord>,
+    shelf: Arc<Mutex<Shelf>>,
     moves: mpsc::Sender<Segment>,
     /// [`MOVE_EVERY`], but in tests.
     move_every: Duration,
+    full: Arc<Notify>,
     stats: JournalStats,
+    held: Arc<Held>,
 }
 
 impl Writer {
-    async fn run(mut self, mut receiver: mpsc::Receiver<Entry>, mut stop: watch::Receiver<bool>) {
+    async fn run(self, mut receiver: mpsc::Receiver<Entry>, mut stop: watch::Receiver<bool>) {
         let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + self.move_every, self.move_every);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -215,11 +344,8 @@ impl Writer {
                     Some(first) => self.take_waiting(first, &mut receiver).await,
                     None => break,
                 },
-                _ = ticker.tick() => {
-                    if !self.pending.is_empty() {
-                        self.hand_over(Vec::new()).await;
-                    }
-                }
+                _ = self.full.notified() => self.hand_over(Vec::new()).await,
+                _ = ticker.tick() => self.hand_over(Vec::new()).await,
                 _ = stop.changed() => {
                     receiver.close();
                     while let Some(first) = receiver.recv().await {
@@ -229,12 +355,13 @@ impl Writer {
                 }
             }
         }
+        lock(&self.shelf).stopped = true;
         self.hand_over(Vec::new()).await;
     }
 
     /// Journals `first` and every entry waiting behind it in one write, then answers
     /// their senders.
-    async fn take_waiting(&mut self, first: Entry, receiver: &mut mpsc::Receiver<Entry>) {
+    async fn take_waiting(&self, first: Entry, receiver: &mut mpsc::Receiver<Entry>) {
         let mut batch = vec![first];
         while batch.len() < BATCH {
             match receiver.try_recv() {
@@ -252,37 +379,29 @@ impl Writer {
                 Entry::Settle(ack) => settled.push(ack),
             }
         }
+        let mut full = false;
         if !records.is_empty() {
-            let outcome = match self.journal.append(&records) {
-                Ok(()) => {
-                    self.stats.backlog.inc_by(records.len() as i64);
-                    self.pending.append(&mut records);
-                    Ok(())
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot write the message journal");
-                    Err(format!("the message log could not be written: {e}"))
-                }
-            };
-            let failed = outcome.is_err();
+            let mut shelf = lock(&self.shelf);
+            let outcome = shelf.write(records, &self.stats, &self.held);
+            full = shelf.pending.len() >= MOVE_RECORDS;
+            drop(shelf);
             for ack in acks {
                 let _ = ack.send(outcome.clone());
             }
-            if failed {
-                // The failed write may have left part of a line: the segment is closed
-                // (and moved) so that the next records start a clean one.
-                self.hand_over(Vec::new()).await;
-            }
         }
-        if !settled.is_empty() || self.pending.len() >= MOVE_RECORDS {
+        if !settled.is_empty() || full {
             self.hand_over(settled).await;
         }
     }
 
-    /// Closes the open segment and hands it to the mover.
-    async fn hand_over(&mut self, settled: Vec<Ack>) {
-        let segment =
-            Segment { path: self.journal.close_segment(), records: std::mem::take(&mut self.pending), settled };
+    /// Closes the open segment and hands what was written to the mover, with the
+    /// readers waiting for it (a reader is answered after earlier segments too).
+    async fn hand_over(&self, settled: Vec<Ack>) {
+        let (paths, records) = lock(&self.shelf).take();
+        if paths.is_empty() && records.is_empty() && settled.is_empty() {
+            return;
+        }
+        let segment = Segment { paths, held: records.len(), records, settled };
         if let Err(mpsc::error::SendError(segment)) = self.moves.send(segment).await {
             for ack in segment.settled {
                 let _ = ack.send(Err("the message log stopped".into()));
@@ -299,6 +418,7 @@ struct Mover {
     /// The seq of the last signed checkpoint (read on the first write).
     last_checkpoint: Option<i64>,
     stats: JournalStats,
+    held: Arc<Held>,
 }
 
 impl Mover {
@@ -345,7 +465,7 @@ impl Mover {
                 }
             }
         };
-        let segment = Segment { path: Some(path.to_path_buf()), records, settled: Vec::new() };
+        let segment = Segment { paths: vec![path.to_path_buf()], records, held: 0, settled: Vec::new() };
         if moved {
             remove(&segment);
         } else {
@@ -379,13 +499,14 @@ impl Mover {
             if outcome.is_err() {
                 self.stats.failed.inc();
                 tracing::error!(
-                    path = ?segment.path,
+                    paths = ?segment.paths,
                     "a message-journal segment stays in the journal; it is moved at the next start"
                 );
             }
         } else {
             remove(&segment);
         }
+        self.held.release(segment.held);
         for ack in segment.settled {
             let _ = ack.send(outcome.clone());
         }
@@ -423,9 +544,9 @@ impl Mover {
     }
 }
 
-/// Deletes a moved segment's file.
+/// Deletes a moved segment's files.
 fn remove(segment: &Segment) {
-    if let Some(path) = &segment.path {
+    for path in &segment.paths {
         if let Err(e) = std::fs::remove_file(path) {
             tracing::warn!(error = %e, path = %path.display(), "cannot delete a moved journal segment");
         }
@@ -436,17 +557,16 @@ fn remove(segment: &Segment) {
 pub trait Finish: Send + 'static {
     /// A chunk of the response went by.
     fn chunk(&mut self, _data: &Bytes) {}
-    /// Completes the record (sizes, time out) and hands it to the log; the receiver
-    /// says when it is stored.
-    fn finish(self: Box<Self>, response_size: i64) -> BoxFuture<'static, oneshot::Receiver<Result<(), String>>>;
+    /// Completes the record (sizes, time out) and journals it; the future ends when
+    /// it is written.
+    fn finish(self: Box<Self>, response_size: i64) -> BoxFuture<'static, Result<(), String>>;
     /// The response was abandoned before its end (the client left, the body broke).
     fn abandon(self: Box<Self>, response_size: i64, why: String);
 }
 
 enum Stage {
     Streaming,
-    Handing(BoxFuture<'static, oneshot::Receiver<Result<(), String>>>),
-    Committing(oneshot::Receiver<Result<(), String>>),
+    Journaling(BoxFuture<'static, Result<(), String>>),
     Done,
 }
 
@@ -496,23 +616,15 @@ impl HttpBody for LoggedBody {
                         return Poll::Ready(Some(Err(e)));
                     }
                     Poll::Ready(None) => match this.finish.take() {
-                        Some(f) => this.stage = Stage::Handing(f.finish(this.size)),
+                        Some(f) => this.stage = Stage::Journaling(f.finish(this.size)),
                         None => this.stage = Stage::Done,
                     },
                 },
-                Stage::Handing(future) => match future.as_mut().poll(cx) {
+                Stage::Journaling(future) => match future.as_mut().poll(cx) {
                     Poll::Pending => return Poll::Pending,
-                    Poll::Ready(receiver) => this.stage = Stage::Committing(receiver),
-                },
-                Stage::Committing(receiver) => match Pin::new(receiver).poll(cx) {
-                    Poll::Pending => return Poll::Pending,
-                    Poll::Ready(Ok(Ok(()))) => this.stage = Stage::Done,
-                    Poll::Ready(outcome) => {
+                    Poll::Ready(Ok(())) => this.stage = Stage::Done,
+                    Poll::Ready(Err(why)) => {
                         this.stage = Stage::Done;
-                        let why = match outcome {
-                            Ok(Err(why)) => why,
-                            _ => "the message log stopped".to_string(),
-                        };
                         this.held = None;
                         return Poll::Ready(Some(Err(axum::Error::new(why))));
                     }
@@ -551,17 +663,19 @@ mod tests {
         std::fs::read_dir(dir).unwrap().filter(|e| e.as_ref().unwrap().file_name() != "LOCK").count()
     }
 
-    #[tokio::test]
-    async fn records_are_journaled_then_moved_chained_and_signed() {
-        let (db, dir) = (TestDb::sqlite(), tempfile::tempdir().unwrap());
+    /// On SQLite the exchange writes its record itself; on PostgreSQL the writer task
+    /// writes and syncs it: the same steps either way.
+    async fn journaled_then_moved_chained_and_signed(db: TestDb) {
+        let dir = tempfile::tempdir().unwrap();
         let store = kho_store::connect(&db.url).await.unwrap();
         let hour = Duration::from_secs(3600);
         let stats = JournalStats::default();
         let log =
             Logbook::start_moving_every(store.clone(), NodeKey::generate(), POLICY, dir.path(), stats.clone(), hour)
                 .unwrap();
+        assert_eq!(log.inline, db.backend == Backend::Sqlite);
         for id in ["a", "b", "c"] {
-            log.submit(record(id)).await.await.unwrap().unwrap();
+            log.submit(record(id)).await.unwrap();
         }
         assert_eq!(segments(dir.path()), 1, "acknowledged records are in the journal");
         assert_eq!(store.count_messages().await.unwrap(), 0, "and not yet in the store");
@@ -569,10 +683,49 @@ mod tests {
         log.settle().await.unwrap();
         assert_eq!(store.count_messages().await.unwrap(), 3);
         assert_eq!((stats.backlog.get(), stats.moved.get(), stats.failed.get()), (0, 1, 0));
+        assert_eq!(log.held.records.load(Ordering::Relaxed), 0, "the mover let go of what it moved");
         assert_eq!(segments(dir.path()), 0, "a moved segment is deleted");
         assert_eq!(store.message_head().await.unwrap().0, 3);
         log.close().await;
         assert_eq!(store.checkpoints().await.unwrap().last().map(|c| c.seq), Some(3), "closing signs the head");
+        let late = log.submit(record("late")).await.unwrap_err();
+        assert!(late.contains("closed"), "{late}");
+        assert_eq!(store.count_messages().await.unwrap(), 3);
+    }
+
+    #[tokio::test]
+    async fn records_are_journaled_then_moved_chained_and_signed_on_sqlite() {
+        journaled_then_moved_chained_and_signed(TestDb::sqlite()).await;
+    }
+
+    #[tokio::test]
+    async fn records_are_journaled_then_moved_chained_and_signed_on_postgresql() {
+        if let Some(db) = TestDb::postgres().await {
+            journaled_then_moved_chained_and_signed(db).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn exchanges_wait_while_the_backlog_is_full_and_go_on_when_the_mover_lets_go() {
+        let (db, dir) = (TestDb::sqlite(), tempfile::tempdir().unwrap());
+        let store = kho_store::connect(&db.url).await.unwrap();
+        let log = Arc::new(
+            Logbook::start(store.clone(), NodeKey::generate(), POLICY, dir.path(), JournalStats::default()).unwrap(),
+        );
+        // As if the store had not taken the journal for a while.
+        log.held.records.store(BACKLOG_LIMIT, Ordering::Relaxed);
+        let waiting = tokio::spawn({
+            let log = log.clone();
+            async move { log.submit(record("w")).await }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!waiting.is_finished(), "a full backlog holds the exchange back");
+        log.held.release(1);
+        tokio::time::timeout(Duration::from_secs(5), waiting).await.unwrap().unwrap().unwrap();
+        log.held.release(BACKLOG_LIMIT as usize - 1);
+        log.settle().await.unwrap();
+        assert_eq!(store.count_messages().await.unwrap(), 1);
+        log.close().await;
     }
 
     #[tokio::test]
@@ -601,7 +754,7 @@ mod tests {
         let ids: Vec<String> = store.message_range(0, 100).await.unwrap().into_iter().map(|r| r.message_id).collect();
         assert_eq!(ids, ["m1", "m2", "w1", "w2", "w3", "t1"], "each record once, in journal order");
         assert_eq!(segments(dir.path()), 0);
-        log.submit(record("after")).await.await.unwrap().unwrap();
+        log.submit(record("after")).await.unwrap();
         log.close().await;
         assert_eq!(store.count_messages().await.unwrap(), 7);
     }
