@@ -1,7 +1,7 @@
 //! Sổ ghi tạm — the message log's journal: the file a record is written to before its
 //! response completes. Records go in as JSON lines, one `write` per call (a record, or
-//! a batch on PostgreSQL), into numbered
-//! segments (`segment-00000000000000000001.jsonl`, …) under `<data dir>/message-journal`.
+//! a batch on PostgreSQL), into numbered segments
+//! (`segment-00000000000000000001.jsonl`, …) under `<data dir>/message-journal`.
 //! The log writer closes a segment every few hundred milliseconds and moves its records
 //! into the store in one transaction, where they are chained; a moved segment is deleted.
 //! Segments still there at start were not moved (or not known to be): they are moved

@@ -100,25 +100,30 @@ struct Shelf {
     closed: Vec<PathBuf>,
     /// Set when the log stops: nothing is written any more.
     stopped: bool,
+    stats: JournalStats,
+    held: Arc<Held>,
 }
 
 impl Shelf {
     /// Writes `records` in one write (synced when the journal is) and keeps them for
-    /// the mover. A failed write closes the segment, so that the next records start a
-    /// clean one.
-    fn write(&mut self, records: Vec<MessageRecord>, stats: &JournalStats, held: &Held) -> Result<(), String> {
+    /// the mover; `Ok(true)` when the segment is due to be moved ([`MOVE_RECORDS`]).
+    /// A failed write closes the segment, so that the next records start a clean one.
+    fn write(&mut self, records: impl IntoIterator<Item = MessageRecord>) -> Result<bool, String> {
         if self.stopped {
             return Err("the message log is closed".into());
         }
-        match self.journal.append(&records) {
+        let start = self.pending.len();
+        self.pending.extend(records);
+        let written = (self.pending.len() - start) as i64;
+        match self.journal.append(&self.pending[start..]) {
             Ok(()) => {
-                stats.backlog.inc_by(records.len() as i64);
-                held.records.fetch_add(records.len() as i64, Ordering::Relaxed);
-                self.pending.extend(records);
-                Ok(())
+                self.stats.backlog.inc_by(written);
+                self.held.records.fetch_add(written, Ordering::Relaxed);
+                Ok(self.pending.len() >= MOVE_RECORDS)
             }
             Err(e) => {
                 tracing::error!(error = %e, "cannot write the message journal");
+                self.pending.truncate(start);
                 self.closed.extend(self.journal.close_segment());
                 Err(format!("the message log could not be written: {e}"))
             }
@@ -143,7 +148,6 @@ pub struct Logbook {
     /// Wakes the writer task when the open segment holds [`MOVE_RECORDS`].
     full: Arc<Notify>,
     held: Arc<Held>,
-    stats: JournalStats,
     stop: watch::Sender<bool>,
     tasks: tokio::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
     public_key: String,
@@ -195,23 +199,24 @@ impl Logbook {
     ) -> std::io::Result<Self> {
         let synced = store.backend() == Backend::Postgres;
         let (journal, leftover) = Journal::open(journal_dir, synced)?;
-        let shelf = Arc::new(Mutex::new(Shelf { journal, pending: Vec::new(), closed: Vec::new(), stopped: false }));
-        let (sender, receiver) = mpsc::channel(QUEUE);
-        let (moves, to_move) = mpsc::channel(MOVES_WAITING);
-        let (stop, stopped) = watch::channel(false);
         let (full, held) = (Arc::new(Notify::new()), Arc::new(Held::default()));
-        let public_key = key.public_hex();
-        let wal = tokio::spawn(copy_wal(store.clone(), stopped.clone()));
-        let mover = Mover { store, key, policy, last_checkpoint: None, stats: stats.clone(), held: held.clone() };
-        let mover = tokio::spawn(mover.run(leftover, to_move));
-        let writer = Writer {
-            shelf: shelf.clone(),
-            moves,
-            move_every,
-            full: full.clone(),
+        let shelf = Shelf {
+            journal,
+            pending: Vec::new(),
+            closed: Vec::new(),
+            stopped: false,
             stats: stats.clone(),
             held: held.clone(),
         };
+        let shelf = Arc::new(Mutex::new(shelf));
+        let (sender, receiver) = mpsc::channel(QUEUE);
+        let (moves, to_move) = mpsc::channel(MOVES_WAITING);
+        let (stop, stopped) = watch::channel(false);
+        let public_key = key.public_hex();
+        let wal = tokio::spawn(copy_wal(store.clone(), stopped.clone()));
+        let mover = Mover { store, key, policy, last_checkpoint: None, stats, held: held.clone() };
+        let mover = tokio::spawn(mover.run(leftover, to_move));
+        let writer = Writer { shelf: shelf.clone(), moves, move_every, full: full.clone() };
         let writer = tokio::spawn(writer.run(receiver, stopped));
         Ok(Self {
             shelf,
@@ -219,7 +224,6 @@ impl Logbook {
             sender,
             full,
             held,
-            stats,
             stop,
             tasks: tokio::sync::Mutex::new(vec![writer, mover, wal]),
             public_key,
@@ -257,9 +261,7 @@ impl Logbook {
     }
 
     fn write_inline(&self, record: MessageRecord) -> Result<(), String> {
-        let mut shelf = lock(&self.shelf);
-        shelf.write(vec![record], &self.stats, &self.held)?;
-        if shelf.pending.len() == MOVE_RECORDS {
+        if lock(&self.shelf).write(std::iter::once(record))? {
             self.full.notify_one();
         }
         Ok(())
@@ -329,8 +331,6 @@ struct Writer {
     /// [`MOVE_EVERY`], but in tests.
     move_every: Duration,
     full: Arc<Notify>,
-    stats: JournalStats,
-    held: Arc<Held>,
 }
 
 impl Writer {
@@ -381,12 +381,10 @@ impl Writer {
         }
         let mut full = false;
         if !records.is_empty() {
-            let mut shelf = lock(&self.shelf);
-            let outcome = shelf.write(records, &self.stats, &self.held);
-            full = shelf.pending.len() >= MOVE_RECORDS;
-            drop(shelf);
+            let outcome = lock(&self.shelf).write(records);
+            full = outcome == Ok(true);
             for ack in acks {
-                let _ = ack.send(outcome.clone());
+                let _ = ack.send(outcome.clone().map(|_| ()));
             }
         }
         if !settled.is_empty() || full {
