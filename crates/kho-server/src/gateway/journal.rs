@@ -1,35 +1,117 @@
 //! Sổ ghi tạm — the message log's journal: the file a record is written to before its
-//! response completes. Records go in as JSON lines, one `write` per call (a record, or
-//! a batch on PostgreSQL), into numbered segments
+//! response completes. Records go in as JSON lines (a record, or a batch on
+//! PostgreSQL, at a time) into numbered segments
 //! (`segment-00000000000000000001.jsonl`, …) under `<data dir>/message-journal`.
 //! The log writer closes a segment every few hundred milliseconds and moves its records
 //! into the store in one transaction, where they are chained; a moved segment is deleted.
 //! Segments still there at start were not moved (or not known to be): they are moved
 //! first. The directory is locked while a node uses it.
 //!
-//! The journal is written without `fsync` when the store is SQLite, whose commits (in
-//! WAL mode with `synchronous = NORMAL`) are not synced either: both survive the
-//! process stopping or crashing, not the machine losing power. On PostgreSQL, whose
-//! commits are synced, every batch is synced too.
+//! A segment is written through a shared memory map of the file rather than a `write`
+//! call a record: space is reserved in [`CHUNK`]-sized pieces with `fallocate` (so that a
+//! full disk is an error when a piece is reserved, not a fault when a page is touched),
+//! each piece is mapped, and a record is copied into the mapping. The pages are the
+//! file's page cache, so a record copied in survives the process stopping or crashing
+//! exactly as a written one would; there is no system call, and no file lock, per record.
+//! A closed segment is cut to its length; one the process did not close (it stopped)
+//! ends in zero bytes, which [`read_segment`] leaves out.
+//!
+//! The journal is not synced when the store is SQLite, whose commits (in WAL mode with
+//! `synchronous = NORMAL`) are not synced either: both survive the process stopping or
+//! crashing, not the machine losing power. On PostgreSQL, whose commits are synced,
+//! every batch is synced too (`msync` of the pages it touched).
 
 use kho_exchange::msglog::MessageRecord;
+use memmap2::{MmapMut, MmapOptions};
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 const PREFIX: &str = "segment-";
 const SUFFIX: &str = ".jsonl";
+/// The space a segment reserves and maps at a time (a multiple of the page size).
+pub const CHUNK: usize = 16 * 1024 * 1024;
 
 /// The journal a node appends to.
 pub struct Journal {
     dir: PathBuf,
     /// Held (locked) while the node uses the directory.
     _lock: File,
-    /// The open segment and its path, once something was written to it.
-    open: Option<(File, PathBuf)>,
+    /// The open segment, once something was written to it.
+    open: Option<Segment>,
     next: u64,
     sync: bool,
     buffer: Vec<u8>,
+}
+
+/// An open segment: its file, mapped piece by piece, and the bytes written so far.
+struct Segment {
+    file: File,
+    path: PathBuf,
+    /// The mapped pieces; piece `i` maps the file's bytes from `i * CHUNK`.
+    chunks: Vec<MmapMut>,
+    len: usize,
+}
+
+impl Segment {
+    fn create(path: PathBuf) -> io::Result<Self> {
+        let file = OpenOptions::new().read(true).write(true).create_new(true).open(&path)?;
+        Ok(Self { file, path, chunks: Vec::new(), len: 0 })
+    }
+
+    /// Copies `bytes` in at the end, reserving and mapping pieces as needed; `sync`
+    /// flushes the pages touched to the disk before returning.
+    fn append(&mut self, bytes: &[u8], sync: bool) -> io::Result<()> {
+        let start = self.len;
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let (piece, at) = (self.len / CHUNK, self.len % CHUNK);
+            if piece == self.chunks.len() {
+                self.chunks.push(self.reserve(piece)?);
+            }
+            let n = rest.len().min(CHUNK - at);
+            self.chunks[piece][at..at + n].copy_from_slice(&rest[..n]);
+            self.len += n;
+            rest = &rest[n..];
+        }
+        if sync {
+            let mut at = start;
+            while at < self.len {
+                let (piece, offset) = (at / CHUNK, at % CHUNK);
+                let n = (self.len - at).min(CHUNK - offset);
+                self.chunks[piece].flush_range(offset, n)?;
+                at += n;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reserves the disk space of piece `piece` and maps it.
+    fn reserve(&self, piece: usize) -> io::Result<MmapMut> {
+        let offset = (piece * CHUNK) as libc::off_t;
+        // SAFETY: plain system call on an open descriptor; reserves blocks (and grows
+        // the file) so that touching a mapped page never needs space the disk lacks.
+        let r = unsafe { libc::posix_fallocate(self.file.as_raw_fd(), offset, CHUNK as libc::off_t) };
+        if r != 0 {
+            return Err(io::Error::from_raw_os_error(r));
+        }
+        // SAFETY: the mapping is of a file in the journal directory, which this node
+        // holds locked; nothing else writes or truncates the file while it is mapped,
+        // and the range was just reserved above.
+        unsafe { MmapOptions::new().offset(offset as u64).len(CHUNK).map_mut(&self.file) }
+    }
+
+    /// Unmaps the segment and cuts the file to the bytes written.
+    fn close(self) -> PathBuf {
+        let Segment { file, path, chunks, len } = self;
+        drop(chunks);
+        if let Err(e) = file.set_len(len as u64) {
+            // The reader leaves the zero bytes after the last record out.
+            tracing::warn!(error = %e, path = %path.display(), "cannot cut a journal segment to its length");
+        }
+        path
+    }
 }
 
 impl Journal {
@@ -58,7 +140,7 @@ impl Journal {
         Ok((journal, found.into_iter().map(|(_, p)| p).collect()))
     }
 
-    /// Appends `records` to the open segment in one write (and syncs it on PostgreSQL).
+    /// Appends `records` to the open segment (and syncs them on PostgreSQL).
     pub fn append(&mut self, records: &[MessageRecord]) -> io::Result<()> {
         self.buffer.clear();
         for r in records {
@@ -68,21 +150,16 @@ impl Journal {
         if self.open.is_none() {
             let path = self.dir.join(format!("{PREFIX}{:020}{SUFFIX}", self.next));
             self.next += 1;
-            let file = OpenOptions::new().create_new(true).append(true).open(&path)?;
-            self.open = Some((file, path));
+            self.open = Some(Segment::create(path)?);
         }
-        let (file, _) = self.open.as_mut().expect("opened above");
-        file.write_all(&self.buffer)?;
-        if self.sync {
-            file.sync_data()?;
-        }
-        Ok(())
+        let segment = self.open.as_mut().expect("opened above");
+        segment.append(&self.buffer, self.sync)
     }
 
     /// Closes the open segment and returns its path (`None` when nothing was written
     /// since the last one).
     pub fn close_segment(&mut self) -> Option<PathBuf> {
-        self.open.take().map(|(_, path)| path)
+        self.open.take().map(Segment::close)
     }
 }
 
@@ -91,6 +168,8 @@ impl Journal {
 /// line that is not a record is an error naming the file and line.
 pub fn read_segment(path: &Path) -> Result<Vec<MessageRecord>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    // A segment the process did not close ends in the zero bytes it had reserved.
+    let text = text.trim_end_matches('\0');
     let complete = text.ends_with('\n');
     let lines: Vec<&str> = text.lines().collect();
     let mut records = Vec::with_capacity(lines.len());
@@ -150,6 +229,37 @@ pub(crate) mod tests {
         let (_first, _) = Journal::open(dir.path(), false).unwrap();
         let Err(e) = Journal::open(dir.path(), false) else { panic!("the journal was opened twice") };
         assert!(e.to_string().contains("in use by another Kho process"), "{e}");
+    }
+
+    #[test]
+    fn a_closed_segment_is_cut_to_its_records_and_an_unclosed_one_reads_past_its_zeros() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut j, _) = Journal::open(dir.path(), false).unwrap();
+        let (a, b) = (record("a"), record("b"));
+        j.append(&[a.clone(), b.clone()]).unwrap();
+        let closed = j.close_segment().unwrap();
+        let expected = [&a, &b].iter().map(|r| serde_json::to_string(r).unwrap() + "\n").collect::<String>();
+        assert_eq!(std::fs::read_to_string(&closed).unwrap(), expected, "no reserved bytes are left after closing");
+
+        j.append(std::slice::from_ref(&a)).unwrap();
+        let unclosed = dir.path().join("segment-00000000000000000002.jsonl");
+        assert_eq!(std::fs::metadata(&unclosed).unwrap().len(), CHUNK as u64, "the piece is reserved on disk");
+        drop(j);
+        assert_eq!(read_segment(&unclosed).unwrap(), vec![a]);
+    }
+
+    #[test]
+    fn records_larger_than_a_piece_span_pieces_and_read_back_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut j, _) = Journal::open(dir.path(), false).unwrap();
+        let big =
+            |id: &str, fill: char| MessageRecord { body: Some(fill.to_string().repeat(CHUNK * 2 / 3)), ..record(id) };
+        let records = vec![big("a", 'x'), record("b"), big("c", 'y')];
+        j.append(&records[..2]).unwrap();
+        j.append(&records[2..]).unwrap();
+        let path = j.close_segment().unwrap();
+        assert!(std::fs::metadata(&path).unwrap().len() > CHUNK as u64, "the segment spans two pieces");
+        assert_eq!(read_segment(&path).unwrap(), records);
     }
 
     #[test]

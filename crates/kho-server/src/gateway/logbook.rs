@@ -2,8 +2,8 @@
 //!
 //! 1. **Journal.** A record is written to the [`journal`](super::journal) before its
 //!    response may complete. When the journal is not synced (SQLite), the exchange
-//!    writes its own record, one `write` under a lock, and goes on: no hand-off to
-//!    another task and no wake-up back. When it is synced (PostgreSQL), the exchange
+//!    copies its own record into the journal's mapped segment under a lock and goes on:
+//!    no system call, no hand-off to another task and no wake-up back. When it is synced (PostgreSQL), the exchange
 //!    hands its record to the writer task, which takes every record waiting (group
 //!    commit), writes and syncs them at once and only then lets their responses go.
 //! 2. **Move.** Every [`MOVE_EVERY`] (or [`MOVE_RECORDS`] records) the writer task
