@@ -577,19 +577,20 @@ async fn insert_messages(backend: Backend, tx: &mut crate::sql::Tx, records: &[M
             .collect();
         let sql = format!("INSERT INTO message_log ({MESSAGE_COLS}) VALUES {}", tuples.join(", "));
         let mut q = sqlx::query(&sql);
+        // Text is bound as `&str`, which the driver borrows; a `&String` would be copied.
         for r in chunk {
             q = q
                 .bind(r.seq)
-                .bind(&r.message_id)
-                .bind(&r.request_id)
-                .bind(&r.client)
-                .bind(&r.service)
-                .bind(&r.method)
-                .bind(&r.path)
-                .bind(&r.purpose)
-                .bind(&r.agreement_id)
-                .bind(&r.user_id)
-                .bind(&r.issue)
+                .bind(r.message_id.as_str())
+                .bind(r.request_id.as_str())
+                .bind(r.client.as_str())
+                .bind(r.service.as_str())
+                .bind(r.method.as_str())
+                .bind(r.path.as_str())
+                .bind(r.purpose.as_str())
+                .bind(r.agreement_id.as_deref())
+                .bind(r.user_id.as_deref())
+                .bind(r.issue.as_deref())
                 .bind(ts(&r.request_in_ts))
                 .bind(r.request_out_ts.as_ref().map(ts))
                 .bind(r.response_in_ts.as_ref().map(ts))
@@ -598,13 +599,13 @@ async fn insert_messages(backend: Backend, tx: &mut crate::sql::Tx, records: &[M
                 .bind(r.response_size)
                 .bind(i64::from(r.status_code))
                 .bind(i64::from(r.succeeded))
-                .bind(&r.fault_code)
-                .bind(&r.fault_string)
-                .bind(&r.request_hash)
+                .bind(r.fault_code.as_deref())
+                .bind(r.fault_string.as_deref())
+                .bind(r.request_hash.as_str())
                 .bind(to_json(&r.subjects))
-                .bind(&r.body)
-                .bind(&r.prev_hash)
-                .bind(&r.hash);
+                .bind(r.body.as_deref())
+                .bind(r.prev_hash.as_str())
+                .bind(r.hash.as_str());
         }
         q.execute(&mut **tx).await?;
     }

@@ -156,8 +156,11 @@ impl SqlStore {
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
+                        // 16 KiB pages (a new database only: the size is fixed before WAL
+                        // mode is set) carry the message log's appends in a quarter of the
+                        // write-ahead-log writes of 4 KiB ones.
                         conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                            "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                              PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
                              PRAGMA wal_autocheckpoint = 20000; PRAGMA mmap_size = 268435456;",
                         )
@@ -642,5 +645,22 @@ impl MetadataStore for SqlStore {
     async fn audit_head(&self) -> StoreResult<(i64, String)> {
         let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(&self.pool).await?;
         Ok((row.try_get("seq")?, row.try_get("hash")?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::TestDb;
+    use sqlx::Connection;
+
+    #[tokio::test]
+    async fn a_new_sqlite_store_has_16_kib_pages_in_wal_mode() {
+        let db = TestDb::sqlite();
+        let _store = SqlStore::connect(&db.url).await.unwrap();
+        let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+        let page_size: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(&mut conn).await.unwrap();
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut conn).await.unwrap();
+        assert_eq!((page_size, mode.as_str()), (16384, "wal"), "the page size is set before WAL mode fixes it");
     }
 }
