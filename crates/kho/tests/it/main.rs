@@ -1,9 +1,11 @@
 //! The `kho` binary as an operator uses it: serve on an empty data directory and
 //! stop on SIGTERM; the administrative commands on the same store; `audit verify`
-//! failing loudly on a tampered log.
+//! failing loudly on a tampered log; a gateway node killed under load keeping the log
+//! record of every call it answered.
 
 mod bench;
 mod codelist;
+mod gateway_crash;
 mod quality;
 mod refdata;
 mod standardize;

@@ -1,0 +1,118 @@
+//! A node killed (SIGKILL) while it serves gateway calls keeps the message-log record
+//! of every call it answered: the records were in its journal — a mapped segment file —
+//! and `kho audit verify --messages` moves what the node left there before verifying.
+
+use super::{kho, ok, serve};
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const PROVINCE: &str = "000.00.00.H24";
+const CONSUMER: &str = "VN/GOV/000.00.00.H24/CRASH-CONSUMER";
+const PROVIDER: &str = "VN/GOV/000.00.00.H24/CRASH-PROVIDER";
+const CALLERS: u64 = 4;
+
+/// A backend that answers every HTTP/1.1 request on a kept-alive connection with `{}`.
+fn backend() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut writer = stream;
+                loop {
+                    let mut line = String::new();
+                    // The request line and headers, up to the empty line (GET: no body).
+                    loop {
+                        line.clear();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                    }
+                    let answer = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}";
+                    if writer.write_all(answer.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// The record count of an intact log, from `kho audit verify --messages`.
+fn verified_records(d: &std::path::Path) -> u64 {
+    let out = ok(kho(d, &["audit", "verify", "--messages"]));
+    let line = out.lines().find(|l| l.starts_with("ok: ")).unwrap_or_else(|| panic!("not intact: {out}"));
+    let count = line.split(" records").next().and_then(|s| s.rsplit(' ').next()).unwrap();
+    count.replace(',', "").parse().unwrap_or_else(|_| panic!("no record count in {line:?}"))
+}
+
+#[test]
+fn a_killed_node_keeps_the_record_of_every_call_it_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(kho(d, &["agency", "create", "--code", PROVINCE, "--name", "UBND tỉnh Bắc Ninh", "--kind", "province"]));
+    let token = ok(kho(d, &["subsystem", "create", CONSUMER, "--agency", PROVINCE])).trim().to_string();
+    ok(kho(d, &["subsystem", "create", PROVIDER, "--agency", PROVINCE]));
+    let backend = format!("http://{}", backend());
+    ok(kho(d, &["service", "add", "--provider", PROVIDER, "--code", "echo", "--backend", &backend]));
+    let service = format!("{PROVIDER}/echo");
+    let agreement = ["agreement", "add", "--consumer", CONSUMER, "--service", &service, "--endpoints", "GET /*"];
+    ok(kho(d, &[&agreement[..], &["--purpose", "audit", "--rate", "100000/s", "--approve"]].concat()));
+
+    let (mut child, url, _) = serve(d);
+    let call = format!("{url}/r1/{PROVIDER}/echo/rows/1");
+    let (answered, stop) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicBool::new(false)));
+    let callers: Vec<_> = (0..CALLERS)
+        .map(|_| {
+            let (call, token, answered, stop) = (call.clone(), token.clone(), answered.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let client = reqwest::blocking::Client::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let sent = client
+                        .get(&call)
+                        .header("X-Road-Client", CONSUMER)
+                        .header("X-Road-Purpose", "audit")
+                        .bearer_auth(&token)
+                        .send()
+                        .and_then(|r| Ok((r.status(), r.bytes()?)));
+                    match sent {
+                        Ok((status, body)) => {
+                            assert_eq!((status.as_u16(), &body[..]), (200, &b"{}"[..]), "an agreed call is answered");
+                            answered.fetch_add(1, Ordering::Relaxed);
+                        }
+                        // The node was killed under this call.
+                        Err(_) => break,
+                    }
+                }
+            })
+        })
+        .collect();
+    let started = Instant::now();
+    while answered.load(Ordering::Relaxed) < 2_000 && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    stop.store(true, Ordering::Relaxed);
+    for caller in callers {
+        caller.join().unwrap();
+    }
+    let answered = answered.load(Ordering::Relaxed);
+    assert!(answered >= 100, "the node answered calls before it was killed ({answered})");
+
+    let records = verified_records(d);
+    // A call whose record was journaled but whose answer the kill cut off is in the
+    // log too: at most one a caller.
+    assert!(
+        (answered..=answered + CALLERS).contains(&records),
+        "{records} records for {answered} answered calls from {CALLERS} callers"
+    );
+}
