@@ -25,7 +25,6 @@ use kho_exchange::msglog::MessageRecord;
 use memmap2::{MmapMut, MmapOptions};
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 const PREFIX: &str = "segment-";
@@ -89,17 +88,12 @@ impl Segment {
 
     /// Reserves the disk space of piece `piece` and maps it.
     fn reserve(&self, piece: usize) -> io::Result<MmapMut> {
-        let offset = (piece * CHUNK) as libc::off_t;
-        // SAFETY: plain system call on an open descriptor; reserves blocks (and grows
-        // the file) so that touching a mapped page never needs space the disk lacks.
-        let r = unsafe { libc::posix_fallocate(self.file.as_raw_fd(), offset, CHUNK as libc::off_t) };
-        if r != 0 {
-            return Err(io::Error::from_raw_os_error(r));
-        }
+        let offset = (piece * CHUNK) as u64;
+        allocate(&self.file, offset, CHUNK as u64)?;
         // SAFETY: the mapping is of a file in the journal directory, which this node
         // holds locked; nothing else writes or truncates the file while it is mapped,
         // and the range was just reserved above.
-        unsafe { MmapOptions::new().offset(offset as u64).len(CHUNK).map_mut(&self.file) }
+        unsafe { MmapOptions::new().offset(offset).len(CHUNK).map_mut(&self.file) }
     }
 
     /// Unmaps the segment and cuts the file to the bytes written.
@@ -112,6 +106,27 @@ impl Segment {
         }
         path
     }
+}
+
+/// Grows `file` to cover `len` bytes from `offset`, with the disk blocks reserved, so
+/// that touching a mapped page never needs space the disk lacks.
+#[cfg(target_os = "linux")]
+fn allocate(file: &File, offset: u64, len: u64) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a plain system call on a descriptor that stays open through it.
+    let r = unsafe { libc::posix_fallocate(file.as_raw_fd(), offset as libc::off_t, len as libc::off_t) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::from_raw_os_error(r))
+    }
+}
+
+/// Grows `file` to cover `len` bytes from `offset`. Without `posix_fallocate` the
+/// blocks are not reserved: a full disk shows when a page is written back.
+#[cfg(not(target_os = "linux"))]
+fn allocate(file: &File, offset: u64, len: u64) -> io::Result<()> {
+    file.set_len(offset + len)
 }
 
 impl Journal {
