@@ -69,10 +69,7 @@ impl Application {
                 let config = tls::server_config(&files).map_err(std::io::Error::other)?;
                 tls::serve(self.listener, config, router, shutdown).await
             }
-            None => {
-                let app = router.into_make_service_with_connect_info::<SocketAddr>();
-                axum::serve(no_delay(self.listener), app).with_graceful_shutdown(shutdown).await
-            }
+            None => serve_per_core(self.listener, router, shutdown).await,
         };
         gateway.close().await;
         served
@@ -96,6 +93,69 @@ fn no_delay(
         let _ = tcp.set_nodelay(true);
     }
     axum::serve::ListenerExt::tap_io(listener, set as fn(&mut tokio::net::TcpStream))
+}
+
+/// Serves `router` on one thread a core, each with a single-threaded runtime accepting
+/// from the same listening socket: a connection, and every gateway exchange on it
+/// (`/r1/…`, with its upstream connection), stays on the thread that accepted it, with
+/// no hand-off between threads. Every other request is handled on the runtime that
+/// called this, as it would be without these threads, so that SQL, ingests and pages
+/// still use all of that runtime's workers. After `shutdown` each thread finishes the
+/// requests it has, and this returns when all have.
+async fn serve_per_core(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use axum::response::IntoResponse;
+    let shared = tokio::runtime::Handle::current();
+    let router = router.layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let shared = shared.clone();
+            async move {
+                if request.uri().path().starts_with("/r1/") {
+                    return next.run(request).await;
+                }
+                match shared.spawn(next.run(request)).await {
+                    Ok(response) => response,
+                    Err(_) => axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response(),
+                }
+            }
+        },
+    ));
+    let listener = listener.into_std()?;
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let mut finished = Vec::new();
+    for n in 0..std::thread::available_parallelism().map_or(1, |n| n.get()) {
+        let (listener, mut stopping) = (listener.try_clone()?, stopping.clone());
+        let app = router.clone().into_make_service_with_connect_info::<SocketAddr>();
+        let (done, served) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new().name(format!("kho-http-{n}")).spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            let result = runtime.and_then(|runtime| {
+                runtime.block_on(async move {
+                    let listener = tokio::net::TcpListener::from_std(listener)?;
+                    let stopped = async move {
+                        let _ = stopping.wait_for(|stop| *stop).await;
+                    };
+                    axum::serve(no_delay(listener), app).with_graceful_shutdown(stopped).await
+                })
+            });
+            let _ = done.send(result);
+        })?;
+        finished.push(served);
+    }
+    shutdown.await;
+    let _ = stop.send(true);
+    let mut result = Ok(());
+    for served in finished {
+        match served.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => result = Err(e),
+            Err(_) => result = Err(std::io::Error::other("a serving thread stopped without a word")),
+        }
+    }
+    result
 }
 
 /// An Agent Node (nút đại lý): the gateway alone, in agent mode, with its own data
@@ -134,7 +194,7 @@ impl AgentNode {
         let app = gateway::routes::<()>(self.gateway.clone())
             .route("/healthz", axum::routing::get(|| async { "ok" }))
             .route("/metrics", axum::routing::get(move || async move { metrics.render() }));
-        let served = axum::serve(no_delay(self.listener), app).with_graceful_shutdown(shutdown).await;
+        let served = serve_per_core(self.listener, app, shutdown).await;
         self.gateway.close().await;
         served
     }

@@ -90,7 +90,10 @@ pub struct Gateway {
     pub logbook: Arc<Logbook>,
     pub health: health::Health,
     metrics: Arc<Metrics>,
-    client: upstream::Client,
+    /// The upstream TLS settings, and a pooled client per thread built from them: an
+    /// exchange's upstream connection is driven on the thread that serves it.
+    tls: rustls::ClientConfig,
+    clients: thread_local::ThreadLocal<upstream::Client>,
     limiter: RateLimiter,
     quota: Quota,
     pub mode: Mode,
@@ -114,11 +117,17 @@ impl Gateway {
             logbook,
             health: Default::default(),
             metrics,
-            client: upstream::client(tls),
+            tls,
+            clients: thread_local::ThreadLocal::new(),
             limiter: RateLimiter::default(),
             quota: Quota::default(),
             mode,
         }))
+    }
+
+    /// This thread's pooled upstream client.
+    fn client(&self) -> &upstream::Client {
+        self.clients.get_or(|| upstream::client(self.tls.clone()))
     }
 
     /// Stops the log writer after what is queued (call after the server stopped).

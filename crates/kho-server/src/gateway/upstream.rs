@@ -121,7 +121,7 @@ pub async fn forward(gw: Arc<Gateway>, mut ex: Exchange, target: Target, request
     *outgoing.uri_mut() = uri;
     *outgoing.headers_mut() = headers;
     ex.record.request_out_ts = Some(time::now());
-    match tokio::time::timeout(target.timeout, gw.client.request(outgoing)).await {
+    match tokio::time::timeout(target.timeout, gw.client().request(outgoing)).await {
         Err(_) => {
             let message = format!("the backend did not answer within {} ms", target.timeout.as_millis());
             ex.fail(Fault::new(FaultKind::Timeout, message, &id), None).await
