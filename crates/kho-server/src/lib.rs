@@ -96,33 +96,16 @@ fn no_delay(
 }
 
 /// Serves `router` on one thread a core, each with a single-threaded runtime accepting
-/// from the same listening socket: a connection, and every gateway exchange on it
-/// (`/r1/…`, with its upstream connection), stays on the thread that accepted it, with
-/// no hand-off between threads. Every other request is handled on the runtime that
-/// called this, as it would be without these threads, so that SQL, ingests and pages
-/// still use all of that runtime's workers. After `shutdown` each thread finishes the
-/// requests it has, and this returns when all have.
+/// from the same listening socket: a connection, and every gateway exchange on it (with
+/// its upstream connection), stays on the thread that accepted it, with no hand-off
+/// between threads. (The management routes hand their requests to the main runtime
+/// themselves: see [`http::router`].) After `shutdown` each thread finishes the requests
+/// it has, and this returns when all have.
 async fn serve_per_core(
     listener: tokio::net::TcpListener,
     router: axum::Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use axum::response::IntoResponse;
-    let shared = tokio::runtime::Handle::current();
-    let router = router.layer(axum::middleware::from_fn(
-        move |request: axum::extract::Request, next: axum::middleware::Next| {
-            let shared = shared.clone();
-            async move {
-                if request.uri().path().starts_with("/r1/") {
-                    return next.run(request).await;
-                }
-                match shared.spawn(next.run(request)).await {
-                    Ok(response) => response,
-                    Err(_) => axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response(),
-                }
-            }
-        },
-    ));
     let listener = listener.into_std()?;
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let mut finished = Vec::new();

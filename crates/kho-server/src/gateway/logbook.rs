@@ -3,9 +3,10 @@
 //! 1. **Journal.** A record is written to the [`journal`](super::journal) before its
 //!    response may complete. When the journal is not synced (SQLite), the exchange
 //!    copies its own record into the journal's mapped segment under a lock and goes on:
-//!    no system call, no hand-off to another task and no wake-up back. When it is synced (PostgreSQL), the exchange
-//!    hands its record to the writer task, which takes every record waiting (group
-//!    commit), writes and syncs them at once and only then lets their responses go.
+//!    no system call, no hand-off to another task and no wake-up back. When it is
+//!    synced (PostgreSQL), the exchange hands its record to the writer task, which
+//!    takes every record waiting (group commit), writes and syncs them at once and only
+//!    then lets their responses go.
 //! 2. **Move.** Every [`MOVE_EVERY`] (or [`MOVE_RECORDS`] records) the writer task
 //!    closes the journal's segment and hands it to a second task, which appends its
 //!    records to the store in one transaction — chained under the store's
@@ -105,8 +106,8 @@ struct Shelf {
 }
 
 impl Shelf {
-    /// Writes `records` in one write (synced when the journal is) and keeps them for
-    /// the mover; `Ok(true)` when the segment is due to be moved ([`MOVE_RECORDS`]).
+    /// Appends `records` to the journal at once (synced when the journal is) and keeps
+    /// them for the mover; `Ok(true)` when the segment is due to be moved ([`MOVE_RECORDS`]).
     /// A failed write closes the segment, so that the next records start a clean one.
     fn write(&mut self, records: impl IntoIterator<Item = MessageRecord>) -> Result<bool, String> {
         if self.stopped {
