@@ -73,33 +73,137 @@ pub struct MessageRecord {
 
 impl MessageRecord {
     /// Lowercase hex SHA-256 of the UTF-8 bytes of this compact JSON array (no whitespace;
-    /// only `"`, `\` and control characters escaped, as Python's
+    /// only `"`, `\\` and control characters escaped, as Python's
     /// `json.dumps(a, separators=(",", ":"), ensure_ascii=False)` writes it):
     /// `["kho-message-record/1", seq, message_id, request_id, client, service, method, path,
     /// purpose, agreement_id, user_id, issue, request_in_ts, request_out_ts, response_in_ts,
     /// response_out_ts, request_size, response_size, status_code, succeeded, fault_code,
     /// fault_string, request_hash, [subjects…], body, prev_hash]` — absent options are
-    /// `null`, timestamps are their canonical text (`2026-01-31T08:00:00.000000Z`).
+    /// `null`, timestamps are their canonical text (`2026-01-31T08:00:00.000000Z`). The
+    /// part from `message_id` to `body` is [`MessageRecord::fields_text`].
     pub fn compute_hash(&self) -> String {
-        thread_local! {
-            /// The array's text, written in one piece and hashed in one piece.
-            static ARRAY: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-        }
-        let digest = ARRAY.with_borrow_mut(|array| {
-            array.clear();
-            serde_json::to_writer(&mut *array, &HashedFields(self)).expect("the record's fields serialise");
-            Sha256::digest(array.as_slice())
-        });
-        let mut text = [0u8; 64];
-        hex::encode_to_slice(digest, &mut text).expect("64 hex digits for 32 bytes");
-        String::from_utf8_lossy(&text).into_owned()
+        chain_hash(self.seq, &self.fields_text(), &self.prev_hash)
+    }
+
+    /// The record's fields from `message_id` to `body` as the compact JSON array the hash
+    /// covers (without the seq and the previous hash, which the log adds when it chains
+    /// the record): the form the journal and the store keep a record in.
+    pub fn fields_text(&self) -> String {
+        // A record's fields take a few hundred bytes: one allocation, not a doubling series.
+        let mut text = Vec::with_capacity(512);
+        serde_json::to_writer(&mut text, &Fields(self)).expect("the record's fields serialise");
+        String::from_utf8(text).expect("serde_json writes UTF-8")
+    }
+
+    /// The record whose [`fields_text`](MessageRecord::fields_text) is `fields`, with its
+    /// place in the chain.
+    pub fn from_fields(seq: i64, fields: &str, prev_hash: String, hash: String) -> Result<MessageRecord, String> {
+        let f: OwnedFields =
+            serde_json::from_str(fields).map_err(|e| format!("not the fields of a message record: {e}"))?;
+        Ok(MessageRecord {
+            seq,
+            message_id: f.0,
+            request_id: f.1,
+            client: f.2,
+            service: f.3,
+            method: f.4,
+            path: f.5,
+            purpose: f.6,
+            agreement_id: f.7,
+            user_id: f.8,
+            issue: f.9,
+            request_in_ts: f.10,
+            request_out_ts: f.11,
+            response_in_ts: f.12,
+            response_out_ts: f.13,
+            request_size: f.14,
+            response_size: f.15,
+            status_code: f.16,
+            succeeded: f.17,
+            fault_code: f.18,
+            fault_string: f.19,
+            request_hash: f.20,
+            subjects: f.21,
+            body: f.22,
+            prev_hash,
+            hash,
+        })
+    }
+
+    /// The record as the log writer carries it: its fields written once, as text.
+    pub fn into_entry(self) -> LogEntry {
+        let fields = self.fields_text();
+        LogEntry { fields, ..self.into_entry_unwritten() }
     }
 }
 
-/// The array [`MessageRecord::compute_hash`] hashes, serialised without a JSON tree.
-struct HashedFields<'a>(&'a MessageRecord);
+/// Bản ghi chờ ghi — a record on its way into the log: the text of its fields
+/// ([`MessageRecord::fields_text`]), kept as it is by the journal and the store, and what
+/// the store finds records by. The log numbers and chains it ([`seal_chain`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogEntry {
+    pub seq: i64,
+    pub message_id: String,
+    pub client: String,
+    pub service: String,
+    pub request_in_ts: DateTime<Utc>,
+    pub subjects: Vec<String>,
+    pub fields: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
 
-impl Serialize for HashedFields<'_> {
+impl LogEntry {
+    /// The entry of a record's fields text (as a journal line holds it).
+    pub fn from_fields(fields: String) -> Result<LogEntry, String> {
+        let r = MessageRecord::from_fields(0, &fields, String::new(), String::new())?;
+        Ok(LogEntry { fields, ..r.into_entry_unwritten() })
+    }
+
+    /// The whole record, in its place in the chain.
+    pub fn record(&self) -> Result<MessageRecord, String> {
+        MessageRecord::from_fields(self.seq, &self.fields, self.prev_hash.clone(), self.hash.clone())
+    }
+}
+
+impl MessageRecord {
+    /// [`MessageRecord::into_entry`] without writing the fields (the caller has them).
+    fn into_entry_unwritten(self) -> LogEntry {
+        LogEntry {
+            seq: 0,
+            message_id: self.message_id,
+            client: self.client,
+            service: self.service,
+            request_in_ts: self.request_in_ts,
+            subjects: self.subjects,
+            fields: String::new(),
+            prev_hash: String::new(),
+            hash: String::new(),
+        }
+    }
+}
+
+/// The hash of record `seq` with fields text `fields` after the record hashed `prev_hash`
+/// ([`MessageRecord::compute_hash`]), without parsing or writing the fields again.
+pub fn chain_hash(seq: i64, fields: &str, prev_hash: &str) -> String {
+    let inner = fields.strip_prefix('[').and_then(|f| f.strip_suffix(']')).unwrap_or(fields);
+    let mut d = Sha256::new();
+    d.update(b"[\"kho-message-record/1\",");
+    d.update(seq.to_string().as_bytes());
+    d.update(b",");
+    d.update(inner.as_bytes());
+    d.update(b",");
+    d.update(serde_json::to_string(prev_hash).expect("a string serialises").as_bytes());
+    d.update(b"]");
+    let mut text = [0u8; 64];
+    hex::encode_to_slice(d.finalize(), &mut text).expect("64 hex digits for 32 bytes");
+    String::from_utf8_lossy(&text).into_owned()
+}
+
+/// The fields from `message_id` to `body`, serialised as a JSON array without a tree.
+struct Fields<'a>(&'a MessageRecord);
+
+impl Serialize for Fields<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeTuple;
         let r = self.0;
@@ -107,9 +211,7 @@ impl Serialize for HashedFields<'_> {
         fn text(t: &Option<time::Canonical>) -> Option<&str> {
             t.as_ref().map(time::Canonical::as_str)
         }
-        let mut a = s.serialize_tuple(26)?;
-        a.serialize_element("kho-message-record/1")?;
-        a.serialize_element(&r.seq)?;
+        let mut a = s.serialize_tuple(23)?;
         a.serialize_element(&r.message_id)?;
         a.serialize_element(&r.request_id)?;
         a.serialize_element(&r.client)?;
@@ -133,21 +235,47 @@ impl Serialize for HashedFields<'_> {
         a.serialize_element(&r.request_hash)?;
         a.serialize_element(&r.subjects)?;
         a.serialize_element(&r.body)?;
-        a.serialize_element(&r.prev_hash)?;
         a.end()
     }
 }
 
-/// Numbers `records` `after_seq + 1, …` and links each to the one before, the first to
+/// [`Fields`] read back.
+#[derive(Deserialize)]
+struct OwnedFields(
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    #[serde(with = "time::canonical")] DateTime<Utc>,
+    #[serde(with = "time::canonical::option")] Option<DateTime<Utc>>,
+    #[serde(with = "time::canonical::option")] Option<DateTime<Utc>>,
+    #[serde(with = "time::canonical")] DateTime<Utc>,
+    i64,
+    i64,
+    u16,
+    bool,
+    Option<String>,
+    Option<String>,
+    String,
+    Vec<String>,
+    Option<String>,
+);
+
+/// Numbers `entries` `after_seq + 1, …` and links each to the one before, the first to
 /// `after_hash` (the log's head, or [`GENESIS_HASH`] for a new log).
-pub fn seal_chain(records: &mut [MessageRecord], after_seq: i64, after_hash: &str) {
+pub fn seal_chain(entries: &mut [LogEntry], after_seq: i64, after_hash: &str) {
     let (mut seq, mut prev) = (after_seq, after_hash.to_string());
-    for r in records {
+    for e in entries {
         seq += 1;
-        r.seq = seq;
-        r.prev_hash = prev;
-        r.hash = r.compute_hash();
-        prev = r.hash.clone();
+        e.seq = seq;
+        e.hash = chain_hash(seq, &e.fields, &prev);
+        e.prev_hash = std::mem::replace(&mut prev, e.hash.clone());
     }
 }
 
@@ -674,9 +802,9 @@ mod tests {
     }
 
     fn chain(n: i64) -> Vec<MessageRecord> {
-        let mut records: Vec<_> = (1..=n).map(record).collect();
-        seal_chain(&mut records, 0, GENESIS_HASH);
-        records
+        let mut entries: Vec<_> = (1..=n).map(|i| record(i).into_entry()).collect();
+        seal_chain(&mut entries, 0, GENESIS_HASH);
+        entries.iter().map(|e| e.record().unwrap()).collect()
     }
 
     fn head(records: &[MessageRecord]) -> Option<(i64, String)> {
@@ -747,7 +875,9 @@ mod tests {
         let cps = checkpoints(&key, &records, &[6]);
         records[3].user_id = None;
         let after = records[2].hash.clone();
-        seal_chain(&mut records[3..], 3, &after);
+        let mut resealed: Vec<_> = records.drain(3..).map(MessageRecord::into_entry).collect();
+        seal_chain(&mut resealed, 3, &after);
+        records.extend(resealed.iter().map(|e| e.record().unwrap()));
         let (seq, reason) = broken_at(&verify(&records, cps, Some(key.public_hex())));
         assert_eq!(seq, 6);
         assert!(reason.contains("rewritten after it was signed"), "{reason}");
@@ -866,9 +996,27 @@ mod tests {
     }
 
     #[test]
+    fn a_record_goes_into_its_fields_text_and_back_unchanged() {
+        let mut r = chain(3).remove(2);
+        r.fault_string = Some("a \"quoted\" \\ line\nand \u{1} Việt".into());
+        r.body = Some("sealed".into());
+        let entry = r.clone().into_entry();
+        assert!(entry.fields.starts_with("[\"msg-3\",\"req-3\","), "{}", entry.fields);
+        let back = MessageRecord::from_fields(r.seq, &entry.fields, r.prev_hash.clone(), r.hash.clone()).unwrap();
+        assert_eq!(back.fields_text(), entry.fields);
+        assert_eq!(chain_hash(r.seq, &entry.fields, &r.prev_hash), r.compute_hash());
+        let e = LogEntry::from_fields(entry.fields.clone()).unwrap();
+        assert_eq!((e.message_id.as_str(), e.client.as_str(), e.subjects.len()), ("msg-3", r.client.as_str(), 1));
+        let err = MessageRecord::from_fields(1, "[\"only one\"]", String::new(), String::new()).unwrap_err();
+        assert!(err.contains("not the fields of a message record"), "{err}");
+    }
+
+    #[test]
     fn nanosecond_timestamps_hash_the_same_after_a_text_round_trip() {
-        let mut records = chain(1);
-        let r = &mut records[0];
+        let r = &mut record(1);
+        let mut sealed = [r.clone().into_entry()];
+        seal_chain(&mut sealed, 0, GENESIS_HASH);
+        (r.seq, r.prev_hash, r.hash) = (1, GENESIS_HASH.into(), sealed[0].hash.clone());
         assert_eq!(r.request_in_ts.timestamp_subsec_nanos() % 1000, 789);
         let hash = r.compute_hash();
         r.request_in_ts = time::parse(&time::format(&r.request_in_ts)).unwrap();

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use kho_core::audit::AuditContext;
 use kho_core::identity::SubsystemId;
-use kho_exchange::msglog::{seal_chain, Checkpoint, MessageRecord};
+use kho_exchange::msglog::{seal_chain, Checkpoint, LogEntry, MessageRecord};
 use kho_exchange::registry::CheckedTerms;
 use kho_exchange::{Agreement, AgreementStatus, EndpointRule, NewService, Service, ServiceTarget};
 use serde_json::json;
@@ -89,7 +89,7 @@ pub trait ExchangeStore: Send + Sync {
 
     /// Chains `records` after the head and stores them in one transaction; they come
     /// back with their seq and hashes. Returns the new head.
-    async fn append_messages(&self, records: &mut [MessageRecord]) -> StoreResult<(i64, String)>;
+    async fn append_messages(&self, records: &mut [LogEntry]) -> StoreResult<(i64, String)>;
     async fn message_head(&self) -> StoreResult<(i64, String)>;
     /// Records with seq > `after_seq`, in seq order.
     async fn message_range(&self, after_seq: i64, limit: i64) -> StoreResult<Vec<MessageRecord>>;
@@ -114,9 +114,11 @@ const AGREEMENT_COLS: &str = "a.id, c.xroad_id AS consumer, p.xroad_id AS provid
 const AGREEMENT_FROM: &str = "exchange_agreements a JOIN subsystems c ON c.id = a.consumer_id \
      JOIN exchange_services e ON e.id = a.service_id JOIN subsystems p ON p.id = e.provider_id";
 
-const MESSAGE_COLS: &str = "seq, message_id, request_id, client, service, method, path, purpose, agreement_id, \
-     user_id, issue, request_in_ts, request_out_ts, response_in_ts, response_out_ts, request_size, response_size, \
-     status_code, succeeded, fault_code, fault_string, request_hash, subjects, body, prev_hash, hash";
+/// A message-log row: the record's fields as the text its hash covers, and its place in
+/// the chain; `message_id`, `client`, `service` and `request_in_ts` are kept beside the
+/// text to find records by.
+const MESSAGE_COLS: &str = "seq, fields, prev_hash, hash";
+const MESSAGE_INSERT_COLS: &str = "seq, message_id, client, service, request_in_ts, fields, prev_hash, hash";
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {e}"))
@@ -182,35 +184,10 @@ fn agreement_from(r: &AnyRow) -> StoreResult<Agreement> {
 }
 
 fn message_from(r: &AnyRow) -> StoreResult<MessageRecord> {
-    let ts_col = |c: &str| -> StoreResult<DateTime<Utc>> { parse_ts(&r.try_get::<String, _>(c)?) };
-    Ok(MessageRecord {
-        seq: r.try_get("seq")?,
-        message_id: r.try_get("message_id")?,
-        request_id: r.try_get("request_id")?,
-        client: r.try_get("client")?,
-        service: r.try_get("service")?,
-        method: r.try_get("method")?,
-        path: r.try_get("path")?,
-        purpose: r.try_get("purpose")?,
-        agreement_id: r.try_get("agreement_id")?,
-        user_id: r.try_get("user_id")?,
-        issue: r.try_get("issue")?,
-        request_in_ts: ts_col("request_in_ts")?,
-        request_out_ts: parse_opt_ts(r.try_get("request_out_ts")?)?,
-        response_in_ts: parse_opt_ts(r.try_get("response_in_ts")?)?,
-        response_out_ts: ts_col("response_out_ts")?,
-        request_size: r.try_get("request_size")?,
-        response_size: r.try_get("response_size")?,
-        status_code: r.try_get::<i64, _>("status_code")? as u16,
-        succeeded: r.try_get::<i64, _>("succeeded")? != 0,
-        fault_code: r.try_get("fault_code")?,
-        fault_string: r.try_get("fault_string")?,
-        request_hash: r.try_get("request_hash")?,
-        subjects: json_list(r, "subjects")?,
-        body: r.try_get("body")?,
-        prev_hash: r.try_get("prev_hash")?,
-        hash: r.try_get("hash")?,
-    })
+    let seq: i64 = r.try_get("seq")?;
+    let fields: String = r.try_get("fields")?;
+    MessageRecord::from_fields(seq, &fields, r.try_get("prev_hash")?, r.try_get("hash")?)
+        .map_err(|e| corrupt(&format!("message-log record {seq}"), e))
 }
 
 fn checkpoint_from(r: &AnyRow) -> StoreResult<Checkpoint> {
@@ -420,7 +397,7 @@ impl ExchangeStore for SqlStore {
         rows.iter().map(|r| Ok((r.try_get("fingerprint")?, r.try_get("subsystem_id")?))).collect()
     }
 
-    async fn append_messages(&self, records: &mut [MessageRecord]) -> StoreResult<(i64, String)> {
+    async fn append_messages(&self, records: &mut [LogEntry]) -> StoreResult<(i64, String)> {
         let mut tx = self.pool.begin().await?;
         // Locks the head row and reads it in one statement.
         let head = sqlx::query("UPDATE message_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
@@ -562,8 +539,8 @@ fn placeholder(backend: Backend, n: usize) -> String {
     }
 }
 
-async fn insert_messages(backend: Backend, tx: &mut crate::sql::Tx, records: &[MessageRecord]) -> StoreResult<()> {
-    const COLUMNS: usize = 26;
+async fn insert_messages(backend: Backend, tx: &mut crate::sql::Tx, records: &[LogEntry]) -> StoreResult<()> {
+    const COLUMNS: usize = 8;
     let mut rest = records;
     while !rest.is_empty() {
         let size = ROWS_PER_INSERT.into_iter().find(|n| *n <= rest.len()).unwrap_or(1);
@@ -575,35 +552,17 @@ async fn insert_messages(backend: Backend, tx: &mut crate::sql::Tx, records: &[M
                 format!("({})", params.join(", "))
             })
             .collect();
-        let sql = format!("INSERT INTO message_log ({MESSAGE_COLS}) VALUES {}", tuples.join(", "));
+        let sql = format!("INSERT INTO message_log ({MESSAGE_INSERT_COLS}) VALUES {}", tuples.join(", "));
         let mut q = sqlx::query(&sql);
         // Text is bound as `&str`, which the driver borrows; a `&String` would be copied.
         for r in chunk {
             q = q
                 .bind(r.seq)
                 .bind(r.message_id.as_str())
-                .bind(r.request_id.as_str())
                 .bind(r.client.as_str())
                 .bind(r.service.as_str())
-                .bind(r.method.as_str())
-                .bind(r.path.as_str())
-                .bind(r.purpose.as_str())
-                .bind(r.agreement_id.as_deref())
-                .bind(r.user_id.as_deref())
-                .bind(r.issue.as_deref())
                 .bind(ts(&r.request_in_ts))
-                .bind(r.request_out_ts.as_ref().map(ts))
-                .bind(r.response_in_ts.as_ref().map(ts))
-                .bind(ts(&r.response_out_ts))
-                .bind(r.request_size)
-                .bind(r.response_size)
-                .bind(i64::from(r.status_code))
-                .bind(i64::from(r.succeeded))
-                .bind(r.fault_code.as_deref())
-                .bind(r.fault_string.as_deref())
-                .bind(r.request_hash.as_str())
-                .bind(to_json(&r.subjects))
-                .bind(r.body.as_deref())
+                .bind(r.fields.as_str())
                 .bind(r.prev_hash.as_str())
                 .bind(r.hash.as_str());
         }

@@ -171,7 +171,7 @@ impl SqlStore {
             })
             .connect(&url)
             .await?;
-        crate::migrate::run(&pool).await?;
+        crate::migrate::run(&pool, backend).await?;
         Ok(Self { pool, backend })
     }
 

@@ -1,6 +1,8 @@
 //! Sổ ghi tạm — the message log's journal: the file a record is written to before its
-//! response completes. Records go in as JSON lines (a record, or a batch on
-//! PostgreSQL, at a time) into numbered segments
+//! response completes. Records go in as lines (a record, or a batch on PostgreSQL, at
+//! a time), each the record's fields text — the JSON array its hash covers
+//! ([`MessageRecord::fields_text`]), written once and kept as it is by the store —
+//! into numbered segments
 //! (`segment-00000000000000000001.jsonl`, …) under `<data dir>/message-journal`.
 //! The log writer closes a segment every few hundred milliseconds and moves its records
 //! into the store in one transaction, where they are chained; a moved segment is deleted.
@@ -21,7 +23,7 @@
 //! crashing, not the machine losing power. On PostgreSQL, whose commits are synced,
 //! every batch is synced too (`msync` of the pages it touched).
 
-use kho_exchange::msglog::MessageRecord;
+use kho_exchange::msglog::{LogEntry, MessageRecord};
 use memmap2::{MmapMut, MmapOptions};
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -155,11 +157,11 @@ impl Journal {
         Ok((journal, found.into_iter().map(|(_, p)| p).collect()))
     }
 
-    /// Appends `records` to the open segment (and syncs them on PostgreSQL).
-    pub fn append(&mut self, records: &[MessageRecord]) -> io::Result<()> {
+    /// Appends `entries` to the open segment (and syncs them on PostgreSQL).
+    pub fn append(&mut self, entries: &[LogEntry]) -> io::Result<()> {
         self.buffer.clear();
-        for r in records {
-            serde_json::to_writer(&mut self.buffer, r)?;
+        for e in entries {
+            self.buffer.extend_from_slice(e.fields.as_bytes());
             self.buffer.push(b'\n');
         }
         if self.open.is_none() {
@@ -180,8 +182,9 @@ impl Journal {
 
 /// The records of a segment. A last line cut short (the process stopped in the
 /// middle of a write) is left out: its responses were never completed. Any other
-/// line that is not a record is an error naming the file and line.
-pub fn read_segment(path: &Path) -> Result<Vec<MessageRecord>, String> {
+/// line that is not a record is an error naming the file and line. A line that is a
+/// whole record as a JSON object (the journal's earlier form) is read too.
+pub fn read_segment(path: &Path) -> Result<Vec<LogEntry>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     // A segment the process did not close ends in the zero bytes it had reserved.
     let text = text.trim_end_matches('\0');
@@ -189,8 +192,12 @@ pub fn read_segment(path: &Path) -> Result<Vec<MessageRecord>, String> {
     let lines: Vec<&str> = text.lines().collect();
     let mut records = Vec::with_capacity(lines.len());
     for (i, line) in lines.iter().enumerate() {
-        match serde_json::from_str(line) {
-            Ok(r) => records.push(r),
+        let entry = match line.starts_with('{') {
+            true => serde_json::from_str(line).map(MessageRecord::into_entry).map_err(|e| e.to_string()),
+            false => LogEntry::from_fields(line.to_string()),
+        };
+        match entry {
+            Ok(e) => records.push(e),
             Err(_) if i + 1 == lines.len() && !complete => break,
             Err(e) => return Err(format!("{} line {}: not a message record ({e})", path.display(), i + 1)),
         }
@@ -219,18 +226,31 @@ pub(crate) mod tests {
         }
     }
 
+    pub(crate) fn entry(id: &str) -> LogEntry {
+        record(id).into_entry()
+    }
+
+    /// A segment's records as their fields text, the form the journal keeps.
+    fn read_texts(path: &Path) -> Vec<String> {
+        read_segment(path).unwrap().into_iter().map(|e| e.fields).collect()
+    }
+
+    fn texts<'a>(entries: impl IntoIterator<Item = &'a LogEntry>) -> Vec<String> {
+        entries.into_iter().map(|e| e.fields.clone()).collect()
+    }
+
     #[test]
     fn segments_are_numbered_read_back_and_found_again_at_start() {
         let dir = tempfile::tempdir().unwrap();
         let (mut j, leftover) = Journal::open(dir.path(), false).unwrap();
         assert!(leftover.is_empty());
         assert_eq!(j.close_segment(), None, "nothing written, no segment");
-        let (a, b, c) = (record("a"), record("b"), record("c"));
+        let (a, b, c) = (entry("a"), entry("b"), entry("c"));
         j.append(&[a.clone(), b.clone()]).unwrap();
         j.append(std::slice::from_ref(&c)).unwrap();
         let first = j.close_segment().unwrap();
         assert!(first.ends_with("segment-00000000000000000001.jsonl"), "{}", first.display());
-        assert_eq!(read_segment(&first).unwrap(), vec![a.clone(), b, c]);
+        assert_eq!(read_texts(&first), texts([&a, &b, &c]));
         j.append(&[a]).unwrap();
         drop(j);
         let (_again, leftover) = Journal::open(dir.path(), false).unwrap();
@@ -250,17 +270,17 @@ pub(crate) mod tests {
     fn a_closed_segment_is_cut_to_its_records_and_an_unclosed_one_reads_past_its_zeros() {
         let dir = tempfile::tempdir().unwrap();
         let (mut j, _) = Journal::open(dir.path(), false).unwrap();
-        let (a, b) = (record("a"), record("b"));
+        let (a, b) = (entry("a"), entry("b"));
         j.append(&[a.clone(), b.clone()]).unwrap();
         let closed = j.close_segment().unwrap();
-        let expected = [&a, &b].iter().map(|r| serde_json::to_string(r).unwrap() + "\n").collect::<String>();
+        let expected = format!("{}\n{}\n", a.fields, b.fields);
         assert_eq!(std::fs::read_to_string(&closed).unwrap(), expected, "no reserved bytes are left after closing");
 
         j.append(std::slice::from_ref(&a)).unwrap();
         let unclosed = dir.path().join("segment-00000000000000000002.jsonl");
         assert_eq!(std::fs::metadata(&unclosed).unwrap().len(), CHUNK as u64, "the piece is reserved on disk");
         drop(j);
-        assert_eq!(read_segment(&unclosed).unwrap(), vec![a]);
+        assert_eq!(read_texts(&unclosed), texts([&a]));
     }
 
     #[test]
@@ -269,21 +289,25 @@ pub(crate) mod tests {
         let (mut j, _) = Journal::open(dir.path(), false).unwrap();
         let big =
             |id: &str, fill: char| MessageRecord { body: Some(fill.to_string().repeat(CHUNK * 2 / 3)), ..record(id) };
-        let records = vec![big("a", 'x'), record("b"), big("c", 'y')];
+        let records: Vec<_> = [big("a", 'x'), record("b"), big("c", 'y')].map(MessageRecord::into_entry).into();
         j.append(&records[..2]).unwrap();
         j.append(&records[2..]).unwrap();
         let path = j.close_segment().unwrap();
         assert!(std::fs::metadata(&path).unwrap().len() > CHUNK as u64, "the segment spans two pieces");
-        assert_eq!(read_segment(&path).unwrap(), records);
+        assert_eq!(read_texts(&path), texts(&records));
     }
 
     #[test]
     fn a_torn_last_line_is_left_out_and_a_broken_one_elsewhere_is_named() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("segment-00000000000000000001.jsonl");
-        let line = serde_json::to_string(&record("a")).unwrap();
+        let line = entry("a").fields;
         std::fs::write(&path, format!("{line}\n{}", &line[..40])).unwrap();
-        assert_eq!(read_segment(&path).unwrap().len(), 1);
+        assert_eq!(read_texts(&path), vec![line.clone()]);
+        let b = record("b");
+        let earlier_form = serde_json::to_string(&b).unwrap();
+        std::fs::write(&path, format!("{line}\n{earlier_form}\n")).unwrap();
+        assert_eq!(read_texts(&path), vec![line.clone(), b.fields_text()], "a whole record as an object is read too");
         std::fs::write(&path, format!("{line}\n{{oops\n{line}\n")).unwrap();
         let e = read_segment(&path).unwrap_err();
         assert!(e.contains("line 2: not a message record"), "{e}");

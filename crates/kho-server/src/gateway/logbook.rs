@@ -30,7 +30,7 @@ use super::journal::{self, Journal};
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use http_body::{Body as HttpBody, Frame, SizeHint};
-use kho_exchange::msglog::{MessageRecord, NodeKey};
+use kho_exchange::msglog::{LogEntry, MessageRecord, NodeKey};
 use kho_store::{Backend, MessageQuery, MetadataStore};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
@@ -87,7 +87,7 @@ pub struct JournalStats {
 #[allow(clippy::large_enum_variant)]
 enum Entry {
     /// A record for the synced journal, and who waits for it to be written.
-    Record(MessageRecord, Option<Ack>),
+    Record(LogEntry, Option<Ack>),
     /// Someone waits for everything journaled so far to be in the store.
     Settle(Ack),
 }
@@ -96,7 +96,7 @@ enum Entry {
 struct Shelf {
     journal: Journal,
     /// The records of the segments below, in journal order.
-    pending: Vec<MessageRecord>,
+    pending: Vec<LogEntry>,
     /// Segments closed and not yet handed over (one cut short by a failed write).
     closed: Vec<PathBuf>,
     /// Set when the log stops: nothing is written any more.
@@ -109,7 +109,7 @@ impl Shelf {
     /// Appends `records` to the journal at once (synced when the journal is) and keeps
     /// them for the mover; `Ok(true)` when the segment is due to be moved ([`MOVE_RECORDS`]).
     /// A failed write closes the segment, so that the next records start a clean one.
-    fn write(&mut self, records: impl IntoIterator<Item = MessageRecord>) -> Result<bool, String> {
+    fn write(&mut self, records: impl IntoIterator<Item = LogEntry>) -> Result<bool, String> {
         if self.stopped {
             return Err("the message log is closed".into());
         }
@@ -132,7 +132,7 @@ impl Shelf {
     }
 
     /// Closes the open segment and takes every record written so far.
-    fn take(&mut self) -> (Vec<PathBuf>, Vec<MessageRecord>) {
+    fn take(&mut self) -> (Vec<PathBuf>, Vec<LogEntry>) {
         let mut paths = std::mem::take(&mut self.closed);
         paths.extend(self.journal.close_segment());
         (paths, std::mem::take(&mut self.pending))
@@ -236,9 +236,11 @@ impl Logbook {
         &self.public_key
     }
 
-    /// Journals a record; `Ok` once it is written.
+    /// Journals a record; `Ok` once it is written. Its fields are written as text here,
+    /// once: the journal and the store keep that text.
     pub async fn submit(&self, record: MessageRecord) -> Result<(), String> {
         self.wait_for_room().await;
+        let record = record.into_entry();
         if self.inline {
             return self.write_inline(record);
         }
@@ -251,6 +253,7 @@ impl Logbook {
 
     /// Journals a record without waiting (a response that was abandoned).
     pub fn submit_detached(&self, record: MessageRecord) {
+        let record = record.into_entry();
         let outcome = if self.inline {
             self.write_inline(record)
         } else {
@@ -261,7 +264,7 @@ impl Logbook {
         }
     }
 
-    fn write_inline(&self, record: MessageRecord) -> Result<(), String> {
+    fn write_inline(&self, record: LogEntry) -> Result<(), String> {
         if lock(&self.shelf).write(std::iter::once(record))? {
             self.full.notify_one();
         }
@@ -319,7 +322,7 @@ async fn copy_wal(store: Arc<dyn MetadataStore>, mut stop: watch::Receiver<bool>
 /// Closed segments on their way into the store.
 struct Segment {
     paths: Vec<PathBuf>,
-    records: Vec<MessageRecord>,
+    records: Vec<LogEntry>,
     /// How many of the records count as [`Held`] (none for a segment found at start).
     held: usize,
     settled: Vec<Ack>,
@@ -456,7 +459,7 @@ impl Mover {
                 let query =
                     MessageQuery { message_id: Some(last.message_id.clone()), limit: 1000, ..Default::default() };
                 match self.store.list_messages(&query).await {
-                    Ok(found) => found.iter().any(|r| r.request_id == last.request_id),
+                    Ok(found) => found.iter().any(|r| r.fields_text() == last.fields),
                     Err(e) => {
                         tracing::error!(error = %e, path = %path.display(), "cannot check a journal segment; kept");
                         return;
@@ -653,7 +656,7 @@ impl Drop for LoggedBody {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gateway::journal::tests::record;
+    use crate::gateway::journal::tests::{entry, record};
     use kho_store::testing::TestDb;
 
     const POLICY: CheckpointPolicy = CheckpointPolicy { every_records: 1000, every: Duration::from_secs(10) };
@@ -734,16 +737,16 @@ mod tests {
         // A crash after the first segment was committed but before it was deleted, and
         // before the second was moved at all; the third was cut in the middle of a line.
         let (mut journal, _) = Journal::open(dir.path(), false).unwrap();
-        let moved = [record("m1"), record("m2")];
+        let moved = [entry("m1"), entry("m2")];
         journal.append(&moved).unwrap();
         journal.close_segment().unwrap();
         store.append_messages(&mut moved.clone()).await.unwrap();
-        let waiting = [record("w1"), record("w2"), record("w3")];
+        let waiting = [entry("w1"), entry("w2"), entry("w3")];
         journal.append(&waiting).unwrap();
         journal.close_segment().unwrap();
         drop(journal);
         let third = dir.path().join("segment-00000000000000000003.jsonl");
-        let line = serde_json::to_string(&record("t1")).unwrap();
+        let line = entry("t1").fields;
         std::fs::write(&third, format!("{line}\n{}", &line[..30])).unwrap();
 
         let stats = JournalStats::default();

@@ -325,7 +325,7 @@ fn fault_response(fault: &Fault, retry_after: Option<u64>) -> Response {
 mod tests {
     use super::*;
     use crate::config::Settings;
-    use journal::tests::record;
+    use journal::tests::entry;
     use journal::Journal;
 
     #[test]
@@ -347,7 +347,7 @@ mod tests {
         assert!(move_journal_left(&kho).await.unwrap(), "no journal yet: nothing to move");
         {
             let (mut running, _) = Journal::open(&dir.path().join(JOURNAL_DIR), false).unwrap();
-            running.append(&[record("left-1"), record("left-2")]).unwrap();
+            running.append(&[entry("left-1"), entry("left-2")]).unwrap();
             assert!(!move_journal_left(&kho).await.unwrap(), "a running node's journal is left to it");
             assert_eq!(kho.store.count_messages().await.unwrap(), 0);
         }

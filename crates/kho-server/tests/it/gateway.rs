@@ -827,7 +827,10 @@ enum Tamper {
 impl Tamper {
     fn statements(self) -> &'static [&'static str] {
         match self {
-            Self::Alter => &["UPDATE message_log SET purpose = 'quang-cao' WHERE seq = 2"],
+            Self::Alter => {
+                &["UPDATE message_log SET fields = replace(fields, '\"xac-minh-cu-tru\"', '\"quang-cao\"') \
+                 WHERE seq = 2"]
+            }
             Self::Delete => &["DELETE FROM message_log WHERE seq = 2"],
             // Records 2 and 3 trade places: every field but seq.
             Self::Swap => &[

@@ -3,8 +3,8 @@
 //! deleting or reordering a stored record is found by the verifier.
 
 use crate::{on_every_backend, Fixture};
-use kho_exchange::msglog::{ChainVerifier, MessageRecord, NodeKey};
-use kho_store::MessageQuery;
+use kho_exchange::msglog::{ChainVerifier, LogEntry, MessageRecord, NodeKey};
+use kho_store::{Backend, MessageQuery};
 
 fn record(i: usize) -> MessageRecord {
     let now = kho_core::time::now();
@@ -29,7 +29,7 @@ fn record(i: usize) -> MessageRecord {
         status_code: 200,
         succeeded: true,
         fault_code: None,
-        fault_string: None,
+        fault_string: (i == 3).then(|| "lỗi \"máy chủ\" \\ hết hạn\n".into()),
         request_hash: "h".into(),
         subjects: if i % 100 == 7 { vec!["subject-x".into()] } else { vec![] },
         body: None,
@@ -40,7 +40,7 @@ fn record(i: usize) -> MessageRecord {
 
 /// Appends `n` records in batches of 150 and 250 and signs a checkpoint over the head.
 async fn fill(f: &Fixture, n: usize, key: &NodeKey) {
-    let mut records: Vec<MessageRecord> = (1..=n).map(record).collect();
+    let mut records: Vec<LogEntry> = (1..=n).map(|i| record(i).into_entry()).collect();
     for batch in records.chunks_mut(250) {
         let (first, rest) = batch.split_at_mut(batch.len().min(150));
         f.store.append_messages(first).await.unwrap();
@@ -82,7 +82,7 @@ async fn records_chain_across_batches_and_read_back_the_same(f: Fixture) {
 async fn an_altered_record_is_found(f: Fixture) {
     let key = NodeKey::generate();
     fill(&f, 30, &key).await;
-    f.sql("UPDATE message_log SET purpose = 'quang-cao' WHERE seq = 12").await;
+    f.sql("UPDATE message_log SET fields = replace(fields, '\"xac-minh\"', '\"quang-cao\"') WHERE seq = 12").await;
     let report = verify(&f, &key).await;
     assert!(!report.intact);
     let first = report.first_break.unwrap();
@@ -111,7 +111,70 @@ async fn reordered_records_are_found(f: Fixture) {
     assert_eq!(report.first_break.unwrap().seq, 5, "{}", report.message);
 }
 
+/// A log stored before records kept their fields as text (migration 12) is carried
+/// over whole: every record reads back the same and the chain still verifies.
+async fn records_stored_in_the_earlier_columns_are_carried_over(f: Fixture) {
+    let key = NodeKey::generate();
+    fill(&f, 12, &key).await;
+    let records = f.store.message_range(0, 100).await.unwrap();
+    // The table as migration 8 made it, holding the same records column by column.
+    let exchange = include_str!("../../migrations/0008_exchange.sql");
+    let start = exchange.find("CREATE TABLE message_log (").unwrap();
+    let table = &exchange[start..start + exchange[start..].find(");").unwrap() + 2];
+    f.sql("DROP TABLE message_log").await;
+    f.sql(table).await;
+    for r in &records {
+        let placeholders: Vec<String> = (1..=26).map(|n| format!("${n}")).collect();
+        let ts = |t: &chrono::DateTime<chrono::Utc>| kho_core::time::format(t);
+        sqlx::query(&format!(
+            "INSERT INTO message_log (seq, message_id, request_id, client, service, method, path, purpose, \
+             agreement_id, user_id, issue, request_in_ts, request_out_ts, response_in_ts, response_out_ts, \
+             request_size, response_size, status_code, succeeded, fault_code, fault_string, request_hash, subjects, \
+             body, prev_hash, hash) VALUES ({})",
+            placeholders.join(", ")
+        ))
+        .bind(r.seq)
+        .bind(&r.message_id)
+        .bind(&r.request_id)
+        .bind(&r.client)
+        .bind(&r.service)
+        .bind(&r.method)
+        .bind(&r.path)
+        .bind(&r.purpose)
+        .bind(&r.agreement_id)
+        .bind(&r.user_id)
+        .bind(&r.issue)
+        .bind(ts(&r.request_in_ts))
+        .bind(r.request_out_ts.as_ref().map(ts))
+        .bind(r.response_in_ts.as_ref().map(ts))
+        .bind(ts(&r.response_out_ts))
+        .bind(r.request_size)
+        .bind(r.response_size)
+        .bind(i64::from(r.status_code))
+        .bind(i64::from(r.succeeded))
+        .bind(&r.fault_code)
+        .bind(&r.fault_string)
+        .bind(&r.request_hash)
+        .bind(serde_json::to_string(&r.subjects).unwrap())
+        .bind(&r.body)
+        .bind(&r.prev_hash)
+        .bind(&r.hash)
+        .execute(&f.raw)
+        .await
+        .unwrap();
+    }
+    let migration = match f.db.backend {
+        Backend::Sqlite => include_str!("../../migrations/0012_message_fields.sqlite.sql"),
+        Backend::Postgres => include_str!("../../migrations/0012_message_fields.postgres.sql"),
+    };
+    sqlx::raw_sql(migration).execute(&f.raw).await.unwrap();
+    assert_eq!(f.store.message_range(0, 100).await.unwrap(), records, "every field as it was");
+    let report = verify(&f, &key).await;
+    assert!(report.intact && report.records == 12, "{}", report.message);
+}
+
 on_every_backend!(
+    records_stored_in_the_earlier_columns_are_carried_over,
     records_chain_across_batches_and_read_back_the_same,
     an_altered_record_is_found,
     a_deleted_record_is_found,
