@@ -73,7 +73,7 @@ pub struct MessageRecord {
 
 impl MessageRecord {
     /// Lowercase hex SHA-256 of the UTF-8 bytes of this compact JSON array (no whitespace;
-    /// only `"`, `\\` and control characters escaped, as Python's
+    /// only `"`, `\` and control characters escaped, as Python's
     /// `json.dumps(a, separators=(",", ":"), ensure_ascii=False)` writes it):
     /// `["kho-message-record/1", seq, message_id, request_id, client, service, method, path,
     /// purpose, agreement_id, user_id, issue, request_in_ts, request_out_ts, response_in_ts,
@@ -135,6 +135,21 @@ impl MessageRecord {
         let fields = self.fields_text();
         LogEntry { fields, ..self.into_entry_unwritten() }
     }
+
+    /// [`MessageRecord::into_entry`] without writing the fields (the caller has them).
+    fn into_entry_unwritten(self) -> LogEntry {
+        LogEntry {
+            seq: 0,
+            message_id: self.message_id,
+            client: self.client,
+            service: self.service,
+            request_in_ts: self.request_in_ts,
+            subjects: self.subjects,
+            fields: String::new(),
+            prev_hash: String::new(),
+            hash: String::new(),
+        }
+    }
 }
 
 /// Bản ghi chờ ghi — a record on its way into the log: the text of its fields
@@ -163,23 +178,6 @@ impl LogEntry {
     /// The whole record, in its place in the chain.
     pub fn record(&self) -> Result<MessageRecord, String> {
         MessageRecord::from_fields(self.seq, &self.fields, self.prev_hash.clone(), self.hash.clone())
-    }
-}
-
-impl MessageRecord {
-    /// [`MessageRecord::into_entry`] without writing the fields (the caller has them).
-    fn into_entry_unwritten(self) -> LogEntry {
-        LogEntry {
-            seq: 0,
-            message_id: self.message_id,
-            client: self.client,
-            service: self.service,
-            request_in_ts: self.request_in_ts,
-            subjects: self.subjects,
-            fields: String::new(),
-            prev_hash: String::new(),
-            hash: String::new(),
-        }
     }
 }
 
