@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use kho_core::audit::AuditContext;
 use kho_core::identity::SubsystemId;
-use kho_exchange::msglog::{seal_chain, Checkpoint, LogEntry, MessageRecord};
+use kho_exchange::msglog::{seal_chain, Checkpoint, LogEntry, MessageRecord, StoredMessage};
 use kho_exchange::registry::CheckedTerms;
 use kho_exchange::{Agreement, AgreementStatus, EndpointRule, NewService, Service, ServiceTarget};
 use serde_json::json;
@@ -93,6 +93,9 @@ pub trait ExchangeStore: Send + Sync {
     async fn message_head(&self) -> StoreResult<(i64, String)>;
     /// Records with seq > `after_seq`, in seq order.
     async fn message_range(&self, after_seq: i64, limit: i64) -> StoreResult<Vec<MessageRecord>>;
+    /// Records after `after_seq` as stored, their fields text unread (for verification:
+    /// a text altered so that it no longer reads as a record is still checked).
+    async fn stored_messages(&self, after_seq: i64, limit: i64) -> StoreResult<Vec<StoredMessage>>;
     async fn list_messages(&self, query: &MessageQuery) -> StoreResult<Vec<MessageRecord>>;
     async fn count_messages(&self) -> StoreResult<i64>;
     async fn add_checkpoint(&self, checkpoint: &Checkpoint) -> StoreResult<()>;
@@ -421,6 +424,21 @@ impl ExchangeStore for SqlStore {
     async fn message_head(&self) -> StoreResult<(i64, String)> {
         let row = sqlx::query("SELECT seq, hash FROM message_head WHERE id = 1").fetch_one(&self.pool).await?;
         Ok((row.try_get("seq")?, row.try_get("hash")?))
+    }
+
+    async fn stored_messages(&self, after_seq: i64, limit: i64) -> StoreResult<Vec<StoredMessage>> {
+        let sql = format!("SELECT {MESSAGE_COLS} FROM message_log WHERE seq > $1 ORDER BY seq LIMIT $2");
+        let rows = sqlx::query(&sql).bind(after_seq).bind(limit).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(StoredMessage {
+                    seq: r.try_get("seq")?,
+                    fields: r.try_get("fields")?,
+                    prev_hash: r.try_get("prev_hash")?,
+                    hash: r.try_get("hash")?,
+                })
+            })
+            .collect()
     }
 
     async fn message_range(&self, after_seq: i64, limit: i64) -> StoreResult<Vec<MessageRecord>> {

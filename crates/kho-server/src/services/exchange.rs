@@ -459,11 +459,11 @@ impl Kho {
         verifier.expect_checkpoints(self.store.checkpoints().await?);
         let mut after = 0;
         loop {
-            let page = self.store.message_range(after, PAGE).await?;
+            let page = self.store.stored_messages(after, PAGE).await?;
             let Some(last) = page.last() else { break };
             after = last.seq;
             for r in &page {
-                if verifier.push(r).is_err() {
+                if verifier.push_stored(r).is_err() {
                     return Ok(verifier.finish(Some(self.store.message_head().await?)));
                 }
             }

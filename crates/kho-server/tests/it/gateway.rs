@@ -820,6 +820,8 @@ async fn dot_segments_cannot_climb_out_of_an_agreed_endpoint() {
 #[derive(Debug, Clone, Copy)]
 enum Tamper {
     Alter,
+    /// The fields text replaced by something that is not a record at all.
+    Garble,
     Delete,
     Swap,
 }
@@ -831,6 +833,7 @@ impl Tamper {
                 &["UPDATE message_log SET fields = replace(fields, '\"xac-minh-cu-tru\"', '\"quang-cao\"') \
                  WHERE seq = 2"]
             }
+            Self::Garble => &["UPDATE message_log SET fields = 'gone' WHERE seq = 2"],
             Self::Delete => &["DELETE FROM message_log WHERE seq = 2"],
             // Records 2 and 3 trade places: every field but seq.
             Self::Swap => &[
@@ -843,7 +846,7 @@ impl Tamper {
 
     fn reason(self) -> &'static str {
         match self {
-            Self::Alter => "record 2 was altered",
+            Self::Alter | Self::Garble => "record 2 was altered",
             Self::Delete => "record 2 is missing: record 3 follows record 1",
             Self::Swap => "record 2 does not follow record 1",
         }
@@ -883,7 +886,7 @@ async fn tamper_and_verify(db: Option<TestDb>, tamper: Tamper) {
 
 #[tokio::test]
 async fn a_tampered_message_log_is_detected_on_sqlite_and_postgresql() {
-    for tamper in [Tamper::Alter, Tamper::Delete, Tamper::Swap] {
+    for tamper in [Tamper::Alter, Tamper::Garble, Tamper::Delete, Tamper::Swap] {
         tamper_and_verify(None, tamper).await;
         // Outside CI without KHO_TEST_POSTGRES_URL the PostgreSQL run is skipped; in CI it is required.
         if let Some(db) = TestDb::postgres().await {

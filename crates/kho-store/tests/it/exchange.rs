@@ -55,11 +55,11 @@ async fn verify(f: &Fixture, key: &NodeKey) -> kho_exchange::msglog::VerifyRepor
     v.expect_checkpoints(f.store.checkpoints().await.unwrap());
     let mut after = 0;
     loop {
-        let page = f.store.message_range(after, 300).await.unwrap();
+        let page = f.store.stored_messages(after, 300).await.unwrap();
         let Some(last) = page.last() else { break };
         after = last.seq;
         for r in &page {
-            let _ = v.push(r);
+            let _ = v.push_stored(r);
         }
     }
     v.finish(Some(f.store.message_head().await.unwrap()))
@@ -87,6 +87,16 @@ async fn an_altered_record_is_found(f: Fixture) {
     assert!(!report.intact);
     let first = report.first_break.unwrap();
     assert_eq!(first.seq, 12);
+    assert!(first.reason.contains("altered"), "{}", first.reason);
+}
+
+async fn a_record_altered_into_something_else_than_a_record_is_found(f: Fixture) {
+    let key = NodeKey::generate();
+    fill(&f, 30, &key).await;
+    f.sql("UPDATE message_log SET fields = 'gone' WHERE seq = 17").await;
+    let report = verify(&f, &key).await;
+    let first = report.first_break.unwrap();
+    assert_eq!(first.seq, 17);
     assert!(first.reason.contains("altered"), "{}", first.reason);
 }
 
@@ -177,6 +187,7 @@ on_every_backend!(
     records_stored_in_the_earlier_columns_are_carried_over,
     records_chain_across_batches_and_read_back_the_same,
     an_altered_record_is_found,
+    a_record_altered_into_something_else_than_a_record_is_found,
     a_deleted_record_is_found,
     reordered_records_are_found,
 );
