@@ -174,11 +174,6 @@ impl LogEntry {
         let r = MessageRecord::from_fields(0, &fields, String::new(), String::new())?;
         Ok(LogEntry { fields, ..r.into_entry_unwritten() })
     }
-
-    /// The whole record, in its place in the chain.
-    pub fn record(&self) -> Result<MessageRecord, String> {
-        MessageRecord::from_fields(self.seq, &self.fields, self.prev_hash.clone(), self.hash.clone())
-    }
 }
 
 /// A record as the store keeps it: its place in the chain and its fields text, unread.
@@ -188,6 +183,13 @@ pub struct StoredMessage {
     pub fields: String,
     pub prev_hash: String,
     pub hash: String,
+}
+
+impl StoredMessage {
+    /// The whole record, in its place in the chain.
+    pub fn record(&self) -> Result<MessageRecord, String> {
+        MessageRecord::from_fields(self.seq, &self.fields, self.prev_hash.clone(), self.hash.clone())
+    }
 }
 
 /// What the chain check needs of a record, however it was read.
@@ -202,12 +204,8 @@ struct Link<'a> {
 pub fn chain_hash(seq: i64, fields: &str, prev_hash: &str) -> String {
     let inner = fields.strip_prefix('[').and_then(|f| f.strip_suffix(']')).unwrap_or(fields);
     let mut d = Sha256::new();
-    d.update(b"[\"kho-message-record/1\",");
-    d.update(seq.to_string().as_bytes());
-    d.update(b",");
-    d.update(inner.as_bytes());
-    d.update(b",");
-    d.update(serde_json::to_string(prev_hash).expect("a string serialises").as_bytes());
+    write!(d, "[\"kho-message-record/1\",{seq},{inner},").expect("a hasher takes every byte");
+    serde_json::to_writer(&mut d, prev_hash).expect("a string serialises");
     d.update(b"]");
     let mut text = [0u8; 64];
     hex::encode_to_slice(d.finalize(), &mut text).expect("64 hex digits for 32 bytes");
@@ -453,10 +451,7 @@ impl ChainVerifier {
             if as_stored == r.hash {
                 return as_stored;
             }
-            match MessageRecord::from_fields(r.seq, &r.fields, r.prev_hash.clone(), String::new()) {
-                Ok(record) => record.compute_hash(),
-                Err(_) => as_stored,
-            }
+            r.record().map_or(as_stored, |record| record.compute_hash())
         })
     }
 
@@ -839,7 +834,12 @@ mod tests {
     fn chain(n: i64) -> Vec<MessageRecord> {
         let mut entries: Vec<_> = (1..=n).map(|i| record(i).into_entry()).collect();
         seal_chain(&mut entries, 0, GENESIS_HASH);
-        entries.iter().map(|e| e.record().unwrap()).collect()
+        entries.iter().map(sealed).collect()
+    }
+
+    /// The record of an entry the log chained.
+    fn sealed(e: &LogEntry) -> MessageRecord {
+        MessageRecord::from_fields(e.seq, &e.fields, e.prev_hash.clone(), e.hash.clone()).unwrap()
     }
 
     fn head(records: &[MessageRecord]) -> Option<(i64, String)> {
@@ -912,7 +912,7 @@ mod tests {
         let after = records[2].hash.clone();
         let mut resealed: Vec<_> = records.drain(3..).map(MessageRecord::into_entry).collect();
         seal_chain(&mut resealed, 3, &after);
-        records.extend(resealed.iter().map(|e| e.record().unwrap()));
+        records.extend(resealed.iter().map(sealed));
         let (seq, reason) = broken_at(&verify(&records, cps, Some(key.public_hex())));
         assert_eq!(seq, 6);
         assert!(reason.contains("rewritten after it was signed"), "{reason}");

@@ -186,11 +186,21 @@ fn agreement_from(r: &AnyRow) -> StoreResult<Agreement> {
     })
 }
 
+fn stored_message_from(r: &AnyRow) -> StoreResult<StoredMessage> {
+    Ok(StoredMessage {
+        seq: r.try_get("seq")?,
+        fields: r.try_get("fields")?,
+        prev_hash: r.try_get("prev_hash")?,
+        hash: r.try_get("hash")?,
+    })
+}
+
 fn message_from(r: &AnyRow) -> StoreResult<MessageRecord> {
-    let seq: i64 = r.try_get("seq")?;
-    let fields: String = r.try_get("fields")?;
-    MessageRecord::from_fields(seq, &fields, r.try_get("prev_hash")?, r.try_get("hash")?)
-        .map_err(|e| corrupt(&format!("message-log record {seq}"), e))
+    record_of(&stored_message_from(r)?)
+}
+
+fn record_of(s: &StoredMessage) -> StoreResult<MessageRecord> {
+    s.record().map_err(|e| corrupt(&format!("message-log record {}", s.seq), e))
 }
 
 fn checkpoint_from(r: &AnyRow) -> StoreResult<Checkpoint> {
@@ -428,22 +438,18 @@ impl ExchangeStore for SqlStore {
 
     async fn stored_messages(&self, after_seq: i64, limit: i64) -> StoreResult<Vec<StoredMessage>> {
         let sql = format!("SELECT {MESSAGE_COLS} FROM message_log WHERE seq > $1 ORDER BY seq LIMIT $2");
-        let rows = sqlx::query(&sql).bind(after_seq).bind(limit).fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(StoredMessage {
-                    seq: r.try_get("seq")?,
-                    fields: r.try_get("fields")?,
-                    prev_hash: r.try_get("prev_hash")?,
-                    hash: r.try_get("hash")?,
-                })
-            })
+        sqlx::query(&sql)
+            .bind(after_seq)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(stored_message_from)
             .collect()
     }
 
     async fn message_range(&self, after_seq: i64, limit: i64) -> StoreResult<Vec<MessageRecord>> {
-        let sql = format!("SELECT {MESSAGE_COLS} FROM message_log WHERE seq > $1 ORDER BY seq LIMIT $2");
-        sqlx::query(&sql).bind(after_seq).bind(limit).fetch_all(&self.pool).await?.iter().map(message_from).collect()
+        self.stored_messages(after_seq, limit).await?.iter().map(record_of).collect()
     }
 
     async fn list_messages(&self, query: &MessageQuery) -> StoreResult<Vec<MessageRecord>> {

@@ -192,9 +192,10 @@ pub fn read_segment(path: &Path) -> Result<Vec<LogEntry>, String> {
     let lines: Vec<&str> = text.lines().collect();
     let mut records = Vec::with_capacity(lines.len());
     for (i, line) in lines.iter().enumerate() {
-        let entry = match line.starts_with('{') {
-            true => serde_json::from_str(line).map(MessageRecord::into_entry).map_err(|e| e.to_string()),
-            false => LogEntry::from_fields(line.to_string()),
+        let entry = if line.starts_with('{') {
+            serde_json::from_str(line).map(MessageRecord::into_entry).map_err(|e| e.to_string())
+        } else {
+            LogEntry::from_fields(line.to_string())
         };
         match entry {
             Ok(e) => records.push(e),
