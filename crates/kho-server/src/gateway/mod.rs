@@ -96,11 +96,14 @@ pub struct Gateway {
     clients: thread_local::ThreadLocal<upstream::Client>,
     limiter: RateLimiter,
     quota: Quota,
+    /// The main multi-threaded runtime, where dataset reads run (see [`on_main`]).
+    main: tokio::runtime::Handle,
     pub mode: Mode,
 }
 
 impl Gateway {
-    /// Starts the message-log writer on Kho's store with the node's key.
+    /// Starts the message-log writer on Kho's store with the node's key. Called on the
+    /// main runtime, which then also runs the dataset reads.
     pub fn start(kho: Arc<Kho>, metrics: Arc<Metrics>, mode: Mode) -> kho_core::Result<Arc<Self>> {
         let tls = match &mode {
             Mode::Agent(a) => {
@@ -121,6 +124,7 @@ impl Gateway {
             clients: thread_local::ThreadLocal::new(),
             limiter: RateLimiter::default(),
             quota: Quota::default(),
+            main: tokio::runtime::Handle::current(),
             mode,
         }))
     }
@@ -247,7 +251,16 @@ async fn call(State(gw): State<Arc<Gateway>>, request: Request) -> Response {
     }
     ex.service = Some(entry.clone());
     match &entry.service.target {
-        ServiceTarget::Dataset { .. } => dataset::serve(gw, ex, &entry, &agreement, &call, request).await,
+        ServiceTarget::Dataset { .. } => {
+            // A dataset read is a query over the warehouse: it runs on the main runtime,
+            // so that it never holds up the other exchanges of the serving thread.
+            let (main, id) = (gw.main.clone(), ex.record.message_id.clone());
+            let read = async move { dataset::serve(gw, ex, &entry, &agreement, &call, request).await };
+            on_main(&main, read).await.unwrap_or_else(|_| {
+                let fault = Fault::new(FaultKind::Internal, "the dataset read stopped; see the server log", &id);
+                fault_response(&fault, None)
+            })
+        }
         ServiceTarget::Proxied { backend_url, backend_token, .. } => {
             let target = upstream::Target {
                 base: backend_url.clone(),
@@ -258,6 +271,24 @@ async fn call(State(gw): State<Arc<Gateway>>, request: Request) -> Response {
             upstream::forward(gw, ex, target, request).await
         }
     }
+}
+
+/// Runs `work` on the `main` runtime and waits for it there, leaving the calling
+/// thread free for its other tasks. When the caller goes first (its client closed the
+/// connection), the work is stopped: an exchange dropped with it is logged as such.
+async fn on_main<T: Send + 'static>(
+    main: &tokio::runtime::Handle,
+    work: impl std::future::Future<Output = T> + Send + 'static,
+) -> Result<T, tokio::task::JoinError> {
+    struct StopWhenDropped(tokio::task::AbortHandle);
+    impl Drop for StopWhenDropped {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+    let task = main.spawn(work);
+    let _stop = StopWhenDropped(task.abort_handle());
+    task.await
 }
 
 pub(crate) fn header(headers: &HeaderMap, name: impl axum::http::header::AsHeaderName) -> Option<&str> {
@@ -327,6 +358,60 @@ mod tests {
     use crate::config::Settings;
     use journal::tests::entry;
     use journal::Journal;
+
+    #[test]
+    fn work_handed_to_the_main_runtime_runs_there_and_leaves_the_serving_thread_free() {
+        let main = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("main-runtime")
+            .enable_all()
+            .build()
+            .unwrap();
+        let serving = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let handle = main.handle().clone();
+        serving.block_on(async move {
+            let ran_on = on_main(&handle, async { std::thread::current().name().map(String::from) }).await;
+            assert_eq!(ran_on.unwrap().as_deref(), Some("main-runtime"));
+
+            // A long read (a busy thread for 600 ms) while another exchange of this
+            // thread waits 20 ms: that one is answered long before the read ends.
+            let started = std::time::Instant::now();
+            let read = on_main(&handle, async { std::thread::sleep(std::time::Duration::from_millis(600)) });
+            let other = async {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                started.elapsed()
+            };
+            let (read, other) = tokio::join!(read, other);
+            read.unwrap();
+            assert!(other < std::time::Duration::from_millis(400), "the other exchange waited {other:?}");
+        });
+    }
+
+    #[test]
+    fn work_on_the_main_runtime_stops_when_its_caller_goes() {
+        let main = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let serving = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let (handle, (dropped, was_dropped)) = (main.handle().clone(), tokio::sync::oneshot::channel::<()>());
+        struct Guard(Option<tokio::sync::oneshot::Sender<()>>);
+        impl Drop for Guard {
+            fn drop(&mut self) {
+                let _ = self.0.take().map(|s| s.send(()));
+            }
+        }
+        serving.block_on(async move {
+            let guard = Guard(Some(dropped));
+            let work = on_main(&handle, async move {
+                let _guard = guard;
+                std::future::pending::<()>().await
+            });
+            let gone = tokio::time::timeout(std::time::Duration::from_millis(50), work).await;
+            assert!(gone.is_err(), "the work never ends by itself");
+            tokio::time::timeout(std::time::Duration::from_secs(5), was_dropped)
+                .await
+                .expect("the work is stopped once its caller is gone")
+                .unwrap();
+        });
+    }
 
     #[test]
     fn dot_segments_are_found_however_they_are_written() {
