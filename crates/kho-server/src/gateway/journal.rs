@@ -16,7 +16,9 @@
 //! file's page cache, so a record copied in survives the process stopping or crashing
 //! exactly as a written one would; there is no system call, and no file lock, per record.
 //! A closed segment is cut to its length; one the process did not close (it stopped)
-//! ends in zero bytes, which [`read_segment`] leaves out.
+//! ends in zero bytes, which [`read_segment`] leaves out. After the machine itself
+//! stopped, pages in the middle that never reached the disk read as zeros too: their
+//! lines are left out and counted, and the records around them are read.
 //!
 //! The journal is not synced when the store is SQLite, whose commits (in WAL mode with
 //! `synchronous = NORMAL`) are not synced either: both survive the process stopping or
@@ -180,30 +182,52 @@ impl Journal {
     }
 }
 
+/// What a segment holds when read back.
+#[derive(Debug)]
+pub struct SegmentRead {
+    pub records: Vec<LogEntry>,
+    /// Lines holding zero bytes, left out: pages of the file that never reached the
+    /// disk before the machine stopped (the journal is not synced on SQLite). Each
+    /// such line is at least one record lost; the records around it are read.
+    pub zeroed_lines: usize,
+}
+
 /// The records of a segment. A last line cut short (the process stopped in the
-/// middle of a write) is left out: its responses were never completed. Any other
-/// line that is not a record is an error naming the file and line. A line that is a
-/// whole record as a JSON object (the journal's earlier form) is read too.
-pub fn read_segment(path: &Path) -> Result<Vec<LogEntry>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+/// middle of a write) is left out: its responses were never completed. A line with
+/// zero bytes in it (a record never holds one: JSON escapes control characters) is a
+/// page lost to a machine crash and is left out and counted. Any other line that is
+/// not a record is an error naming the file and line. A line that is a whole record
+/// as a JSON object (the journal's earlier form) is read too.
+pub fn read_segment(path: &Path) -> Result<SegmentRead, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     // A segment the process did not close ends in the zero bytes it had reserved.
-    let text = text.trim_end_matches('\0');
-    let complete = text.ends_with('\n');
-    let lines: Vec<&str> = text.lines().collect();
-    let mut records = Vec::with_capacity(lines.len());
+    let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    let text = &bytes[..end];
+    let complete = text.ends_with(b"\n");
+    let lines: Vec<&[u8]> = match text.strip_suffix(b"\n").unwrap_or(text) {
+        [] => Vec::new(),
+        body => body.split(|&b| b == b'\n').collect(),
+    };
+    let mut read = SegmentRead { records: Vec::with_capacity(lines.len()), zeroed_lines: 0 };
     for (i, line) in lines.iter().enumerate() {
-        let entry = if line.starts_with('{') {
-            serde_json::from_str(line).map(MessageRecord::into_entry).map_err(|e| e.to_string())
-        } else {
-            LogEntry::from_fields(line.to_string())
+        if line.contains(&0) {
+            read.zeroed_lines += 1;
+            continue;
+        }
+        let entry = match std::str::from_utf8(line) {
+            Err(e) => Err(e.to_string()),
+            Ok(line) if line.starts_with('{') => {
+                serde_json::from_str(line).map(MessageRecord::into_entry).map_err(|e| e.to_string())
+            }
+            Ok(line) => LogEntry::from_fields(line.to_string()),
         };
         match entry {
-            Ok(e) => records.push(e),
+            Ok(e) => read.records.push(e),
             Err(_) if i + 1 == lines.len() && !complete => break,
             Err(e) => return Err(format!("{} line {}: not a message record ({e})", path.display(), i + 1)),
         }
     }
-    Ok(records)
+    Ok(read)
 }
 
 #[cfg(test)]
@@ -233,7 +257,9 @@ pub(crate) mod tests {
 
     /// A segment's records as their fields text, the form the journal keeps.
     fn read_texts(path: &Path) -> Vec<String> {
-        read_segment(path).unwrap().into_iter().map(|e| e.fields).collect()
+        let read = read_segment(path).unwrap();
+        assert_eq!(read.zeroed_lines, 0);
+        read.records.into_iter().map(|e| e.fields).collect()
     }
 
     fn texts<'a>(entries: impl IntoIterator<Item = &'a LogEntry>) -> Vec<String> {
@@ -312,5 +338,22 @@ pub(crate) mod tests {
         std::fs::write(&path, format!("{line}\n{{oops\n{line}\n")).unwrap();
         let e = read_segment(&path).unwrap_err();
         assert!(e.contains("line 2: not a message record"), "{e}");
+    }
+
+    #[test]
+    fn pages_a_machine_crash_left_as_zeros_lose_their_records_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("segment-00000000000000000001.jsonl");
+        let [a, b, c, d, e] = ["a", "b", "c", "d", "e"].map(|id| entry(id).fields);
+        // b's end, all of c and d's start never reached the disk; e and the reserved
+        // tail follow.
+        let mut bytes = format!("{a}\n{b}\n{c}\n{d}\n{e}\n").into_bytes();
+        let hole = a.len() + 1 + b.len() / 2..a.len() + b.len() + c.len() + 3 + d.len() / 2;
+        bytes[hole].fill(0);
+        bytes.extend(std::iter::repeat_n(0, 4096));
+        std::fs::write(&path, &bytes).unwrap();
+        let read = read_segment(&path).unwrap();
+        assert_eq!(texts(&read.records), vec![a, e], "the records around the hole are read");
+        assert_eq!(read.zeroed_lines, 1, "b, c and d ran together into one zeroed line");
     }
 }

@@ -447,7 +447,18 @@ impl Mover {
     /// deletion (its last record is in the store already).
     async fn recover(&mut self, path: &Path) {
         let records = match journal::read_segment(path) {
-            Ok(r) => r,
+            Ok(read) => {
+                if read.zeroed_lines > 0 {
+                    tracing::warn!(
+                        path = %path.display(),
+                        zeroed_lines = read.zeroed_lines,
+                        records = read.records.len(),
+                        "a message-journal segment has lines the machine's stop left as zeros: at least one record \
+                         each is lost; the records around them are moved"
+                    );
+                }
+                read.records
+            }
             Err(e) => {
                 tracing::error!(error = %e, "a message-journal segment cannot be read; it is kept where it is");
                 return;
