@@ -2,7 +2,7 @@
 //! Node, which forwards to the central gateway, which calls the provider's backend — all
 //! real HTTP on loopback ports. Calls outside an agreement are refused with X-Road
 //! faults; dataset services show masked fields; limits and backend failures have their
-//! own statuses; every exchange lands in a hash-chained log whose tampering is found on
+//! own statuses; bodies stream both ways without being held whole; every exchange lands in a hash-chained log whose tampering is found on
 //! both databases; and a plain X-Road client written from the protocol alone gets along.
 
 use crate::{client, spawn_app, TestApp, PASSWORD};
@@ -962,4 +962,118 @@ async fn a_plain_http_xroad_client_calls_dataset_and_proxied_services_and_metase
     let by_service = |s: &str| records.iter().filter(|r| r.service == format!("{PROVIDER}/{s}")).count();
     assert!(by_service("dan-cu") >= 2 && by_service("persons") >= 1, "{records:#?}");
     assert!(records.iter().any(|r| r.service.ends_with("/listMethods")));
+}
+
+// ---- streaming ----------------------------------------------------------------------
+
+/// Bytes each way in the streaming test, sent as a first MiB and then the rest.
+const STREAMED: usize = 8 << 20;
+const PIECE: usize = 1 << 20;
+
+/// A backend whose `GET /download` sends a first MiB and the rest only once `release`
+/// is notified, and whose `POST /upload` notifies `seen` on the first bytes of the body
+/// and answers with the number of bytes it received.
+async fn streaming_backend(release: Arc<tokio::sync::Notify>, seen: Arc<tokio::sync::Notify>) -> String {
+    let download = get(move || async move {
+        let pieces = futures::stream::unfold(0usize, move |sent| {
+            let release = release.clone();
+            async move {
+                if sent == STREAMED {
+                    return None;
+                }
+                if sent == PIECE {
+                    // The rest waits until the caller has the first MiB.
+                    if tokio::time::timeout(Duration::from_secs(30), release.notified()).await.is_err() {
+                        return Some((Err(std::io::Error::other("the first MiB never reached the caller")), sent));
+                    }
+                }
+                Some((Ok::<_, std::io::Error>(axum::body::Bytes::from(vec![b'd'; PIECE])), sent + PIECE))
+            }
+        });
+        axum::body::Body::from_stream(pieces)
+    });
+    let upload = post(move |body: axum::body::Body| async move {
+        use http_body_util::BodyExt;
+        let mut body = body;
+        let mut received = 0usize;
+        while let Some(frame) = body.frame().await {
+            let Ok(data) = frame.unwrap().into_data() else { continue };
+            if received == 0 && !data.is_empty() {
+                seen.notify_one();
+            }
+            received += data.len();
+        }
+        Json(json!({ "received": received }))
+    });
+    let app = Router::new().route("/download", download).route("/upload", upload);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test]
+async fn bodies_stream_both_ways_and_are_never_held_whole() {
+    let app = spawn_app().await;
+    let p = Parties::create(&app.kho).await;
+    let (release, seen) = (Arc::new(tokio::sync::Notify::new()), Arc::new(tokio::sync::Notify::new()));
+    let files = proxied(&app.kho, "files", &streaming_backend(release.clone(), seen.clone()).await, None, None).await;
+    agree(&app.kho, &files, terms(&["GET /download", "POST /upload"]), true).await;
+    let wait = Duration::from_secs(10);
+
+    // Download: the caller has the first MiB while the backend still holds the rest.
+    let mut r = client()
+        .get(format!("{}/r1/{PROVIDER}/files/download", app.base))
+        .header("x-road-client", CONSUMER)
+        .header("x-road-purpose", PURPOSE)
+        .header("x-road-id", "tai-xuong")
+        .bearer_auth(&p.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let mut got = tokio::time::timeout(wait, r.chunk())
+        .await
+        .expect("the answer's first bytes arrive before the backend sends the rest")
+        .unwrap()
+        .expect("a first chunk")
+        .len();
+    release.notify_one();
+    while let Some(chunk) = r.chunk().await.unwrap() {
+        got += chunk.len();
+    }
+    assert_eq!(got, STREAMED);
+
+    // Upload: the backend has the first MiB before the caller sends the rest.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = app.base.trim_start_matches("http://").to_string();
+    let mut tcp = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head = format!(
+        "POST /r1/{PROVIDER}/files/upload HTTP/1.1\r\nHost: {address}\r\nX-Road-Client: {CONSUMER}\r\n\
+         X-Road-Purpose: {PURPOSE}\r\nX-Road-Id: tai-len\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        p.token
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let piece = [format!("{PIECE:x}\r\n").into_bytes(), vec![b'u'; PIECE], b"\r\n".to_vec()].concat();
+    tcp.write_all(&piece).await.unwrap();
+    tokio::time::timeout(wait, seen.notified()).await.expect("the backend has the first bytes before the rest is sent");
+    for _ in 1..STREAMED / PIECE {
+        tcp.write_all(&piece).await.unwrap();
+    }
+    tcp.write_all(b"0\r\n\r\n").await.unwrap();
+    let mut answer = Vec::new();
+    tcp.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8(answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let receipt = json!({ "received": STREAMED }).to_string();
+    assert!(answer.ends_with(&receipt), "{answer}");
+
+    let uploaded = (STREAMED as i64, receipt.len() as i64);
+    for (id, (request_size, response_size)) in [("tai-xuong", (0, STREAMED as i64)), ("tai-len", uploaded)] {
+        let records = records_of(&app.kho, id).await;
+        assert_eq!(records.len(), 1, "{id}");
+        let r = &records[0];
+        assert_eq!((r.status_code, r.request_size, r.response_size), (200, request_size, response_size), "{id}");
+    }
 }
