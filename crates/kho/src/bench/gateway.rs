@@ -104,7 +104,7 @@ pub fn run(args: &BenchArgs, work: &mut Workdir) -> anyhow::Result<ExitCode> {
     let bare = BareProxy::start(backend.address, &format!("/r1/{PROVIDER}/{SERVICE}"))
         .context("cannot start the bare hyper proxy")?;
     println!(
-        "  hyper: a bare proxy in this process (hyper's HTTP/1.1 server, hyper-util's pooled client): no \
+        "  hyper: a bare proxy in this process (a thread a core as in kho serve: hyper's HTTP/1.1 server, a hyper-util pooled client a thread): no \
          authentication, agreement, limiter or log — for comparison"
     );
     let kho = Kho { exe: std::env::current_exe()?, data: work.file("kho-gateway-data") };
