@@ -276,6 +276,9 @@ async fn call(State(gw): State<Arc<Gateway>>, request: Request) -> Response {
 /// Runs `work` on the `main` runtime and waits for it there, leaving the calling
 /// thread free for its other tasks. When the caller goes first (its client closed the
 /// connection), the work is stopped: an exchange dropped with it is logged as such.
+/// (The management routes' hand-off, `http::on_main_runtime`, lets its work finish
+/// instead: an ingest stopped between its steps would leave them half done, while a
+/// dataset read only reads.)
 async fn on_main<T: Send + 'static>(
     main: &tokio::runtime::Handle,
     work: impl std::future::Future<Output = T> + Send + 'static,

@@ -285,6 +285,16 @@ pub async fn call(url: &str, p: &Parties, without: &[&str], with: &[(&str, &str)
     Reply::read(client().get(url).headers(headers).send().await.unwrap()).await
 }
 
+/// A gateway GET as the consumer sends it (client, purpose, token and this X-Road-Id),
+/// on `http`, for a test that reads the answer its own way.
+fn consumer_get(http: &reqwest::Client, url: String, p: &Parties, id: &str) -> reqwest::RequestBuilder {
+    http.get(url)
+        .header("x-road-client", CONSUMER)
+        .header("x-road-purpose", PURPOSE)
+        .header("x-road-id", id)
+        .bearer_auth(&p.token)
+}
+
 /// A whole response.
 pub struct Reply {
     pub status: u16,
@@ -744,14 +754,7 @@ async fn a_caller_that_leaves_before_the_answer_still_has_its_record() {
     let slow = proxied(&app.kho, "slow", &provider_backend().await, None, Some(10_000)).await;
     agree(&app.kho, &slow, terms(&["GET /slow"]), true).await;
     let impatient = reqwest::Client::builder().timeout(Duration::from_millis(300)).build().unwrap();
-    let sent = impatient
-        .get(format!("{}/r1/{PROVIDER}/slow/slow", app.base))
-        .header("x-road-client", CONSUMER)
-        .header("x-road-purpose", PURPOSE)
-        .header("x-road-id", "roi-di-som")
-        .bearer_auth(&p.token)
-        .send()
-        .await;
+    let sent = consumer_get(&impatient, format!("{}/r1/{PROVIDER}/slow/slow", app.base), &p, "roi-di-som").send().await;
     assert!(sent.is_err(), "the caller gives up before the backend answers");
     let mut records = Vec::new();
     for _ in 0..50 {
@@ -992,9 +995,8 @@ async fn streaming_backend(release: Arc<tokio::sync::Notify>, seen: Arc<tokio::s
         });
         axum::body::Body::from_stream(pieces)
     });
-    let upload = post(move |body: axum::body::Body| async move {
+    let upload = post(move |mut body: axum::body::Body| async move {
         use http_body_util::BodyExt;
-        let mut body = body;
         let mut received = 0usize;
         while let Some(frame) = body.frame().await {
             let Ok(data) = frame.unwrap().into_data() else { continue };
@@ -1022,15 +1024,8 @@ async fn bodies_stream_both_ways_and_are_never_held_whole() {
     let wait = Duration::from_secs(10);
 
     // Download: the caller has the first MiB while the backend still holds the rest.
-    let mut r = client()
-        .get(format!("{}/r1/{PROVIDER}/files/download", app.base))
-        .header("x-road-client", CONSUMER)
-        .header("x-road-purpose", PURPOSE)
-        .header("x-road-id", "tai-xuong")
-        .bearer_auth(&p.token)
-        .send()
-        .await
-        .unwrap();
+    let download = format!("{}/r1/{PROVIDER}/files/download", app.base);
+    let mut r = consumer_get(&client(), download, &p, "tai-xuong").send().await.unwrap();
     assert_eq!(r.status(), 200);
     let mut got = tokio::time::timeout(wait, r.chunk())
         .await
