@@ -56,7 +56,7 @@ pub struct ServiceAdd {
     /// The column GET /rows/{key} looks up (and, for personal data, names the data subject).
     #[arg(long, requires = "resource")]
     key: Option<String>,
-    /// How long the backend may take, in milliseconds.
+    /// How long the backend's answer (or a dataset read) may take, in milliseconds.
     #[arg(long)]
     timeout_ms: Option<u64>,
     /// Keep request and response bodies, sealed, in the message log.

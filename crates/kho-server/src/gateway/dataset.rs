@@ -46,7 +46,8 @@ pub async fn serve(
             return ex.fail(fault, None).await;
         }
     }
-    match answer(&gw, entry, agreement, &call.path, &query, &id).await {
+    let timeout = std::time::Duration::from_millis(entry.service.timeout_ms);
+    match within(timeout, &id, answer(&gw, entry, agreement, &call.path, &query, &id)).await {
         Ok((status, body, subjects)) => {
             let mut ex = ex;
             ex.record.subjects = subjects;
@@ -54,6 +55,24 @@ pub async fn serve(
         }
         Err(fault) => ex.fail(fault, None).await,
     }
+}
+
+/// Runs a dataset read under its service's timeout, as a proxied call's backend runs
+/// under it: a read still running then is stopped (its query with it) and answered
+/// 504.
+async fn within<T>(
+    timeout: std::time::Duration,
+    id: &str,
+    read: impl std::future::Future<Output = Result<T, Fault>>,
+) -> Result<T, Fault> {
+    tokio::time::timeout(timeout, read).await.unwrap_or_else(|_| {
+        let message = format!(
+            "the dataset read did not finish within {} ms (the service's timeout) and was stopped; ask for fewer \
+             rows (limit) or narrower filters",
+            timeout.as_millis()
+        );
+        Err(Fault::new(FaultKind::Timeout, message, id))
+    })
 }
 
 fn json_response(status: StatusCode, body: Value) -> Response {
@@ -248,4 +267,33 @@ pub async fn openapi(kho: &Kho, service: &Service) -> kho_core::Result<Value> {
         "paths": paths,
         "components": {"schemas": {"Row": {"type": "object", "properties": properties}}},
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn a_read_past_the_services_timeout_is_stopped_and_answered_504() {
+        let quick = within(Duration::from_millis(100), "id-1", async { Ok::<_, Fault>(7) }).await;
+        assert_eq!(quick.unwrap(), 7, "a read within the timeout is answered as it is");
+
+        let (stopped, was_stopped) = tokio::sync::oneshot::channel::<()>();
+        struct Guard(Option<tokio::sync::oneshot::Sender<()>>);
+        impl Drop for Guard {
+            fn drop(&mut self) {
+                let _ = self.0.take().map(|s| s.send(()));
+            }
+        }
+        let endless = async move {
+            let _guard = Guard(Some(stopped));
+            std::future::pending::<Result<(), Fault>>().await
+        };
+        let fault = within(Duration::from_millis(150), "id-2", endless).await.unwrap_err();
+        assert_eq!((fault.status, fault.kind.as_str()), (504, "Server.ServerProxy.NetworkError"));
+        assert!(fault.message.contains("within 150 ms"), "{}", fault.message);
+        assert_eq!(fault.detail, "id-2");
+        was_stopped.await.expect("the read is stopped, not left running");
+    }
 }
