@@ -436,9 +436,16 @@ enum AuditCommand {
     },
 }
 
+/// What the log shows unless `KHO_LOG` says otherwise: Kho's own events (every
+/// `kho*` target) and the request lines from `tower_http` at `info`; the libraries
+/// underneath (the Delta kernel, tantivy, DataFusion, sqlx, hyper) only warnings and
+/// errors, since their `info` events (each table scan, each index commit) drown what an
+/// operator needs to see.
+const DEFAULT_LOG_FILTER: &str = "warn,kho=info,tower_http=info";
+
 fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("KHO_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
@@ -1057,4 +1064,53 @@ async fn ingest(
         writeln!(out, "  {:<32} {:<8} {}", c.name, c.kind, c.header)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// A log sink the test reads back.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_default_log_shows_kho_and_the_request_lines_and_only_the_warnings_of_libraries() {
+        let sink = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER))
+            .with_writer({
+                let sink = sink.clone();
+                move || sink.clone()
+            })
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(target: "kho::cli", "listening");
+            tracing::info!(target: "kho_server::gateway::logbook", "moving a journal segment");
+            tracing::info!(target: "tower_http::trace::on_response", "finished processing request");
+            tracing::info!(target: "buoyant_kernel::scan", "ScanMetadataCompleted");
+            tracing::info!(target: "tantivy::indexer::index_writer", "Preparing commit");
+            tracing::warn!(target: "tantivy::directory", "a library's warning");
+            tracing::debug!(target: "kho_store::sql", "a debug line");
+        });
+        let log = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        for shown in ["listening", "moving a journal segment", "finished processing request", "a library's warning"] {
+            assert!(log.contains(shown), "{shown:?} is missing from:\n{log}");
+        }
+        for hidden in ["ScanMetadataCompleted", "Preparing commit", "a debug line"] {
+            assert!(!log.contains(hidden), "{hidden:?} should not be in:\n{log}");
+        }
+    }
 }
