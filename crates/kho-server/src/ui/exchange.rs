@@ -194,11 +194,21 @@ fn kind_name(l: Lang, target: &ServiceTarget) -> &'static str {
     }
 }
 
-fn target_detail(target: &ServiceTarget) -> Markup {
+/// A dataset service's resource as the registry page names it: its title, linked to
+/// its page by its slug.
+struct ResourceName {
+    title: String,
+    key: String,
+}
+
+fn target_detail(target: &ServiceTarget, resources: &HashMap<String, ResourceName>) -> Markup {
     html! {
         @match target {
             ServiceTarget::Dataset { resource_id, table, columns, filter, key_column } => {
-                code { (resource_id) "." (table) }
+                @match resources.get(resource_id) {
+                    Some(r) => { a href=(format!("/admin/resources/{}", r.key)) { (r.title) } " · " code { (table) } }
+                    None => code { (resource_id) "." (table) },
+                }
                 @if !columns.is_empty() { br; span.muted { (columns.join(", ")) } }
                 @if let Some(f) = filter { br; span.muted { "WHERE " (f) } }
                 @if let Some(k) = key_column { br; span.muted { "/rows/{" (k) "}" } }
@@ -228,7 +238,12 @@ fn health_cells(h: Option<&ServiceHealth>) -> Markup {
     }
 }
 
-fn services_table(l: Lang, services: &[Service], health: &[ServiceHealth]) -> Markup {
+fn services_table(
+    l: Lang,
+    services: &[Service],
+    resources: &HashMap<String, ResourceName>,
+    health: &[ServiceHealth],
+) -> Markup {
     let health: HashMap<&str, &ServiceHealth> = health.iter().map(|h| (h.service.as_str(), h)).collect();
     html! {
         table #services {
@@ -248,7 +263,7 @@ fn services_table(l: Lang, services: &[Service], health: &[ServiceHealth]) -> Ma
                     @let id = s.full_id();
                     tr data-service=(id) {
                         td { code { (id) } }
-                        td { (kind_name(l, &s.target)) br; (target_detail(&s.target)) }
+                        td { (kind_name(l, &s.target)) br; (target_detail(&s.target, resources)) }
                         td { (s.description) }
                         (health_cells(health.get(id.as_str()).copied()))
                     }
@@ -329,13 +344,30 @@ async fn services_page(
         Ok(v) => v,
         Err(e) => return error_page(caller, uri.path(), &e),
     };
+    let resources = dataset_resources(state, &services).await;
     let content = html! {
         (subnav(l, &caller.subject, "/admin/exchange"))
         (alert(message))
-        (services_table(l, &services, &state.gateway.health.report()))
+        (services_table(l, &services, &resources, &state.gateway.health.report()))
         (service_form(l, caller, &providers, form))
     };
     page(caller, uri, l.t("Dịch vụ chia sẻ", "Shared services"), status, content)
+}
+
+/// The resources the dataset services serve, by id (one the store cannot read shows
+/// as its id).
+async fn dataset_resources(state: &AppState, services: &[Service]) -> HashMap<String, ResourceName> {
+    let mut names = HashMap::new();
+    for s in services {
+        let ServiceTarget::Dataset { resource_id, .. } = &s.target else { continue };
+        if names.contains_key(resource_id) {
+            continue;
+        }
+        if let Ok(Some(r)) = state.kho.store.resource(resource_id).await {
+            names.insert(resource_id.clone(), ResourceName { title: r.draft.title, key: r.slug });
+        }
+    }
+    names
 }
 
 /// `/admin/exchange` — the registry, each service's health, and the form.

@@ -597,6 +597,13 @@ async fn masked_fields_show_only_the_last_four_characters() {
     let p = Parties::create(&app.kho).await;
     let service = citizens_service(&app, "dan-cu").await;
     agree(&app.kho, &service, masked_terms(), true).await;
+    // The registry page names the service's resource by its title, linked to its page.
+    let ServiceTarget::Dataset { resource_id, .. } = &service.target else { unreachable!() };
+    let slug = app.kho.store.resource(resource_id).await.unwrap().unwrap().slug;
+    let (admin, _) = app.session("admin").await;
+    let page = admin.get(app.url("/admin/exchange")).send().await.unwrap().text().await.unwrap();
+    let link = format!("<a href=\"/admin/resources/{slug}\">Dân cư thử nghiệm</a> · <code>main</code>");
+    assert!(page.contains(&link), "{page}");
     let rows = format!("{}/r1/{PROVIDER}/dan-cu/rows", app.base);
 
     let r = call(&format!("{rows}?limit=2&sort=ho_ten"), &p, &[], &[]).await;
