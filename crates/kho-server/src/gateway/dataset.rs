@@ -173,7 +173,10 @@ async fn answer(
     rows_query.limit = rows_query.limit.clamp(1, MAX_PAGE);
     rows_query.predicate = filter.clone();
     let page = kho.lake.rows(resource_id, table, &rows_query).await.map_err(|e| match e {
-        kho_lake::LakeError::Delta(_) => internal("the table could not be read; see the server log".into()),
+        kho_lake::LakeError::Delta(e) => {
+            tracing::error!(error = %e, service = %entry.service.full_id(), "a dataset service's table cannot be read");
+            internal("the table could not be read; see the server log".into())
+        }
         other => bad(other.to_string()),
     })?;
     let rows = kho_lake::to_json_rows(&page.batches).map_err(|e| internal(e.to_string()))?;
