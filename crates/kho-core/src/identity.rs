@@ -127,29 +127,51 @@ impl SubsystemId {
         for part in &mut parts {
             *part = split.next().unwrap_or("");
         }
-        match split.next() {
-            None => Self::from_parts(parts),
-            Some(_) => Err(Self::malformed(raw)),
+        let count = raw.split('/').count();
+        if count != 4 {
+            return Err(Self::malformed(raw, &format!("it has {count} of the 4 parts")));
+        }
+        match Self::problem(&parts) {
+            Some(problem) => Err(Self::malformed(raw, &problem)),
+            None => Ok(Self::new(parts)),
         }
     }
 
     /// The identifier of `INSTANCE`, `CLASS`, `MEMBER` and `SUBSYSTEM` given apart.
     pub fn from_parts(parts: [&str; 4]) -> Result<Self> {
-        let allowed = |p: &str| {
-            !p.is_empty() && p.len() <= 255 && p.chars().all(|c| c.is_ascii_alphanumeric() || "'()+,-.=?".contains(c))
-        };
-        if !parts.iter().all(|p| allowed(p)) {
-            return Err(Self::malformed(&parts.join("/")));
+        match Self::problem(&parts) {
+            Some(problem) => Err(Self::malformed(&parts.join("/"), &problem)),
+            None => Ok(Self::new(parts)),
         }
-        let [instance, member_class, member_code, subsystem_code] = parts.map(String::from);
-        Ok(Self { instance, member_class, member_code, subsystem_code })
     }
 
-    fn malformed(raw: &str) -> Error {
+    fn new(parts: [&str; 4]) -> Self {
+        let [instance, member_class, member_code, subsystem_code] = parts.map(String::from);
+        Self { instance, member_class, member_code, subsystem_code }
+    }
+
+    /// What makes `parts` no identifier: the first part that is empty, too long or
+    /// holds a character X-Road identifiers do not.
+    fn problem(parts: &[&str; 4]) -> Option<String> {
+        const NAMES: [&str; 4] = ["INSTANCE", "CLASS", "MEMBER", "SUBSYSTEM"];
+        parts.iter().zip(NAMES).find_map(|(part, name)| {
+            if part.is_empty() {
+                Some(format!("its {name} is empty"))
+            } else if part.len() > 255 {
+                Some(format!("its {name} is longer than 255 characters"))
+            } else {
+                let c = part.chars().find(|c| !(c.is_ascii_alphanumeric() || "'()+,-.=?".contains(*c)))?;
+                Some(format!("its {name} holds {c:?}"))
+            }
+        })
+    }
+
+    /// The error for `raw`, saying what is wrong with it (`problem`) and what is right.
+    fn malformed(raw: &str, problem: &str) -> Error {
         Error::invalid(
             "xroad_id",
             format!(
-                "{raw:?} is not a subsystem identifier; expected INSTANCE/CLASS/MEMBER/SUBSYSTEM \
+                "{raw:?} is not a subsystem identifier: {problem}; write INSTANCE/CLASS/MEMBER/SUBSYSTEM \
                  such as VN/GOV/000.00.00.H06/PORTAL, each part of A-Z a-z 0-9 ' ( ) + , - . = ?"
             ),
         )
@@ -342,8 +364,18 @@ mod tests {
         let id = SubsystemId::parse("VN/GOV/000.00.00.H06/PORTAL").unwrap();
         assert_eq!(id.member_code, "000.00.00.H06");
         assert_eq!(id.to_string(), "VN/GOV/000.00.00.H06/PORTAL");
-        for bad in ["VN/GOV/PORTAL", "VN/GOV/x/y/z", "VN/GOV/a b/P", "VN//x/P"] {
-            assert!(SubsystemId::parse(bad).is_err(), "{bad}");
+        for (bad, problem) in [
+            ("VN/GOV/PORTAL", "it has 3 of the 4 parts"),
+            ("VN/GOV/000.00.03.H24", "it has 3 of the 4 parts"),
+            ("VN/GOV/x/y/z", "it has 5 of the 4 parts"),
+            ("VN/GOV/a b/P", "its MEMBER holds ' '"),
+            ("VN//x/P", "its CLASS is empty"),
+            ("VN/GOV/x/", "its SUBSYSTEM is empty"),
+        ] {
+            let message = SubsystemId::parse(bad).unwrap_err().message;
+            let expected =
+                format!("{bad:?} is not a subsystem identifier: {problem}; write INSTANCE/CLASS/MEMBER/SUBSYSTEM");
+            assert!(message.contains(&expected), "{message}");
         }
     }
 
