@@ -282,6 +282,7 @@ enum AgencyCommand {
         /// Electronic identifier code (mã định danh điện tử), e.g. 000.00.00.H24.
         #[arg(long)]
         code: String,
+        /// Its name (tên cơ quan), e.g. "Sở Y tế".
         #[arg(long)]
         name: String,
         /// province, department, unit or commune.
@@ -444,6 +445,12 @@ enum AuditCommand {
 /// as an error, also the expected one of a table not created yet (each first load);
 /// its failures are returned to Kho, which logs those that are errors, so it is off.
 const DEFAULT_LOG_FILTER: &str = "warn,kho=info,tower_http=info,buoyant_kernel::snapshot::builder=off";
+
+/// Says on stderr, for a list that is empty, that there is nothing yet and the command
+/// that makes the first one (stdout stays empty for scripts).
+pub(crate) fn none_yet(what: &str, first: &str) {
+    eprintln!("no {what} yet; create one with `{first}`");
+}
 
 fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("KHO_LOG")
@@ -735,7 +742,11 @@ async fn admin(kho: &Kho, command: Command) -> anyhow::Result<ExitCode> {
             writeln!(out, "registered certificate {fingerprint} for {id}")?;
         }
         Command::Subsystem(SubsystemCommand::List) => {
-            for s in kho.list_subsystems(&operator).await.map_err(core)? {
+            let subsystems = kho.list_subsystems(&operator).await.map_err(core)?;
+            if subsystems.is_empty() {
+                none_yet("subsystem", "kho subsystem create INSTANCE/CLASS/MEMBER/SUBSYSTEM --agency CODE");
+            }
+            for s in subsystems {
                 writeln!(out, "{:<48} {:<20} {}", s.xroad_id.to_string(), Role::join(&s.roles), s.name)?;
             }
         }
@@ -784,7 +795,11 @@ async fn admin(kho: &Kho, command: Command) -> anyhow::Result<ExitCode> {
             )?;
         }
         Command::Agency(AgencyCommand::List) => {
-            for a in kho.list_agencies().await.map_err(core)? {
+            let agencies = kho.list_agencies().await.map_err(core)?;
+            if agencies.is_empty() {
+                none_yet("agency", "kho agency create --code 000.00.00.H24 --name … --kind province");
+            }
+            for a in agencies {
                 let depth = a.path.matches('/').count().saturating_sub(2);
                 writeln!(out, "{:indent$}{}  {}  [{}]", "", a.code, a.name, a.kind.as_str(), indent = depth * 2)?;
             }

@@ -174,7 +174,14 @@ pub async fn service(kho: &Kho, command: ServiceCommand) -> anyhow::Result<ExitC
             writeln!(out, "registered {} service {} ({})", s.target.kind(), s.full_id(), s.id)?;
         }
         ServiceCommand::List => {
-            for s in kho.services(&operator).await.map_err(core)? {
+            let services = kho.services(&operator).await.map_err(core)?;
+            if services.is_empty() {
+                crate::cli::none_yet(
+                    "service",
+                    "kho service add --provider ID --code CODE --backend URL | --resource SLUG",
+                );
+            }
+            for s in services {
                 writeln!(out, "{:<56} {:<8} {}", s.full_id(), s.target.kind(), s.description)?;
             }
         }
@@ -208,7 +215,14 @@ pub async fn agreement(kho: &Kho, command: AgreementCommand) -> anyhow::Result<E
             kho.request_agreement(&operator, &ctx, &consumer, &a.service, &terms, a.approve).await.map_err(core)?
         }
         AgreementCommand::List => {
-            for a in kho.agreements(&operator).await.map_err(core)? {
+            let agreements = kho.agreements(&operator).await.map_err(core)?;
+            if agreements.is_empty() {
+                crate::cli::none_yet(
+                    "agreement",
+                    "kho agreement add --consumer ID --service PROVIDER_ID/CODE --endpoints 'GET /*' --purpose CODE",
+                );
+            }
+            for a in agreements {
                 writeln!(
                     out,
                     "{:<34} {:<9} {} → {}/{}  until {}",

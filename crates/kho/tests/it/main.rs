@@ -162,6 +162,18 @@ fn serde_json_value(password: &str) -> std::collections::HashMap<&'static str, S
 fn administrative_commands_work_on_the_store_and_are_audited() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    // An empty store's lists print nothing, and say on stderr how to make the first entry.
+    for (list, first) in [
+        ("agency", "kho agency create"),
+        ("subsystem", "kho subsystem create"),
+        ("service", "kho service add"),
+        ("agreement", "kho agreement add"),
+    ] {
+        let output = kho(d, &[list, "list"]);
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert_eq!(ok(output), "", "{list}");
+        assert!(stderr.contains(&format!("no {list} yet; create one with `{first}")), "{list}: {stderr}");
+    }
     province_and_department(d, "Sở KH&CN");
     let import = ok(kho(d, &["agency", "import", &repo_file("admin-units-2025.csv"), "--province", "24"]));
     assert!(import.contains("99 created, 0 already present"), "{import}");
