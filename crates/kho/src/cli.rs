@@ -409,8 +409,11 @@ enum AuditCommand {
     /// With --messages, the gateway's message log and its signed checkpoints; with
     /// --bundle, an exported message log (offline, no store needed).
     Verify {
+        /// Verify the gateway's message log (nhật ký thông điệp) and its signed
+        /// checkpoints instead of the audit log.
         #[arg(long, conflicts_with = "bundle")]
         messages: bool,
+        /// Verify a bundle written by `kho audit export --messages`, offline.
         #[arg(long, value_name = "FILE")]
         bundle: Option<PathBuf>,
         /// The node's public key (hex) the bundle must be signed with.
@@ -430,8 +433,11 @@ enum AuditCommand {
     },
     /// Export the message log with its checkpoints and the node's public key.
     Export {
+        /// The message log (the only log exported today).
         #[arg(long, required = true)]
         messages: bool,
+        /// The bundle to write: one JSON object a line (a header, the checkpoints, the
+        /// records), for `kho audit verify --bundle`.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
