@@ -7,6 +7,7 @@ use crate::gateway::health::ServiceHealth;
 use crate::http::caller::Caller;
 use crate::http::error::{ApiJson, ApiQuery, ApiResult, ErrorBody};
 use crate::http::AppState;
+use crate::services::exchange::log_period;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -104,6 +105,11 @@ pub struct MessageParams {
     pub service: Option<String>,
     /// An `X-Road-Id`.
     pub message_id: Option<String>,
+    /// Requests received from this day (`YYYY-MM-DD`, UTC) or instant (RFC 3339) on.
+    pub from: Option<String>,
+    /// Requests received up to this day (`YYYY-MM-DD`, UTC, the whole day) or before
+    /// this instant (RFC 3339).
+    pub until: Option<String>,
     /// Only records older than this seq (the `next_before` of the previous page).
     pub before: Option<i64>,
     /// 1–1000, default 100.
@@ -132,10 +138,13 @@ pub async fn messages(
     ApiQuery(p): ApiQuery<MessageParams>,
 ) -> ApiResult<Json<Messages>> {
     let limit = p.limit.unwrap_or(100).clamp(1, 1000);
+    let (from, until) = log_period(p.from.as_deref().unwrap_or(""), p.until.as_deref().unwrap_or(""))?;
     let query = MessageQuery {
         client: p.client.filter(|c| !c.is_empty()),
         service: p.service.filter(|s| !s.is_empty()),
         message_id: p.message_id.filter(|m| !m.is_empty()),
+        from,
+        until,
         before_seq: p.before,
         limit,
         ..Default::default()

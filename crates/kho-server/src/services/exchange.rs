@@ -6,6 +6,7 @@
 //! (every change to them is audited).
 
 use super::Kho;
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use kho_catalog::PersonalData;
 use kho_core::audit::AuditContext;
 use kho_core::identity::{Subject, Subsystem, SubsystemId};
@@ -537,6 +538,35 @@ impl Kho {
         out.sort_by(|a, b| a.service_code.cmp(&b.service_code));
         out
     }
+}
+
+/// A period of the message log from its bounds as people and scripts write them: a
+/// day `YYYY-MM-DD` (UTC, as the log shows its times; `until` takes the whole day in)
+/// or an RFC 3339 instant (`until` excluded). Blank bounds are open.
+pub fn log_period(from: &str, until: &str) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> {
+    fn bound(field: &str, text: &str, day_end: bool) -> Result<Option<DateTime<Utc>>> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        if let Ok(day) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+            let day = if day_end { day.succ_opt().unwrap_or(day) } else { day };
+            return Ok(Some(day.and_time(NaiveTime::MIN).and_utc()));
+        }
+        DateTime::parse_from_rfc3339(text).map(|t| Some(t.with_timezone(&Utc))).map_err(|_| {
+            Error::invalid(
+                field,
+                format!("{text:?} is neither a day (2026-11-30) nor an instant (2026-11-30T08:00:00+07:00)"),
+            )
+        })
+    }
+    let (from, until) = (bound("from", from, false)?, bound("until", until, true)?);
+    if let (Some(f), Some(u)) = (from, until) {
+        if u <= f {
+            return Err(Error::invalid("until", "the period ends before it starts; swap from and until"));
+        }
+    }
+    Ok((from, until))
 }
 
 fn default_endpoints(s: &Service) -> Vec<serde_json::Value> {

@@ -11,6 +11,7 @@ use super::{error_page, page, require_login, urlencode, Lang};
 use crate::gateway::health::ServiceHealth;
 use crate::http::caller::Caller;
 use crate::http::AppState;
+use crate::services::exchange::log_period;
 use crate::services::Kho;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{StatusCode, Uri};
@@ -811,29 +812,39 @@ pub struct LogQuery {
     service: String,
     #[serde(default)]
     message_id: String,
+    /// The period's first and last day (UTC), as the date fields send them.
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    until: String,
     before: Option<i64>,
     verify: Option<String>,
 }
 
 impl LogQuery {
-    fn to_query(&self) -> MessageQuery {
-        MessageQuery {
+    fn to_query(&self) -> Result<MessageQuery> {
+        let (from, until) = log_period(&self.from, &self.until)?;
+        Ok(MessageQuery {
             client: optional(&self.client),
             service: optional(&self.service),
             message_id: optional(&self.message_id),
+            from,
+            until,
             before_seq: self.before,
             limit: LOG_PAGE,
             ..Default::default()
-        }
+        })
     }
 
     /// The address of the next (older) page with the same filters.
     fn older(&self, before: i64) -> String {
         format!(
-            "/admin/exchange/log?client={}&service={}&message_id={}&before={before}",
+            "/admin/exchange/log?client={}&service={}&message_id={}&from={}&until={}&before={before}",
             urlencode(self.client.trim()),
             urlencode(self.service.trim()),
-            urlencode(self.message_id.trim())
+            urlencode(self.message_id.trim()),
+            urlencode(self.from.trim()),
+            urlencode(self.until.trim())
         )
     }
 }
@@ -965,9 +976,23 @@ async fn log_page(
 ) -> Response {
     let l = caller.lang;
     // The records first: reading them is what checks that the user may see the log.
-    let records = match state.kho.messages(&caller.subject, &caller.ctx(), &q.to_query()).await {
-        Ok(r) => r,
-        Err(e) => return error_page(caller, uri.path(), &e),
+    let (records, status) = match q.to_query() {
+        Ok(query) => match state.kho.messages(&caller.subject, &caller.ctx(), &query).await {
+            Ok(r) => (r, status),
+            Err(e) => return error_page(caller, uri.path(), &e),
+        },
+        // A period that is not one: the form again with the error, for those who may
+        // read the log (the others get the refusal, audited, as for any reading).
+        Err(e) => {
+            if !Kho::may_read_message_log(&caller.subject) {
+                let nothing = MessageQuery { limit: 1, ..Default::default() };
+                if let Err(denied) = state.kho.messages(&caller.subject, &caller.ctx(), &nothing).await {
+                    return error_page(caller, uri.path(), &denied);
+                }
+            }
+            extras.message = Some(e.to_string());
+            (Vec::new(), StatusCode::UNPROCESSABLE_ENTITY)
+        }
     };
     if q.verify.is_some() {
         match state.kho.verify_messages_as(&caller.subject, &caller.ctx()).await {
@@ -987,6 +1012,10 @@ async fn log_page(
             input #service name="service" value=(q.service);
             label for="message_id" { (l.t("Mã thông điệp (X-Road-Id)", "Message id (X-Road-Id)")) }
             input #message_id name="message_id" value=(q.message_id);
+            label for="from" { (l.t("Từ ngày (UTC)", "From (UTC day)")) }
+            input #from type="date" name="from" value=(q.from);
+            label for="until" { (l.t("Đến hết ngày (UTC)", "Until the end of (UTC day)")) }
+            input #until type="date" name="until" value=(q.until);
             button type="submit" { (l.t("Lọc", "Filter")) }
             " " button #verify type="submit" name="verify" value="1" { (l.t("Kiểm tra toàn vẹn", "Verify integrity")) }
         }

@@ -698,6 +698,75 @@ async fn a_citizens_access_report_lists_the_exchanges_that_served_their_row() {
 }
 
 #[tokio::test]
+async fn the_message_log_is_read_by_period_in_the_api_and_on_its_page() {
+    let app = spawn_app().await;
+    let p = Parties::create(&app.kho).await;
+    let service = citizens_service(&app, "dan-cu").await;
+    agree(&app.kho, &service, masked_terms(), true).await;
+    let r = call(&format!("{}/r1/{PROVIDER}/dan-cu/rows/{CITIZEN}", app.base), &p, &[], &[]).await;
+    assert_eq!(r.status, 200);
+    let served = r.header("x-road-id").unwrap();
+    let today = chrono::Utc::now().date_naive();
+    let (yesterday, tomorrow) = (today.pred_opt().unwrap(), today.succ_opt().unwrap());
+
+    let admin = app.token("admin").await;
+    let ids = |query: String| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let page = app.get_json(&format!("/api/v1/exchange/messages?{query}"), admin).await;
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["message_id"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(ids(format!("from={today}&until={today}")).await, [served.clone()], "a day takes the whole day in");
+    assert_eq!(ids(format!("until={yesterday}")).await, Vec::<String>::new());
+    assert_eq!(ids(format!("from={tomorrow}")).await, Vec::<String>::new());
+    let an_hour_ago = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    assert_eq!(ids(format!("from={}", urlencoding(&an_hour_ago))).await, [served.clone()], "an instant");
+    let r = client()
+        .get(app.url(&format!("/api/v1/exchange/messages?from={tomorrow}&until={yesterday}")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("until: the period ends before it starts"));
+    let r =
+        client().get(app.url("/api/v1/exchange/messages?from=30/11/2026")).bearer_auth(&admin).send().await.unwrap();
+    assert_eq!(r.status(), 422);
+    let error: Value = r.json().await.unwrap();
+    assert!(error["message"].as_str().unwrap().contains("from: \"30/11/2026\" is neither a day"), "{error}");
+
+    // The page's date fields.
+    let (session, _) = app.session("auditor").await;
+    let page = |query: String| {
+        let (app, session) = (&app, &session);
+        async move {
+            let r = session.get(app.url(&format!("/admin/exchange/log?{query}"))).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (status, html) = page(format!("from={today}&until={today}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(&format!("data-message-id=\"{served}\"")), "{html}");
+    assert!(html.contains(&format!("name=\"from\" value=\"{today}\"")), "the form keeps the period: {html}");
+    let (status, html) = page(format!("from={tomorrow}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("id=\"no-messages\""), "{html}");
+    let (status, html) = page("until=hôm-qua".into()).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("is neither a day") && html.contains("id=\"no-messages\""), "{html}");
+}
+
+fn urlencoding(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+#[tokio::test]
 async fn rate_limits_and_daily_quotas_answer_429_with_retry_after() {
     let app = spawn_app().await;
     let p = Parties::create(&app.kho).await;
