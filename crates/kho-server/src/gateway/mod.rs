@@ -267,6 +267,7 @@ async fn call(State(gw): State<Arc<Gateway>>, request: Request) -> Response {
                 tail: ex.record.path.clone(),
                 token: backend_token.clone(),
                 timeout: std::time::Duration::from_millis(entry.service.timeout_ms),
+                party: "the backend",
             };
             upstream::forward(gw, ex, target, request).await
         }

@@ -55,6 +55,9 @@ pub struct Target {
     /// Sent as `Authorization: Bearer …`.
     pub token: Option<String>,
     pub timeout: Duration,
+    /// Who answers there, as faults name it: the provider's backend, the central node
+    /// (for an Agent Node), an agency's local backend.
+    pub party: &'static str,
 }
 
 const HOP_BY_HOP: [&str; 8] = [
@@ -123,15 +126,16 @@ pub async fn forward(gw: Arc<Gateway>, mut ex: Exchange, target: Target, request
     ex.record.request_out_ts = Some(time::now());
     match tokio::time::timeout(target.timeout, gw.client().request(outgoing)).await {
         Err(_) => {
-            let message = format!("the backend did not answer within {} ms", target.timeout.as_millis());
+            let message = format!("{} did not answer within {} ms", target.party, target.timeout.as_millis());
             ex.fail(Fault::new(FaultKind::Timeout, message, &id), None).await
         }
         Ok(Err(e)) => {
-            tracing::warn!(error = %e, service = %ex.record.service, "backend unreachable");
+            let (party, base) = (target.party, target.base.as_str());
+            tracing::warn!(error = %e, service = %ex.record.service, %party, %base, "unreachable");
             let message = if e.is_connect() {
-                "the backend refused or did not take the connection"
+                format!("{party} refused or did not take the connection")
             } else {
-                "the backend closed the connection before answering"
+                format!("{party} closed the connection before answering")
             };
             ex.fail(Fault::new(FaultKind::BadGateway, message, &id), None).await
         }
@@ -166,7 +170,13 @@ pub async fn to_central(gw: Arc<Gateway>, mut ex: Exchange, request: Request) ->
     ex.record.service =
         path.strip_prefix("/r1/").map(|p| p.splitn(6, '/').take(5).collect::<Vec<_>>().join("/")).unwrap_or_default();
     let tail = request.uri().path_and_query().map(|p| p.to_string()).unwrap_or_else(|| path.to_string());
-    let target = Target { base: agent.central.clone(), tail, token: agent.token.clone(), timeout: CENTRAL_TIMEOUT };
+    let target = Target {
+        base: agent.central.clone(),
+        tail,
+        token: agent.token.clone(),
+        timeout: CENTRAL_TIMEOUT,
+        party: "the central node",
+    };
     forward(gw.clone(), ex, target, request).await
 }
 
@@ -196,7 +206,8 @@ pub async fn local_backend(State(gw): State<Arc<Gateway>>, request: Request) -> 
         None => tail,
     };
     ex.record.path = tail.clone();
-    forward(gw.clone(), ex, Target { base, tail, token: None, timeout: LOCAL_TIMEOUT }, request).await
+    let target = Target { base, tail, token: None, timeout: LOCAL_TIMEOUT, party: "the agency's local backend" };
+    forward(gw.clone(), ex, target, request).await
 }
 
 /// A request body that tallies what goes by (size, digest, kept bytes).

@@ -821,6 +821,11 @@ async fn a_slow_backend_is_a_504_and_a_closed_port_a_502() {
         assert_eq!(records.len(), 1);
         assert_eq!((records[0].status_code, records[0].succeeded), (status, false), "{records:?}");
     }
+
+    // An Agent Node whose central node is down names the central node, not a backend.
+    let agent = Agent::start(&closed_port_url(), &p).await;
+    let r = call(&format!("{}/r1/{PROVIDER}/down/v1/persons/{CITIZEN}", agent.base), &p, &[], &[]).await;
+    expect_fault(r, 502, "Server.ServerProxy.ServiceFailed", "the central node refused or did not take the connection");
 }
 
 #[tokio::test]
