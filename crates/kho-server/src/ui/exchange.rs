@@ -573,11 +573,11 @@ fn agreement_terms(l: Lang, a: &Agreement, today: NaiveDate) -> Markup {
     html! {
         table.terms {
             tbody {
-                tr { th scope="row" { (l.t("Điểm truy cập", "Endpoints")) } td { @for e in &a.endpoints { code { (e) } " " } } }
+                tr { th scope="row" { (l.t("Điểm truy cập", "Endpoints")) } td.endpoints { @for (i, e) in a.endpoints.iter().enumerate() { @if i > 0 { ", " } code { (e) } } } }
                 tr { th scope="row" { (l.t("Mục đích", "Purposes")) } td.purposes { (a.purposes.join(", ")) } }
                 tr { th scope="row" { (l.t("Căn cứ pháp lý", "Legal basis")) } td { (a.legal_basis) } }
                 tr { th scope="row" { (l.t("Trường được xem", "Fields")) } td { (list_or_all(l, &a.fields)) } }
-                tr { th scope="row" { (l.t("Trường bị che", "Masked")) } td { (a.masked.join(", ")) } }
+                tr { th scope="row" { (l.t("Trường bị che", "Masked")) } td { @if a.masked.is_empty() { "—" } @else { (a.masked.join(", ")) } } }
                 tr { th scope="row" { (l.t("Hiệu lực", "Valid")) } td.validity {
                     (a.valid_from) " – " (a.valid_until.map(|d| d.to_string()).unwrap_or_else(|| "…".into()))
                     @if a.expired(today) { " " strong.expired { "(" (l.t("hết hạn", "expired")) ")" } }

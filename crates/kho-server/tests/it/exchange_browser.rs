@@ -94,6 +94,7 @@ async fn a_consumer_requests_access_the_provider_approves_and_the_exchange_is_au
     );
     let card = format!("#agreement-{}", a.id);
     assert_eq!(browser.text(&format!("#agreements-requested {card} .status")).await, "Chờ duyệt");
+    assert_eq!(browser.text(&format!("{card} td.endpoints")).await, "GET /*");
     assert_eq!(browser.count(&format!("{card} form.approve")).await, 0, "the consumer cannot approve its own request");
     log_out(&browser).await;
 
