@@ -540,10 +540,13 @@ impl Kho {
     }
 }
 
+/// A period's bounds: from (included) and until (excluded), each open when `None`.
+pub type Period = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// A period of the message log from its bounds as people and scripts write them: a
 /// day `YYYY-MM-DD` (UTC, as the log shows its times; `until` takes the whole day in)
 /// or an RFC 3339 instant (`until` excluded). Blank bounds are open.
-pub fn log_period(from: &str, until: &str) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> {
+pub fn log_period(from: &str, until: &str) -> Result<Period> {
     fn bound(field: &str, text: &str, day_end: bool) -> Result<Option<DateTime<Utc>>> {
         let text = text.trim();
         if text.is_empty() {

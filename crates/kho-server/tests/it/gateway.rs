@@ -722,11 +722,11 @@ async fn the_message_log_is_read_by_period_in_the_api_and_on_its_page() {
                 .collect::<Vec<_>>()
         }
     };
-    assert_eq!(ids(format!("from={today}&until={today}")).await, [served.clone()], "a day takes the whole day in");
+    assert_eq!(ids(format!("from={today}&until={today}")).await, [served.as_str()], "a day takes the whole day in");
     assert_eq!(ids(format!("until={yesterday}")).await, Vec::<String>::new());
     assert_eq!(ids(format!("from={tomorrow}")).await, Vec::<String>::new());
     let an_hour_ago = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
-    assert_eq!(ids(format!("from={}", urlencoding(&an_hour_ago))).await, [served.clone()], "an instant");
+    assert_eq!(ids(format!("from={}", urlencoding(&an_hour_ago))).await, [served.as_str()], "an instant");
     let r = client()
         .get(app.url(&format!("/api/v1/exchange/messages?from={tomorrow}&until={yesterday}")))
         .bearer_auth(&admin)
