@@ -12,8 +12,11 @@ use serde::{Deserialize, Serialize};
 /// Service codes the gateway keeps for its metaservices.
 pub const METASERVICES: [&str; 4] = ["listClients", "listMethods", "allowedMethods", "getOpenAPI"];
 
-/// How long a proxied service's backend may take to answer, unless the service says.
+/// How long a service's answer may take (a proxied backend's, a dataset read), unless
+/// the service says.
 pub const DEFAULT_TIMEOUT_MS: u64 = 30_000;
+/// The timeouts a service may set.
+pub const TIMEOUT_RANGE_MS: std::ops::RangeInclusive<u64> = 100..=600_000;
 
 /// What a service serves.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -117,8 +120,9 @@ impl NewService {
                 format!("{:?} is the name of a metaservice; choose another", self.code),
             ));
         }
-        if let Some(t) = self.timeout_ms.filter(|t| !(100..=600_000).contains(t)) {
-            return Err(Error::invalid("timeout_ms", format!("{t} is outside 100–600000 milliseconds")));
+        if let Some(t) = self.timeout_ms.filter(|t| !TIMEOUT_RANGE_MS.contains(t)) {
+            let (min, max) = (TIMEOUT_RANGE_MS.start(), TIMEOUT_RANGE_MS.end());
+            return Err(Error::invalid("timeout_ms", format!("{t} is outside {min}–{max} milliseconds")));
         }
         match &self.target {
             ServiceTarget::Proxied { backend_url, backend_token, .. } => {

@@ -16,6 +16,7 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use kho_core::{secret, time};
+use kho_exchange::registry::TIMEOUT_RANGE_MS;
 use kho_exchange::{Fault, FaultKind};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -24,11 +25,13 @@ use std::time::Duration;
 
 pub type Client = hyper_util::client::legacy::Client<HttpsConnector<HttpConnector>, Body>;
 
-/// How long an Agent Node waits for the central node (which applies each service's
-/// own timeout).
-const CENTRAL_TIMEOUT: Duration = Duration::from_secs(120);
-/// How long the central node's call may take at an exposed local backend.
-const LOCAL_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long an Agent Node waits for the central node, which applies each service's own
+/// timeout and answers 504 past it: a little longer than the longest a service may set,
+/// so that the central node's answer, not the agent's guess, reaches the caller.
+const CENTRAL_TIMEOUT: Duration = Duration::from_millis(*TIMEOUT_RANGE_MS.end() + 5_000);
+/// How long the central node's call may take at an exposed local backend: the central
+/// node's service for it sets the real limit, up to the longest a service may set.
+const LOCAL_TIMEOUT: Duration = Duration::from_millis(*TIMEOUT_RANGE_MS.end());
 
 /// A pooled HTTP/1.1 client for backends, `http://` and `https://` (see [`crate::tls::client_config`]).
 pub fn client(tls: rustls::ClientConfig) -> Client {
