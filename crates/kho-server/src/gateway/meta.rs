@@ -71,7 +71,7 @@ pub async fn serve(gw: Arc<Gateway>, mut ex: Exchange, meta: Meta, request: Requ
         Meta::AllowedMethods(p) => format!("{p}/allowedMethods"),
         Meta::GetOpenApi(p) => format!("{p}/getOpenAPI"),
     };
-    let directory = match gw.kho.directory().await {
+    let directory = match gw.directory().await {
         Ok(d) => d,
         Err(e) => return ex.fail(Fault::new(FaultKind::Internal, e.message, &id), None).await,
     };
@@ -114,10 +114,20 @@ pub async fn serve(gw: Arc<Gateway>, mut ex: Exchange, meta: Meta, request: Requ
                     let message = format!("the provider registered no OpenAPI document for {code:?}");
                     return ex.fail(Fault::new(FaultKind::UnknownService, message, &id), None).await;
                 }
-                ServiceTarget::Dataset { .. } => match super::dataset::openapi(&gw.kho, &entry.service).await {
-                    Ok(doc) => doc,
-                    Err(e) => return ex.fail(Fault::new(FaultKind::Internal, e.message, &id), None).await,
-                },
+                // It reads the table's columns: on the main runtime, as dataset reads do.
+                ServiceTarget::Dataset { .. } => {
+                    let kho = gw.kho.clone();
+                    let generated =
+                        super::on_main(&gw.main, async move { super::dataset::openapi(&kho, &entry.service).await });
+                    match generated.await {
+                        Ok(Ok(doc)) => doc,
+                        Ok(Err(e)) => return ex.fail(Fault::new(FaultKind::Internal, e.message, &id), None).await,
+                        Err(_) => {
+                            let fault = Fault::new(FaultKind::Internal, "the OpenAPI document could not be made", &id);
+                            return ex.fail(fault, None).await;
+                        }
+                    }
+                }
             }
         }
     };

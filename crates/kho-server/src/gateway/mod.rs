@@ -129,6 +129,21 @@ impl Gateway {
         }))
     }
 
+    /// The gateway's directory. A fresh cached one is read in place; a refresh reads
+    /// the store (and, for dataset services, the warehouse) and runs on the main
+    /// runtime: a store connection opened on a serving thread would belong to that
+    /// thread's runtime and break when the serving threads stop, before the log's last
+    /// records are written.
+    pub async fn directory(&self) -> kho_core::Result<Arc<crate::services::exchange::Directory>> {
+        if let Some(d) = self.kho.cached_directory() {
+            return Ok(d);
+        }
+        let kho = self.kho.clone();
+        on_main(&self.main, async move { kho.directory().await })
+            .await
+            .unwrap_or_else(|e| Err(kho_core::Error::internal(format!("the directory refresh stopped: {e}"))))
+    }
+
     /// This thread's pooled upstream client.
     fn client(&self) -> &upstream::Client {
         self.clients.get_or(|| upstream::client(self.tls.clone()))
@@ -222,7 +237,7 @@ async fn call(State(gw): State<Arc<Gateway>>, request: Request) -> Response {
         let fault = Fault::new(FaultKind::BadRequest, message, &ex.record.message_id);
         return ex.fail(fault, None).await;
     }
-    let directory = match gw.kho.directory().await {
+    let directory = match gw.directory().await {
         Ok(d) => d,
         Err(e) => {
             let fault = internal(&ex, &e.message);

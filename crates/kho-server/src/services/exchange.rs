@@ -102,20 +102,26 @@ impl Kho {
         static_keys(&self.keys, &self.settings.data_dir)
     }
 
-    /// The gateway's directory, fresh within a quarter of a second of any change.
-    pub async fn directory(&self) -> Result<Arc<Directory>> {
+    /// The directory when the cached one is still fresh, without touching the store
+    /// (the gateway's serving threads call this; a refresh runs on the main runtime).
+    pub fn cached_directory(&self) -> Option<Arc<Directory>> {
         let cache = &self.exchange;
-        let fresh = |c: &Option<(Arc<Directory>, i64, Instant)>| match c {
+        match &*cache.current.read().unwrap_or_else(|e| e.into_inner()) {
             Some((d, _, at)) if at.elapsed() < DIRECTORY_FRESH && !cache.dirty.load(Ordering::SeqCst) => {
                 Some(d.clone())
             }
             _ => None,
-        };
-        if let Some(d) = fresh(&cache.current.read().unwrap_or_else(|e| e.into_inner())) {
+        }
+    }
+
+    /// The gateway's directory, fresh within a quarter of a second of any change.
+    pub async fn directory(&self) -> Result<Arc<Directory>> {
+        let cache = &self.exchange;
+        if let Some(d) = self.cached_directory() {
             return Ok(d);
         }
         let _one = cache.refresh.lock().await;
-        if let Some(d) = fresh(&cache.current.read().unwrap_or_else(|e| e.into_inner())) {
+        if let Some(d) = self.cached_directory() {
             return Ok(d);
         }
         let (seq, _) = self.store.audit_head().await?;
