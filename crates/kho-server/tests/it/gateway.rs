@@ -760,6 +760,20 @@ async fn the_message_log_is_read_by_period_in_the_api_and_on_its_page() {
     let (status, html) = page("until=hôm-qua".into()).await;
     assert_eq!(status, 422);
     assert!(html.contains("is neither a day") && html.contains("id=\"no-messages\""), "{html}");
+
+    // More than a page in the period: the link to the older page keeps the period, and
+    // the first exchange is on that page.
+    for _ in 0..100 {
+        call(&format!("{}/r1/{PROVIDER}/dan-cu/rows/{CITIZEN}", app.base), &p, &[], &[]).await;
+    }
+    let (_, html) = page(format!("from={today}&until={today}")).await;
+    assert!(!html.contains(&format!("data-message-id=\"{served}\"")), "the first exchange is on the older page");
+    let older =
+        html.split("id=\"older\" href=\"").nth(1).and_then(|rest| rest.split('"').next()).expect("an older page");
+    let older = older.replace("&amp;", "&");
+    assert!(older.contains(&format!("from={today}&until={today}&before=")), "{older}");
+    let html = session.get(app.url(&older)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains(&format!("data-message-id=\"{served}\"")), "{html}");
 }
 
 fn urlencoding(text: &str) -> String {
