@@ -122,12 +122,13 @@ pub struct SubsystemId {
 
 impl SubsystemId {
     pub fn parse(raw: &str) -> Result<Self> {
-        let mut split = raw.split('/');
-        let mut parts = [""; 4];
-        for part in &mut parts {
-            *part = split.next().unwrap_or("");
+        let (mut parts, mut count) = ([""; 4], 0);
+        for part in raw.split('/') {
+            if let Some(slot) = parts.get_mut(count) {
+                *slot = part;
+            }
+            count += 1;
         }
-        let count = raw.split('/').count();
         if count != 4 {
             return Err(Self::malformed(raw, &format!("it has {count} of the 4 parts")));
         }

@@ -452,10 +452,12 @@ enum AuditCommand {
 /// its failures are returned to Kho, which logs those that are errors, so it is off.
 const DEFAULT_LOG_FILTER: &str = "warn,kho=info,tower_http=info,buoyant_kernel::snapshot::builder=off";
 
-/// Says on stderr, for a list that is empty, that there is nothing yet and the command
+/// Says on stderr, when a list is empty, that there is nothing yet and the command
 /// that makes the first one (stdout stays empty for scripts).
-pub(crate) fn none_yet(what: &str, first: &str) {
-    eprintln!("no {what} yet; create one with `{first}`");
+pub(crate) fn none_yet<T>(items: &[T], what: &str, first: &str) {
+    if items.is_empty() {
+        eprintln!("no {what} yet; create one with `{first}`");
+    }
 }
 
 fn init_tracing(format: LogFormat) {
@@ -749,9 +751,7 @@ async fn admin(kho: &Kho, command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Subsystem(SubsystemCommand::List) => {
             let subsystems = kho.list_subsystems(&operator).await.map_err(core)?;
-            if subsystems.is_empty() {
-                none_yet("subsystem", "kho subsystem create INSTANCE/CLASS/MEMBER/SUBSYSTEM --agency CODE");
-            }
+            none_yet(&subsystems, "subsystem", "kho subsystem create INSTANCE/CLASS/MEMBER/SUBSYSTEM --agency CODE");
             for s in subsystems {
                 writeln!(out, "{:<48} {:<20} {}", s.xroad_id.to_string(), Role::join(&s.roles), s.name)?;
             }
@@ -802,9 +802,7 @@ async fn admin(kho: &Kho, command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Agency(AgencyCommand::List) => {
             let agencies = kho.list_agencies().await.map_err(core)?;
-            if agencies.is_empty() {
-                none_yet("agency", "kho agency create --code 000.00.00.H24 --name … --kind province");
-            }
+            none_yet(&agencies, "agency", "kho agency create --code 000.00.00.H24 --name … --kind province");
             for a in agencies {
                 let depth = a.path.matches('/').count().saturating_sub(2);
                 writeln!(out, "{:indent$}{}  {}  [{}]", "", a.code, a.name, a.kind.as_str(), indent = depth * 2)?;

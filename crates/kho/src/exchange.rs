@@ -175,12 +175,11 @@ pub async fn service(kho: &Kho, command: ServiceCommand) -> anyhow::Result<ExitC
         }
         ServiceCommand::List => {
             let services = kho.services(&operator).await.map_err(core)?;
-            if services.is_empty() {
-                crate::cli::none_yet(
-                    "service",
-                    "kho service add --provider ID --code CODE --backend URL | --resource SLUG",
-                );
-            }
+            crate::cli::none_yet(
+                &services,
+                "service",
+                "kho service add --provider ID --code CODE --backend URL | --resource SLUG",
+            );
             for s in services {
                 writeln!(out, "{:<56} {:<8} {}", s.full_id(), s.target.kind(), s.description)?;
             }
@@ -216,12 +215,11 @@ pub async fn agreement(kho: &Kho, command: AgreementCommand) -> anyhow::Result<E
         }
         AgreementCommand::List => {
             let agreements = kho.agreements(&operator).await.map_err(core)?;
-            if agreements.is_empty() {
-                crate::cli::none_yet(
-                    "agreement",
-                    "kho agreement add --consumer ID --service PROVIDER_ID/CODE --endpoints 'GET /*' --purpose CODE",
-                );
-            }
+            crate::cli::none_yet(
+                &agreements,
+                "agreement",
+                "kho agreement add --consumer ID --service PROVIDER_ID/CODE --endpoints 'GET /*' --purpose CODE",
+            );
             for a in agreements {
                 writeln!(
                     out,

@@ -282,15 +282,9 @@ mod tests {
         let quick = within(Duration::from_millis(100), "id-1", async { Ok::<_, Fault>(7) }).await;
         assert_eq!(quick.unwrap(), 7, "a read within the timeout is answered as it is");
 
-        let (stopped, was_stopped) = tokio::sync::oneshot::channel::<()>();
-        struct Guard(Option<tokio::sync::oneshot::Sender<()>>);
-        impl Drop for Guard {
-            fn drop(&mut self) {
-                let _ = self.0.take().map(|s| s.send(()));
-            }
-        }
+        let (guard, was_stopped) = crate::gateway::tests::drop_signal();
         let endless = async move {
-            let _guard = Guard(Some(stopped));
+            let _guard = guard;
             std::future::pending::<Result<(), Fault>>().await
         };
         let fault = within(Duration::from_millis(150), "id-2", endless).await.unwrap_err();

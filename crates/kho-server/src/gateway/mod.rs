@@ -372,11 +372,26 @@ fn fault_response(fault: &Fault, retry_after: Option<u64>) -> Response {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::config::Settings;
     use journal::tests::entry;
     use journal::Journal;
+
+    /// Signals when it is dropped: moved into a piece of work, it tells the test that
+    /// the work was stopped.
+    pub(crate) struct DropSignal(Option<tokio::sync::oneshot::Sender<()>>);
+
+    impl Drop for DropSignal {
+        fn drop(&mut self) {
+            let _ = self.0.take().map(|s| s.send(()));
+        }
+    }
+
+    pub(crate) fn drop_signal() -> (DropSignal, tokio::sync::oneshot::Receiver<()>) {
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        (DropSignal(Some(sender)), receiver)
+    }
 
     #[test]
     fn work_handed_to_the_main_runtime_runs_there_and_leaves_the_serving_thread_free() {
@@ -410,15 +425,8 @@ mod tests {
     fn work_on_the_main_runtime_stops_when_its_caller_goes() {
         let main = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
         let serving = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let (handle, (dropped, was_dropped)) = (main.handle().clone(), tokio::sync::oneshot::channel::<()>());
-        struct Guard(Option<tokio::sync::oneshot::Sender<()>>);
-        impl Drop for Guard {
-            fn drop(&mut self) {
-                let _ = self.0.take().map(|s| s.send(()));
-            }
-        }
+        let (handle, (guard, was_dropped)) = (main.handle().clone(), drop_signal());
         serving.block_on(async move {
-            let guard = Guard(Some(dropped));
             let work = on_main(&handle, async move {
                 let _guard = guard;
                 std::future::pending::<()>().await

@@ -34,6 +34,15 @@ pub struct ServiceEntry {
     /// so a new version's columns come with the next directory); `None` when the table
     /// could not be read.
     pub table_columns: Option<Vec<String>>,
+    /// The dataset service's resource, as pages name it; `None` for a proxied service
+    /// or a resource the store no longer has.
+    pub resource: Option<ResourceName>,
+}
+
+/// A resource's title and the slug its page is found by.
+pub struct ResourceName {
+    pub title: String,
+    pub slug: String,
 }
 
 /// What the gateway decides calls with.
@@ -140,7 +149,7 @@ impl Kho {
         let xroad: HashMap<&str, String> = subsystems.iter().map(|s| (s.id.as_str(), s.xroad_id.to_string())).collect();
         let mut d = Directory::default();
         for service in self.store.list_services().await? {
-            let (personal_data, table_columns) = match &service.target {
+            let (personal_data, table_columns, resource) = match &service.target {
                 ServiceTarget::Dataset { resource_id, table, .. } => {
                     let resource = self.store.resource(resource_id).await?;
                     let columns = match self.lake.columns(resource_id, table).await {
@@ -150,11 +159,14 @@ impl Kho {
                             None
                         }
                     };
-                    (resource.is_some_and(|r| r.draft.personal_data != PersonalData::None), columns)
+                    let personal = resource.as_ref().is_some_and(|r| r.draft.personal_data != PersonalData::None);
+                    let name = resource.map(|r| ResourceName { title: r.draft.title, slug: r.slug });
+                    (personal, columns, name)
                 }
-                ServiceTarget::Proxied { .. } => (false, None),
+                ServiceTarget::Proxied { .. } => (false, None, None),
             };
-            d.services.insert(service.full_id(), Arc::new(ServiceEntry { service, personal_data, table_columns }));
+            let entry = ServiceEntry { service, personal_data, table_columns, resource };
+            d.services.insert(entry.service.full_id(), Arc::new(entry));
         }
         for a in self.store.list_agreements(&AgreementQuery::default()).await? {
             let by_service = d.agreements.entry(a.consumer.clone()).or_default();

@@ -11,7 +11,7 @@ use super::{error_page, page, require_login, urlencode, Lang};
 use crate::gateway::health::ServiceHealth;
 use crate::http::caller::Caller;
 use crate::http::AppState;
-use crate::services::exchange::log_period;
+use crate::services::exchange::{log_period, Directory, ResourceName};
 use crate::services::Kho;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{StatusCode, Uri};
@@ -195,19 +195,14 @@ fn kind_name(l: Lang, target: &ServiceTarget) -> &'static str {
     }
 }
 
-/// A dataset service's resource as the registry page names it: its title, linked to
-/// its page by its slug.
-struct ResourceName {
-    title: String,
-    key: String,
-}
-
-fn target_detail(target: &ServiceTarget, resources: &HashMap<String, ResourceName>) -> Markup {
+/// What a service serves; a dataset service's resource by its title, linked to its page,
+/// when the gateway's directory names it.
+fn target_detail(target: &ServiceTarget, resource: Option<&ResourceName>) -> Markup {
     html! {
         @match target {
             ServiceTarget::Dataset { resource_id, table, columns, filter, key_column } => {
-                @match resources.get(resource_id) {
-                    Some(r) => { a href=(format!("/admin/resources/{}", r.key)) { (r.title) } " · " code { (table) } }
+                @match resource {
+                    Some(r) => { a href=(format!("/admin/resources/{}", r.slug)) { (r.title) } " · " code { (table) } }
                     None => code { (resource_id) "." (table) },
                 }
                 @if !columns.is_empty() { br; span.muted { (columns.join(", ")) } }
@@ -239,12 +234,7 @@ fn health_cells(h: Option<&ServiceHealth>) -> Markup {
     }
 }
 
-fn services_table(
-    l: Lang,
-    services: &[Service],
-    resources: &HashMap<String, ResourceName>,
-    health: &[ServiceHealth],
-) -> Markup {
+fn services_table(l: Lang, services: &[Service], directory: Option<&Directory>, health: &[ServiceHealth]) -> Markup {
     let health: HashMap<&str, &ServiceHealth> = health.iter().map(|h| (h.service.as_str(), h)).collect();
     html! {
         table #services {
@@ -264,7 +254,7 @@ fn services_table(
                     @let id = s.full_id();
                     tr data-service=(id) {
                         td { code { (id) } }
-                        td { (kind_name(l, &s.target)) br; (target_detail(&s.target, resources)) }
+                        td { (kind_name(l, &s.target)) br; (target_detail(&s.target, directory.and_then(|d| d.services.get(&id)).and_then(|e| e.resource.as_ref()))) }
                         td { (s.description) }
                         (health_cells(health.get(id.as_str()).copied()))
                     }
@@ -345,30 +335,15 @@ async fn services_page(
         Ok(v) => v,
         Err(e) => return error_page(caller, uri.path(), &e),
     };
-    let resources = dataset_resources(state, &services).await;
+    // The resources' names come with the directory, which has read them already.
+    let directory = state.kho.directory().await.ok();
     let content = html! {
         (subnav(l, &caller.subject, "/admin/exchange"))
         (alert(message))
-        (services_table(l, &services, &resources, &state.gateway.health.report()))
+        (services_table(l, &services, directory.as_deref(), &state.gateway.health.report()))
         (service_form(l, caller, &providers, form))
     };
     page(caller, uri, l.t("Dịch vụ chia sẻ", "Shared services"), status, content)
-}
-
-/// The resources the dataset services serve, by id (one the store cannot read shows
-/// as its id).
-async fn dataset_resources(state: &AppState, services: &[Service]) -> HashMap<String, ResourceName> {
-    let mut names = HashMap::new();
-    for s in services {
-        let ServiceTarget::Dataset { resource_id, .. } = &s.target else { continue };
-        if names.contains_key(resource_id) {
-            continue;
-        }
-        if let Ok(Some(r)) = state.kho.store.resource(resource_id).await {
-            names.insert(resource_id.clone(), ResourceName { title: r.draft.title, key: r.slug });
-        }
-    }
-    names
 }
 
 /// `/admin/exchange` — the registry, each service's health, and the form.
