@@ -346,6 +346,26 @@ pub struct Checkpoint {
     pub signature: String,
 }
 
+/// Lưu trữ nhật ký — a run of the log moved out of the store into a bundle file (an
+/// archive): the records after `start` through `end`, where a signed checkpoint stands.
+/// The store keeps this row; verification of what it still holds starts after `end`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct MessageArchive {
+    pub start: Anchor,
+    pub end: Anchor,
+    pub records: i64,
+    /// When the first and the last archived request came in.
+    pub first_at: Option<DateTime<Utc>>,
+    pub last_at: Option<DateTime<Utc>>,
+    /// When the checkpoint over `end` was signed.
+    pub checkpoint_at: DateTime<Utc>,
+    /// The bundle file as it was written (an absolute path on the node).
+    pub file: String,
+    /// SHA-256 of the file's bytes, hex.
+    pub sha256: String,
+    pub archived_at: DateTime<Utc>,
+}
+
 fn checkpoint_message(seq: i64, hash: &str, at: &DateTime<Utc>) -> String {
     format!("kho-message-log-checkpoint/1\n{seq}\n{hash}\n{}", time::format(at))
 }
@@ -382,11 +402,31 @@ pub struct MessageBreak {
     pub reason: String,
 }
 
+/// A point of the chain: a record's seq and hash (seq 0 with [`GENESIS_HASH`] is the
+/// start of the log).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Anchor {
+    pub seq: i64,
+    pub hash: String,
+}
+
+impl Anchor {
+    pub fn genesis() -> Anchor {
+        Anchor { seq: 0, hash: GENESIS_HASH.to_string() }
+    }
+}
+
 /// What verifying a log found.
 #[derive(Serialize, Debug, Clone, PartialEq)]
 pub struct VerifyReport {
     pub intact: bool,
+    /// Records checked: those after `start`.
     pub records: i64,
+    /// Where the checked records begin: the log's start, or the end of what was
+    /// archived ([`crate::archive`]) before them.
+    pub start: Anchor,
+    /// The last record checked.
+    pub end: Anchor,
     /// Checkpoints whose hash and signature were checked.
     pub checkpoints: i64,
     /// Records after the last checkpoint: anchored only by the head row.
@@ -403,6 +443,7 @@ pub struct ChainVerifier {
     key_trusted: bool,
     pending: VecDeque<Checkpoint>,
     checked: i64,
+    start: Anchor,
     last_seq: i64,
     last_hash: String,
     last_checkpoint_seq: i64,
@@ -423,6 +464,7 @@ impl ChainVerifier {
             key_trusted,
             pending: VecDeque::new(),
             checked: 0,
+            start: Anchor::genesis(),
             last_seq: 0,
             last_hash: GENESIS_HASH.to_string(),
             last_checkpoint_seq: 0,
@@ -430,10 +472,65 @@ impl ChainVerifier {
         }
     }
 
+    /// Starts the chain after `start` instead of at the log's beginning: the records up
+    /// to it were archived, and the first record pushed must follow it. Call before the
+    /// first push; checkpoints at or before `start` are not expected.
+    pub fn start_after(&mut self, start: Anchor) {
+        self.last_seq = start.seq;
+        self.last_hash = start.hash.clone();
+        self.last_checkpoint_seq = start.seq;
+        self.pending.retain(|c| c.seq > start.seq);
+        self.start = start;
+    }
+
+    /// Starts after the end of the log's last archive, `start`, which must be a record
+    /// this node signed a checkpoint over (`signed`, the stored checkpoint at that seq):
+    /// an archive ends only at a signed checkpoint, so an archive row that does not is
+    /// a way of hiding records and breaks the log.
+    pub fn start_after_archive(&mut self, start: Anchor, signed: Option<&Checkpoint>) {
+        let seq = start.seq;
+        let problem = match signed {
+            None => Some("no checkpoint was signed over that record".to_string()),
+            Some(cp) if cp.seq != seq || cp.hash != start.hash => {
+                Some(format!("the checkpoint signed over record {} names hash {}, not {}", cp.seq, cp.hash, start.hash))
+            }
+            Some(cp) => self.check_signature(cp).err(),
+        };
+        if let Some(problem) = problem {
+            self.first_break = Some(MessageBreak {
+                seq,
+                reason: format!(
+                    "the log is recorded as archived through record {seq}, but {problem}: records may have been removed"
+                ),
+            });
+        }
+        self.start_after(start);
+    }
+
     /// The checkpoints to check as their records are pushed (call before the first push).
     pub fn expect_checkpoints(&mut self, mut cps: Vec<Checkpoint>) {
+        cps.retain(|c| c.seq > self.start.seq);
         cps.sort_by_key(|c| c.seq);
         self.pending.extend(cps);
+    }
+
+    /// The last record pushed (the start when none was).
+    pub fn end(&self) -> Anchor {
+        Anchor { seq: self.last_seq, hash: self.last_hash.clone() }
+    }
+
+    /// Checks the end of one part of a log verified in parts (an archive bundle): every
+    /// checkpoint it named was reached and `head` names its last record. The next
+    /// part's records follow on.
+    pub fn close_part(&mut self, head: (i64, String)) {
+        if self.first_break.is_none() {
+            self.first_break = self.check_end(Some(head)).err();
+        }
+    }
+
+    /// Whether a break was found so far.
+    pub fn broken(&self) -> bool {
+        self.first_break.is_some()
     }
 
     /// Checks the next record. After the first break every push returns that break.
@@ -517,17 +614,21 @@ impl ChainVerifier {
         if self.first_break.is_none() {
             self.first_break = self.check_end(head).err();
         }
-        let (records, checkpoints) = (self.last_seq, self.checked);
-        let unsigned_tail = records - self.last_checkpoint_seq;
+        let (records, checkpoints) = (self.last_seq - self.start.seq, self.checked);
+        let unsigned_tail = self.last_seq - self.last_checkpoint_seq;
+        let after = match self.start.seq {
+            0 => String::new(),
+            seq => format!(" after record {} (the end of what was archived before them)", thousands(seq)),
+        };
         let message = match &self.first_break {
             Some(b) => format!("broken at record {}: {}", b.seq, b.reason),
             None if checkpoints == 0 => format!(
-                "intact: {} records, no signed checkpoint (nothing outside the database anchors them)",
+                "intact: {} records{after}, no signed checkpoint (nothing outside the database anchors them)",
                 thousands(records)
             ),
             None => {
                 let mut m = format!(
-                    "intact: {} records, {} signed checkpoints, {} records after the last checkpoint",
+                    "intact: {} records{after}, {} signed checkpoints, {} records after the last checkpoint",
                     thousands(records),
                     thousands(checkpoints),
                     thousands(unsigned_tail)
@@ -539,9 +640,12 @@ impl ChainVerifier {
                 m
             }
         };
+        let end = self.end();
         VerifyReport {
             intact: self.first_break.is_none(),
             records,
+            start: self.start,
+            end,
             checkpoints,
             unsigned_tail,
             public_key: self.key,
@@ -589,29 +693,28 @@ struct BundleHeader {
 }
 
 #[derive(Serialize, Deserialize)]
-struct BundleHead {
-    seq: i64,
-    hash: String,
-}
-
-#[derive(Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 enum BundleLine {
+    /// The record the bundle's first record follows, when it is not the log's first
+    /// (an archive after an earlier one, or an export of a log whose start was archived).
+    Start(Anchor),
     Checkpoint(Checkpoint),
     Record(Box<MessageRecord>),
-    Head(BundleHead),
+    Head(Anchor),
 }
 
-/// Writes an export bundle (NDJSON): a header line, the checkpoints, the records in `seq`
-/// order, then the head — each line `{"checkpoint":…}`, `{"record":…}` or `{"head":…}`.
+/// Writes an export bundle (NDJSON): a header line, the start when the records do not
+/// begin the log, the checkpoints, the records in `seq` order, then the head — each line
+/// `{"start":…}`, `{"checkpoint":…}`, `{"record":…}` or `{"head":…}`.
 pub struct BundleWriter<W: Write> {
     w: W,
     records_started: bool,
 }
 
 impl<W: Write> BundleWriter<W> {
-    /// Writes the header line naming the node's public key and the node.
-    pub fn new(mut w: W, public_key: &str, node: &str) -> std::io::Result<BundleWriter<W>> {
+    /// Writes the header line naming the node's public key and the node; `start` is the
+    /// record the bundle's records follow (`None`: they begin the log).
+    pub fn new(mut w: W, public_key: &str, node: &str, start: Option<&Anchor>) -> std::io::Result<BundleWriter<W>> {
         let header = BundleHeader {
             format: BUNDLE_FORMAT.to_string(),
             public_key: public_key.to_string(),
@@ -619,6 +722,9 @@ impl<W: Write> BundleWriter<W> {
             node: node.to_string(),
         };
         write_line(&mut w, &header)?;
+        if let Some(start) = start.filter(|s| s.seq > 0) {
+            write_line(&mut w, &BundleLine::Start(start.clone()))?;
+        }
         Ok(BundleWriter { w, records_started: false })
     }
 
@@ -635,9 +741,9 @@ impl<W: Write> BundleWriter<W> {
         write_line(&mut self.w, &BundleLine::Record(Box::new(r.clone())))
     }
 
-    /// Writes the head line (the head row's seq and hash), flushes and returns the writer.
+    /// Writes the head line (the last record's seq and hash), flushes and returns the writer.
     pub fn finish(mut self, head: (i64, &str)) -> std::io::Result<W> {
-        write_line(&mut self.w, &BundleLine::Head(BundleHead { seq: head.0, hash: head.1.to_string() }))?;
+        write_line(&mut self.w, &BundleLine::Head(Anchor { seq: head.0, hash: head.1.to_string() }))?;
         self.w.flush()?;
         Ok(self.w)
     }
@@ -652,50 +758,100 @@ fn write_line<W: Write, T: Serialize>(w: &mut W, value: &T) -> std::io::Result<(
 /// cannot be read or is not a well-formed bundle (naming the line); a broken chain is a
 /// report with `intact: false`. Without a trusted key the bundle's own key is used.
 pub fn verify_bundle<R: BufRead>(r: R, trusted_public_hex: Option<&str>) -> Result<VerifyReport, String> {
-    let mut lines = r.lines().enumerate().map(|(i, l)| (i + 1, l));
-    let header: BundleHeader = match lines.next() {
-        Some((n, line)) => {
-            let line = line.map_err(|e| format!("line {n}: cannot read the bundle: {e}"))?;
-            serde_json::from_str(&line).map_err(|e| format!("line {n}: not a message-log bundle header: {e}"))?
-        }
-        None => return Err("the bundle is empty".to_string()),
-    };
-    if header.format != BUNDLE_FORMAT {
-        return Err(format!("line 1: unknown bundle format {:?}, expected {BUNDLE_FORMAT:?}", header.format));
-    }
-    let mut verifier = match trusted_public_hex {
-        Some(key) => ChainVerifier::new(Some(key.to_string())),
-        None => ChainVerifier::with_key(Some(header.public_key.clone()), false),
-    };
-    let (mut checkpoints, mut records_started, mut head) = (Vec::new(), false, None);
-    for (n, line) in lines {
-        let line = line.map_err(|e| format!("line {n}: cannot read the bundle: {e}"))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        if head.is_some() {
-            return Err(format!("line {n}: the bundle goes on after its head line"));
-        }
-        match serde_json::from_str(&line).map_err(|e| format!("line {n}: malformed bundle line: {e}"))? {
-            BundleLine::Checkpoint(_) if records_started => {
-                return Err(format!("line {n}: a checkpoint after the records"));
+    verify_bundles(std::iter::once((String::new(), r)), trusted_public_hex)
+}
+
+/// Verifies bundles that continue one another — archives of the log in the order they
+/// were made, then perhaps an export of what the store kept — as one chain: each
+/// bundle's start must be the record the one before it ended with. `Err` names the
+/// bundle and line of a file that is not a well-formed bundle. Without a trusted key,
+/// the first bundle's key is used for all. An empty name stands for a lone bundle.
+pub fn verify_bundles<R: BufRead>(
+    bundles: impl IntoIterator<Item = (String, R)>,
+    trusted_public_hex: Option<&str>,
+) -> Result<VerifyReport, String> {
+    let mut verifier: Option<ChainVerifier> = None;
+    let mut head = None;
+    for (name, r) in bundles {
+        let at = |n: usize, what: String| match name.as_str() {
+            "" => format!("line {n}: {what}"),
+            name => format!("{name}, line {n}: {what}"),
+        };
+        let whole = if name.is_empty() { "the bundle" } else { name.as_str() };
+        let mut lines = r.lines().enumerate().map(|(i, l)| (i + 1, l));
+        let header: BundleHeader = match lines.next() {
+            Some((n, line)) => {
+                let line = line.map_err(|e| at(n, format!("cannot read the bundle: {e}")))?;
+                serde_json::from_str(&line).map_err(|e| at(n, format!("not a message-log bundle header: {e}")))?
             }
-            BundleLine::Checkpoint(cp) => checkpoints.push(cp),
-            BundleLine::Record(rec) => {
-                if !records_started {
-                    verifier.expect_checkpoints(std::mem::take(&mut checkpoints));
-                    records_started = true;
+            None => return Err(format!("{whole} is empty")),
+        };
+        if header.format != BUNDLE_FORMAT {
+            return Err(at(1, format!("unknown bundle format {:?}, expected {BUNDLE_FORMAT:?}", header.format)));
+        }
+        let first = verifier.is_none();
+        let v = verifier.get_or_insert_with(|| match trusted_public_hex {
+            Some(key) => ChainVerifier::new(Some(key.to_string())),
+            None => ChainVerifier::with_key(Some(header.public_key.clone()), false),
+        });
+        if let Some((seq, hash)) = head.take() {
+            v.close_part((seq, hash));
+        }
+        let (mut checkpoints, mut records_started, mut start) = (Vec::new(), false, Anchor::genesis());
+        for (n, line) in lines {
+            let line = line.map_err(|e| at(n, format!("cannot read the bundle: {e}")))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            if head.is_some() {
+                return Err(at(n, "the bundle goes on after its head line".into()));
+            }
+            match serde_json::from_str(&line).map_err(|e| at(n, format!("malformed bundle line: {e}")))? {
+                BundleLine::Start(_) if n != 2 => return Err(at(n, "the start line must follow the header".into())),
+                BundleLine::Start(s) => start = s,
+                BundleLine::Checkpoint(_) if records_started => {
+                    return Err(at(n, "a checkpoint after the records".into()));
                 }
-                let _ = verifier.push(&rec);
+                BundleLine::Checkpoint(cp) => checkpoints.push(cp),
+                BundleLine::Record(rec) => {
+                    if !records_started {
+                        begin_part(v, first, &start, std::mem::take(&mut checkpoints));
+                        records_started = true;
+                    }
+                    let _ = v.push(&rec);
+                }
+                BundleLine::Head(h) => head = Some((h.seq, h.hash)),
             }
-            BundleLine::Head(h) => head = Some((h.seq, h.hash)),
         }
+        if head.is_none() {
+            return Err(format!("{whole} ends without its head line: it is incomplete"));
+        }
+        if !records_started {
+            begin_part(v, first, &start, Vec::new());
+        }
+        v.expect_checkpoints(checkpoints);
     }
-    if head.is_none() {
-        return Err("the bundle ends without its head line: it is incomplete".to_string());
-    }
-    verifier.expect_checkpoints(checkpoints);
+    let verifier = verifier.ok_or("no bundle was given")?;
     Ok(verifier.finish(head))
+}
+
+/// Starts a bundle's records: the first bundle may start anywhere (its start line says
+/// where); every later one must start where the chain stands.
+fn begin_part(v: &mut ChainVerifier, first: bool, start: &Anchor, checkpoints: Vec<Checkpoint>) {
+    if first {
+        v.start_after(start.clone());
+    } else if !v.broken() && *start != v.end() {
+        let end = v.end();
+        v.first_break = Some(MessageBreak {
+            seq: end.seq + 1,
+            reason: format!(
+                "this bundle starts after record {} (hash {}) but the bundle before it ends at record {} (hash {}): \
+                 they do not continue one another",
+                start.seq, start.hash, end.seq, end.hash
+            ),
+        });
+    }
+    v.expect_checkpoints(checkpoints);
 }
 
 /// Khóa niêm phong — the ChaCha20-Poly1305 key that seals logged bodies at rest.
@@ -957,7 +1113,7 @@ mod tests {
     }
 
     fn bundle(key: &NodeKey, records: &[MessageRecord]) -> String {
-        let mut w = BundleWriter::new(Vec::new(), &key.public_hex(), "kho-node-1").unwrap();
+        let mut w = BundleWriter::new(Vec::new(), &key.public_hex(), "kho-node-1", None).unwrap();
         for cp in checkpoints(key, records, &[3, 6]) {
             w.checkpoint(&cp).unwrap();
         }
@@ -987,6 +1143,55 @@ mod tests {
         assert!(verify_bundle(malformed.as_bytes(), None).unwrap_err().starts_with("line 4:"));
         let cut: String = text.lines().take(8).map(|l| format!("{l}\n")).collect();
         assert!(verify_bundle(cut.as_bytes(), None).unwrap_err().contains("without its head line"));
+    }
+
+    /// A bundle of `records` (which follow `start`), with checkpoints at the given seqs.
+    fn part(key: &NodeKey, records: &[MessageRecord], start: Option<&Anchor>, cps_at: &[i64]) -> String {
+        let mut w = BundleWriter::new(Vec::new(), &key.public_hex(), "kho-node-1", start).unwrap();
+        for r in records.iter().filter(|r| cps_at.contains(&r.seq)) {
+            w.checkpoint(&key.sign_checkpoint(r.seq, &r.hash, time::now())).unwrap();
+        }
+        records.iter().for_each(|r| w.record(r).unwrap());
+        let last = records.last().unwrap();
+        String::from_utf8(w.finish((last.seq, &last.hash)).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn archive_bundles_verify_alone_and_as_one_chain_in_their_order() {
+        let key = NodeKey::generate();
+        let records = chain(10);
+        let after_4 = Anchor { seq: 4, hash: records[3].hash.clone() };
+        let first = part(&key, &records[..4], None, &[4]);
+        let second = part(&key, &records[4..], Some(&after_4), &[10]);
+        let trusted = Some(key.public_hex());
+        let alone = verify_bundle(second.as_bytes(), trusted.as_deref()).unwrap();
+        assert!(alone.intact, "{}", alone.message);
+        assert_eq!((alone.records, alone.start.seq, alone.end.seq), (6, 4, 10));
+        assert!(alone.message.contains("6 records after record 4"), "{}", alone.message);
+
+        let both = |a: &str, b: &str| {
+            let parts = [("a".to_string(), a.as_bytes()), ("b".to_string(), b.as_bytes())];
+            verify_bundles(parts, trusted.as_deref()).unwrap()
+        };
+        let chained = both(&first, &second);
+        assert!(chained.intact, "{}", chained.message);
+        assert_eq!((chained.records, chained.checkpoints, chained.start.seq), (10, 2, 0));
+
+        let (seq, reason) = broken_at(&both(&second, &first));
+        assert_eq!(seq, 11);
+        assert!(reason.contains("do not continue one another"), "{reason}");
+        let skipped = part(&key, &records[5..], Some(&Anchor { seq: 5, hash: records[4].hash.clone() }), &[]);
+        let (seq, reason) = broken_at(&both(&first, &skipped));
+        assert_eq!(seq, 5);
+        assert!(reason.contains("bundle before it ends at record 4"), "{reason}");
+        let tampered = second.replacen("/v1/citizens/7?", "/v1/citizens/8?", 1);
+        assert_eq!(broken_at(&both(&first, &tampered)).0, 7);
+
+        let mut lines: Vec<&str> = second.lines().collect();
+        lines.swap(1, 2);
+        let start_third = lines.join("\n");
+        let e = verify_bundles([("b.ndjson".to_string(), start_third.as_bytes())], None).unwrap_err();
+        assert_eq!(e, "b.ndjson, line 3: the start line must follow the header");
     }
 
     #[test]

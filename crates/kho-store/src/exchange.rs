@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use kho_core::audit::AuditContext;
 use kho_core::identity::SubsystemId;
-use kho_exchange::msglog::{seal_chain, Checkpoint, LogEntry, MessageRecord, StoredMessage};
+use kho_exchange::msglog::{seal_chain, Anchor, Checkpoint, LogEntry, MessageArchive, MessageRecord, StoredMessage};
 use kho_exchange::registry::CheckedTerms;
 use kho_exchange::{Agreement, AgreementStatus, EndpointRule, NewService, Service, ServiceTarget};
 use serde_json::json;
@@ -105,6 +105,12 @@ pub trait ExchangeStore: Send + Sync {
     /// gateway runs it beside the log writer, so that a commit does not copy and sync
     /// the WAL itself (connections do so only past 20,000 pages).
     async fn checkpoint_wal(&self) -> StoreResult<()>;
+    /// The archives made of the log, oldest first.
+    async fn message_archives(&self) -> StoreResult<Vec<MessageArchive>>;
+    /// Records `archive` and removes its records from the log, in one audited
+    /// transaction. Refused (`Conflict`) unless it starts where the last archive ended
+    /// and its end is the stored record's seq and hash.
+    async fn archive_messages(&self, ctx: &AuditContext, archive: &MessageArchive) -> StoreResult<()>;
 }
 
 const SERVICE_COLS: &str = "e.id, e.provider_id, s.xroad_id AS provider, e.code, e.description, e.target, \
@@ -212,6 +218,23 @@ fn checkpoint_from(r: &AnyRow) -> StoreResult<Checkpoint> {
         signature: r.try_get("signature")?,
     })
 }
+
+fn archive_from(r: &AnyRow) -> StoreResult<MessageArchive> {
+    Ok(MessageArchive {
+        start: Anchor { seq: r.try_get("start_seq")?, hash: r.try_get("start_hash")? },
+        end: Anchor { seq: r.try_get("end_seq")?, hash: r.try_get("end_hash")? },
+        records: r.try_get("records")?,
+        first_at: parse_opt_ts(r.try_get("first_at")?)?,
+        last_at: parse_opt_ts(r.try_get("last_at")?)?,
+        checkpoint_at: parse_ts(&r.try_get::<String, _>("checkpoint_at")?)?,
+        file: r.try_get("file")?,
+        sha256: r.try_get("sha256")?,
+        archived_at: parse_ts(&r.try_get::<String, _>("archived_at")?)?,
+    })
+}
+
+const ARCHIVE_COLS: &str =
+    "start_seq, start_hash, end_seq, end_hash, records, first_at, last_at, checkpoint_at, file, sha256, archived_at";
 
 fn to_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("plain data serialises")
@@ -514,6 +537,63 @@ impl ExchangeStore for SqlStore {
         if self.backend() == Backend::Sqlite {
             sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").fetch_all(&self.pool).await?;
         }
+        Ok(())
+    }
+
+    async fn message_archives(&self) -> StoreResult<Vec<MessageArchive>> {
+        let sql = format!("SELECT {ARCHIVE_COLS} FROM message_archives ORDER BY end_seq");
+        sqlx::query(&sql).fetch_all(&self.pool).await?.iter().map(archive_from).collect()
+    }
+
+    async fn archive_messages(&self, ctx: &AuditContext, a: &MessageArchive) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        // The mover appends under this lock too: the log does not move meanwhile.
+        sqlx::query("UPDATE message_head SET seq = seq WHERE id = 1").execute(&mut *tx).await?;
+        let last_end: Option<i64> =
+            sqlx::query("SELECT MAX(end_seq) AS s FROM message_archives").fetch_one(&mut *tx).await?.try_get("s")?;
+        if last_end.unwrap_or(0) != a.start.seq {
+            return Err(StoreError::Conflict(format!(
+                "the log was archived through record {} meanwhile; archive again from there",
+                last_end.unwrap_or(0)
+            )));
+        }
+        let stored: Option<String> = sqlx::query("SELECT hash FROM message_log WHERE seq = $1")
+            .bind(a.end.seq)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get("hash"))
+            .transpose()?;
+        if stored.as_deref() != Some(a.end.hash.as_str()) {
+            return Err(StoreError::Conflict(format!(
+                "record {} of the store is not the one the archive ends with; nothing was archived",
+                a.end.seq
+            )));
+        }
+        let sql = format!(
+            "INSERT INTO message_archives ({ARCHIVE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        );
+        sqlx::query(&sql)
+            .bind(a.start.seq)
+            .bind(&a.start.hash)
+            .bind(a.end.seq)
+            .bind(&a.end.hash)
+            .bind(a.records)
+            .bind(a.first_at.as_ref().map(ts))
+            .bind(a.last_at.as_ref().map(ts))
+            .bind(ts(&a.checkpoint_at))
+            .bind(&a.file)
+            .bind(&a.sha256)
+            .bind(ts(&a.archived_at))
+            .execute(&mut *tx)
+            .await?;
+        for table in ["message_subjects", "message_log"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE seq <= $1")).bind(a.end.seq).execute(&mut *tx).await?;
+        }
+        let detail = json!({
+            "start_seq": a.start.seq, "end_seq": a.end.seq, "records": a.records, "file": a.file, "sha256": a.sha256,
+        });
+        Self::append_in(&mut tx, ctx.event("message_log.archive", "message_log").detail(detail)).await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -32,6 +32,7 @@ const MIGRATIONS: &[(i64, &str, Script)] = &[
             postgres: include_str!("../migrations/0012_message_fields.postgres.sql"),
         },
     ),
+    (13, "message_archives", Both(include_str!("../migrations/0013_message_archives.sql"))),
 ];
 
 pub async fn run(pool: &AnyPool, backend: Backend) -> StoreResult<()> {

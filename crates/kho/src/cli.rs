@@ -413,9 +413,11 @@ enum AuditCommand {
         /// checkpoints instead of the audit log.
         #[arg(long, conflicts_with = "bundle")]
         messages: bool,
-        /// Verify a bundle written by `kho audit export --messages`, offline.
+        /// Verify a bundle written by `kho audit export --messages` or `kho audit archive
+        /// --messages`, offline. Repeat it to verify archives (and a last export) as one
+        /// chain, oldest first.
         #[arg(long, value_name = "FILE")]
-        bundle: Option<PathBuf>,
+        bundle: Vec<PathBuf>,
         /// The node's public key (hex) the bundle must be signed with.
         #[arg(long, requires = "bundle")]
         public_key: Option<String>,
@@ -430,6 +432,22 @@ enum AuditCommand {
         json: bool,
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
+    },
+    /// Move the message log's older records out of the store into a bundle file
+    /// (lưu trữ): every record up to the last checkpoint signed before --before, from
+    /// where the previous archive ended. The file is verified before the records leave
+    /// the store; keep it, and check it with `kho audit verify --bundle`.
+    Archive {
+        /// The message log (the only log archived today).
+        #[arg(long, required = true)]
+        messages: bool,
+        /// Archive what was signed before this UTC day (2026-11-01) or instant
+        /// (2026-11-01T00:00:00+07:00).
+        #[arg(long)]
+        before: String,
+        /// The archive to write; an existing file is never replaced.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
     },
     /// Export the message log with its checkpoints and the node's public key.
     Export {
@@ -499,8 +517,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             serve(settings).await
         }
         Command::Bench(args) => crate::bench::run(args).await,
-        Command::Audit(AuditCommand::Verify { bundle: Some(path), public_key, .. }) => {
-            crate::exchange::verify_bundle(&path, public_key.as_deref())
+        Command::Audit(AuditCommand::Verify { bundle, public_key, .. }) if !bundle.is_empty() => {
+            crate::exchange::verify_bundles(&bundle, public_key.as_deref())
         }
         Command::Agent(args) => {
             init_tracing(log_format);
@@ -738,6 +756,9 @@ async fn admin(kho: &Kho, command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Audit(AuditCommand::Export { out: path, .. }) => {
             return crate::exchange::export_messages(kho, &path).await;
+        }
+        Command::Audit(AuditCommand::Archive { before, out: path, .. }) => {
+            return crate::exchange::archive_messages(kho, &before, &path).await;
         }
         Command::Audit(AuditCommand::Quality { agency, json, html }) => {
             return crate::quality::audit(kho, agency.as_deref(), json, html.as_ref()).await;

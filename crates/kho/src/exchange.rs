@@ -262,11 +262,14 @@ async fn settle_journal(kho: &Kho) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `kho audit verify --bundle FILE`: an exported log, offline.
-pub fn verify_bundle(path: &std::path::Path, public_key: Option<&str>) -> anyhow::Result<ExitCode> {
-    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let report = kho_exchange::msglog::verify_bundle(std::io::BufReader::new(file), public_key)
-        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+/// `kho audit verify --bundle FILE…`: exported or archived logs, offline, as one chain.
+pub fn verify_bundles(paths: &[PathBuf], public_key: Option<&str>) -> anyhow::Result<ExitCode> {
+    let mut bundles = Vec::new();
+    for path in paths {
+        let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        bundles.push((path.display().to_string(), std::io::BufReader::new(file)));
+    }
+    let report = kho_exchange::msglog::verify_bundles(bundles, public_key).map_err(|e| anyhow!(e))?;
     print_report(&report)
 }
 
@@ -290,5 +293,30 @@ pub async fn export_messages(kho: &Kho, path: &std::path::Path) -> anyhow::Resul
     let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let count = kho.export_messages(std::io::BufWriter::new(file)).await.map_err(core)?;
     eprintln!("exported {count} message-log records to {}", path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `kho audit archive --messages --before WHEN --out FILE`.
+pub async fn archive_messages(kho: &Kho, before: &str, path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let before = kho_server::services::exchange::log_instant("before", before, false)
+        .map_err(core)?
+        .ok_or_else(|| anyhow!("--before needs a day (2026-11-01) or an instant (2026-11-01T00:00:00+07:00)"))?;
+    settle_journal(kho).await?;
+    let a = kho.archive_messages(&AuditContext::operator(), before, path).await.map_err(core)?;
+    let day = |t: Option<chrono::DateTime<chrono::Utc>>| t.map_or("-".to_string(), |t| kho_core::time::format(&t));
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "archived records {} to {} ({} records) into {}", a.start.seq + 1, a.end.seq, a.records, a.file)?;
+    writeln!(
+        out,
+        "requests from {} to {}; checkpoint signed {}",
+        day(a.first_at),
+        day(a.last_at),
+        kho_core::time::format(&a.checkpoint_at)
+    )?;
+    writeln!(out, "sha256 {}", a.sha256)?;
+    eprintln!(
+        "the store keeps the records after {}; keep the file, and check it with `kho audit verify --bundle {}`",
+        a.end.seq, a.file
+    );
     Ok(ExitCode::SUCCESS)
 }

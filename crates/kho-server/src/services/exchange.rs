@@ -471,37 +471,55 @@ impl Kho {
         self.verify_messages().await
     }
 
-    /// Walks the message log's chain and checkpoints against this node's key.
+    /// Walks the message log's chain and checkpoints against this node's key, from the
+    /// end of its last archive (whose end must be a checkpoint this node signed).
     pub async fn verify_messages(&self) -> Result<VerifyReport> {
         self.settle_message_log().await?;
         let mut verifier = ChainVerifier::new(Some(self.node_keys()?.signing.public_hex()));
-        verifier.expect_checkpoints(self.store.checkpoints().await?);
-        let mut after = 0;
-        loop {
+        let checkpoints = self.store.checkpoints().await?;
+        let archives = self.store.message_archives().await?;
+        if let Some(last) = archives.last() {
+            let signed = checkpoints.iter().find(|c| c.seq == last.end.seq);
+            verifier.start_after_archive(last.end.clone(), signed);
+        }
+        verifier.expect_checkpoints(checkpoints);
+        let mut after = verifier.end().seq;
+        while !verifier.broken() {
             let page = self.store.stored_messages(after, PAGE).await?;
             let Some(last) = page.last() else { break };
             after = last.seq;
             for r in &page {
                 if verifier.push_stored(r).is_err() {
-                    return Ok(verifier.finish(Some(self.store.message_head().await?)));
+                    break;
                 }
             }
         }
-        Ok(verifier.finish(Some(self.store.message_head().await?)))
+        let mut report = verifier.finish(Some(self.store.message_head().await?));
+        if let (true, Some(last)) = (report.intact, archives.last()) {
+            report.message.push_str(&format!(
+                "; records 1 to {} are archived in {} file(s), the last {}",
+                last.end.seq,
+                archives.len(),
+                last.file
+            ));
+        }
+        Ok(report)
     }
 
-    /// Writes the whole message log with its checkpoints and the node's public key,
-    /// for verification elsewhere (`kho audit verify --bundle`).
+    /// Writes the message log the store keeps (after its last archive) with its
+    /// checkpoints and the node's public key, for verification elsewhere (`kho audit
+    /// verify --bundle`, after the archives when there are any).
     pub async fn export_messages(&self, out: impl std::io::Write) -> Result<i64> {
         let io = |e: std::io::Error| Error::internal(format!("cannot write the bundle: {e}"));
         let node = self.settings.public_url.clone().unwrap_or_else(|| "kho".into());
         self.settle_message_log().await?;
-        let mut w = BundleWriter::new(out, &self.node_keys()?.signing.public_hex(), &node).map_err(io)?;
+        let start = self.archived_through().await?;
+        let mut w = BundleWriter::new(out, &self.node_keys()?.signing.public_hex(), &node, Some(&start)).map_err(io)?;
         let head = self.store.message_head().await?;
-        for c in self.store.checkpoints().await?.iter().filter(|c| c.seq <= head.0) {
+        for c in self.store.checkpoints().await?.iter().filter(|c| c.seq > start.seq && c.seq <= head.0) {
             w.checkpoint(c).map_err(io)?;
         }
-        let (mut after, mut count) = (0, 0);
+        let (mut after, mut count) = (start.seq, 0);
         while after < head.0 {
             let page = self.store.message_range(after, PAGE.min(head.0 - after)).await?;
             let Some(last) = page.last() else { break };
@@ -565,29 +583,33 @@ pub type Period = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 /// day `YYYY-MM-DD` (UTC, as the log shows its times; `until` takes the whole day in)
 /// or an RFC 3339 instant (`until` excluded). Blank bounds are open.
 pub fn log_period(from: &str, until: &str) -> Result<Period> {
-    fn bound(field: &str, text: &str, day_end: bool) -> Result<Option<DateTime<Utc>>> {
-        let text = text.trim();
-        if text.is_empty() {
-            return Ok(None);
-        }
-        if let Ok(day) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-            let day = if day_end { day.succ_opt().unwrap_or(day) } else { day };
-            return Ok(Some(day.and_time(NaiveTime::MIN).and_utc()));
-        }
-        DateTime::parse_from_rfc3339(text).map(|t| Some(t.with_timezone(&Utc))).map_err(|_| {
-            Error::invalid(
-                field,
-                format!("{text:?} is neither a day (2026-11-30) nor an instant (2026-11-30T08:00:00+07:00)"),
-            )
-        })
-    }
-    let (from, until) = (bound("from", from, false)?, bound("until", until, true)?);
+    let (from, until) = (log_instant("from", from, false)?, log_instant("until", until, true)?);
     if let (Some(f), Some(u)) = (from, until) {
         if u <= f {
             return Err(Error::invalid("until", "the period ends before it starts; swap from and until"));
         }
     }
     Ok((from, until))
+}
+
+/// An instant of the message log as a person gives it: a UTC day (its start, or with
+/// `day_end` the start of the next day, so the whole day is in) or an RFC 3339 instant;
+/// empty is none. The error names `field`.
+pub fn log_instant(field: &str, text: &str, day_end: bool) -> Result<Option<DateTime<Utc>>> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    if let Ok(day) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        let day = if day_end { day.succ_opt().unwrap_or(day) } else { day };
+        return Ok(Some(day.and_time(NaiveTime::MIN).and_utc()));
+    }
+    DateTime::parse_from_rfc3339(text).map(|t| Some(t.with_timezone(&Utc))).map_err(|_| {
+        Error::invalid(
+            field,
+            format!("{text:?} is neither a day (2026-11-30) nor an instant (2026-11-30T08:00:00+07:00)"),
+        )
+    })
 }
 
 fn default_endpoints(s: &Service) -> Vec<serde_json::Value> {

@@ -3,6 +3,7 @@
 //! call these functions; neither talks to the store for a change directly.
 
 use crate::config::Settings;
+mod archive;
 mod catalog;
 pub mod codelists;
 mod conformance;

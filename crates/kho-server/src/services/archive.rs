@@ -1,0 +1,182 @@
+//! Lưu trữ nhật ký thông điệp — archiving the message log. The log only grows; an
+//! operator moves a closed run of it out of the store into a bundle file (the export
+//! format, starting where the previous archive ended), kept and verified offline like
+//! any export. A run ends at a checkpoint the node signed, so every archive is anchored
+//! by its own signature, and the archives with what the store keeps verify as one chain
+//! (`kho audit verify --bundle A --bundle B …`). The store keeps a row per archive (its
+//! range, file and SHA-256); verification of the store starts after the last one.
+
+use super::Kho;
+use chrono::{DateTime, Utc};
+use kho_core::audit::AuditContext;
+use kho_core::identity::Subject;
+use kho_core::{time, Error, Result};
+use kho_exchange::msglog::{verify_bundle, Anchor, BundleWriter, Checkpoint, MessageArchive};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// Records read from the store at a time while an archive is written.
+const PAGE: i64 = 5_000;
+
+impl Kho {
+    /// The archives of the message log, oldest first, for a subject who may read the
+    /// log (the reading is audited).
+    pub async fn message_archives_as(&self, subject: &Subject, ctx: &AuditContext) -> Result<Vec<MessageArchive>> {
+        self.read_message_log(subject, ctx, "message_log.archives", "message_log").await?;
+        Ok(self.store.message_archives().await?)
+    }
+
+    /// The record the store's log starts after: the end of the last archive, or the
+    /// log's start.
+    pub(crate) async fn archived_through(&self) -> Result<Anchor> {
+        Ok(self.store.message_archives().await?.pop().map_or_else(Anchor::genesis, |a| a.end))
+    }
+
+    /// Moves the records up to the last checkpoint signed before `before` out of the
+    /// store into a new bundle file at `out` (never overwritten). The file is written
+    /// beside `out` first, synced, read back and verified against the node's key; only
+    /// then is it put in place and are the records removed from the store, with the
+    /// archive's row, in one audited transaction. A log that does not verify up to the
+    /// archive's end is not archived: the error names its first bad record and nothing
+    /// changes.
+    pub async fn archive_messages(
+        &self,
+        ctx: &AuditContext,
+        before: DateTime<Utc>,
+        out: &Path,
+    ) -> Result<MessageArchive> {
+        self.settle_message_log().await?;
+        let key = self.node_keys()?.signing.public_hex();
+        let start = self.archived_through().await?;
+        let checkpoints: Vec<Checkpoint> =
+            self.store.checkpoints().await?.into_iter().filter(|c| c.seq > start.seq).collect();
+        let Some(end) = checkpoints.iter().rfind(|c| c.at < before).cloned() else {
+            return Err(Error::invalid(
+                "before",
+                format!(
+                    "no checkpoint was signed after record {} and before {}: nothing to archive yet (checkpoints are \
+                     signed every few seconds while the gateway serves, and when it stops)",
+                    start.seq,
+                    time::format(&before)
+                ),
+            ));
+        };
+        if out.exists() {
+            return Err(Error::invalid(
+                "out",
+                format!("{} exists; an archive is never overwritten: name a new file", out.display()),
+            ));
+        }
+        // A record that does not verify is evidence: it is never moved out of sight.
+        let report = self.verify_messages().await?;
+        if let Some(b) = report.first_break.as_ref().filter(|b| b.seq <= end.seq) {
+            return Err(Error::conflict(format!(
+                "the message log does not verify, so nothing was archived: broken at record {}: {}",
+                b.seq, b.reason
+            )));
+        }
+        let partial = partial_path(out)?;
+        let written = self.write_archive(&partial, &key, &start, &checkpoints, &end).await;
+        let archive = written.and_then(|(first_at, last_at)| {
+            let report = std::fs::File::open(&partial)
+                .map_err(|e| Error::internal(format!("cannot read back {}: {e}", partial.display())))
+                .and_then(|f| verify_bundle(std::io::BufReader::new(f), Some(&key)).map_err(Error::internal))?;
+            if !report.intact {
+                return Err(Error::conflict(format!(
+                    "the message log does not verify, so it was not archived: {}",
+                    report.message
+                )));
+            }
+            let sha256 = file_sha256(&partial)?;
+            place(&partial, out)?;
+            Ok(MessageArchive {
+                records: end.seq - start.seq,
+                start: start.clone(),
+                end: Anchor { seq: end.seq, hash: end.hash.clone() },
+                first_at,
+                last_at,
+                checkpoint_at: end.at,
+                file: out.display().to_string(),
+                sha256,
+                archived_at: time::now(),
+            })
+        });
+        let archive = match archive {
+            Ok(a) => a,
+            Err(e) => {
+                let _ = std::fs::remove_file(&partial);
+                return Err(e);
+            }
+        };
+        if let Err(e) = self.store.archive_messages(ctx, &archive).await {
+            // The records stay in the store; a file beside them would only mislead.
+            let _ = std::fs::remove_file(out);
+            return Err(e.into());
+        }
+        Ok(archive)
+    }
+
+    /// Writes the bundle of the records after `start` through checkpoint `end`, synced;
+    /// returns when the first and the last of them came in.
+    async fn write_archive(
+        &self,
+        path: &Path,
+        key: &str,
+        start: &Anchor,
+        checkpoints: &[Checkpoint],
+        end: &Checkpoint,
+    ) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> {
+        let io = |e: std::io::Error| Error::internal(format!("cannot write {}: {e}", path.display()));
+        let file = std::fs::File::create_new(path).map_err(io)?;
+        let node = self.settings.public_url.clone().unwrap_or_else(|| "kho".into());
+        let mut w = BundleWriter::new(std::io::BufWriter::new(file), key, &node, Some(start)).map_err(io)?;
+        for c in checkpoints.iter().filter(|c| c.seq <= end.seq) {
+            w.checkpoint(c).map_err(io)?;
+        }
+        let (mut after, mut first_at, mut last_at) = (start.seq, None, None);
+        while after < end.seq {
+            let page = self.store.message_range(after, PAGE.min(end.seq - after)).await?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            first_at = first_at.or(page.first().map(|r| r.request_in_ts));
+            last_at = Some(last.request_in_ts);
+            for r in &page {
+                w.record(r).map_err(io)?;
+            }
+        }
+        let file = w.finish((end.seq, &end.hash)).map_err(io)?.into_inner().map_err(|e| io(e.into_error()))?;
+        file.sync_all().map_err(io)?;
+        Ok((first_at, last_at))
+    }
+}
+
+/// Where an archive is written before it is verified and put in place: a hidden file
+/// beside it, on the same file system.
+fn partial_path(out: &Path) -> Result<PathBuf> {
+    let name = out
+        .file_name()
+        .ok_or_else(|| Error::invalid("out", format!("{} names no file", out.display())))?
+        .to_string_lossy();
+    Ok(out.with_file_name(format!(".{name}.partial")))
+}
+
+/// Puts a verified archive in place without replacing a file that appeared meanwhile,
+/// and syncs the directory so the name survives a crash.
+fn place(partial: &Path, out: &Path) -> Result<()> {
+    let io = |e: std::io::Error| Error::internal(format!("cannot put the archive at {}: {e}", out.display()));
+    std::fs::hard_link(partial, out).map_err(io)?;
+    std::fs::remove_file(partial).map_err(io)?;
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+    }
+    Ok(())
+}
+
+fn file_sha256(path: &Path) -> Result<String> {
+    let mut hasher = Sha256::new();
+    let mut file =
+        std::fs::File::open(path).map_err(|e| Error::internal(format!("cannot read back {}: {e}", path.display())))?;
+    std::io::copy(&mut file, &mut hasher)
+        .map_err(|e| Error::internal(format!("cannot read back {}: {e}", path.display())))?;
+    Ok(hex::encode(hasher.finalize()))
+}
