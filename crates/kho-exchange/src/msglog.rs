@@ -1195,6 +1195,33 @@ mod tests {
     }
 
     #[test]
+    fn the_store_verifies_from_an_archive_end_only_where_a_checkpoint_was_signed() {
+        let key = NodeKey::generate();
+        let records = chain(10);
+        let end = Anchor { seq: 4, hash: records[3].hash.clone() };
+        let cps = checkpoints(&key, &records, &[4, 10]);
+        let from = |signed: Option<&Checkpoint>| {
+            let mut v = ChainVerifier::new(Some(key.public_hex()));
+            v.start_after_archive(end.clone(), signed);
+            v.expect_checkpoints(cps.clone());
+            records[4..].iter().for_each(|r| drop(v.push(r)));
+            v.finish(head(&records))
+        };
+        let report = from(Some(&cps[0]));
+        assert!(report.intact, "{}", report.message);
+        assert_eq!((report.records, report.checkpoints, report.start.seq), (6, 1, 4));
+
+        let (seq, reason) = broken_at(&from(None));
+        assert_eq!(seq, 4);
+        assert!(reason.contains("archived through record 4, but no checkpoint was signed"), "{reason}");
+        let (_, reason) = broken_at(&from(Some(&cps[1])));
+        assert!(reason.contains("names hash"), "{reason}");
+        let stranger = checkpoints(&NodeKey::generate(), &records, &[4]);
+        let (_, reason) = broken_at(&from(Some(&stranger[0])));
+        assert!(reason.contains("not by the trusted key"), "{reason}");
+    }
+
+    #[test]
     fn sealed_bodies_open_only_with_their_key() {
         let key = SealKey::generate();
         let sealed = key.seal("{\"hoTen\":\"Nguyễn Văn A\"}".as_bytes());

@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use kho_core::identity::SubsystemId;
 use kho_core::Error;
-use kho_exchange::msglog::{MessageRecord, VerifyReport};
+use kho_exchange::msglog::{MessageArchive, MessageRecord, VerifyReport};
 use kho_exchange::{Agreement, AgreementDecision, AgreementTerms, NewService, Service};
 use kho_store::MessageQuery;
 use serde::{Deserialize, Serialize};
@@ -122,11 +122,15 @@ pub struct Messages {
     pub items: Vec<MessageRecord>,
     /// Pass as `before` for the next (older) page.
     pub next_before: Option<i64>,
+    /// The records up to this seq were moved out of the store into archive files
+    /// (`GET /api/v1/exchange/archives`) and are not in these lists; 0 when none were.
+    pub archived_through: i64,
 }
 
-fn page(items: Vec<MessageRecord>, limit: i64) -> Messages {
+async fn page(state: &AppState, items: Vec<MessageRecord>, limit: i64) -> ApiResult<Json<Messages>> {
     let next_before = (items.len() as i64 == limit).then(|| items.last().map(|r| r.seq)).flatten();
-    Messages { items, next_before }
+    let archived_through = state.kho.archived_through().await?.seq;
+    Ok(Json(Messages { items, next_before, archived_through }))
 }
 
 /// Message-log records, newest first (auditors and administrators; the reading is audited).
@@ -149,7 +153,7 @@ pub async fn messages(
         limit,
         ..Default::default()
     };
-    Ok(Json(page(state.kho.messages(&caller.subject, &caller.ctx(), &query).await?, limit)))
+    page(&state, state.kho.messages(&caller.subject, &caller.ctx(), &query).await?, limit).await
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -171,7 +175,7 @@ pub async fn access_report(
     ApiQuery(p): ApiQuery<AccessParams>,
 ) -> ApiResult<Json<Messages>> {
     let limit = p.limit.unwrap_or(100).clamp(1, 1000);
-    Ok(Json(page(state.kho.subject_access(&caller.subject, &caller.ctx(), &p.subject, limit).await?, limit)))
+    page(&state, state.kho.subject_access(&caller.subject, &caller.ctx(), &p.subject, limit).await?, limit).await
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -188,6 +192,21 @@ pub async fn health(State(state): State<AppState>, caller: Caller) -> ApiResult<
         return Err(Error::unauthenticated("log in or send an API token to see the services' health").into());
     }
     Ok(Json(Health { items: state.gateway.health.report() }))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Archives {
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<MessageArchive>,
+}
+
+/// The archives of the message log, oldest first: for each, the records it holds
+/// (after `start`, through `end`, where a signed checkpoint stands), when their
+/// requests came in, the file written by `kho audit archive --messages` and its SHA-256.
+#[utoipa::path(get, path = "/api/v1/exchange/archives", tag = "exchange",
+    responses((status = 200, body = Archives), (status = 403, body = ErrorBody)))]
+pub async fn archives(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Archives>> {
+    Ok(Json(Archives { items: state.kho.message_archives(&caller.subject, &caller.ctx()).await? }))
 }
 
 /// Verify the message log's chain and signed checkpoints (auditors).

@@ -99,6 +99,7 @@ pub fn router(state: AppState) -> Router {
         .route("/exchange/agreements/{id}/decision", post(exchange::decide))
         .route("/exchange/messages", get(exchange::messages))
         .route("/exchange/messages/verify", get(exchange::verify))
+        .route("/exchange/archives", get(exchange::archives))
         .route("/exchange/access-report", get(exchange::access_report))
         .route("/exchange/health", get(exchange::health))
         .route("/resources/{key}/quality", get(quality::resource))

@@ -25,7 +25,7 @@ use utoipa::OpenApi;
         refdata::code_lists, refdata::create_code_list, refdata::code_list, refdata::code_items, refdata::code_item,
         refdata::export, refdata::import, refdata::preview, refdata::publish, refdata::delete_draft,
         exchange::services, exchange::register, exchange::agreements, exchange::request, exchange::decide,
-        exchange::messages, exchange::verify, exchange::access_report, exchange::health,
+        exchange::messages, exchange::verify, exchange::archives, exchange::access_report, exchange::health,
         quality::resource, quality::rules, quality::set_rules, quality::run, quality::runs, quality::agencies,
         cleaning::make_profile, cleaning::profile, cleaning::clean,
     ),

@@ -10,6 +10,7 @@ use super::Kho;
 use chrono::{DateTime, Utc};
 use kho_core::audit::AuditContext;
 use kho_core::identity::Subject;
+use kho_core::policy::{Action, Resource, ResourceKind};
 use kho_core::{time, Error, Result};
 use kho_exchange::msglog::{verify_bundle, Anchor, BundleWriter, Checkpoint, MessageArchive};
 use sha2::{Digest, Sha256};
@@ -19,10 +20,12 @@ use std::path::{Path, PathBuf};
 const PAGE: i64 = 5_000;
 
 impl Kho {
-    /// The archives of the message log, oldest first, for a subject who may read the
-    /// log (the reading is audited).
-    pub async fn message_archives_as(&self, subject: &Subject, ctx: &AuditContext) -> Result<Vec<MessageArchive>> {
-        self.read_message_log(subject, ctx, "message_log.archives", "message_log").await?;
+    /// The archives of the message log, oldest first, for those who may read the log.
+    /// The list names ranges and files, no exchange: reading it is not audited (a
+    /// refusal is).
+    pub async fn message_archives(&self, subject: &Subject, ctx: &AuditContext) -> Result<Vec<MessageArchive>> {
+        let log = Resource::new(ResourceKind::AuditLog);
+        self.check(subject, ctx, Action::Read, log, "message_log.archives", "message_log").await?;
         Ok(self.store.message_archives().await?)
     }
 

@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use kho_core::identity::{Subject, Subsystem, SubsystemId};
 use kho_core::{time, Error, Result};
-use kho_exchange::msglog::{MessageRecord, VerifyReport};
+use kho_exchange::msglog::{MessageArchive, MessageRecord, VerifyReport};
 use kho_exchange::registry::parse_rate;
 use kho_exchange::{
     Agreement, AgreementDecision, AgreementStatus, AgreementTerms, EndpointRule, NewService, Service, ServiceTarget,
@@ -882,7 +882,42 @@ fn messages_table(l: Lang, records: &[MessageRecord]) -> Markup {
     }
 }
 
-fn access_section(l: Lang, caller: &Caller, found: Option<&[MessageRecord]>) -> Markup {
+/// The archives made of the log (lưu trữ): what left the store, into which file.
+fn archives_section(l: Lang, archives: &[MessageArchive]) -> Markup {
+    html! {
+        @if !archives.is_empty() {
+            section.card #archives aria-labelledby="archives-h" {
+                h2 #archives-h { (l.t("Lưu trữ nhật ký", "Log archives")) }
+                p.muted { (l.t(
+                    "Các bản ghi cũ đã được chuyển khỏi kho vào tệp lưu trữ (lệnh kho audit archive --messages); mỗi tệp kết thúc ở một điểm ký và được kiểm tra ngoại tuyến bằng kho audit verify --bundle.",
+                    "Older records were moved out of the store into archive files (kho audit archive --messages); each ends at a signed checkpoint and is checked offline with kho audit verify --bundle.")) }
+                table {
+                    thead { tr {
+                        th scope="col" { (l.t("Bản ghi", "Records")) }
+                        th scope="col" { (l.t("Yêu cầu từ – đến (UTC)", "Requests from – to (UTC)")) }
+                        th scope="col" { (l.t("Tệp", "File")) }
+                        th scope="col" { "SHA-256" }
+                        th scope="col" { (l.t("Lưu trữ lúc (UTC)", "Archived at (UTC)")) }
+                    } }
+                    tbody { @for a in archives { tr {
+                        td { "#" (a.start.seq + 1) " – #" (a.end.seq) " (" (a.records) ")" }
+                        td { (when_or_dash(a.first_at)) " – " (when_or_dash(a.last_at)) }
+                        td { code { (a.file) } }
+                        td { code.secret title=(a.sha256) { (a.sha256.get(..16).unwrap_or(&a.sha256)) "…" } }
+                        td { (when(a.archived_at)) }
+                    } } }
+                }
+            }
+        }
+    }
+}
+
+fn access_section(
+    l: Lang,
+    caller: &Caller,
+    found: Option<&[MessageRecord]>,
+    archived: Option<&MessageArchive>,
+) -> Markup {
     html! {
         section.card #access aria-labelledby="access-h" {
             h2 #access-h { (l.t("Tra cứu truy cập theo số định danh", "Data subject access report")) }
@@ -894,6 +929,11 @@ fn access_section(l: Lang, caller: &Caller, found: Option<&[MessageRecord]>) -> 
                 label for="identifier" { (l.t("Số định danh (ví dụ số CCCD)", "Identifier (e.g. citizen ID number)")) }
                 input #identifier name="identifier" required autocomplete="off" inputmode="numeric";
                 button type="submit" { (l.t("Tra cứu", "Look up")) }
+            }
+            @if let (Some(_), Some(a)) = (found, archived) {
+                p.muted #access-archived { (l.t("Chỉ gồm các bản ghi còn trong kho: bản ghi đến #", "Only the records still in the store: records up to #"))
+                    (a.end.seq) (l.t(" (yêu cầu đến ", " (requests up to ")) (when_or_dash(a.last_at))
+                    (l.t(") đã được chuyển vào tệp lưu trữ.", ") were moved to archive files.")) }
             }
             @if let Some(records) = found {
                 @if records.is_empty() {
@@ -975,6 +1015,14 @@ async fn log_page(
             Err(e) => extras.message = Some(e.message),
         }
     }
+    // Whoever may read the log may read the list; a failure to read it hides the list only.
+    let archives = match state.kho.message_archives(&caller.subject, &caller.ctx()).await {
+        Ok(archives) => archives,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot list the message log's archives");
+            Vec::new()
+        }
+    };
     let older = (records.len() as i64 == LOG_PAGE).then(|| records.last().map(|r| r.seq)).flatten();
     let content = html! {
         (subnav(l, &caller.subject, "/admin/exchange/log"))
@@ -997,7 +1045,8 @@ async fn log_page(
         @if records.is_empty() { p.muted #no-messages { (l.t("Không có thông điệp nào.", "No messages.")) } }
         @else { (messages_table(l, &records)) }
         @if let Some(before) = older { p { a #older href=(q.older(before)) { (l.t("Cũ hơn", "Older")) " »" } } }
-        (access_section(l, caller, extras.access.as_deref()))
+        (access_section(l, caller, extras.access.as_deref(), archives.last()))
+        (archives_section(l, &archives))
     };
     page(caller, uri, l.t("Nhật ký thông điệp", "Message log"), status, content)
 }

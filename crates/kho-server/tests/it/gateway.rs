@@ -5,7 +5,7 @@
 //! own statuses; bodies stream both ways without being held whole; every exchange lands in a hash-chained log whose tampering is found on
 //! both databases; and a plain X-Road client written from the protocol alone gets along.
 
-use crate::{client, spawn_app, TestApp, PASSWORD};
+use crate::{client, spawn_app, spawn_app_with, TestApp, PASSWORD};
 use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::IntoResponse;
@@ -1026,17 +1026,16 @@ async fn an_exported_log_verifies_offline_and_a_tampered_line_does_not() {
     assert!(!report.intact, "a bundle signed by another key does not verify: {}", report.message);
 }
 
-/// Makes `n` allowed calls, moves them into the store and waits for the checkpoint the
-/// log signs over them (each move is signed: see `archive_and_verify`).
-async fn exchanges_signed(central: &Central, p: &Parties, n: usize) -> i64 {
+/// Makes `n` calls of `url` (each allowed), moves them into the store and waits for the
+/// checkpoint the log signs over them (each move is signed: see `archive_and_verify`).
+async fn exchanges_signed(kho: &Kho, url: &str, p: &Parties, n: usize) -> i64 {
     for _ in 0..n {
-        let url = format!("{}/r1/{PROVIDER}/persons/v1/persons/000000000001", central.base);
-        assert_eq!(call(&url, p, &[], &[]).await.status, 200);
+        assert_eq!(call(url, p, &[], &[]).await.status, 200);
     }
-    central.kho.settle_message_log().await.unwrap();
-    let head = central.kho.store.message_head().await.unwrap().0;
+    kho.settle_message_log().await.unwrap();
+    let head = kho.store.message_head().await.unwrap().0;
     for _ in 0..200 {
-        if central.kho.store.checkpoints().await.unwrap().last().is_some_and(|c| c.seq == head) {
+        if kho.store.checkpoints().await.unwrap().last().is_some_and(|c| c.seq == head) {
             return head;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
@@ -1052,13 +1051,14 @@ async fn archive_and_verify(db: Option<TestDb>) {
     agree(&central.kho, &persons, terms(&["GET /v1/persons/*"]), true).await;
     let files = tempfile::tempdir().unwrap();
     let (first, second) = (files.path().join("2026-q1.ndjson"), files.path().join("2026-q2.ndjson"));
-    let ctx = kho_core::audit::AuditContext::operator();
+    let ctx = AuditContext::operator();
     let kho = &central.kho;
+    let url = format!("{}/r1/{PROVIDER}/persons/v1/persons/000000000001", central.base);
 
-    assert_eq!(exchanges_signed(&central, &p, 2).await, 2);
+    assert_eq!(exchanges_signed(kho, &url, &p, 2).await, 2);
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     let cut = kho_core::time::now();
-    assert_eq!(exchanges_signed(&central, &p, 3).await, 5);
+    assert_eq!(exchanges_signed(kho, &url, &p, 3).await, 5);
 
     // A log that does not verify is not archived, and nothing changes.
     let raw = sqlx::AnyPool::connect(&central.db_url).await.unwrap();
@@ -1091,7 +1091,7 @@ async fn archive_and_verify(db: Option<TestDb>) {
     assert_eq!((b.start.seq, b.end.seq, b.records), (2, 5, 3), "{backend}");
     assert_eq!(kho.store.count_messages().await.unwrap(), 0);
     assert!(kho.verify_messages().await.unwrap().intact);
-    assert_eq!(exchanges_signed(&central, &p, 1).await, 6);
+    assert_eq!(exchanges_signed(kho, &url, &p, 1).await, 6);
     let mut export = Vec::new();
     assert_eq!(kho.export_messages(&mut export).await.unwrap(), 1);
     let key = kho.node_keys().unwrap().signing.public_hex();
@@ -1130,6 +1130,44 @@ async fn the_message_log_is_archived_into_files_that_verify_as_one_chain_on_sqli
     if let Some(db) = TestDb::postgres().await {
         archive_and_verify(Some(db)).await;
     }
+}
+
+#[tokio::test]
+async fn archives_are_listed_in_the_api_and_on_the_log_page_and_the_access_report_says_what_left() {
+    let app = spawn_app_with(|s| s.checkpoint_every_records = 1).await;
+    let p = Parties::create(&app.kho).await;
+    let service = citizens_service(&app, "dan-cu").await;
+    agree(&app.kho, &service, masked_terms(), true).await;
+    let url = format!("{}/r1/{PROVIDER}/dan-cu/rows/{CITIZEN}", app.base);
+    assert_eq!(exchanges_signed(&app.kho, &url, &p, 2).await, 2);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("nhat-ky-2026.ndjson");
+    let ctx = AuditContext::operator();
+    app.kho.archive_messages(&ctx, kho_core::time::now(), &file).await.unwrap();
+
+    let admin = app.token("admin").await;
+    let listed = app.get_json("/api/v1/exchange/archives", &admin).await;
+    let items = listed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{listed}");
+    assert_eq!((items[0]["start"]["seq"].as_i64(), items[0]["end"]["seq"].as_i64()), (Some(0), Some(2)));
+    assert_eq!(items[0]["file"], file.display().to_string());
+    let messages = app.get_json("/api/v1/exchange/messages", &admin).await;
+    assert_eq!((messages["archived_through"].as_i64(), messages["items"].as_array().map(Vec::len)), (Some(2), Some(0)));
+    let report = app.get_json(&format!("/api/v1/exchange/access-report?subject={CITIZEN}"), &admin).await;
+    assert_eq!(report["archived_through"], 2, "{report}");
+    let viewer = app.token("viewer.taichinh").await;
+    let r = client().get(app.url("/api/v1/exchange/archives")).bearer_auth(&viewer).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+
+    let (session, csrf) = app.session("auditor").await;
+    let html = session.get(app.url("/admin/exchange/log")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("id=\"archives\"") && html.contains("#1 – #2 (2)"), "{html}");
+    assert!(html.contains(&file.display().to_string()), "{html}");
+    let form = [("identifier", CITIZEN), ("csrf_token", csrf.as_str())];
+    let r = session.post(app.url("/admin/exchange/log/access")).form(&form).send().await.unwrap();
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"access-archived\"") && html.contains("bản ghi đến #2"), "{html}");
+    assert!(html.contains("id=\"access-none\""), "the archived exchanges are no longer in the store: {html}");
 }
 
 // ---- a client that knows only the protocol ------------------------------------------

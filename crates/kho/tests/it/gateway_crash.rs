@@ -1,6 +1,7 @@
 //! A node killed (SIGKILL) while it serves gateway calls keeps the message-log record
 //! of every call it answered: the records were in its journal — a mapped segment file —
 //! and `kho audit verify --messages` moves what the node left there before verifying.
+//! Also `kho audit archive --messages` on a stopped node's log, as an operator runs it.
 
 use super::{kho, ok, serve};
 use std::io::{BufRead, BufReader, Write};
@@ -54,10 +55,9 @@ fn verified_records(d: &std::path::Path) -> u64 {
     count.replace(',', "").parse().unwrap_or_else(|_| panic!("no record count in {line:?}"))
 }
 
-#[test]
-fn a_killed_node_keeps_the_record_of_every_call_it_answered() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+/// Sets up, on the data dir `d`, a consumer allowed to call an echo service of a
+/// provider; returns the consumer's token.
+fn echo_service_and_agreement(d: &std::path::Path) -> String {
     ok(kho(d, &["agency", "create", "--code", PROVINCE, "--name", "UBND tỉnh Bắc Ninh", "--kind", "province"]));
     let token = ok(kho(d, &["subsystem", "create", CONSUMER, "--agency", PROVINCE])).trim().to_string();
     ok(kho(d, &["subsystem", "create", PROVIDER, "--agency", PROVINCE]));
@@ -66,6 +66,14 @@ fn a_killed_node_keeps_the_record_of_every_call_it_answered() {
     let service = format!("{PROVIDER}/echo");
     let agreement = ["agreement", "add", "--consumer", CONSUMER, "--service", &service, "--endpoints", "GET /*"];
     ok(kho(d, &[&agreement[..], &["--purpose", "audit", "--rate", "100000/s", "--approve"]].concat()));
+    token
+}
+
+#[test]
+fn a_killed_node_keeps_the_record_of_every_call_it_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let token = echo_service_and_agreement(d);
 
     let (mut child, url, _) = serve(d);
     let call = format!("{url}/r1/{PROVIDER}/echo/rows/1");
@@ -115,4 +123,56 @@ fn a_killed_node_keeps_the_record_of_every_call_it_answered() {
         (answered..=answered + CALLERS).contains(&records),
         "{records} records for {answered} answered calls from {CALLERS} callers"
     );
+}
+
+/// A failed `kho` run: its stderr.
+fn fails(output: std::process::Output) -> String {
+    assert!(!output.status.success(), "kho should have failed: {}", String::from_utf8_lossy(&output.stdout));
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn an_operator_archives_a_stopped_nodes_log_and_checks_the_file_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let token = echo_service_and_agreement(d);
+    let (mut child, url, _) = serve(d);
+    let client = reqwest::blocking::Client::new();
+    for _ in 0..20 {
+        let r = client
+            .get(format!("{url}/r1/{PROVIDER}/echo/rows/1"))
+            .header("X-Road-Client", CONSUMER)
+            .header("X-Road-Purpose", "audit")
+            .bearer_auth(&token)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    // A graceful stop signs a checkpoint over the last record.
+    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(child.wait().unwrap().success());
+
+    let file = d.join("nhat-ky-2026.ndjson");
+    let archive =
+        |before: &str| kho(d, &["audit", "archive", "--messages", "--before", before, "--out", file.to_str().unwrap()]);
+    let e = fails(archive("30/11/2026"));
+    assert!(e.contains("before") && e.contains("neither a day"), "{e}");
+    let e = fails(archive("2000-01-01"));
+    assert!(e.contains("nothing to archive yet"), "{e}");
+    assert!(!file.exists());
+
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1)).format("%Y-%m-%d").to_string();
+    let out = ok(archive(&tomorrow));
+    assert!(out.contains("archived records 1 to 20 (20 records)"), "{out}");
+    let sha = out.lines().find_map(|l| l.strip_prefix("sha256 ")).expect("the file's SHA-256");
+    use sha2::Digest;
+    assert_eq!(sha, hex::encode(sha2::Sha256::digest(std::fs::read(&file).unwrap())));
+    let e = fails(archive(&tomorrow));
+    assert!(e.contains("no checkpoint was signed after record 20"), "archived once: {e}");
+
+    let verified = ok(kho(d, &["audit", "verify", "--messages"]));
+    assert!(verified.contains("ok: intact: 0 records after record 20"), "{verified}");
+    assert!(verified.contains("records 1 to 20 are archived in 1 file(s)"), "{verified}");
+    let offline = ok(kho(d, &["audit", "verify", "--bundle", file.to_str().unwrap()]));
+    assert!(offline.contains("ok: intact: 20 records, 1 signed checkpoints"), "{offline}");
 }
