@@ -321,6 +321,12 @@ impl NodeKey {
     }
 
     /// Signs `kho-message-log-checkpoint/1\n{seq}\n{hash}\n{at}` (`at` in canonical text).
+    /// Signs `archive` (its `archived_at` is kept to the precision it is stored with).
+    pub fn sign_archive(&self, archive: &mut MessageArchive) {
+        archive.archived_at = time::parse(&time::format(&archive.archived_at)).unwrap_or(archive.archived_at);
+        archive.signature = hex::encode(self.key.sign(archive.signed_message().as_bytes()).to_bytes());
+    }
+
     pub fn sign_checkpoint(&self, seq: i64, hash: &str, at: DateTime<Utc>) -> Checkpoint {
         let at = time::parse(&time::format(&at)).unwrap_or(at);
         let signature = self.key.sign(checkpoint_message(seq, hash, &at).as_bytes());
@@ -364,6 +370,34 @@ pub struct MessageArchive {
     /// SHA-256 of the file's bytes, hex.
     pub sha256: String,
     pub archived_at: DateTime<Utc>,
+    /// The node's Ed25519 signature (hex) over the range, the file's hash and the time
+    /// ([`NodeKey::sign_archive`]): without the node's key, nobody can record an
+    /// archive, so records cannot be removed from the store's log as if archived.
+    pub signature: String,
+}
+
+impl MessageArchive {
+    fn signed_message(&self) -> String {
+        format!(
+            "kho-message-log-archive/1\n{}\n{}\n{}\n{}\n{}\n{}",
+            self.start.seq,
+            self.start.hash,
+            self.end.seq,
+            self.end.hash,
+            self.sha256,
+            time::format(&self.archived_at)
+        )
+    }
+
+    /// What the archive holds, for messages: "records 3 to 5".
+    pub fn range(&self) -> String {
+        format!("records {} to {}", self.start.seq + 1, self.end.seq)
+    }
+
+    /// Checks that the node with the key `public_hex` signed this archive.
+    pub fn verify(&self, public_hex: &str) -> Result<(), String> {
+        verify_signed(public_hex, &self.signed_message(), &self.signature, &format!("the archive of {}", self.range()))
+    }
 }
 
 fn checkpoint_message(seq: i64, hash: &str, at: &DateTime<Utc>) -> String {
@@ -383,16 +417,22 @@ impl Checkpoint {
     }
 
     fn verify_signature(&self) -> Result<(), String> {
-        let seq = self.seq;
-        let key = decode_hex::<32>(&self.public_key)
-            .and_then(|b| VerifyingKey::from_bytes(&b).ok())
-            .ok_or_else(|| format!("checkpoint {seq} has a malformed public key"))?;
-        let signature = decode_hex::<64>(&self.signature)
-            .map(|b| Signature::from_bytes(&b))
-            .ok_or_else(|| format!("checkpoint {seq} has a malformed signature"))?;
-        key.verify_strict(checkpoint_message(seq, &self.hash, &self.at).as_bytes(), &signature)
-            .map_err(|_| format!("the signature of checkpoint {seq} does not verify with key {}", self.public_key))
+        let message = checkpoint_message(self.seq, &self.hash, &self.at);
+        verify_signed(&self.public_key, &message, &self.signature, &format!("checkpoint {}", self.seq))
     }
+}
+
+/// Checks an Ed25519 signature (hex) of `message` by the key `public_hex`; errors name
+/// `what` was signed.
+fn verify_signed(public_hex: &str, message: &str, signature_hex: &str, what: &str) -> Result<(), String> {
+    let key = decode_hex::<32>(public_hex)
+        .and_then(|b| VerifyingKey::from_bytes(&b).ok())
+        .ok_or_else(|| format!("{what} has a malformed public key"))?;
+    let signature = decode_hex::<64>(signature_hex)
+        .map(|b| Signature::from_bytes(&b))
+        .ok_or_else(|| format!("{what} has a malformed signature"))?;
+    key.verify_strict(message.as_bytes(), &signature)
+        .map_err(|_| format!("the signature of {what} does not verify with key {public_hex}"))
 }
 
 /// Where and why the log stopped verifying.
@@ -483,28 +523,44 @@ impl ChainVerifier {
         self.start = start;
     }
 
-    /// Starts after the end of the log's last archive, `start`, which must be a record
-    /// this node signed a checkpoint over (`signed`, the stored checkpoint at that seq):
-    /// an archive ends only at a signed checkpoint, so an archive row that does not is
-    /// a way of hiding records and breaks the log.
-    pub fn start_after_archive(&mut self, start: Anchor, signed: Option<&Checkpoint>) {
-        let seq = start.seq;
-        let problem = match signed {
-            None => Some("no checkpoint was signed over that record".to_string()),
-            Some(cp) if cp.seq != seq || cp.hash != start.hash => {
-                Some(format!("the checkpoint signed over record {} names hash {}, not {}", cp.seq, cp.hash, start.hash))
-            }
-            Some(cp) => self.check_signature(cp).err(),
-        };
-        if let Some(problem) = problem {
-            self.first_break = Some(MessageBreak {
-                seq,
-                reason: format!(
-                    "the log is recorded as archived through record {seq}, but {problem}: records may have been removed"
-                ),
-            });
+    /// Starts after the log's archives (oldest first), which the store keeps in place
+    /// of the records they hold: each must follow the one before it from the log's
+    /// start and be signed by the node's key, and the last must end where the node
+    /// signed a checkpoint (`signed`, the stored checkpoint at that seq). An archive
+    /// row that fails any of these is a way of hiding removed records and breaks the log.
+    pub fn start_after_archives(&mut self, archives: &[MessageArchive], signed: Option<&Checkpoint>) {
+        let Some(last) = archives.last() else { return };
+        let problem = self.archives_problem(archives, signed);
+        self.start_after(last.end.clone());
+        if let Some((seq, problem)) = problem {
+            self.first_break = Some(MessageBreak { seq, reason: format!("{problem}: records may have been removed") });
         }
-        self.start_after(start);
+    }
+
+    fn archives_problem(&mut self, archives: &[MessageArchive], signed: Option<&Checkpoint>) -> Option<(i64, String)> {
+        let mut previous = Anchor::genesis();
+        for a in archives {
+            if a.start != previous {
+                let after = previous.seq;
+                return Some((after + 1, format!("the archive of {} does not follow record {after}", a.range())));
+            }
+            let Some(key) = self.key.clone() else {
+                return Some((a.start.seq + 1, format!("no trusted key to check the archive of {} with", a.range())));
+            };
+            if let Err(e) = a.verify(&key) {
+                return Some((a.start.seq + 1, e));
+            }
+            previous = a.end.clone();
+        }
+        let end = previous;
+        let problem = match signed {
+            None => "no checkpoint was signed over that record".to_string(),
+            Some(cp) if cp.seq != end.seq || cp.hash != end.hash => {
+                format!("the checkpoint signed over record {} names hash {}, not {}", cp.seq, cp.hash, end.hash)
+            }
+            Some(cp) => self.check_signature(cp).err()?,
+        };
+        Some((end.seq, format!("the log is recorded as archived through record {}, but {problem}", end.seq)))
     }
 
     /// The checkpoints to check as their records are pushed (call before the first push).
@@ -1194,31 +1250,65 @@ mod tests {
         assert_eq!(e, "b.ndjson, line 3: the start line must follow the header");
     }
 
+    /// The archive of `records[from..to]`, signed by `key`.
+    fn archive(key: &NodeKey, records: &[MessageRecord], from: usize, to: usize) -> MessageArchive {
+        let anchor = |i: usize| match i {
+            0 => Anchor::genesis(),
+            i => Anchor { seq: records[i - 1].seq, hash: records[i - 1].hash.clone() },
+        };
+        let mut a = MessageArchive {
+            start: anchor(from),
+            end: anchor(to),
+            records: (to - from) as i64,
+            first_at: None,
+            last_at: None,
+            checkpoint_at: time::now(),
+            file: format!("/srv/luu-tru/{from}-{to}.ndjson"),
+            sha256: "ab".repeat(32),
+            archived_at: time::now(),
+            signature: String::new(),
+        };
+        key.sign_archive(&mut a);
+        a
+    }
+
     #[test]
-    fn the_store_verifies_from_an_archive_end_only_where_a_checkpoint_was_signed() {
+    fn the_store_verifies_after_signed_archives_that_follow_one_another_to_a_checkpoint() {
         let key = NodeKey::generate();
         let records = chain(10);
-        let end = Anchor { seq: 4, hash: records[3].hash.clone() };
-        let cps = checkpoints(&key, &records, &[4, 10]);
-        let from = |signed: Option<&Checkpoint>| {
+        let cps = checkpoints(&key, &records, &[2, 4, 10]);
+        let archives = vec![archive(&key, &records, 0, 2), archive(&key, &records, 2, 4)];
+        let from = |archives: &[MessageArchive], signed: Option<&Checkpoint>| {
             let mut v = ChainVerifier::new(Some(key.public_hex()));
-            v.start_after_archive(end.clone(), signed);
+            v.start_after_archives(archives, signed);
             v.expect_checkpoints(cps.clone());
             records[4..].iter().for_each(|r| drop(v.push(r)));
             v.finish(head(&records))
         };
-        let report = from(Some(&cps[0]));
+        let report = from(&archives, Some(&cps[1]));
         assert!(report.intact, "{}", report.message);
         assert_eq!((report.records, report.checkpoints, report.start.seq), (6, 1, 4));
 
-        let (seq, reason) = broken_at(&from(None));
+        let (seq, reason) = broken_at(&from(&archives, None));
         assert_eq!(seq, 4);
         assert!(reason.contains("archived through record 4, but no checkpoint was signed"), "{reason}");
-        let (_, reason) = broken_at(&from(Some(&cps[1])));
+        let (_, reason) = broken_at(&from(&archives, Some(&cps[2])));
         assert!(reason.contains("names hash"), "{reason}");
-        let stranger = checkpoints(&NodeKey::generate(), &records, &[4]);
-        let (_, reason) = broken_at(&from(Some(&stranger[0])));
+        let stranger = NodeKey::generate();
+        let (_, reason) = broken_at(&from(&archives, Some(&checkpoints(&stranger, &records, &[4])[0])));
         assert!(reason.contains("not by the trusted key"), "{reason}");
+        // A row made up without the node's key, or one that skips records.
+        let forged = vec![archives[0].clone(), archive(&stranger, &records, 2, 4)];
+        let (seq, reason) = broken_at(&from(&forged, Some(&cps[1])));
+        assert_eq!(seq, 3);
+        assert!(reason.contains("the signature of the archive of records 3 to 4 does not verify"), "{reason}");
+        let (seq, reason) = broken_at(&from(&archives[1..], Some(&cps[1])));
+        assert_eq!(seq, 1);
+        assert!(reason.contains("the archive of records 3 to 4 does not follow record 0"), "{reason}");
+        let mut widened = archives.clone();
+        widened[1].records = 3;
+        widened[1].sha256 = "cd".repeat(32);
+        assert!(!from(&widened, Some(&cps[1])).intact, "the signature covers the file's hash");
     }
 
     #[test]

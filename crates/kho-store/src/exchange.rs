@@ -230,11 +230,13 @@ fn archive_from(r: &AnyRow) -> StoreResult<MessageArchive> {
         file: r.try_get("file")?,
         sha256: r.try_get("sha256")?,
         archived_at: parse_ts(&r.try_get::<String, _>("archived_at")?)?,
+        signature: r.try_get("signature")?,
     })
 }
 
 const ARCHIVE_COLS: &str =
-    "start_seq, start_hash, end_seq, end_hash, records, first_at, last_at, checkpoint_at, file, sha256, archived_at";
+    "start_seq, start_hash, end_seq, end_hash, records, first_at, last_at, checkpoint_at, file, \
+                            sha256, archived_at, signature";
 
 fn to_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("plain data serialises")
@@ -570,7 +572,7 @@ impl ExchangeStore for SqlStore {
             )));
         }
         let sql = format!(
-            "INSERT INTO message_archives ({ARCHIVE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            "INSERT INTO message_archives ({ARCHIVE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         );
         sqlx::query(&sql)
             .bind(a.start.seq)
@@ -584,6 +586,7 @@ impl ExchangeStore for SqlStore {
             .bind(&a.file)
             .bind(&a.sha256)
             .bind(ts(&a.archived_at))
+            .bind(&a.signature)
             .execute(&mut *tx)
             .await?;
         for table in ["message_subjects", "message_log"] {

@@ -478,9 +478,13 @@ pub(crate) fn none_yet<T>(items: &[T], what: &str, first: &str) {
     }
 }
 
-fn init_tracing(format: LogFormat) {
+/// What an administrative command shows unless `KHO_LOG` says otherwise: only errors,
+/// so that one reported as "see the server log" has its cause on stderr beside it.
+const COMMAND_LOG_FILTER: &str = "error,buoyant_kernel::snapshot::builder=off";
+
+fn init_tracing(format: LogFormat, default_filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("KHO_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
@@ -513,7 +517,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     match cli.command {
         Command::Serve(_) => {
-            init_tracing(log_format);
+            init_tracing(log_format, DEFAULT_LOG_FILTER);
             serve(settings).await
         }
         Command::Bench(args) => crate::bench::run(args).await,
@@ -521,16 +525,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::exchange::verify_bundles(&bundle, public_key.as_deref())
         }
         Command::Agent(args) => {
-            init_tracing(log_format);
+            init_tracing(log_format, DEFAULT_LOG_FILTER);
             agent(settings, args).await
         }
         Command::Standardize(args) => tokio::task::spawn_blocking(move || crate::standardize::run(args))
             .await
             .map_err(|e| anyhow!("the standardisation stopped: {e}"))?,
         Command::Refdata(crate::refdata::RefdataCommand::Codelist(command)) => {
-            if std::env::var_os("KHO_LOG").is_some() {
-                init_tracing(log_format);
-            }
+            init_tracing(log_format, COMMAND_LOG_FILTER);
             let kho = Kho::open(settings).await?;
             crate::codelist::run(&kho, command).await
         }
@@ -538,9 +540,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await
             .map_err(|e| anyhow!("the conversion stopped: {e}"))?,
         command => {
-            if std::env::var_os("KHO_LOG").is_some() {
-                init_tracing(log_format);
-            }
+            init_tracing(log_format, COMMAND_LOG_FILTER);
             let kho = Kho::open(settings).await?;
             admin(&kho, command).await
         }

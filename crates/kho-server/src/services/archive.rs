@@ -4,7 +4,8 @@
 //! any export. A run ends at a checkpoint the node signed, so every archive is anchored
 //! by its own signature, and the archives with what the store keeps verify as one chain
 //! (`kho audit verify --bundle A --bundle B …`). The store keeps a row per archive (its
-//! range, file and SHA-256); verification of the store starts after the last one.
+//! range, file and SHA-256), signed by the node; verification of the store checks the
+//! rows and starts after the last one.
 
 use super::Kho;
 use chrono::{DateTime, Utc};
@@ -102,15 +103,17 @@ impl Kho {
                 file: out.display().to_string(),
                 sha256,
                 archived_at: time::now(),
+                signature: String::new(),
             })
         });
-        let archive = match archive {
+        let mut archive = match archive {
             Ok(a) => a,
             Err(e) => {
                 let _ = std::fs::remove_file(&partial);
                 return Err(e);
             }
         };
+        self.node_keys()?.signing.sign_archive(&mut archive);
         if let Err(e) = self.store.archive_messages(ctx, &archive).await {
             // The records stay in the store; a file beside them would only mislead.
             let _ = std::fs::remove_file(out);

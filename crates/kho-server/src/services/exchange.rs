@@ -480,7 +480,7 @@ impl Kho {
         let archives = self.store.message_archives().await?;
         if let Some(last) = archives.last() {
             let signed = checkpoints.iter().find(|c| c.seq == last.end.seq);
-            verifier.start_after_archive(last.end.clone(), signed);
+            verifier.start_after_archives(&archives, signed);
         }
         verifier.expect_checkpoints(checkpoints);
         let mut after = verifier.end().seq;

@@ -1115,8 +1115,17 @@ async fn archive_and_verify(db: Option<TestDb>) {
     };
     assert_eq!((archived[0].sha256.clone(), archived[1].sha256.clone()), (sha(&first), sha(&second)));
 
-    // Removing an archive's row to hide that records left is caught: the store's
-    // chain then starts after the first archive and records 3 to 5 are missing.
+    // An archive row changed without the node's key is caught by its signature…
+    sqlx::query("UPDATE message_archives SET sha256 = $1 WHERE end_seq = 5")
+        .bind("0".repeat(64))
+        .execute(&raw)
+        .await
+        .unwrap();
+    let forged = kho.verify_messages().await.unwrap();
+    assert!(!forged.intact, "{backend}: {}", forged.message);
+    assert!(forged.message.contains("the archive of records 3 to 5 does not verify"), "{backend}: {}", forged.message);
+    // …and one removed to hide that records left: the store's chain then starts after
+    // the first archive, and records 3 to 5 are missing.
     sqlx::query("DELETE FROM message_archives WHERE end_seq = 5").execute(&raw).await.unwrap();
     let hidden = kho.verify_messages().await.unwrap();
     assert!(!hidden.intact, "{backend}: {}", hidden.message);
