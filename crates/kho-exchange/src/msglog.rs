@@ -891,6 +891,24 @@ pub fn verify_bundles<R: BufRead>(
     Ok(verifier.finish(head))
 }
 
+/// Calls `each` with every record of a bundle, in its order, without verifying
+/// anything (that is [`verify_bundles`]' job): for searching archives. `Err` names the
+/// line that is not a bundle line.
+pub fn read_bundle_records<R: BufRead>(r: R, mut each: impl FnMut(MessageRecord)) -> Result<(), String> {
+    for (i, line) in r.lines().enumerate().skip(1) {
+        let n = i + 1;
+        let line = line.map_err(|e| format!("line {n}: cannot read the bundle: {e}"))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str(&line).map_err(|e| format!("line {n}: malformed bundle line: {e}"))? {
+            BundleLine::Record(r) => each(*r),
+            BundleLine::Start(_) | BundleLine::Checkpoint(_) | BundleLine::Head(_) => {}
+        }
+    }
+    Ok(())
+}
+
 /// Starts a bundle's records: the first bundle may start anywhere (its start line says
 /// where); every later one must start where the chain stands.
 fn begin_part(v: &mut ChainVerifier, first: bool, start: &Anchor, checkpoints: Vec<Checkpoint>) {

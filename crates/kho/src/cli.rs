@@ -449,6 +449,17 @@ enum AuditCommand {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
+    /// The data subject's access report (báo cáo truy cập): every gateway exchange that
+    /// served records of the person with this identifier, from the store and from
+    /// archive files (--bundle, repeatable), oldest first. The lookup is audited.
+    Access {
+        /// The person's identifier, e.g. a citizen ID number.
+        #[arg(long)]
+        subject: String,
+        /// An archive (or export) to search as well.
+        #[arg(long, value_name = "FILE")]
+        bundle: Vec<PathBuf>,
+    },
     /// Export the message log with its checkpoints and the node's public key.
     Export {
         /// The message log (the only log exported today).
@@ -756,6 +767,9 @@ async fn admin(kho: &Kho, command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Audit(AuditCommand::Export { out: path, .. }) => {
             return crate::exchange::export_messages(kho, &path).await;
+        }
+        Command::Audit(AuditCommand::Access { subject, bundle }) => {
+            return crate::exchange::subject_access(kho, &subject, &bundle).await;
         }
         Command::Audit(AuditCommand::Archive { before, out: path, .. }) => {
             return crate::exchange::archive_messages(kho, &before, &path).await;

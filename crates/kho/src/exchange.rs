@@ -320,3 +320,29 @@ pub async fn archive_messages(kho: &Kho, before: &str, path: &std::path::Path) -
     );
     Ok(ExitCode::SUCCESS)
 }
+
+/// `kho audit access --subject ID [--bundle FILE]…`: one line an exchange, oldest first.
+pub async fn subject_access(kho: &Kho, identifier: &str, bundles: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    settle_journal(kho).await?;
+    let mut files: Vec<(String, Box<dyn std::io::BufRead + Send>)> = Vec::new();
+    for path in bundles {
+        let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        files.push((path.display().to_string(), Box::new(std::io::BufReader::new(file))));
+    }
+    let (operator, ctx) = (Subject::operator(), AuditContext::operator());
+    let found = kho.subject_access_with_archives(&operator, &ctx, identifier, files).await.map_err(core)?;
+    let mut out = std::io::stdout().lock();
+    for r in &found {
+        let agreement = r.agreement_id.as_deref().unwrap_or("-");
+        let at = kho_core::time::format(&r.request_in_ts);
+        writeln!(out, "{at}\t{}\t{}\t{}\t{agreement}\t{} {}", r.client, r.service, r.purpose, r.method, r.path)?;
+    }
+    if found.is_empty() {
+        eprintln!("nobody was served this person's records (in the store and the files given)");
+    }
+    let archived = kho.archived_through_seq().await.map_err(core)?;
+    if archived > 0 && bundles.is_empty() {
+        eprintln!("note: records 1 to {archived} were archived; give their files with --bundle to search them too");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -13,12 +13,16 @@ use kho_core::audit::AuditContext;
 use kho_core::identity::Subject;
 use kho_core::policy::{Action, Resource, ResourceKind};
 use kho_core::{time, Error, Result};
-use kho_exchange::msglog::{verify_bundle, Anchor, BundleWriter, Checkpoint, MessageArchive};
+use kho_exchange::msglog::{
+    read_bundle_records, verify_bundle, Anchor, BundleWriter, Checkpoint, MessageArchive, MessageRecord,
+};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 /// Records read from the store at a time while an archive is written.
 const PAGE: i64 = 5_000;
+/// The store's records an access report over archives takes at most (the API's limit).
+pub const STORE_ACCESS_LIMIT: i64 = 1_000;
 
 impl Kho {
     /// The archives of the message log, oldest first, for those who may read the log.
@@ -28,6 +32,47 @@ impl Kho {
         let log = Resource::new(ResourceKind::AuditLog);
         self.check(subject, ctx, Action::Read, log, "message_log.archives", "message_log").await?;
         Ok(self.store.message_archives().await?)
+    }
+
+    /// The data subject's access report (báo cáo truy cập) over archive files as well
+    /// as the store: every exchange that served records of the person with this
+    /// identifier, oldest first — from the files (`archives`, each a bundle with its
+    /// name for errors) and the newest [`STORE_ACCESS_LIMIT`] from the store. Audited
+    /// like the store's report. The files are searched, not verified: `kho audit verify
+    /// --bundle` does that.
+    pub async fn subject_access_with_archives(
+        &self,
+        subject: &Subject,
+        ctx: &AuditContext,
+        identifier: &str,
+        archives: Vec<(String, Box<dyn std::io::BufRead + Send>)>,
+    ) -> Result<Vec<MessageRecord>> {
+        let mut found = self.subject_access(subject, ctx, identifier, STORE_ACCESS_LIMIT).await?;
+        let digest = kho_exchange::msglog::subject_digest(&self.node_keys()?.seal, identifier.trim());
+        let from_files = tokio::task::spawn_blocking(move || {
+            let mut found = Vec::new();
+            for (name, r) in archives {
+                read_bundle_records(r, |rec| {
+                    if rec.subjects.contains(&digest) {
+                        found.push(rec);
+                    }
+                })
+                .map_err(|e| Error::invalid("bundle", format!("{name}, {e}")))?;
+            }
+            Ok::<_, Error>(found)
+        })
+        .await
+        .map_err(|e| Error::internal(format!("the archive search stopped: {e}")))??;
+        // An export given with the archives repeats what the store holds: once each.
+        found.extend(from_files);
+        found.sort_by_key(|r| r.seq);
+        found.dedup_by_key(|r| r.seq);
+        Ok(found)
+    }
+
+    /// The last record archived (0: none).
+    pub async fn archived_through_seq(&self) -> Result<i64> {
+        Ok(self.archived_through().await?.seq)
     }
 
     /// The record the store's log starts after: the end of the last archive, or the

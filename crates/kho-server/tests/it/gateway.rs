@@ -1177,6 +1177,20 @@ async fn archives_are_listed_in_the_api_and_on_the_log_page_and_the_access_repor
     let html = r.text().await.unwrap();
     assert!(html.contains("id=\"access-archived\"") && html.contains("bản ghi đến #2"), "{html}");
     assert!(html.contains("id=\"access-none\""), "the archived exchanges are no longer in the store: {html}");
+
+    // The report over the archive file finds them, and one more in the store after it.
+    assert_eq!(call(&url, &p, &[], &[]).await.status, 200);
+    let auditor = Subject::operator();
+    let with_file = |f: &std::path::Path| {
+        let file = std::io::BufReader::new(std::fs::File::open(f).unwrap());
+        vec![(f.display().to_string(), Box::new(file) as Box<dyn std::io::BufRead + Send>)]
+    };
+    let found = app.kho.subject_access_with_archives(&auditor, &ctx, CITIZEN, with_file(&file)).await.unwrap();
+    assert_eq!(found.iter().map(|r| r.seq).collect::<Vec<_>>(), [1, 2, 3]);
+    let found = app.kho.subject_access_with_archives(&auditor, &ctx, CITIZEN, Vec::new()).await.unwrap();
+    assert_eq!(found.iter().map(|r| r.seq).collect::<Vec<_>>(), [3], "the store alone");
+    let other = app.kho.subject_access_with_archives(&auditor, &ctx, "001099000001", with_file(&file)).await.unwrap();
+    assert!(other.is_empty(), "another person's identifier matches nothing");
 }
 
 // ---- a client that knows only the protocol ------------------------------------------

@@ -175,4 +175,15 @@ fn an_operator_archives_a_stopped_nodes_log_and_checks_the_file_offline() {
     assert!(verified.contains("records 1 to 20 are archived in 1 file(s)"), "{verified}");
     let offline = ok(kho(d, &["audit", "verify", "--bundle", file.to_str().unwrap()]));
     assert!(offline.contains("ok: intact: 20 records, 1 signed checkpoints"), "{offline}");
+
+    // The echo service serves no personal data: nobody's access report has a line, and
+    // the report run on the store alone says which records it could not search.
+    let access = kho(d, &["audit", "access", "--subject", "027050001234"]);
+    let note = String::from_utf8_lossy(&access.stderr).into_owned();
+    assert_eq!(ok(access), "");
+    assert!(note.contains("records 1 to 20 were archived; give their files with --bundle"), "{note}");
+    let access = kho(d, &["audit", "access", "--subject", "027050001234", "--bundle", file.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&access.stderr).into_owned();
+    assert_eq!(ok(access), "");
+    assert!(said.contains("nobody was served") && !said.contains("give their files"), "{said}");
 }
