@@ -674,10 +674,13 @@ impl ChainVerifier {
         let unsigned_tail = self.last_seq - self.last_checkpoint_seq;
         let after = match self.start.seq {
             0 => String::new(),
-            seq => format!(" after record {} (the end of what was archived before them)", thousands(seq)),
+            seq => format!(" after record {}", thousands(seq)),
         };
         let message = match &self.first_break {
             Some(b) => format!("broken at record {}: {}", b.seq, b.reason),
+            None if records == 0 && self.start.seq > 0 => {
+                format!("intact: 0 records{after}, where a signed checkpoint ends what was archived")
+            }
             None if checkpoints == 0 => format!(
                 "intact: {} records{after}, no signed checkpoint (nothing outside the database anchors them)",
                 thousands(records)
