@@ -933,7 +933,8 @@ fn access_section(
             @if let (Some(_), Some(a)) = (found, archived) {
                 p.muted #access-archived { (l.t("Chỉ gồm các bản ghi còn trong kho: bản ghi đến #", "Only the records still in the store: records up to #"))
                     (a.end.seq) (l.t(" (yêu cầu đến ", " (requests up to ")) (when_or_dash(a.last_at))
-                    (l.t(") đã được chuyển vào tệp lưu trữ.", ") were moved to archive files.")) }
+                    (l.t(") đã được chuyển vào tệp lưu trữ; tra cứu cả các tệp đó bằng lệnh ", ") were moved to archive files; search them too with "))
+                    code { "kho audit access --subject … --bundle …" } "." }
             }
             @if let Some(records) = found {
                 @if records.is_empty() {
