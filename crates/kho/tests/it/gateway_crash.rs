@@ -69,6 +69,15 @@ fn echo_service_and_agreement(d: &std::path::Path) -> String {
     token
 }
 
+/// The consumer's call of the echo service at `url`.
+fn echo_call(
+    client: &reqwest::blocking::Client,
+    url: &str,
+    token: &str,
+) -> reqwest::Result<reqwest::blocking::Response> {
+    client.get(url).header("X-Road-Client", CONSUMER).header("X-Road-Purpose", "audit").bearer_auth(token).send()
+}
+
 #[test]
 fn a_killed_node_keeps_the_record_of_every_call_it_answered() {
     let dir = tempfile::tempdir().unwrap();
@@ -84,13 +93,7 @@ fn a_killed_node_keeps_the_record_of_every_call_it_answered() {
             std::thread::spawn(move || {
                 let client = reqwest::blocking::Client::new();
                 while !stop.load(Ordering::Relaxed) {
-                    let sent = client
-                        .get(&call)
-                        .header("X-Road-Client", CONSUMER)
-                        .header("X-Road-Purpose", "audit")
-                        .bearer_auth(&token)
-                        .send()
-                        .and_then(|r| Ok((r.status(), r.bytes()?)));
+                    let sent = echo_call(&client, &call, &token).and_then(|r| Ok((r.status(), r.bytes()?)));
                     match sent {
                         Ok((status, body)) => {
                             assert_eq!((status.as_u16(), &body[..]), (200, &b"{}"[..]), "an agreed call is answered");
@@ -139,14 +142,7 @@ fn an_operator_archives_a_stopped_nodes_log_and_checks_the_file_offline() {
     let (mut child, url, _) = serve(d);
     let client = reqwest::blocking::Client::new();
     for _ in 0..20 {
-        let r = client
-            .get(format!("{url}/r1/{PROVIDER}/echo/rows/1"))
-            .header("X-Road-Client", CONSUMER)
-            .header("X-Road-Purpose", "audit")
-            .bearer_auth(&token)
-            .send()
-            .unwrap();
-        assert_eq!(r.status(), 200);
+        assert_eq!(echo_call(&client, &format!("{url}/r1/{PROVIDER}/echo/rows/1"), &token).unwrap().status(), 200);
     }
     // A graceful stop signs a checkpoint over the last record.
     std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
