@@ -234,9 +234,10 @@ fn archive_from(r: &AnyRow) -> StoreResult<MessageArchive> {
     })
 }
 
-const ARCHIVE_COLS: &str =
-    "start_seq, start_hash, end_seq, end_hash, records, first_at, last_at, checkpoint_at, file, \
-                            sha256, archived_at, signature";
+const ARCHIVE_COLS: &str = concat!(
+    "start_seq, start_hash, end_seq, end_hash, records, first_at, last_at, ",
+    "checkpoint_at, file, sha256, archived_at, signature"
+);
 
 fn to_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("plain data serialises")
