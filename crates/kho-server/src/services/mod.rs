@@ -466,7 +466,9 @@ impl Kho {
         let resource = Resource::new(ResourceKind::Subsystem).in_agency(&path);
         self.check(subject, ctx, Action::Create, resource, "subsystem.create", &new.xroad_id.to_string()).await?;
         new.validate()?;
-        Ok(self.store.create_subsystem(ctx, &new).await?)
+        let created = self.store.create_subsystem(ctx, &new).await?;
+        self.exchange.invalidate();
+        Ok(created)
     }
 
     /// Subsystems the subject may read.
@@ -546,7 +548,13 @@ impl Kho {
             prefix: secret::token_display_prefix(&secret),
             expires_at: time::now() + Duration::days(days),
         };
-        Ok((self.store.create_token(ctx, &new).await?, secret))
+        let subsystem = matches!(new.owner, TokenOwner::Subsystem(_));
+        let token = self.store.create_token(ctx, &new).await?;
+        if subsystem {
+            // The gateway's directory holds subsystem tokens.
+            self.exchange.invalidate();
+        }
+        Ok((token, secret))
     }
 
     /// The subject's own tokens; admins and auditors see every token.
@@ -563,7 +571,11 @@ impl Kho {
     pub async fn revoke_token(&self, subject: &Subject, ctx: &AuditContext, id: &str) -> Result<ApiToken> {
         let token = self.store.token(id).await?.ok_or_else(|| Error::not_found(format!("API token {id}")))?;
         self.check_token(subject, ctx, Action::Delete, &token.owner, "token.revoke", &format!("token:{id}")).await?;
-        Ok(self.store.revoke_token(ctx, id).await?)
+        let revoked = self.store.revoke_token(ctx, id).await?;
+        if matches!(token.owner, TokenOwner::Subsystem(_)) {
+            self.exchange.invalidate();
+        }
+        Ok(revoked)
     }
 
     // ---- audit log --------------------------------------------------------------
