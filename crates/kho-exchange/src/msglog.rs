@@ -737,7 +737,8 @@ impl ChainVerifier {
     }
 }
 
-fn thousands(n: i64) -> String {
+/// `n` with its thousands grouped by commas, as the log's reports print counts.
+pub fn thousands(n: i64) -> String {
     let digits: Vec<char> = n.to_string().chars().rev().collect();
     let groups: Vec<String> = digits.chunks(3).rev().map(|g| g.iter().rev().collect()).collect();
     groups.join(",")

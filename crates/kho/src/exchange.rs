@@ -302,10 +302,19 @@ pub async fn archive_messages(kho: &Kho, before: &str, path: &std::path::Path) -
         .map_err(core)?
         .ok_or_else(|| anyhow!("--before needs a day (2026-11-01) or an instant (2026-11-01T00:00:00+07:00)"))?;
     settle_journal(kho).await?;
-    let a = kho.archive_messages(&AuditContext::operator(), before, path).await.map_err(core)?;
+    let step = |what: &str| eprintln!("{what}");
+    let a = kho.archive_messages(&AuditContext::operator(), before, path, &step).await.map_err(core)?;
     let day = |t: Option<chrono::DateTime<chrono::Utc>>| t.map_or("-".to_string(), |t| kho_core::time::format(&t));
     let mut out = std::io::stdout().lock();
-    writeln!(out, "archived records {} to {} ({} records) into {}", a.start.seq + 1, a.end.seq, a.records, a.file)?;
+    let n = kho_exchange::msglog::thousands;
+    writeln!(
+        out,
+        "archived records {} to {} ({} records) into {}",
+        n(a.start.seq + 1),
+        n(a.end.seq),
+        n(a.records),
+        a.file
+    )?;
     writeln!(
         out,
         "requests from {} to {}; checkpoint signed {}",
@@ -316,7 +325,8 @@ pub async fn archive_messages(kho: &Kho, before: &str, path: &std::path::Path) -
     writeln!(out, "sha256 {}", a.sha256)?;
     eprintln!(
         "the store keeps the records after {}; keep the file, and check it with `kho audit verify --bundle {}`",
-        a.end.seq, a.file
+        n(a.end.seq),
+        a.file
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -342,6 +352,7 @@ pub async fn subject_access(kho: &Kho, identifier: &str, bundles: &[PathBuf]) ->
     }
     let archived = kho.archived_through_seq().await.map_err(core)?;
     if archived > 0 && bundles.is_empty() {
+        let archived = kho_exchange::msglog::thousands(archived);
         eprintln!("note: records 1 to {archived} were archived; give their files with --bundle to search them too");
     }
     Ok(ExitCode::SUCCESS)

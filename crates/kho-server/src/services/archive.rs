@@ -14,13 +14,15 @@ use kho_core::identity::Subject;
 use kho_core::policy::{Action, Resource, ResourceKind};
 use kho_core::{time, Error, Result};
 use kho_exchange::msglog::{
-    read_bundle_records, verify_bundle, Anchor, BundleWriter, Checkpoint, MessageArchive, MessageRecord,
+    read_bundle_records, thousands, verify_bundle, Anchor, BundleWriter, Checkpoint, MessageArchive, MessageRecord,
 };
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 /// Records read from the store at a time while an archive is written.
 const PAGE: i64 = 5_000;
+/// Archives of at least this many records report each tenth written.
+const PROGRESS_FROM: i64 = 100_000;
 /// The store's records an access report over archives takes at most (the API's limit).
 pub const STORE_ACCESS_LIMIT: i64 = 1_000;
 
@@ -87,12 +89,14 @@ impl Kho {
     /// then is it put in place and are the records removed from the store, with the
     /// archive's row, in one audited transaction. A log that does not verify up to the
     /// archive's end is not archived: the error names its first bad record and nothing
-    /// changes.
+    /// changes. `progress` is told each step as it starts (the steps of a large archive
+    /// take minutes).
     pub async fn archive_messages(
         &self,
         ctx: &AuditContext,
         before: DateTime<Utc>,
         out: &Path,
+        progress: &(dyn Fn(&str) + Send + Sync),
     ) -> Result<MessageArchive> {
         self.settle_message_log().await?;
         let key = self.node_keys()?.signing.public_hex();
@@ -117,6 +121,7 @@ impl Kho {
             ));
         }
         // A record that does not verify is evidence: it is never moved out of sight.
+        progress(&format!("verifying the message log after record {} first…", thousands(start.seq)));
         let report = self.verify_messages().await?;
         if let Some(b) = report.first_break.as_ref().filter(|b| b.seq <= end.seq) {
             return Err(Error::conflict(format!(
@@ -125,8 +130,11 @@ impl Kho {
             )));
         }
         let partial = partial_path(out)?;
-        let written = self.write_archive(&partial, &key, &start, &checkpoints, &end).await;
+        let (first, last) = (thousands(start.seq + 1), thousands(end.seq));
+        progress(&format!("writing records {first} to {last} into {}…", partial.display()));
+        let written = self.write_archive(&partial, &key, &start, &checkpoints, &end, progress).await;
         let archive = written.and_then(|(first_at, last_at)| {
+            progress("reading the file back to verify it…");
             let report = std::fs::File::open(&partial)
                 .map_err(|e| Error::internal(format!("cannot read back {}: {e}", partial.display())))
                 .and_then(|f| verify_bundle(std::io::BufReader::new(f), Some(&key)).map_err(Error::internal))?;
@@ -159,6 +167,7 @@ impl Kho {
             }
         };
         self.node_keys()?.signing.sign_archive(&mut archive);
+        progress(&format!("removing records {first} to {last} from the store…"));
         if let Err(e) = self.store.archive_messages(ctx, &archive).await {
             // The records stay in the store; a file beside them would only mislead.
             let _ = std::fs::remove_file(out);
@@ -168,7 +177,8 @@ impl Kho {
     }
 
     /// Writes the bundle of the records after `start` through checkpoint `end`, synced;
-    /// returns when the first and the last of them came in.
+    /// returns when the first and the last of them came in. A large one tells
+    /// `progress` each tenth written.
     async fn write_archive(
         &self,
         path: &Path,
@@ -176,6 +186,7 @@ impl Kho {
         start: &Anchor,
         checkpoints: &[Checkpoint],
         end: &Checkpoint,
+        progress: &(dyn Fn(&str) + Send + Sync),
     ) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> {
         let io = |e: std::io::Error| Error::internal(format!("cannot write {}: {e}", path.display()));
         let file = std::fs::File::create_new(path).map_err(io)?;
@@ -193,6 +204,11 @@ impl Kho {
             last_at = Some(last.request_in_ts);
             for r in &page {
                 w.record(r).map_err(io)?;
+            }
+            let (done, total) = (after - start.seq, end.seq - start.seq);
+            let tenth = total / 10;
+            if total >= PROGRESS_FROM && done < total && (done - page.len() as i64) / tenth < done / tenth {
+                progress(&format!("  {} of {} records written", thousands(done), thousands(total)));
             }
         }
         let file = w.finish((end.seq, &end.hash)).map_err(io)?.into_inner().map_err(|e| io(e.into_error()))?;

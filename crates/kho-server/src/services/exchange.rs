@@ -498,7 +498,7 @@ impl Kho {
         if let (true, Some(last)) = (report.intact, archives.last()) {
             report.message.push_str(&format!(
                 "; records 1 to {} are archived in {} file(s), the last {}",
-                last.end.seq,
+                kho_exchange::msglog::thousands(last.end.seq),
                 archives.len(),
                 last.file
             ));

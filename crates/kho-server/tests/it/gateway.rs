@@ -1063,14 +1063,14 @@ async fn archive_and_verify(db: Option<TestDb>) {
     let fields: String =
         sqlx::query_scalar("SELECT fields FROM message_log WHERE seq = 1").fetch_one(&raw).await.unwrap();
     sqlx::query("UPDATE message_log SET fields = 'gone' WHERE seq = 1").execute(&raw).await.unwrap();
-    let refused = kho.archive_messages(&ctx, cut, &first).await.unwrap_err();
+    let refused = kho.archive_messages(&ctx, cut, &first, &|_| {}).await.unwrap_err();
     assert!(refused.message.contains("does not verify") && refused.message.contains("record 1"), "{}", refused.message);
     assert!(!first.exists() && std::fs::read_dir(files.path()).unwrap().next().is_none(), "{backend}: no file is left");
     assert_eq!(kho.store.count_messages().await.unwrap(), 5);
     sqlx::query("UPDATE message_log SET fields = $1 WHERE seq = 1").bind(&fields).execute(&raw).await.unwrap();
 
     // Records 1–2 (signed before the cut) leave the store; what it keeps still verifies.
-    let a = kho.archive_messages(&ctx, cut, &first).await.unwrap();
+    let a = kho.archive_messages(&ctx, cut, &first, &|_| {}).await.unwrap();
     assert_eq!((a.start.seq, a.end.seq, a.records), (0, 2, 2), "{backend}");
     assert_eq!(a.file, first.display().to_string());
     assert_eq!(kho.store.count_messages().await.unwrap(), 3, "{backend}");
@@ -1078,14 +1078,14 @@ async fn archive_and_verify(db: Option<TestDb>) {
     assert!(report.intact, "{backend}: {}", report.message);
     assert_eq!((report.records, report.start.seq), (3, 2), "{backend}: {}", report.message);
     assert!(report.message.contains("records 1 to 2 are archived in 1 file(s)"), "{}", report.message);
-    let again = kho.archive_messages(&ctx, cut, &second).await.unwrap_err();
+    let again = kho.archive_messages(&ctx, cut, &second, &|_| {}).await.unwrap_err();
     assert!(again.message.contains("nothing to archive yet"), "{}", again.message);
-    let exists = kho.archive_messages(&ctx, kho_core::time::now(), &first).await.unwrap_err();
+    let exists = kho.archive_messages(&ctx, kho_core::time::now(), &first, &|_| {}).await.unwrap_err();
     assert!(exists.message.contains("never overwritten"), "{}", exists.message);
 
     // The second archive continues the first; with an export of what came after, the
     // three files verify offline as one chain, and only in their order.
-    let b = kho.archive_messages(&ctx, kho_core::time::now(), &second).await.unwrap();
+    let b = kho.archive_messages(&ctx, kho_core::time::now(), &second, &|_| {}).await.unwrap();
     assert_eq!((b.start.seq, b.end.seq, b.records), (2, 5, 3), "{backend}");
     assert_eq!(kho.store.count_messages().await.unwrap(), 0);
     assert!(kho.verify_messages().await.unwrap().intact);
@@ -1150,7 +1150,7 @@ async fn archives_are_listed_in_the_api_and_on_the_log_page_and_the_access_repor
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("nhat-ky-2026.ndjson");
     let ctx = AuditContext::operator();
-    app.kho.archive_messages(&ctx, kho_core::time::now(), &file).await.unwrap();
+    app.kho.archive_messages(&ctx, kho_core::time::now(), &file, &|_| {}).await.unwrap();
 
     let admin = app.token("admin").await;
     let listed = app.get_json("/api/v1/exchange/archives", &admin).await;

@@ -158,7 +158,13 @@ fn an_operator_archives_a_stopped_nodes_log_and_checks_the_file_offline() {
     assert!(!file.exists());
 
     let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1)).format("%Y-%m-%d").to_string();
-    let out = ok(archive(&tomorrow));
+    let archived = archive(&tomorrow);
+    let steps = String::from_utf8_lossy(&archived.stderr).into_owned();
+    let out = ok(archived);
+    for step in ["verifying the message log", "writing records 1 to 20 into", "removing records 1 to 20 from the store"]
+    {
+        assert!(steps.contains(step), "each step is shown as it starts: {steps}");
+    }
     assert!(out.contains("archived records 1 to 20 (20 records)"), "{out}");
     let sha = out.lines().find_map(|l| l.strip_prefix("sha256 ")).expect("the file's SHA-256");
     use sha2::Digest;
