@@ -189,7 +189,8 @@ impl Kho {
         progress: &(dyn Fn(&str) + Send + Sync),
     ) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> {
         let io = |e: std::io::Error| Error::internal(format!("cannot write {}: {e}", path.display()));
-        let file = std::fs::File::create_new(path).map_err(io)?;
+        // One left by an interrupted archive is written over.
+        let file = std::fs::File::create(path).map_err(io)?;
         let node = self.settings.public_url.clone().unwrap_or_else(|| "kho".into());
         let mut w = BundleWriter::new(std::io::BufWriter::new(file), key, &node, Some(start)).map_err(io)?;
         for c in checkpoints.iter().filter(|c| c.seq <= end.seq) {

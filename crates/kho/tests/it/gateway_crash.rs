@@ -158,6 +158,9 @@ fn an_operator_archives_a_stopped_nodes_log_and_checks_the_file_offline() {
     assert!(!file.exists());
 
     let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1)).format("%Y-%m-%d").to_string();
+    // What an interrupted archive left beside the file is written over.
+    let partial = d.join(".nhat-ky-2026.ndjson.partial");
+    std::fs::write(&partial, "{\"format\":\"cut short\"}").unwrap();
     let archived = archive(&tomorrow);
     let steps = String::from_utf8_lossy(&archived.stderr).into_owned();
     let out = ok(archived);
@@ -167,6 +170,7 @@ fn an_operator_archives_a_stopped_nodes_log_and_checks_the_file_offline() {
     }
     assert!(out.contains("archived records 1 to 20 (20 records)"), "{out}");
     let sha = out.lines().find_map(|l| l.strip_prefix("sha256 ")).expect("the file's SHA-256");
+    assert!(!partial.exists(), "the partial file became the archive");
     use sha2::Digest;
     assert_eq!(sha, hex::encode(sha2::Sha256::digest(std::fs::read(&file).unwrap())));
     let e = fails(archive(&tomorrow));
