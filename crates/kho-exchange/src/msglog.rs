@@ -390,7 +390,7 @@ impl MessageArchive {
     }
 
     /// What the archive holds, for messages: "records 3 to 5".
-    pub fn range(&self) -> String {
+    fn range(&self) -> String {
         format!("records {} to {}", self.start.seq + 1, self.end.seq)
     }
 
@@ -515,7 +515,7 @@ impl ChainVerifier {
     /// Starts the chain after `start` instead of at the log's beginning: the records up
     /// to it were archived, and the first record pushed must follow it. Call before the
     /// first push; checkpoints at or before `start` are not expected.
-    pub fn start_after(&mut self, start: Anchor) {
+    fn start_after(&mut self, start: Anchor) {
         self.last_seq = start.seq;
         self.last_hash = start.hash.clone();
         self.last_checkpoint_seq = start.seq;
@@ -526,10 +526,11 @@ impl ChainVerifier {
     /// Starts after the log's archives (oldest first), which the store keeps in place
     /// of the records they hold: each must follow the one before it from the log's
     /// start and be signed by the node's key, and the last must end where the node
-    /// signed a checkpoint (`signed`, the stored checkpoint at that seq). An archive
-    /// row that fails any of these is a way of hiding removed records and breaks the log.
-    pub fn start_after_archives(&mut self, archives: &[MessageArchive], signed: Option<&Checkpoint>) {
+    /// signed one of `checkpoints`. An archive row that fails any of these is a way of
+    /// hiding removed records and breaks the log. Without archives, nothing changes.
+    pub fn start_after_archives(&mut self, archives: &[MessageArchive], checkpoints: &[Checkpoint]) {
         let Some(last) = archives.last() else { return };
+        let signed = checkpoints.iter().find(|c| c.seq == last.end.seq);
         let problem = self.archives_problem(archives, signed);
         self.start_after(last.end.clone());
         if let Some((seq, problem)) = problem {
@@ -578,7 +579,7 @@ impl ChainVerifier {
     /// Checks the end of one part of a log verified in parts (an archive bundle): every
     /// checkpoint it named was reached and `head` names its last record. The next
     /// part's records follow on.
-    pub fn close_part(&mut self, head: (i64, String)) {
+    fn close_part(&mut self, head: (i64, String)) {
         if self.first_break.is_none() {
             self.first_break = self.check_end(Some(head)).err();
         }
@@ -1302,7 +1303,7 @@ mod tests {
         let archives = vec![archive(&key, &records, 0, 2), archive(&key, &records, 2, 4)];
         let from = |archives: &[MessageArchive], signed: Option<&Checkpoint>| {
             let mut v = ChainVerifier::new(Some(key.public_hex()));
-            v.start_after_archives(archives, signed);
+            v.start_after_archives(archives, &signed.into_iter().cloned().collect::<Vec<_>>());
             v.expect_checkpoints(cps.clone());
             records[4..].iter().for_each(|r| drop(v.push(r)));
             v.finish(head(&records))
@@ -1314,7 +1315,8 @@ mod tests {
         let (seq, reason) = broken_at(&from(&archives, None));
         assert_eq!(seq, 4);
         assert!(reason.contains("archived through record 4, but no checkpoint was signed"), "{reason}");
-        let (_, reason) = broken_at(&from(&archives, Some(&cps[2])));
+        let over_another_record = key.sign_checkpoint(4, &records[4].hash, time::now());
+        let (_, reason) = broken_at(&from(&archives, Some(&over_another_record)));
         assert!(reason.contains("names hash"), "{reason}");
         let stranger = NodeKey::generate();
         let (_, reason) = broken_at(&from(&archives, Some(&checkpoints(&stranger, &records, &[4])[0])));

@@ -481,6 +481,10 @@ enum AuditCommand {
 /// its failures are returned to Kho, which logs those that are errors, so it is off.
 const DEFAULT_LOG_FILTER: &str = "warn,kho=info,tower_http=info,buoyant_kernel::snapshot::builder=off";
 
+/// What an administrative command shows unless `KHO_LOG` says otherwise: only errors,
+/// so that one reported as "see the server log" has its cause on stderr beside it.
+const COMMAND_LOG_FILTER: &str = "error,buoyant_kernel::snapshot::builder=off";
+
 /// Says on stderr, when a list is empty, that there is nothing yet and the command
 /// that makes the first one (stdout stays empty for scripts).
 pub(crate) fn none_yet<T>(items: &[T], what: &str, first: &str) {
@@ -488,10 +492,6 @@ pub(crate) fn none_yet<T>(items: &[T], what: &str, first: &str) {
         eprintln!("no {what} yet; create one with `{first}`");
     }
 }
-
-/// What an administrative command shows unless `KHO_LOG` says otherwise: only errors,
-/// so that one reported as "see the server log" has its cause on stderr beside it.
-const COMMAND_LOG_FILTER: &str = "error,buoyant_kernel::snapshot::builder=off";
 
 fn init_tracing(format: LogFormat, default_filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("KHO_LOG")

@@ -350,7 +350,7 @@ pub async fn subject_access(kho: &Kho, identifier: &str, bundles: &[PathBuf]) ->
     if found.is_empty() {
         eprintln!("nobody was served this person's records (in the store and the files given)");
     }
-    let archived = kho.archived_through_seq().await.map_err(core)?;
+    let archived = kho.archived_through().await.map_err(core)?.seq;
     if archived > 0 && bundles.is_empty() {
         let archived = kho_exchange::msglog::thousands(archived);
         eprintln!("note: records 1 to {archived} were archived; give their files with --bundle to search them too");

@@ -72,14 +72,9 @@ impl Kho {
         Ok(found)
     }
 
-    /// The last record archived (0: none).
-    pub async fn archived_through_seq(&self) -> Result<i64> {
-        Ok(self.archived_through().await?.seq)
-    }
-
     /// The record the store's log starts after: the end of the last archive, or the
-    /// log's start.
-    pub(crate) async fn archived_through(&self) -> Result<Anchor> {
+    /// log's start (seq 0).
+    pub async fn archived_through(&self) -> Result<Anchor> {
         Ok(self.store.message_archives().await?.pop().map_or_else(Anchor::genesis, |a| a.end))
     }
 

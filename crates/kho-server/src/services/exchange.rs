@@ -478,10 +478,7 @@ impl Kho {
         let mut verifier = ChainVerifier::new(Some(self.node_keys()?.signing.public_hex()));
         let checkpoints = self.store.checkpoints().await?;
         let archives = self.store.message_archives().await?;
-        if let Some(last) = archives.last() {
-            let signed = checkpoints.iter().find(|c| c.seq == last.end.seq);
-            verifier.start_after_archives(&archives, signed);
-        }
+        verifier.start_after_archives(&archives, &checkpoints);
         verifier.expect_checkpoints(checkpoints);
         let mut after = verifier.end().seq;
         while !verifier.broken() {

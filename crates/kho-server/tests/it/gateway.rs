@@ -587,6 +587,15 @@ async fn citizens_service(app: &TestApp, code: &str) -> Service {
     app.kho.register_service(&Subject::operator(), &AuditContext::operator(), new).await.unwrap()
 }
 
+/// The two parties, the citizens dataset service `dan-cu` and its approved agreement
+/// with `so_cccd` masked: the setup of the personal-data tests.
+async fn masked_citizens(app: &TestApp) -> (Parties, Service, Agreement) {
+    let p = Parties::create(&app.kho).await;
+    let service = citizens_service(app, "dan-cu").await;
+    let agreement = agree(&app.kho, &service, masked_terms(), true).await;
+    (p, service, agreement)
+}
+
 fn masked_terms() -> AgreementTerms {
     AgreementTerms {
         fields: vec!["so_cccd".into(), "ho_ten".into()],
@@ -598,9 +607,7 @@ fn masked_terms() -> AgreementTerms {
 #[tokio::test]
 async fn masked_fields_show_only_the_last_four_characters() {
     let app = spawn_app().await;
-    let p = Parties::create(&app.kho).await;
-    let service = citizens_service(&app, "dan-cu").await;
-    agree(&app.kho, &service, masked_terms(), true).await;
+    let (p, service, _) = masked_citizens(&app).await;
     // The registry page names the service's resource by its title, linked to its page.
     let ServiceTarget::Dataset { resource_id, .. } = &service.target else { unreachable!() };
     let slug = app.kho.store.resource(resource_id).await.unwrap().unwrap().slug;
@@ -672,9 +679,7 @@ fn citizens_service_like(service: &Service) -> NewService {
 #[tokio::test]
 async fn a_citizens_access_report_lists_the_exchanges_that_served_their_row() {
     let app = spawn_app().await;
-    let p = Parties::create(&app.kho).await;
-    let service = citizens_service(&app, "dan-cu").await;
-    let agreement = agree(&app.kho, &service, masked_terms(), true).await;
+    let (p, _, agreement) = masked_citizens(&app).await;
     let rows = format!("{}/r1/{PROVIDER}/dan-cu/rows", app.base);
     let r = call(&format!("{rows}/{CITIZEN}"), &p, &[], &[("x-road-issue", "HS-2026-0042")]).await;
     assert_eq!(r.status, 200);
@@ -704,9 +709,7 @@ async fn a_citizens_access_report_lists_the_exchanges_that_served_their_row() {
 #[tokio::test]
 async fn the_message_log_is_read_by_period_in_the_api_and_on_its_page() {
     let app = spawn_app().await;
-    let p = Parties::create(&app.kho).await;
-    let service = citizens_service(&app, "dan-cu").await;
-    agree(&app.kho, &service, masked_terms(), true).await;
+    let (p, _, _) = masked_citizens(&app).await;
     let r = call(&format!("{}/r1/{PROVIDER}/dan-cu/rows/{CITIZEN}", app.base), &p, &[], &[]).await;
     assert_eq!(r.status, 200);
     let served = r.header("x-road-id").unwrap();
@@ -1142,9 +1145,7 @@ async fn the_message_log_is_archived_into_files_that_verify_as_one_chain_on_sqli
 #[tokio::test]
 async fn archives_are_listed_in_the_api_and_on_the_log_page_and_the_access_report_says_what_left() {
     let app = spawn_app_with(|s| s.checkpoint_every_records = 1).await;
-    let p = Parties::create(&app.kho).await;
-    let service = citizens_service(&app, "dan-cu").await;
-    agree(&app.kho, &service, masked_terms(), true).await;
+    let (p, _, _) = masked_citizens(&app).await;
     let url = format!("{}/r1/{PROVIDER}/dan-cu/rows/{CITIZEN}", app.base);
     assert_eq!(exchanges_signed(&app.kho, &url, &p, 2).await, 2);
     let dir = tempfile::tempdir().unwrap();

@@ -55,9 +55,11 @@ fn verified_records(d: &std::path::Path) -> u64 {
     count.replace(',', "").parse().unwrap_or_else(|_| panic!("no record count in {line:?}"))
 }
 
-/// Sets up, on the data dir `d`, a consumer allowed to call an echo service of a
-/// provider; returns the consumer's token.
-fn echo_service_and_agreement(d: &std::path::Path) -> String {
+/// A new data dir where a consumer may call an echo service of a provider, and the
+/// consumer's token.
+fn echo_service_and_agreement() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
     ok(kho(d, &["agency", "create", "--code", PROVINCE, "--name", "UBND tỉnh Bắc Ninh", "--kind", "province"]));
     let token = ok(kho(d, &["subsystem", "create", CONSUMER, "--agency", PROVINCE])).trim().to_string();
     ok(kho(d, &["subsystem", "create", PROVIDER, "--agency", PROVINCE]));
@@ -66,7 +68,7 @@ fn echo_service_and_agreement(d: &std::path::Path) -> String {
     let service = format!("{PROVIDER}/echo");
     let agreement = ["agreement", "add", "--consumer", CONSUMER, "--service", &service, "--endpoints", "GET /*"];
     ok(kho(d, &[&agreement[..], &["--purpose", "audit", "--rate", "100000/s", "--approve"]].concat()));
-    token
+    (dir, token)
 }
 
 /// The consumer's call of the echo service at `url`.
@@ -80,9 +82,8 @@ fn echo_call(
 
 #[test]
 fn a_killed_node_keeps_the_record_of_every_call_it_answered() {
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, token) = echo_service_and_agreement();
     let d = dir.path();
-    let token = echo_service_and_agreement(d);
 
     let (mut child, url, _) = serve(d);
     let call = format!("{url}/r1/{PROVIDER}/echo/rows/1");
@@ -136,9 +137,8 @@ fn fails(output: std::process::Output) -> String {
 
 #[test]
 fn an_operator_archives_a_stopped_nodes_log_and_checks_the_file_offline() {
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, token) = echo_service_and_agreement();
     let d = dir.path();
-    let token = echo_service_and_agreement(d);
     let (mut child, url, _) = serve(d);
     let client = reqwest::blocking::Client::new();
     for _ in 0..20 {
