@@ -896,22 +896,24 @@ pub fn verify_bundles<R: BufRead>(
     Ok(verifier.finish(head))
 }
 
-/// Calls `each` with every record of a bundle, in its order, without verifying
-/// anything (that is [`verify_bundles`]' job): for searching archives. `Err` names the
-/// line that is not a bundle line.
-pub fn read_bundle_records<R: BufRead>(r: R, mut each: impl FnMut(MessageRecord)) -> Result<(), String> {
+/// The records of a bundle that served the data subject with this digest
+/// ([`subject_digest`]), in the bundle's order, without verifying anything (that is
+/// [`verify_bundles`]' job): for searching archives. A line without the digest is
+/// skipped unread. `Err` names a line holding the digest that is not a bundle line.
+pub fn subject_records_in_bundle<R: BufRead>(r: R, digest: &str) -> Result<Vec<MessageRecord>, String> {
+    let mut found = Vec::new();
     for (i, line) in r.lines().enumerate().skip(1) {
         let n = i + 1;
         let line = line.map_err(|e| format!("line {n}: cannot read the bundle: {e}"))?;
-        if line.trim().is_empty() {
+        if digest.is_empty() || !line.contains(digest) {
             continue;
         }
         match serde_json::from_str(&line).map_err(|e| format!("line {n}: malformed bundle line: {e}"))? {
-            BundleLine::Record(r) => each(*r),
-            BundleLine::Start(_) | BundleLine::Checkpoint(_) | BundleLine::Head(_) => {}
+            BundleLine::Record(r) if r.subjects.iter().any(|s| s == digest) => found.push(*r),
+            _ => {}
         }
     }
-    Ok(())
+    Ok(found)
 }
 
 /// Starts a bundle's records: the first bundle may start anywhere (its start line says

@@ -450,15 +450,19 @@ enum AuditCommand {
         out: PathBuf,
     },
     /// The data subject's access report (báo cáo truy cập): every gateway exchange that
-    /// served records of the person with this identifier, from the store and from
-    /// archive files (--bundle, repeatable), oldest first. The lookup is audited.
+    /// served records of the person with this identifier, from the store, from the
+    /// archive files where the archives put them (each checked against its signed
+    /// SHA-256) and from files given with --bundle, oldest first. The lookup is audited.
     Access {
         /// The person's identifier, e.g. a citizen ID number.
         #[arg(long)]
         subject: String,
-        /// An archive (or export) to search as well.
+        /// An archive (or export) to search as well: a copy kept elsewhere.
         #[arg(long, value_name = "FILE")]
         bundle: Vec<PathBuf>,
+        /// The newest exchanges listed at most.
+        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
+        limit: i64,
     },
     /// Export the message log with its checkpoints and the node's public key.
     Export {
@@ -768,8 +772,8 @@ async fn admin(kho: &Kho, command: Command) -> anyhow::Result<ExitCode> {
         Command::Audit(AuditCommand::Export { out: path, .. }) => {
             return crate::exchange::export_messages(kho, &path).await;
         }
-        Command::Audit(AuditCommand::Access { subject, bundle }) => {
-            return crate::exchange::subject_access(kho, &subject, &bundle).await;
+        Command::Audit(AuditCommand::Access { subject, bundle, limit }) => {
+            return crate::exchange::subject_access(kho, &subject, &bundle, limit).await;
         }
         Command::Audit(AuditCommand::Archive { before, out: path, .. }) => {
             return crate::exchange::archive_messages(kho, &before, &path).await;

@@ -331,8 +331,9 @@ pub async fn archive_messages(kho: &Kho, before: &str, path: &std::path::Path) -
     Ok(ExitCode::SUCCESS)
 }
 
-/// `kho audit access --subject ID [--bundle FILE]…`: one line an exchange, oldest first.
-pub async fn subject_access(kho: &Kho, identifier: &str, bundles: &[PathBuf]) -> anyhow::Result<ExitCode> {
+/// `kho audit access --subject ID [--bundle FILE]… [--limit N]`: one line an exchange,
+/// oldest first; on stderr, each archive searched or why not.
+pub async fn subject_access(kho: &Kho, identifier: &str, bundles: &[PathBuf], limit: i64) -> anyhow::Result<ExitCode> {
     settle_journal(kho).await?;
     let mut files: Vec<(String, Box<dyn std::io::BufRead + Send>)> = Vec::new();
     for path in bundles {
@@ -340,20 +341,25 @@ pub async fn subject_access(kho: &Kho, identifier: &str, bundles: &[PathBuf]) ->
         files.push((path.display().to_string(), Box::new(std::io::BufReader::new(file))));
     }
     let (operator, ctx) = (Subject::operator(), AuditContext::operator());
-    let found = kho.subject_access_with_archives(&operator, &ctx, identifier, files).await.map_err(core)?;
+    let report = kho.access_report(&operator, &ctx, identifier, limit, files).await.map_err(core)?;
     let mut out = std::io::stdout().lock();
-    for r in &found {
+    for r in report.records.iter().rev() {
         let agreement = r.agreement_id.as_deref().unwrap_or("-");
         let at = kho_core::time::format(&r.request_in_ts);
         writeln!(out, "{at}\t{}\t{}\t{}\t{agreement}\t{} {}", r.client, r.service, r.purpose, r.method, r.path)?;
     }
-    if found.is_empty() {
-        eprintln!("nobody was served this person's records (in the store and the files given)");
+    let n = kho_exchange::msglog::thousands;
+    for a in report.archives.iter().rev() {
+        let range = format!("archive of records {} to {}", n(a.start + 1), n(a.end));
+        match &a.note {
+            None => eprintln!("{range}: searched, {} exchange(s) found", a.found),
+            Some(note) => eprintln!("{range}: {note}"),
+        }
     }
-    let archived = kho.archived_through().await.map_err(core)?.seq;
-    if archived > 0 && bundles.is_empty() {
-        let archived = kho_exchange::msglog::thousands(archived);
-        eprintln!("note: records 1 to {archived} were archived; give their files with --bundle to search them too");
+    if report.records.is_empty() {
+        eprintln!("nobody was served this person's records");
+    } else if report.records.len() as i64 == limit {
+        eprintln!("the newest {limit} exchanges are listed; raise --limit to see older ones");
     }
     Ok(ExitCode::SUCCESS)
 }

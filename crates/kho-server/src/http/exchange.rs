@@ -8,6 +8,7 @@ use crate::http::caller::Caller;
 use crate::http::error::{ApiJson, ApiQuery, ApiResult, ErrorBody};
 use crate::http::AppState;
 use crate::services::exchange::log_period;
+use crate::services::ArchiveSearch;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -165,17 +166,35 @@ pub struct AccessParams {
     pub limit: Option<i64>,
 }
 
+/// A data subject's access report.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AccessReport {
+    /// The exchanges that served the person's records, newest first, from the store
+    /// and the archives searched.
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<MessageRecord>,
+    /// The records up to this seq were moved out of the store into archive files; 0
+    /// when none were.
+    pub archived_through: i64,
+    /// Each archive of the log, newest first: searched (its file where its row names it,
+    /// with the SHA-256 the row records), or why not.
+    pub archives: Vec<ArchiveSearch>,
+}
+
 /// Who was served records of this data subject, when, for which purpose and under
-/// which agreement (auditors; the lookup is audited).
+/// which agreement, over the store and the archive files the node holds (auditors; the
+/// lookup is audited).
 #[utoipa::path(get, path = "/api/v1/exchange/access-report", tag = "exchange", params(AccessParams),
-    responses((status = 200, body = Messages), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = AccessReport), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn access_report(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(p): ApiQuery<AccessParams>,
-) -> ApiResult<Json<Messages>> {
+) -> ApiResult<Json<AccessReport>> {
     let limit = p.limit.unwrap_or(100).clamp(1, 1000);
-    page(&state, state.kho.subject_access(&caller.subject, &caller.ctx(), &p.subject, limit).await?, limit).await
+    let report = state.kho.access_report(&caller.subject, &caller.ctx(), &p.subject, limit, Vec::new()).await?;
+    let archived_through = report.archives.first().map_or(0, |a| a.end);
+    Ok(Json(AccessReport { items: report.records, archived_through, archives: report.archives }))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -14,17 +14,73 @@ use kho_core::identity::Subject;
 use kho_core::policy::{Action, Resource, ResourceKind};
 use kho_core::{time, Error, Result};
 use kho_exchange::msglog::{
-    read_bundle_records, thousands, verify_bundle, Anchor, BundleWriter, Checkpoint, MessageArchive, MessageRecord,
+    subject_digest, subject_records_in_bundle, thousands, verify_bundle, Anchor, BundleWriter, Checkpoint,
+    MessageArchive, MessageRecord,
 };
+use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Records read from the store at a time while an archive is written.
 const PAGE: i64 = 5_000;
 /// Archives of at least this many records report each tenth written.
 const PROGRESS_FROM: i64 = 100_000;
-/// The store's records an access report over archives takes at most (the API's limit).
-pub const STORE_ACCESS_LIMIT: i64 = 1_000;
+/// What an access report read from the archive files at once.
+const SEARCH_BUFFER: usize = 256 * 1024;
+
+/// Báo cáo truy cập — who was served a person's records, over the store and its archives.
+#[derive(Debug, Clone)]
+pub struct AccessReport {
+    /// The exchanges, newest first.
+    pub records: Vec<MessageRecord>,
+    /// The archives, newest first: searched, or why not.
+    pub archives: Vec<ArchiveSearch>,
+}
+
+/// What an access report did with one archive of the log.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ArchiveSearch {
+    /// The archive holds the records after `start` up to `end` (seq).
+    pub start: i64,
+    pub end: i64,
+    /// The archive's file, at the path its row names.
+    pub file: String,
+    pub outcome: SearchOutcome,
+    /// The person's exchanges found in it.
+    pub found: usize,
+    /// Why it was not searched, or not trusted, and what to do.
+    pub note: Option<String>,
+}
+
+/// Whether an archive's file was searched, and why not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SearchOutcome {
+    /// Searched, and trusted: its SHA-256 is the one its signed row records.
+    Searched,
+    /// Not searched: newer exchanges fill the report to its limit.
+    NotNeeded,
+    /// Not searched: the file is not where its row names it.
+    Missing,
+    /// Not searched: the file cannot be read as a bundle.
+    Unreadable,
+    /// Searched and not trusted: its SHA-256 is not the one its row records.
+    Altered,
+    /// Not searched: its row in the store is not signed by this node.
+    RowBroken,
+}
+
+impl ArchiveSearch {
+    fn of(a: &MessageArchive, outcome: SearchOutcome) -> Self {
+        Self { start: a.start.seq, end: a.end.seq, file: a.file.clone(), outcome, found: 0, note: None }
+    }
+
+    fn not_needed(a: &MessageArchive, limit: i64) -> (Self, Vec<MessageRecord>) {
+        let note = format!("not searched: the report already holds {limit} newer exchanges, its limit");
+        (Self { note: Some(note), ..Self::of(a, SearchOutcome::NotNeeded) }, Vec::new())
+    }
+}
 
 impl Kho {
     /// The archives of the message log, oldest first, for those who may read the log.
@@ -36,40 +92,54 @@ impl Kho {
         Ok(self.store.message_archives().await?)
     }
 
-    /// The data subject's access report (báo cáo truy cập) over archive files as well
-    /// as the store: every exchange that served records of the person with this
-    /// identifier, oldest first — from the files (`archives`, each a bundle with its
-    /// name for errors) and the newest [`STORE_ACCESS_LIMIT`] from the store. Audited
-    /// like the store's report. The files are searched, not verified: `kho audit verify
-    /// --bundle` does that.
-    pub async fn subject_access_with_archives(
+    /// The data subject's access report (báo cáo truy cập) over the whole log: every
+    /// exchange that served records of the person with this identifier, newest first,
+    /// at most `limit` — from the store, from the archive files at the paths their rows
+    /// name (each trusted only when its SHA-256 is the one its signed row records), and
+    /// from the bundle files `extra` gives (copies kept elsewhere, searched as they
+    /// are). The report says, archive by archive, what was searched and why not. Audited
+    /// like the store's report.
+    pub async fn access_report(
         &self,
         subject: &Subject,
         ctx: &AuditContext,
         identifier: &str,
-        archives: Vec<(String, Box<dyn std::io::BufRead + Send>)>,
-    ) -> Result<Vec<MessageRecord>> {
-        let mut found = self.subject_access(subject, ctx, identifier, STORE_ACCESS_LIMIT).await?;
-        let digest = kho_exchange::msglog::subject_digest(&self.node_keys()?.seal, identifier.trim());
-        let from_files = tokio::task::spawn_blocking(move || {
-            let mut found = Vec::new();
-            for (name, r) in archives {
-                read_bundle_records(r, |rec| {
-                    if rec.subjects.contains(&digest) {
-                        found.push(rec);
-                    }
-                })
-                .map_err(|e| Error::invalid("bundle", format!("{name}, {e}")))?;
+        limit: i64,
+        extra: Vec<(String, Box<dyn std::io::BufRead + Send>)>,
+    ) -> Result<AccessReport> {
+        let mut records = self.subject_access(subject, ctx, identifier, limit).await?;
+        let archives = self.store.message_archives().await?;
+        if archives.is_empty() && extra.is_empty() {
+            return Ok(AccessReport { records, archives: Vec::new() });
+        }
+        let keys = self.node_keys()?;
+        let (digest, key) = (subject_digest(&keys.seal, identifier.trim()), keys.signing.public_hex());
+        let search = move || {
+            for (name, r) in extra {
+                let found = subject_records_in_bundle(r, &digest)
+                    .map_err(|e| Error::invalid("bundle", format!("{name}, {e}")))?;
+                records.extend(found);
             }
-            Ok::<_, Error>(found)
-        })
-        .await
-        .map_err(|e| Error::internal(format!("the archive search stopped: {e}")))??;
-        // An export given with the archives repeats what the store holds: once each.
-        found.extend(from_files);
-        found.sort_by_key(|r| r.seq);
-        found.dedup_by_key(|r| r.seq);
-        Ok(found)
+            // An export given with the archives repeats what the store holds: once each.
+            records.sort_by_key(|r| std::cmp::Reverse(r.seq));
+            records.dedup_by_key(|r| r.seq);
+            let mut searched = Vec::new();
+            for a in archives.iter().rev() {
+                // Records newer than the whole archive that already fill the report.
+                let newer = records.iter().take_while(|r| r.seq > a.end.seq).count() as i64;
+                let search =
+                    if newer >= limit { ArchiveSearch::not_needed(a, limit) } else { search_archive(a, &key, &digest) };
+                records.extend(search.1);
+                searched.push(search.0);
+            }
+            records.sort_by_key(|r| std::cmp::Reverse(r.seq));
+            records.dedup_by_key(|r| r.seq);
+            records.truncate(limit.max(0) as usize);
+            Ok::<_, Error>(AccessReport { records, archives: searched })
+        };
+        tokio::task::spawn_blocking(search)
+            .await
+            .map_err(|e| Error::internal(format!("the archive search stopped: {e}")))?
     }
 
     /// The record the store's log starts after: the end of the last archive, or the
@@ -93,6 +163,8 @@ impl Kho {
         out: &Path,
         progress: &(dyn Fn(&str) + Send + Sync),
     ) -> Result<MessageArchive> {
+        // The row names the file wherever the command ran from.
+        let out = &std::path::absolute(out).map_err(|e| Error::invalid("out", format!("{}: {e}", out.display())))?;
         self.settle_message_log().await?;
         let key = self.node_keys()?.signing.public_hex();
         let start = self.archived_through().await?;
@@ -233,6 +305,57 @@ fn place(partial: &Path, out: &Path) -> Result<()> {
         std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
     }
     Ok(())
+}
+
+/// Searches an archive's file at the path its row names for the person's exchanges.
+/// The file is trusted only when the row is the node's and the file's SHA-256 is the
+/// one the row records; otherwise the search says why and finds nothing.
+fn search_archive(a: &MessageArchive, key: &str, digest: &str) -> (ArchiveSearch, Vec<MessageRecord>) {
+    use SearchOutcome::*;
+    let refused =
+        |outcome, note: String| (ArchiveSearch { note: Some(note), ..ArchiveSearch::of(a, outcome) }, Vec::new());
+    let elsewhere = "search a verified copy with `kho audit access --subject … --bundle FILE`";
+    if let Err(e) = a.verify(key) {
+        let note =
+            format!("not searched: its row in the store does not verify ({e}); run `kho audit verify --messages`");
+        return refused(RowBroken, note);
+    }
+    let file = match std::fs::File::open(&a.file) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return refused(Missing, format!("not searched: the file is not on this node at {}; {elsewhere}", a.file))
+        }
+        Err(e) => return refused(Unreadable, format!("not searched: cannot open {}: {e}", a.file)),
+    };
+    let mut reader = std::io::BufReader::with_capacity(SEARCH_BUFFER, Hashed { inner: file, hasher: Sha256::new() });
+    let found = match subject_records_in_bundle(&mut reader, digest) {
+        Ok(found) => found,
+        Err(e) => return refused(Unreadable, format!("not searched: {}, {e}; {elsewhere}", a.file)),
+    };
+    if hex::encode(reader.into_inner().hasher.finalize()) != a.sha256 {
+        let note = format!(
+            "not trusted: the file at {} is not the one archived (its SHA-256 is not the one its signed row records); \
+             {elsewhere}",
+            a.file
+        );
+        return refused(Altered, note);
+    }
+    let found: Vec<MessageRecord> = found.into_iter().filter(|r| r.seq > a.start.seq && r.seq <= a.end.seq).collect();
+    (ArchiveSearch { found: found.len(), ..ArchiveSearch::of(a, Searched) }, found)
+}
+
+/// A reader that hashes what goes through it.
+struct Hashed<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> Read for Hashed<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
 }
 
 fn file_sha256(path: &Path) -> Result<String> {

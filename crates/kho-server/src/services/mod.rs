@@ -16,6 +16,7 @@ mod requests;
 mod warehouse;
 
 use crate::attempt_limit::AttemptLimiter;
+pub use archive::{AccessReport, ArchiveSearch, SearchOutcome};
 pub use catalog::ResourceFilter;
 use chrono::Duration;
 pub use conformance::{BoundColumn, SuggestedBinding};

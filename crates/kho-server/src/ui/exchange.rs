@@ -12,7 +12,7 @@ use crate::gateway::health::ServiceHealth;
 use crate::http::caller::Caller;
 use crate::http::AppState;
 use crate::services::exchange::{log_period, Directory, ResourceName};
-use crate::services::Kho;
+use crate::services::{AccessReport, ArchiveSearch, Kho, SearchOutcome};
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -836,7 +836,7 @@ pub struct AccessForm {
 #[derive(Default)]
 struct LogExtras {
     /// Who was served the looked-up person's records.
-    access: Option<Vec<MessageRecord>>,
+    access: Option<AccessReport>,
     report: Option<VerifyReport>,
     message: Option<String>,
 }
@@ -912,32 +912,21 @@ fn archives_section(l: Lang, archives: &[MessageArchive]) -> Markup {
     }
 }
 
-fn access_section(
-    l: Lang,
-    caller: &Caller,
-    found: Option<&[MessageRecord]>,
-    archived: Option<&MessageArchive>,
-) -> Markup {
+fn access_section(l: Lang, caller: &Caller, report: Option<&AccessReport>) -> Markup {
     html! {
         section.card #access aria-labelledby="access-h" {
             h2 #access-h { (l.t("Tra cứu truy cập theo số định danh", "Data subject access report")) }
             p.muted { (l.t(
-                "Ai đã được cung cấp dữ liệu của một người, khi nào, vì mục đích gì và theo thỏa thuận nào. Việc tra cứu được ghi vào nhật ký kiểm toán.",
-                "Who was served a person's records, when, for which purpose and under which agreement. The lookup is recorded in the audit log.")) }
+                "Ai đã được cung cấp dữ liệu của một người, khi nào, vì mục đích gì và theo thỏa thuận nào, trong kho và trong các tệp lưu trữ. Việc tra cứu được ghi vào nhật ký kiểm toán.",
+                "Who was served a person's records, when, for which purpose and under which agreement, in the store and in the archive files. The lookup is recorded in the audit log.")) }
             form method="post" action="/admin/exchange/log/access" {
                 (csrf_field(caller))
                 label for="identifier" { (l.t("Số định danh (ví dụ số CCCD)", "Identifier (e.g. citizen ID number)")) }
                 input #identifier name="identifier" required autocomplete="off" inputmode="numeric";
                 button type="submit" { (l.t("Tra cứu", "Look up")) }
             }
-            @if let (Some(_), Some(a)) = (found, archived) {
-                p.muted #access-archived { (l.t("Chỉ gồm các bản ghi còn trong kho: bản ghi đến #", "Only the records still in the store: records up to #"))
-                    (a.end.seq) (l.t(" (yêu cầu đến ", " (requests up to ")) (when_or_dash(a.last_at))
-                    (l.t(") đã được chuyển vào tệp lưu trữ; tra cứu cả các tệp đó bằng lệnh ", ") were moved to archive files; search them too with "))
-                    code { "kho audit access --subject … --bundle …" } "." }
-            }
-            @if let Some(records) = found {
-                @if records.is_empty() {
+            @if let Some(report) = report {
+                @if report.records.is_empty() {
                     p #access-none { (l.t("Không có lần cung cấp dữ liệu nào của người này.", "Nobody was served this person's records.")) }
                 } @else {
                     table #access-report {
@@ -949,7 +938,7 @@ fn access_section(
                             th scope="col" { (l.t("Thỏa thuận", "Agreement")) }
                             th scope="col" { (l.t("Yêu cầu", "Request")) }
                         } }
-                        tbody { @for r in records { tr {
+                        tbody { @for r in &report.records { tr {
                             td { (when(r.request_in_ts)) }
                             td { code { (r.client) } }
                             td { code { (r.service) } }
@@ -958,9 +947,40 @@ fn access_section(
                             td { code { (r.method) " " (r.path) } }
                         } } }
                     }
+                    @if report.records.len() as i64 == ACCESS_LIMIT {
+                        p.muted { (l.t("Chỉ hiển thị ", "Only the newest ")) (ACCESS_LIMIT)
+                            (l.t(" lần gần nhất; xem tất cả bằng lệnh ", " are shown; see them all with "))
+                            code { "kho audit access --subject … --limit N" } "." }
+                    }
+                }
+                @if !report.archives.is_empty() {
+                    ul #access-archives {
+                        @for a in &report.archives {
+                            li data-outcome=(format!("{:?}", a.outcome)) {
+                                (l.t("Tệp lưu trữ bản ghi #", "Archive of records #")) (a.start + 1) " – #" (a.end) " ("
+                                code { (a.file) } "): " (search_outcome(l, a))
+                            }
+                        }
+                    }
                 }
             }
         }
+    }
+}
+
+/// What an access report did with an archive, in the reader's language.
+fn search_outcome(l: Lang, a: &ArchiveSearch) -> String {
+    let copy = l.t(
+        "; tra cứu bản sao đã kiểm tra bằng lệnh kho audit access --subject … --bundle TỆP",
+        "; search a verified copy with kho audit access --subject … --bundle FILE",
+    );
+    match a.outcome {
+        SearchOutcome::Searched => format!("{} {}", l.t("đã tra cứu, số lần tìm thấy:", "searched, exchanges found:"), a.found),
+        SearchOutcome::NotNeeded => l.t("không cần tra cứu: báo cáo đã đủ giới hạn với các bản ghi mới hơn", "not searched: newer exchanges fill the report to its limit").into(),
+        SearchOutcome::Missing => format!("{}{copy}", l.t("không tra cứu được: tệp không có trên máy chủ này", "not searched: the file is not on this node")),
+        SearchOutcome::Unreadable => format!("{}{copy}", l.t("không tra cứu được: không đọc được tệp", "not searched: the file cannot be read")),
+        SearchOutcome::Altered => format!("{}{copy}", l.t("không tin cậy: tệp đã bị thay đổi (SHA-256 khác với bản ghi lưu trữ đã ký)", "not trusted: the file was changed (its SHA-256 is not the one its signed row records)")),
+        SearchOutcome::RowBroken => l.t("không tra cứu: dòng lưu trữ trong kho không có chữ ký hợp lệ của nút; chạy kho audit verify --messages", "not searched: its row in the store is not signed by this node; run kho audit verify --messages").into(),
     }
 }
 
@@ -1046,7 +1066,7 @@ async fn log_page(
         @if records.is_empty() { p.muted #no-messages { (l.t("Không có thông điệp nào.", "No messages.")) } }
         @else { (messages_table(l, &records)) }
         @if let Some(before) = older { p { a #older href=(q.older(before)) { (l.t("Cũ hơn", "Older")) " »" } } }
-        (access_section(l, caller, extras.access.as_deref(), archives.last()))
+        (access_section(l, caller, extras.access.as_ref()))
         (archives_section(l, &archives))
     };
     page(caller, uri, l.t("Nhật ký thông điệp", "Message log"), status, content)
@@ -1068,7 +1088,7 @@ pub async fn access(State(state): State<AppState>, caller: Caller, Form(f): Form
     let uri = Uri::from_static("/admin/exchange/log");
     let result = async {
         caller.check_csrf(&f.csrf_token)?;
-        state.kho.subject_access(&caller.subject, &caller.ctx(), &f.identifier, ACCESS_LIMIT).await
+        state.kho.access_report(&caller.subject, &caller.ctx(), &f.identifier, ACCESS_LIMIT, Vec::new()).await
     };
     let (extras, status) = match result.await {
         Ok(found) => (LogExtras { access: Some(found), ..Default::default() }, StatusCode::OK),

@@ -1143,7 +1143,7 @@ async fn the_message_log_is_archived_into_files_that_verify_as_one_chain_on_sqli
 }
 
 #[tokio::test]
-async fn archives_are_listed_in_the_api_and_on_the_log_page_and_the_access_report_says_what_left() {
+async fn archives_are_listed_and_the_access_report_searches_their_files_in_the_api_and_on_the_log_page() {
     let app = spawn_app_with(|s| s.checkpoint_every_records = 1).await;
     let (p, _, _) = masked_citizens(&app).await;
     let url = format!("{}/r1/{PROVIDER}/dan-cu/rows/{CITIZEN}", app.base);
@@ -1161,35 +1161,74 @@ async fn archives_are_listed_in_the_api_and_on_the_log_page_and_the_access_repor
     assert_eq!(items[0]["file"], file.display().to_string());
     let messages = app.get_json("/api/v1/exchange/messages", &admin).await;
     assert_eq!((messages["archived_through"].as_i64(), messages["items"].as_array().map(Vec::len)), (Some(2), Some(0)));
-    let report = app.get_json(&format!("/api/v1/exchange/access-report?subject={CITIZEN}"), &admin).await;
-    assert_eq!(report["archived_through"], 2, "{report}");
     let viewer = app.token("viewer.taichinh").await;
     let r = client().get(app.url("/api/v1/exchange/archives")).bearer_auth(&viewer).send().await.unwrap();
     assert_eq!(r.status(), 403);
+
+    // The access report finds the archived exchanges in the file, and a newer one in the store.
+    assert_eq!(call(&url, &p, &[], &[]).await.status, 200);
+    let report = |query: String| {
+        let (app, admin) = (&app, &admin);
+        async move { app.get_json(&format!("/api/v1/exchange/access-report?subject={CITIZEN}{query}"), admin).await }
+    };
+    let seqs = |r: &serde_json::Value| {
+        r["items"].as_array().unwrap().iter().map(|i| i["seq"].as_i64().unwrap()).collect::<Vec<_>>()
+    };
+    let whole = report(String::new()).await;
+    assert_eq!(seqs(&whole), [3, 2, 1], "{whole}");
+    assert_eq!(whole["archived_through"], 2, "{whole}");
+    assert_eq!(
+        (whole["archives"][0]["outcome"].as_str(), whole["archives"][0]["found"].as_i64()),
+        (Some("searched"), Some(2))
+    );
+    let newest = report("&limit=1".into()).await;
+    assert_eq!((seqs(&newest), newest["archives"][0]["outcome"].as_str()), (vec![3], Some("not_needed")), "{newest}");
+    let nobody = app.get_json("/api/v1/exchange/access-report?subject=001099000001", &admin).await;
+    assert_eq!(
+        (seqs(&nobody), nobody["archives"][0]["found"].as_i64()),
+        (vec![], Some(0)),
+        "another person matches nothing"
+    );
 
     let (session, csrf) = app.session("auditor").await;
     let html = session.get(app.url("/admin/exchange/log")).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("id=\"archives\"") && html.contains("#1 – #2 (2)"), "{html}");
     assert!(html.contains(&file.display().to_string()), "{html}");
-    let form = [("identifier", CITIZEN), ("csrf_token", csrf.as_str())];
-    let r = session.post(app.url("/admin/exchange/log/access")).form(&form).send().await.unwrap();
-    let html = r.text().await.unwrap();
-    assert!(html.contains("id=\"access-archived\"") && html.contains("bản ghi đến #2"), "{html}");
-    assert!(html.contains("id=\"access-none\""), "the archived exchanges are no longer in the store: {html}");
-
-    // The report over the archive file finds them, and one more in the store after it.
-    assert_eq!(call(&url, &p, &[], &[]).await.status, 200);
-    let auditor = Subject::operator();
-    let with_file = |f: &std::path::Path| {
-        let file = std::io::BufReader::new(std::fs::File::open(f).unwrap());
-        vec![(f.display().to_string(), Box::new(file) as Box<dyn std::io::BufRead + Send>)]
+    let look_up = || async {
+        let form = [("identifier", CITIZEN), ("csrf_token", csrf.as_str())];
+        let r = session.post(app.url("/admin/exchange/log/access")).form(&form).send().await.unwrap();
+        r.text().await.unwrap()
     };
-    let found = app.kho.subject_access_with_archives(&auditor, &ctx, CITIZEN, with_file(&file)).await.unwrap();
-    assert_eq!(found.iter().map(|r| r.seq).collect::<Vec<_>>(), [1, 2, 3]);
-    let found = app.kho.subject_access_with_archives(&auditor, &ctx, CITIZEN, Vec::new()).await.unwrap();
-    assert_eq!(found.iter().map(|r| r.seq).collect::<Vec<_>>(), [3], "the store alone");
-    let other = app.kho.subject_access_with_archives(&auditor, &ctx, "001099000001", with_file(&file)).await.unwrap();
-    assert!(other.is_empty(), "another person's identifier matches nothing");
+    let html = look_up().await;
+    let rows = html
+        .split("id=\"access-report\"")
+        .nth(1)
+        .map_or(0, |t| t.split("</table>").next().unwrap().matches("<tr>").count());
+    assert_eq!(rows, 4, "a heading and three exchanges: {html}");
+    assert!(html.contains("data-outcome=\"Searched\"") && html.contains("đã tra cứu, số lần tìm thấy: 2"), "{html}");
+
+    // A file changed after it was archived is not trusted: its exchanges are left out and
+    // the report says why; moved away, it is named as missing, and a copy given is searched.
+    let original = std::fs::read(&file).unwrap();
+    let mut changed = original.clone();
+    changed.extend_from_slice(b"\n");
+    std::fs::write(&file, &changed).unwrap();
+    let altered = report(String::new()).await;
+    assert_eq!((seqs(&altered), altered["archives"][0]["outcome"].as_str()), (vec![3], Some("altered")), "{altered}");
+    assert!(altered["archives"][0]["note"].as_str().unwrap().contains("is not the one archived"), "{altered}");
+    let html = look_up().await;
+    assert!(html.contains("data-outcome=\"Altered\"") && html.contains("tệp đã bị thay đổi"), "{html}");
+    let copy = dir.path().join("ban-sao.ndjson");
+    std::fs::write(&copy, &original).unwrap();
+    std::fs::remove_file(&file).unwrap();
+    let missing = report(String::new()).await;
+    assert_eq!((seqs(&missing), missing["archives"][0]["outcome"].as_str()), (vec![3], Some("missing")), "{missing}");
+    let with_copy = vec![(
+        copy.display().to_string(),
+        Box::new(std::io::BufReader::new(std::fs::File::open(&copy).unwrap())) as Box<dyn std::io::BufRead + Send>,
+    )];
+    let found = app.kho.access_report(&Subject::operator(), &ctx, CITIZEN, 100, with_copy).await.unwrap();
+    assert_eq!(found.records.iter().map(|r| r.seq).collect::<Vec<_>>(), [3, 2, 1], "the copy given is searched");
 }
 
 // ---- a client that knows only the protocol ------------------------------------------

@@ -182,14 +182,19 @@ fn an_operator_archives_a_stopped_nodes_log_and_checks_the_file_offline() {
     let offline = ok(kho(d, &["audit", "verify", "--bundle", file.to_str().unwrap()]));
     assert!(offline.contains("ok: intact: 20 records, 1 signed checkpoints"), "{offline}");
 
-    // The echo service serves no personal data: nobody's access report has a line, and
-    // the report run on the store alone says which records it could not search.
+    // The echo service serves no personal data: nobody's access report has a line. The
+    // report searches the archive where it was written, and says so; moved elsewhere,
+    // the file is named as missing, and a copy given with --bundle is searched.
     let access = kho(d, &["audit", "access", "--subject", "027050001234"]);
-    let note = String::from_utf8_lossy(&access.stderr).into_owned();
-    assert_eq!(ok(access), "");
-    assert!(note.contains("records 1 to 20 were archived; give their files with --bundle"), "{note}");
-    let access = kho(d, &["audit", "access", "--subject", "027050001234", "--bundle", file.to_str().unwrap()]);
     let said = String::from_utf8_lossy(&access.stderr).into_owned();
     assert_eq!(ok(access), "");
-    assert!(said.contains("nobody was served") && !said.contains("give their files"), "{said}");
+    assert!(said.contains("archive of records 1 to 20: searched, 0 exchange(s) found"), "{said}");
+    assert!(said.contains("nobody was served"), "{said}");
+    let moved = dir.path().join("elsewhere.ndjson");
+    std::fs::rename(&file, &moved).unwrap();
+    let access = kho(d, &["audit", "access", "--subject", "027050001234", "--bundle", moved.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&access.stderr).into_owned();
+    assert_eq!(ok(access), "");
+    assert!(said.contains("archive of records 1 to 20: not searched: the file is not on this node at"), "{said}");
+    assert!(said.contains("nobody was served"), "{said}");
 }
