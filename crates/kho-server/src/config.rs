@@ -58,6 +58,13 @@ pub struct Settings {
     pub checkpoint_every_records: i64,
     /// …or this many seconds after the first unsigned record.
     pub checkpoint_every_secs: u64,
+    /// Lưu trữ tự động — when set, the node archives its own message log into a new file
+    /// in this directory once a day at `archive_hour` (Vietnam time, UTC+7): the records
+    /// of requests older than `archive_keep_days` leave the store, as with `kho audit
+    /// archive`. Unset, only that command archives.
+    pub archive_dir: Option<PathBuf>,
+    pub archive_keep_days: u32,
+    pub archive_hour: u32,
     /// Serve over TLS with this certificate and key (and accept subsystems' client
     /// certificates issued by `client_ca`).
     pub tls: Option<crate::tls::TlsFiles>,
@@ -90,6 +97,9 @@ impl Settings {
             root_agency_code: "000.00.00.H00".into(),
             checkpoint_every_records: 1000,
             checkpoint_every_secs: 10,
+            archive_dir: None,
+            archive_keep_days: 90,
+            archive_hour: 2,
             tls: None,
         }
     }

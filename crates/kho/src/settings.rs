@@ -33,6 +33,9 @@ pub struct FileConfig {
     pub root_agency_code: Option<String>,
     pub checkpoint_every_records: Option<i64>,
     pub checkpoint_every_secs: Option<u64>,
+    pub archive_dir: Option<PathBuf>,
+    pub archive_keep_days: Option<u32>,
+    pub archive_hour: Option<u32>,
 }
 
 impl FileConfig {
@@ -40,7 +43,7 @@ impl FileConfig {
         let Some(path) = path else { return Ok(Self::default()) };
         let text =
             std::fs::read_to_string(path).with_context(|| format!("cannot read the config file {}", path.display()))?;
-        toml::from_str(&text).map_err(|e| {
+        let file: Self = toml::from_str(&text).map_err(|e| {
             let place = e
                 .span()
                 .map(|s| {
@@ -50,7 +53,14 @@ impl FileConfig {
                 })
                 .unwrap_or_default();
             anyhow::anyhow!("{}{place}: {}", path.display(), e.message())
-        })
+        })?;
+        if let Some(hour) = file.archive_hour.filter(|h| *h > 23) {
+            anyhow::bail!(
+                "{}: archive_hour is {hour}; give an hour of the day from 0 to 23 (Vietnam time)",
+                path.display()
+            );
+        }
+        Ok(file)
     }
 }
 
@@ -89,6 +99,9 @@ pub fn resolve(file: FileConfig, over: Overrides) -> Settings {
         root_agency_code: file.root_agency_code.unwrap_or(d.root_agency_code),
         checkpoint_every_records: file.checkpoint_every_records.unwrap_or(d.checkpoint_every_records).max(1),
         checkpoint_every_secs: file.checkpoint_every_secs.unwrap_or(d.checkpoint_every_secs).max(1),
+        archive_dir: file.archive_dir,
+        archive_keep_days: file.archive_keep_days.unwrap_or(d.archive_keep_days),
+        archive_hour: file.archive_hour.unwrap_or(d.archive_hour),
         tls: None,
         data_dir: d.data_dir,
     }
@@ -121,5 +134,8 @@ mod tests {
         let err = FileConfig::load(Some(&path)).unwrap_err().to_string();
         assert!(err.contains("line 2, column 1"), "{err}");
         assert!(err.contains("unknown field `listen_port`"), "{err}");
+        std::fs::write(&path, "archive_dir = \"/srv/luu-tru\"\narchive_hour = 24\n").unwrap();
+        let err = FileConfig::load(Some(&path)).unwrap_err().to_string();
+        assert!(err.contains("archive_hour is 24; give an hour of the day from 0 to 23"), "{err}");
     }
 }

@@ -11,6 +11,7 @@
 //! central Kho and keeps its own signed log, and it can expose the agency's local
 //! backends to the central node only.
 
+pub mod archiver;
 mod dataset;
 mod exchange;
 pub mod health;
@@ -96,6 +97,8 @@ pub struct Gateway {
     clients: thread_local::ThreadLocal<upstream::Client>,
     limiter: RateLimiter,
     quota: Quota,
+    /// The daily archive of the message log, when the settings ask for it.
+    pub archiver: Option<archiver::Archiver>,
     /// The main multi-threaded runtime, where dataset reads run (see [`on_main`]).
     main: tokio::runtime::Handle,
     pub mode: Mode,
@@ -116,6 +119,7 @@ impl Gateway {
         let logbook = Arc::new(open_logbook(&kho, metrics.journal_stats())?);
         kho.attach_message_log(logbook.clone());
         Ok(Arc::new(Self {
+            archiver: archiver::Archiver::start(kho.clone()),
             kho,
             logbook,
             health: Default::default(),
@@ -149,8 +153,12 @@ impl Gateway {
         self.clients.get_or(|| upstream::client(self.tls.clone()))
     }
 
-    /// Stops the log writer after what is queued (call after the server stopped).
+    /// Stops the archiver (after the archive it is making) and the log writer after
+    /// what is queued (call after the server stopped).
     pub async fn close(&self) {
+        if let Some(archiver) = &self.archiver {
+            archiver.close().await;
+        }
         self.logbook.close().await;
     }
 }

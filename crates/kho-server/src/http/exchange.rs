@@ -3,6 +3,7 @@
 //! data subject's access report (auditors), per-service health, and verification of
 //! the signed log. The gateway itself answers at `/r1/…` (see `crate::gateway`).
 
+use crate::gateway::archiver::ArchiveSchedule;
 use crate::gateway::health::ServiceHealth;
 use crate::http::caller::Caller;
 use crate::http::error::{ApiJson, ApiQuery, ApiResult, ErrorBody};
@@ -217,15 +218,20 @@ pub async fn health(State(state): State<AppState>, caller: Caller) -> ApiResult<
 pub struct Archives {
     #[schema(value_type = Vec<Object>)]
     pub items: Vec<MessageArchive>,
+    /// When and where the node archives by itself (`archive_dir` set); absent when only
+    /// `kho audit archive --messages` archives.
+    pub schedule: Option<ArchiveSchedule>,
 }
 
 /// The archives of the message log, oldest first: for each, the records it holds
 /// (after `start`, through `end`, where a signed checkpoint stands), when their
-/// requests came in, the file written by `kho audit archive --messages` and its SHA-256.
+/// requests came in, the file written and its SHA-256; and the node's daily archive,
+/// when it makes one.
 #[utoipa::path(get, path = "/api/v1/exchange/archives", tag = "exchange",
     responses((status = 200, body = Archives), (status = 403, body = ErrorBody)))]
 pub async fn archives(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Archives>> {
-    Ok(Json(Archives { items: state.kho.message_archives(&caller.subject, &caller.ctx()).await? }))
+    let items = state.kho.message_archives(&caller.subject, &caller.ctx()).await?;
+    Ok(Json(Archives { items, schedule: state.gateway.archiver.as_ref().map(|a| a.schedule()) }))
 }
 
 /// Verify the message log's chain and signed checkpoints (auditors).

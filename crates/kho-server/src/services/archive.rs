@@ -142,6 +142,23 @@ impl Kho {
             .map_err(|e| Error::internal(format!("the archive search stopped: {e}")))?
     }
 
+    /// Whether an archive made now with `before` would move any record: a checkpoint
+    /// was signed after the last archive and before `before`.
+    pub async fn has_records_to_archive(&self, before: DateTime<Utc>) -> Result<bool> {
+        self.settle_message_log().await?;
+        Ok(self.archive_span(before).await?.2.is_some())
+    }
+
+    /// Where the next archive starts, the checkpoints after that, and the last of them
+    /// signed before `before`, where the archive would end.
+    async fn archive_span(&self, before: DateTime<Utc>) -> Result<(Anchor, Vec<Checkpoint>, Option<Checkpoint>)> {
+        let start = self.archived_through().await?;
+        let checkpoints: Vec<Checkpoint> =
+            self.store.checkpoints().await?.into_iter().filter(|c| c.seq > start.seq).collect();
+        let end = checkpoints.iter().rfind(|c| c.at < before).cloned();
+        Ok((start, checkpoints, end))
+    }
+
     /// The record the store's log starts after: the end of the last archive, or the
     /// log's start (seq 0).
     pub async fn archived_through(&self) -> Result<Anchor> {
@@ -167,10 +184,8 @@ impl Kho {
         let out = &std::path::absolute(out).map_err(|e| Error::invalid("out", format!("{}: {e}", out.display())))?;
         self.settle_message_log().await?;
         let key = self.node_keys()?.signing.public_hex();
-        let start = self.archived_through().await?;
-        let checkpoints: Vec<Checkpoint> =
-            self.store.checkpoints().await?.into_iter().filter(|c| c.seq > start.seq).collect();
-        let Some(end) = checkpoints.iter().rfind(|c| c.at < before).cloned() else {
+        let (start, checkpoints, end) = self.archive_span(before).await?;
+        let Some(end) = end else {
             return Err(Error::invalid(
                 "before",
                 format!(

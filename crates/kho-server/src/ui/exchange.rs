@@ -8,6 +8,7 @@
 
 use super::{alert, csrf_field, status_of};
 use super::{error_page, page, require_login, urlencode, Lang};
+use crate::gateway::archiver::ArchiveSchedule;
 use crate::gateway::health::ServiceHealth;
 use crate::http::caller::Caller;
 use crate::http::AppState;
@@ -883,29 +884,39 @@ fn messages_table(l: Lang, records: &[MessageRecord]) -> Markup {
 }
 
 /// The archives made of the log (lưu trữ): what left the store, into which file.
-fn archives_section(l: Lang, archives: &[MessageArchive]) -> Markup {
+fn archives_section(l: Lang, archives: &[MessageArchive], schedule: Option<ArchiveSchedule>) -> Markup {
     html! {
-        @if !archives.is_empty() {
+        @if !archives.is_empty() || schedule.is_some() {
             section.card #archives aria-labelledby="archives-h" {
                 h2 #archives-h { (l.t("Lưu trữ nhật ký", "Log archives")) }
                 p.muted { (l.t(
-                    "Các bản ghi cũ đã được chuyển khỏi kho vào tệp lưu trữ (lệnh kho audit archive --messages); mỗi tệp kết thúc ở một điểm ký và được kiểm tra ngoại tuyến bằng kho audit verify --bundle.",
-                    "Older records were moved out of the store into archive files (kho audit archive --messages); each ends at a signed checkpoint and is checked offline with kho audit verify --bundle.")) }
-                table {
-                    thead { tr {
-                        th scope="col" { (l.t("Bản ghi", "Records")) }
-                        th scope="col" { (l.t("Yêu cầu từ – đến (UTC)", "Requests from – to (UTC)")) }
-                        th scope="col" { (l.t("Tệp", "File")) }
-                        th scope="col" { "SHA-256" }
-                        th scope="col" { (l.t("Lưu trữ lúc (UTC)", "Archived at (UTC)")) }
-                    } }
-                    tbody { @for a in archives { tr {
-                        td { "#" (a.start.seq + 1) " – #" (a.end.seq) " (" (a.records) ")" }
-                        td { (when_or_dash(a.first_at)) " – " (when_or_dash(a.last_at)) }
-                        td { code { (a.file) } }
-                        td { code.secret title=(a.sha256) { (a.sha256.get(..16).unwrap_or(&a.sha256)) "…" } }
-                        td { (when(a.archived_at)) }
-                    } } }
+                    "Các bản ghi cũ được chuyển khỏi kho vào tệp lưu trữ (lệnh kho audit archive --messages, hoặc tự động); mỗi tệp kết thúc ở một điểm ký và được kiểm tra ngoại tuyến bằng kho audit verify --bundle.",
+                    "Older records are moved out of the store into archive files (kho audit archive --messages, or by the node itself); each ends at a signed checkpoint and is checked offline with kho audit verify --bundle.")) }
+                @if let Some(s) = &schedule {
+                    p #archive-schedule {
+                        (l.t("Lưu trữ tự động hằng ngày lúc ", "The node archives daily at ")) (format!("{:02}:00", s.hour))
+                        (l.t(" (giờ Việt Nam) vào thư mục ", " (Vietnam time) into ")) code { (s.dir) }
+                        (l.t("; bản ghi của ", "; the records of the last ")) (s.keep_days)
+                        (l.t(" ngày gần nhất được giữ trong kho. Lần tới: ", " days stay in the store. Next: ")) (when(s.next_at)) "."
+                    }
+                }
+                @if !archives.is_empty() {
+                    table {
+                        thead { tr {
+                            th scope="col" { (l.t("Bản ghi", "Records")) }
+                            th scope="col" { (l.t("Yêu cầu từ – đến (UTC)", "Requests from – to (UTC)")) }
+                            th scope="col" { (l.t("Tệp", "File")) }
+                            th scope="col" { "SHA-256" }
+                            th scope="col" { (l.t("Lưu trữ lúc (UTC)", "Archived at (UTC)")) }
+                        } }
+                        tbody { @for a in archives { tr {
+                            td { "#" (a.start.seq + 1) " – #" (a.end.seq) " (" (a.records) ")" }
+                            td { (when_or_dash(a.first_at)) " – " (when_or_dash(a.last_at)) }
+                            td { code { (a.file) } }
+                            td { code.secret title=(a.sha256) { (a.sha256.get(..16).unwrap_or(&a.sha256)) "…" } }
+                            td { (when(a.archived_at)) }
+                        } } }
+                    }
                 }
             }
         }
@@ -1067,7 +1078,7 @@ async fn log_page(
         @else { (messages_table(l, &records)) }
         @if let Some(before) = older { p { a #older href=(q.older(before)) { (l.t("Cũ hơn", "Older")) " »" } } }
         (access_section(l, caller, extras.access.as_ref()))
-        (archives_section(l, &archives))
+        (archives_section(l, &archives, state.gateway.archiver.as_ref().map(|a| a.schedule())))
     };
     page(caller, uri, l.t("Nhật ký thông điệp", "Message log"), status, content)
 }

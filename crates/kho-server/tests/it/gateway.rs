@@ -16,7 +16,7 @@ use kho_core::audit::AuditContext;
 use kho_core::identity::{NewSubsystem, Role, Subject, SubsystemId, TokenOwner};
 use kho_exchange::msglog::MessageRecord;
 use kho_exchange::{Agreement, AgreementTerms, NewService, Service, ServiceTarget};
-use kho_server::gateway::AgentSettings;
+use kho_server::gateway::{archiver, AgentSettings};
 use kho_server::services::Kho;
 use kho_server::{AgentNode, Application, Settings};
 use kho_store::testing::TestDb;
@@ -1229,6 +1229,58 @@ async fn archives_are_listed_and_the_access_report_searches_their_files_in_the_a
     )];
     let found = app.kho.access_report(&Subject::operator(), &ctx, CITIZEN, 100, with_copy).await.unwrap();
     assert_eq!(found.records.iter().map(|r| r.seq).collect::<Vec<_>>(), [3, 2, 1], "the copy given is searched");
+}
+
+#[tokio::test]
+async fn a_node_given_an_archive_directory_archives_its_old_records_by_itself_and_shows_when() {
+    let place = tempfile::tempdir().unwrap();
+    let dir = place.path().join("luu-tru");
+    let app = spawn_app_with(|s| {
+        s.checkpoint_every_records = 1;
+        s.archive_dir = Some(dir.clone());
+        s.archive_keep_days = 1;
+    })
+    .await;
+    let (p, _, _) = masked_citizens(&app).await;
+    let url = format!("{}/r1/{PROVIDER}/dan-cu/rows/{CITIZEN}", app.base);
+    assert_eq!(exchanges_signed(&app.kho, &url, &p, 2).await, 2);
+
+    // The schedule is shown: daily at 02:00 Vietnam time, the next within a day.
+    let admin = app.token("admin").await;
+    let listed = app.get_json("/api/v1/exchange/archives", &admin).await;
+    let schedule = &listed["schedule"];
+    assert_eq!((schedule["dir"].as_str(), schedule["keep_days"].as_i64()), (dir.to_str(), Some(1)), "{listed}");
+    let next: chrono::DateTime<chrono::Utc> = schedule["next_at"].as_str().unwrap().parse().unwrap();
+    let ahead = next - chrono::Utc::now();
+    assert!(ahead > chrono::Duration::zero() && ahead <= chrono::Duration::days(1), "{listed}");
+    assert_eq!(
+        next.with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).unwrap()).format("%H:%M").to_string(),
+        "02:00"
+    );
+    let (session, _) = app.session("auditor").await;
+    let html = session.get(app.url("/admin/exchange/log")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("id=\"archive-schedule\"") && html.contains("Lưu trữ tự động hằng ngày lúc 02:00"), "{html}");
+
+    // Today's records are younger than a day: the daily archive leaves them.
+    let now = chrono::Utc::now();
+    assert!(archiver::archive_once(&app.kho, now).await.unwrap().is_none());
+    assert!(!dir.exists(), "no directory and no file for nothing");
+    // Two days on, they are old enough: they move into a file in the directory.
+    let a = archiver::archive_once(&app.kho, now + chrono::Duration::days(2)).await.unwrap().expect("an archive");
+    assert_eq!((a.start.seq, a.end.seq, a.records), (0, 2, 2));
+    let file = std::path::PathBuf::from(&a.file);
+    assert_eq!(file.parent(), Some(dir.as_path()));
+    assert!(file.file_name().unwrap().to_str().unwrap().starts_with("nhat-ky-thong-diep-"), "{}", a.file);
+    assert_eq!(app.kho.store.count_messages().await.unwrap(), 0);
+    let report = app.kho.verify_messages().await.unwrap();
+    assert!(report.intact, "{}", report.message);
+    let audited = app.kho.store.audit_range(0, 100_000).await.unwrap();
+    let entry = audited.iter().rfind(|e| e.action == "message_log.archive").expect("the archive is audited");
+    assert_eq!(entry.request_id.as_deref(), Some("daily-archive"));
+    // The access report still finds them, in the file.
+    let found =
+        app.kho.access_report(&Subject::operator(), &AuditContext::operator(), CITIZEN, 100, Vec::new()).await.unwrap();
+    assert_eq!(found.records.iter().map(|r| r.seq).collect::<Vec<_>>(), [2, 1]);
 }
 
 // ---- a client that knows only the protocol ------------------------------------------
