@@ -126,7 +126,7 @@ impl Kho {
             let mut searched = Vec::new();
             for a in archives.iter().rev() {
                 // Records newer than the whole archive that already fill the report.
-                let newer = records.iter().take_while(|r| r.seq > a.end.seq).count() as i64;
+                let newer = records.iter().filter(|r| r.seq > a.end.seq).count() as i64;
                 let search =
                     if newer >= limit { ArchiveSearch::not_needed(a, limit) } else { search_archive(a, &key, &digest) };
                 records.extend(search.1);
