@@ -245,7 +245,7 @@ pub async fn agreement(kho: &Kho, command: AgreementCommand) -> anyhow::Result<E
 /// `kho audit verify --messages`: the chain and checkpoints against this node's key.
 pub async fn verify_messages(kho: &Kho) -> anyhow::Result<ExitCode> {
     settle_journal(kho).await?;
-    let report = kho.verify_messages().await.map_err(core)?;
+    let report = kho.verify_messages_showing(&|step| eprintln!("{step}")).await.map_err(core)?;
     print_report(&report)
 }
 

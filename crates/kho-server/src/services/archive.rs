@@ -204,7 +204,7 @@ impl Kho {
         }
         // A record that does not verify is evidence: it is never moved out of sight.
         progress(&format!("verifying the message log after record {} first…", thousands(start.seq)));
-        let report = self.verify_messages().await?;
+        let report = self.verify_messages_showing(progress).await?;
         if let Some(b) = report.first_break.as_ref().filter(|b| b.seq <= end.seq) {
             return Err(Error::conflict(format!(
                 "the message log does not verify, so nothing was archived: broken at record {}: {}",
@@ -288,16 +288,22 @@ impl Kho {
             for r in &page {
                 w.record(r).map_err(io)?;
             }
-            let (done, total) = (after - start.seq, end.seq - start.seq);
-            let tenth = total / 10;
-            if total >= PROGRESS_FROM && done < total && (done - page.len() as i64) / tenth < done / tenth {
-                progress(&format!("  {} of {} records written", thousands(done), thousands(total)));
+            if let Some(step) = tenth(after - start.seq - page.len() as i64, after - start.seq, end.seq - start.seq) {
+                progress(&format!("  {step} records written"));
             }
         }
         let file = w.finish((end.seq, &end.hash)).map_err(io)?.into_inner().map_err(|e| io(e.into_error()))?;
         file.sync_all().map_err(io)?;
         Ok((first_at, last_at))
     }
+}
+
+/// `"N of TOTAL"` when going from `before` to `done` of `total` records passes a tenth
+/// of a long run ([`PROGRESS_FROM`] records or more) short of its end.
+pub(super) fn tenth(before: i64, done: i64, total: i64) -> Option<String> {
+    let step = total / 10;
+    (total >= PROGRESS_FROM && done < total && before / step < done / step)
+        .then(|| format!("{} of {}", thousands(done), thousands(total)))
 }
 
 /// Where an archive is written before it is verified and put in place: a hidden file
@@ -380,4 +386,18 @@ fn file_sha256(path: &Path) -> Result<String> {
     std::io::copy(&mut file, &mut hasher)
         .map_err(|e| Error::internal(format!("cannot read back {}: {e}", path.display())))?;
     Ok(hex::encode(hasher.finalize()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tenth;
+
+    #[test]
+    fn a_long_run_reports_each_tenth_passed_once_and_a_short_one_nothing() {
+        assert_eq!(tenth(5_000, 10_000, 100_000).as_deref(), Some("10,000 of 100,000"));
+        assert_eq!(tenth(10_000, 15_000, 100_000), None, "between two tenths");
+        assert_eq!(tenth(15_000, 35_000, 100_000).as_deref(), Some("35,000 of 100,000"), "a page past two tenths");
+        assert_eq!(tenth(95_000, 100_000, 100_000), None, "the end is reported by what follows");
+        assert_eq!(tenth(0, 5_000, 50_000), None, "a short run");
+    }
 }

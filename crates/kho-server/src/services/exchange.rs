@@ -474,24 +474,34 @@ impl Kho {
     /// Walks the message log's chain and checkpoints against this node's key, from the
     /// end of its last archive (whose end must be a checkpoint this node signed).
     pub async fn verify_messages(&self) -> Result<VerifyReport> {
+        self.verify_messages_showing(&|_| {}).await
+    }
+
+    /// [`Self::verify_messages`], telling `progress` each tenth of a long log checked.
+    pub async fn verify_messages_showing(&self, progress: &(dyn Fn(&str) + Send + Sync)) -> Result<VerifyReport> {
         self.settle_message_log().await?;
         let mut verifier = ChainVerifier::new(Some(self.node_keys()?.signing.public_hex()));
         let checkpoints = self.store.checkpoints().await?;
         let archives = self.store.message_archives().await?;
         verifier.start_after_archives(&archives, &checkpoints);
         verifier.expect_checkpoints(checkpoints);
-        let mut after = verifier.end().seq;
+        let (start, head) = (verifier.end().seq, self.store.message_head().await?);
+        let mut after = start;
         while !verifier.broken() {
             let page = self.store.stored_messages(after, PAGE).await?;
             let Some(last) = page.last() else { break };
+            let before = after - start;
             after = last.seq;
             for r in &page {
                 if verifier.push_stored(r).is_err() {
                     break;
                 }
             }
+            if let Some(step) = super::archive::tenth(before, after - start, head.0 - start) {
+                progress(&format!("  {step} records checked"));
+            }
         }
-        let mut report = verifier.finish(Some(self.store.message_head().await?));
+        let mut report = verifier.finish(Some(head));
         if let (true, Some(last)) = (report.intact, archives.last()) {
             report.message.push_str(&format!(
                 "; records 1 to {} are archived in {} file(s), the last {}",
