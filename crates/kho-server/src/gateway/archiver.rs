@@ -20,7 +20,8 @@ const VIETNAM: i32 = 7 * 3600;
 
 /// The running archiver: stopped between archives, never in the middle of one.
 pub struct Archiver {
-    schedule: (String, u32, u32),
+    /// The schedule as set, its `next_at` filled in when asked.
+    schedule: ArchiveSchedule,
     stop: watch::Sender<bool>,
     task: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
@@ -42,7 +43,9 @@ impl Archiver {
     /// Starts the daily archive when the settings name a directory.
     pub fn start(kho: Arc<Kho>) -> Option<Self> {
         let s = &kho.settings;
-        let schedule = (s.archive_dir.as_ref()?.display().to_string(), s.archive_keep_days, s.archive_hour);
+        let dir = s.archive_dir.as_ref()?.display().to_string();
+        let schedule =
+            ArchiveSchedule { dir, keep_days: s.archive_keep_days, hour: s.archive_hour, next_at: Utc::now() };
         let (stop, stopping) = watch::channel(false);
         let task = tokio::spawn(run(kho, stopping));
         Some(Self { schedule, stop, task: tokio::sync::Mutex::new(Some(task)) })
@@ -50,10 +53,8 @@ impl Archiver {
 
     /// When and where the next archive is made.
     pub fn schedule(&self) -> ArchiveSchedule {
-        let (dir, keep_days, hour) = self.schedule.clone();
         let now = Utc::now();
-        let next_at = now + until_next(now, hour);
-        ArchiveSchedule { dir, keep_days, hour, next_at }
+        ArchiveSchedule { next_at: now + until_next(now, self.schedule.hour), ..self.schedule.clone() }
     }
 
     /// Stops the archiver, after the archive it is making, if any.
