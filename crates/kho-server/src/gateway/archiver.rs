@@ -10,7 +10,6 @@ use chrono::{DateTime, Days, FixedOffset, Utc};
 use kho_core::audit::AuditContext;
 use kho_core::identity::Subject;
 use kho_exchange::msglog::{thousands, MessageArchive};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -20,8 +19,7 @@ const VIETNAM: i32 = 7 * 3600;
 
 /// The running archiver: stopped between archives, never in the middle of one.
 pub struct Archiver {
-    /// The schedule as set, its `next_at` filled in when asked.
-    schedule: ArchiveSchedule,
+    kho: Arc<Kho>,
     stop: watch::Sender<bool>,
     task: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
@@ -42,19 +40,21 @@ pub struct ArchiveSchedule {
 impl Archiver {
     /// Starts the daily archive when the settings name a directory.
     pub fn start(kho: Arc<Kho>) -> Option<Self> {
-        let s = &kho.settings;
-        let dir = s.archive_dir.as_ref()?.display().to_string();
-        let schedule =
-            ArchiveSchedule { dir, keep_days: s.archive_keep_days, hour: s.archive_hour, next_at: Utc::now() };
+        kho.settings.archive_dir.as_ref()?;
         let (stop, stopping) = watch::channel(false);
-        let task = tokio::spawn(run(kho, stopping));
-        Some(Self { schedule, stop, task: tokio::sync::Mutex::new(Some(task)) })
+        let task = tokio::spawn(run(kho.clone(), stopping));
+        Some(Self { kho, stop, task: tokio::sync::Mutex::new(Some(task)) })
     }
 
-    /// When and where the next archive is made.
+    /// When and where the next archive is made, from the settings it runs with.
     pub fn schedule(&self) -> ArchiveSchedule {
-        let now = Utc::now();
-        ArchiveSchedule { next_at: now + until_next(now, self.schedule.hour), ..self.schedule.clone() }
+        let (s, now) = (&self.kho.settings, Utc::now());
+        ArchiveSchedule {
+            dir: s.archive_dir.as_deref().map(|d| d.display().to_string()).unwrap_or_default(),
+            keep_days: s.archive_keep_days,
+            hour: s.archive_hour,
+            next_at: now + until_next(now, s.archive_hour),
+        }
     }
 
     /// Stops the archiver, after the archive it is making, if any.
@@ -101,7 +101,9 @@ pub async fn archive_once(kho: &Kho, now: DateTime<Utc>) -> kho_core::Result<Opt
         tracing::info!(before = %kho_core::time::format(&before), "no message-log records old enough to archive");
         return Ok(None);
     }
-    std::fs::create_dir_all(dir).map_err(|e| cannot_write(dir, e))?;
+    std::fs::create_dir_all(dir).map_err(|e| {
+        kho_core::Error::internal(format!("cannot create the archive directory {}: {e}", dir.display()))
+    })?;
     let file = dir.join(format!("nhat-ky-thong-diep-{}.ndjson", now.format("%Y%m%dT%H%M%SZ")));
     let ctx = AuditContext::new(&Subject::operator(), Some("daily-archive".into()));
     let step = |what: &str| tracing::info!(step = what, "archiving the message log");
@@ -115,10 +117,6 @@ pub async fn archive_once(kho: &Kho, now: DateTime<Utc>) -> kho_core::Result<Opt
         "archived the message log"
     );
     Ok(Some(archive))
-}
-
-fn cannot_write(dir: &Path, e: std::io::Error) -> kho_core::Error {
-    kho_core::Error::internal(format!("cannot create the archive directory {}: {e}", dir.display()))
 }
 
 #[cfg(test)]

@@ -485,10 +485,12 @@ impl Kho {
         let archives = self.store.message_archives().await?;
         verifier.start_after_archives(&archives, &checkpoints);
         verifier.expect_checkpoints(checkpoints);
+        // The walk ends at the head read here: records a running node appends meanwhile
+        // are left for the next verification instead of seeming to outrun the head.
         let (start, head) = (verifier.end().seq, self.store.message_head().await?);
         let mut after = start;
-        while !verifier.broken() {
-            let page = self.store.stored_messages(after, PAGE).await?;
+        while !verifier.broken() && after < head.0 {
+            let page = self.store.stored_messages(after, PAGE.min(head.0 - after)).await?;
             let Some(last) = page.last() else { break };
             let before = after - start;
             after = last.seq;
