@@ -217,6 +217,20 @@ pub struct Subsystem {
     pub created_at: DateTime<Utc>,
 }
 
+/// Chứng thư số — a client TLS certificate registered for a subsystem, known by the
+/// SHA-256 fingerprint of its DER bytes. The gateway accepts the subsystem when it
+/// presents one that is not revoked; a revoked certificate cannot be registered again.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct SubsystemCertificate {
+    /// SHA-256 of the certificate (DER), in hex.
+    pub fingerprint: String,
+    pub subsystem_id: String,
+    /// What the certificate is for, e.g. the server or Agent Node it is installed on.
+    pub label: String,
+    pub added_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSubsystem {

@@ -8,7 +8,7 @@ use crate::{Backend, MetadataStore, StoreError, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use kho_core::audit::AuditContext;
-use kho_core::identity::SubsystemId;
+use kho_core::identity::{SubsystemCertificate, SubsystemId};
 use kho_exchange::msglog::{seal_chain, Anchor, Checkpoint, LogEntry, MessageArchive, MessageRecord, StoredMessage};
 use kho_exchange::registry::CheckedTerms;
 use kho_exchange::{Agreement, AgreementStatus, EndpointRule, NewService, Service, ServiceTarget};
@@ -83,7 +83,16 @@ pub trait ExchangeStore: Send + Sync {
         subsystem_id: &str,
         fingerprint: &str,
         label: &str,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<SubsystemCertificate>;
+    /// The certificates registered for a subsystem, revoked ones included, newest first.
+    async fn subsystem_certificates(&self, subsystem_id: &str) -> StoreResult<Vec<SubsystemCertificate>>;
+    /// Revokes a subsystem's certificate: the gateway no longer accepts it.
+    async fn revoke_certificate(
+        &self,
+        ctx: &AuditContext,
+        subsystem_id: &str,
+        fingerprint: &str,
+    ) -> StoreResult<SubsystemCertificate>;
     /// Fingerprints of the registered, unrevoked certificates, with their subsystem ids.
     async fn gateway_certificates(&self) -> StoreResult<Vec<(String, String)>>;
 
@@ -128,6 +137,18 @@ const AGREEMENT_FROM: &str = "exchange_agreements a JOIN subsystems c ON c.id = 
 /// text to find records by.
 const MESSAGE_COLS: &str = "seq, fields, prev_hash, hash";
 const MESSAGE_INSERT_COLS: &str = "seq, message_id, client, service, request_in_ts, fields, prev_hash, hash";
+
+const CERTIFICATE_COLS: &str = "fingerprint, subsystem_id, label, added_at, revoked_at";
+
+fn certificate_from(r: &AnyRow) -> StoreResult<SubsystemCertificate> {
+    Ok(SubsystemCertificate {
+        fingerprint: r.try_get("fingerprint")?,
+        subsystem_id: r.try_get("subsystem_id")?,
+        label: r.try_get("label")?,
+        added_at: parse_ts(&r.try_get::<String, _>("added_at")?)?,
+        revoked_at: parse_opt_ts(r.try_get("revoked_at")?)?,
+    })
+}
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {e}"))
@@ -408,25 +429,86 @@ impl ExchangeStore for SqlStore {
         subsystem_id: &str,
         fingerprint: &str,
         label: &str,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<SubsystemCertificate> {
         let mut tx = self.begin_audited().await?;
+        let added = SubsystemCertificate {
+            fingerprint: fingerprint.to_string(),
+            subsystem_id: subsystem_id.to_string(),
+            label: label.to_string(),
+            added_at: kho_core::time::now(),
+            revoked_at: None,
+        };
         sqlx::query(
             "INSERT INTO subsystem_certificates (fingerprint, subsystem_id, label, added_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(fingerprint)
         .bind(subsystem_id)
         .bind(label)
-        .bind(ts(&kho_core::time::now()))
+        .bind(ts(&added.added_at))
         .execute(&mut *tx)
         .await
         .map_err(|e| {
-            crate::sql::conflict_on_unique(e, || format!("the certificate {fingerprint} is already registered"))
+            crate::sql::conflict_on_unique(e, || {
+                format!(
+                    "the certificate {fingerprint} is already registered (a revoked certificate stays revoked: \
+                     issue a new one)"
+                )
+            })
         })?;
         let detail = json!({"fingerprint": fingerprint, "label": label});
         let target = format!("subsystem:{subsystem_id}");
         Self::append_in(&mut tx, ctx.event("subsystem.certificate.add", target).detail(detail)).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(added)
+    }
+
+    async fn subsystem_certificates(&self, subsystem_id: &str) -> StoreResult<Vec<SubsystemCertificate>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {CERTIFICATE_COLS} FROM subsystem_certificates WHERE subsystem_id = $1 \
+             ORDER BY added_at DESC, fingerprint"
+        ))
+        .bind(subsystem_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(certificate_from).collect()
+    }
+
+    async fn revoke_certificate(
+        &self,
+        ctx: &AuditContext,
+        subsystem_id: &str,
+        fingerprint: &str,
+    ) -> StoreResult<SubsystemCertificate> {
+        let mut tx = self.begin_audited().await?;
+        let row = sqlx::query(&format!(
+            "SELECT {CERTIFICATE_COLS} FROM subsystem_certificates WHERE subsystem_id = $1 AND fingerprint = $2"
+        ))
+        .bind(subsystem_id)
+        .bind(fingerprint)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let mut certificate = match row {
+            Some(r) => certificate_from(&r)?,
+            None => return Err(StoreError::NotFound(format!("certificate {fingerprint} of this subsystem"))),
+        };
+        if let Some(at) = certificate.revoked_at {
+            return Err(StoreError::Conflict(format!(
+                "the certificate {fingerprint} was already revoked at {}",
+                kho_core::time::format(&at)
+            )));
+        }
+        let now = kho_core::time::now();
+        sqlx::query("UPDATE subsystem_certificates SET revoked_at = $1 WHERE fingerprint = $2")
+            .bind(ts(&now))
+            .bind(fingerprint)
+            .execute(&mut *tx)
+            .await?;
+        let detail = json!({"fingerprint": fingerprint, "label": certificate.label});
+        let target = format!("subsystem:{subsystem_id}");
+        Self::append_in(&mut tx, ctx.event("subsystem.certificate.revoke", target).detail(detail)).await?;
+        tx.commit().await?;
+        certificate.revoked_at = Some(now);
+        Ok(certificate)
     }
 
     async fn gateway_certificates(&self) -> StoreResult<Vec<(String, String)>> {

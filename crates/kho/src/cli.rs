@@ -240,6 +240,18 @@ enum SubsystemCommand {
         #[arg(long, default_value = "")]
         label: String,
     },
+    /// List the certificates registered for a subsystem, revoked ones included.
+    Certificates {
+        /// INSTANCE/CLASS/MEMBER/SUBSYSTEM.
+        xroad_id: String,
+    },
+    /// Revoke a subsystem's certificate: the gateway refuses it from its next call.
+    RevokeCertificate {
+        /// INSTANCE/CLASS/MEMBER/SUBSYSTEM.
+        xroad_id: String,
+        /// The certificate's SHA-256 fingerprint, as `certificates` lists it.
+        fingerprint: String,
+    },
     /// List subsystems.
     List,
 }
@@ -785,8 +797,30 @@ async fn admin(kho: &Kho, command: Command) -> anyhow::Result<ExitCode> {
         Command::Subsystem(SubsystemCommand::Certificate { xroad_id, cert, label }) => {
             let pem = std::fs::read(&cert).with_context(|| format!("cannot read {}", cert.display()))?;
             let id = SubsystemId::parse(&xroad_id).map_err(core)?;
-            let fingerprint = kho.register_certificate(&operator, &ctx, &id, &pem, &label).await.map_err(core)?;
-            writeln!(out, "registered certificate {fingerprint} for {id}")?;
+            let added = kho.register_certificate(&operator, &ctx, &id, &pem, &label).await.map_err(core)?;
+            writeln!(out, "registered certificate {} for {id}", added.fingerprint)?;
+        }
+        Command::Subsystem(SubsystemCommand::Certificates { xroad_id }) => {
+            let certificates = kho.subsystem_certificates(&operator, &ctx, &xroad_id).await.map_err(core)?;
+            let register = format!("kho subsystem certificate {xroad_id} --cert FILE");
+            none_yet(&certificates, "certificate", &register);
+            for c in certificates {
+                let state = match c.revoked_at {
+                    Some(at) => format!("revoked {}", kho_core::time::format(&at)),
+                    None => "active".into(),
+                };
+                writeln!(
+                    out,
+                    "{}  {:<30} added {}  {state}",
+                    c.fingerprint,
+                    c.label,
+                    kho_core::time::format(&c.added_at)
+                )?;
+            }
+        }
+        Command::Subsystem(SubsystemCommand::RevokeCertificate { xroad_id, fingerprint }) => {
+            let revoked = kho.revoke_certificate(&operator, &ctx, &xroad_id, &fingerprint).await.map_err(core)?;
+            writeln!(out, "revoked certificate {} of {xroad_id}", revoked.fingerprint)?;
         }
         Command::Subsystem(SubsystemCommand::List) => {
             let subsystems = kho.list_subsystems(&operator).await.map_err(core)?;

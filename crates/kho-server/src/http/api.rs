@@ -11,7 +11,7 @@ use axum::response::IntoResponse;
 use axum::Json;
 use kho_core::agency::{Agency, NewAgency};
 use kho_core::audit::{AuditEntry, Outcome};
-use kho_core::identity::{ApiToken, NewSubsystem, NewUser, Role, Subsystem, TokenOwner, User};
+use kho_core::identity::{ApiToken, NewSubsystem, NewUser, Role, Subsystem, SubsystemCertificate, TokenOwner, User};
 use kho_core::{time, Error};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -267,6 +267,108 @@ pub async fn create_subsystem(
     ApiJson(new): ApiJson<NewSubsystem>,
 ) -> ApiResult<(StatusCode, Json<Subsystem>)> {
     Ok((StatusCode::CREATED, Json(state.kho.create_subsystem(&caller.subject, &caller.ctx(), new).await?)))
+}
+
+/// One subsystem, by its id or its X-Road identifier (`VN%2FGOV%2F…`, the slashes encoded).
+#[utoipa::path(get, path = "/api/v1/subsystems/{id}", tag = "identity",
+    responses((status = 200, body = Subsystem), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_subsystem(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Subsystem>> {
+    Ok(Json(state.kho.subsystem(&caller.subject, &caller.ctx(), &id).await?))
+}
+
+/// A subsystem's API tokens, revoked and expired ones included (never their secrets).
+#[utoipa::path(get, path = "/api/v1/subsystems/{id}/tokens", tag = "identity",
+    responses((status = 200, body = List<ApiToken>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn subsystem_tokens(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<List<ApiToken>>> {
+    Ok(Json(List { items: state.kho.subsystem_tokens(&caller.subject, &caller.ctx(), &id).await? }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSubsystemToken {
+    /// What the token is for, e.g. the system or Agent Node that will use it.
+    pub name: String,
+    /// Lifetime in days (1–730, default 365).
+    #[serde(default = "default_subsystem_token_days")]
+    pub expires_in_days: i64,
+}
+
+fn default_subsystem_token_days() -> i64 {
+    365
+}
+
+/// Issue an API token to a subsystem (stewards of its agency); the secret is in this
+/// answer only.
+#[utoipa::path(post, path = "/api/v1/subsystems/{id}/tokens", tag = "identity", request_body = NewSubsystemToken,
+    responses((status = 201, body = CreatedToken), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn issue_subsystem_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<NewSubsystemToken>,
+) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
+    let (token, secret) =
+        state.kho.issue_subsystem_token(&caller.subject, &caller.ctx(), &id, &req.name, req.expires_in_days).await?;
+    Ok((StatusCode::CREATED, Json(CreatedToken { token, secret })))
+}
+
+/// The client certificates registered for a subsystem, revoked ones included.
+#[utoipa::path(get, path = "/api/v1/subsystems/{id}/certificates", tag = "identity",
+    responses((status = 200, body = List<SubsystemCertificate>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn subsystem_certificates(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<List<SubsystemCertificate>>> {
+    Ok(Json(List { items: state.kho.subsystem_certificates(&caller.subject, &caller.ctx(), &id).await? }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCertificate {
+    /// The certificate, PEM (`-----BEGIN CERTIFICATE-----` …).
+    pub pem: String,
+    /// What it is for, e.g. the server or Agent Node it is installed on.
+    #[serde(default)]
+    pub label: String,
+}
+
+/// Register a client TLS certificate for a subsystem (stewards of its agency): the
+/// gateway then accepts the subsystem when it presents it, without a token.
+#[utoipa::path(post, path = "/api/v1/subsystems/{id}/certificates", tag = "identity", request_body = NewCertificate,
+    responses((status = 201, body = SubsystemCertificate), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub async fn register_certificate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(new): ApiJson<NewCertificate>,
+) -> ApiResult<(StatusCode, Json<SubsystemCertificate>)> {
+    let (subject, ctx) = (&caller.subject, caller.ctx());
+    let subsystem = state.kho.subsystem(subject, &ctx, &id).await?;
+    let added =
+        state.kho.register_certificate(subject, &ctx, &subsystem.xroad_id, new.pem.as_bytes(), &new.label).await?;
+    Ok((StatusCode::CREATED, Json(added)))
+}
+
+/// Revoke a subsystem's certificate: the gateway refuses it from its next call.
+#[utoipa::path(delete, path = "/api/v1/subsystems/{id}/certificates/{fingerprint}", tag = "identity",
+    responses((status = 200, body = SubsystemCertificate), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub async fn revoke_certificate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, fingerprint)): Path<(String, String)>,
+) -> ApiResult<Json<SubsystemCertificate>> {
+    Ok(Json(state.kho.revoke_certificate(&caller.subject, &caller.ctx(), &id, &fingerprint).await?))
 }
 
 /// The caller's API tokens (or, with `all`, every token).

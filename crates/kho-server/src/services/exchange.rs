@@ -9,7 +9,7 @@ use super::Kho;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use kho_catalog::PersonalData;
 use kho_core::audit::AuditContext;
-use kho_core::identity::{Subject, Subsystem, SubsystemId};
+use kho_core::identity::{ApiToken, Subject, Subsystem, SubsystemCertificate, SubsystemId, TokenOwner};
 use kho_core::policy::{authorize, Action, Resource, ResourceKind};
 use kho_core::{time, Error, Result};
 use kho_exchange::msglog::{BundleWriter, ChainVerifier, MessageRecord, NodeKey, SealKey, VerifyReport};
@@ -254,14 +254,83 @@ impl Kho {
         xroad_id: &SubsystemId,
         pem: &[u8],
         label: &str,
-    ) -> Result<String> {
+    ) -> Result<SubsystemCertificate> {
         let subsystem = self.subsystem_named(xroad_id, "subsystem").await?;
         let target = format!("subsystem:{xroad_id}");
         self.check_subsystem(subject, ctx, Action::Update, &subsystem, "subsystem.certificate.add", &target).await?;
+        let label = label.trim();
+        if label.chars().count() > 200 {
+            return Err(Error::invalid("label", "must be at most 200 characters, e.g. the server it is installed on"));
+        }
         let fingerprint = crate::tls::pem_fingerprint(pem).map_err(|m| Error::invalid("certificate", m))?;
-        self.store.add_certificate(ctx, &subsystem.id, &fingerprint, label.trim()).await?;
+        let added = self.store.add_certificate(ctx, &subsystem.id, &fingerprint, label).await?;
         self.exchange.invalidate();
-        Ok(fingerprint)
+        Ok(added)
+    }
+
+    /// The subsystem named by its id or by its X-Road identifier
+    /// (`INSTANCE/CLASS/MEMBER/SUBSYSTEM`), when the subject may see it.
+    pub async fn subsystem(&self, subject: &Subject, ctx: &AuditContext, key: &str) -> Result<Subsystem> {
+        let key = key.trim();
+        let found = if key.contains('/') {
+            self.store.list_subsystems().await?.into_iter().find(|s| s.xroad_id.to_string() == key)
+        } else {
+            self.store.subsystem(key).await?
+        };
+        let subsystem = found.ok_or_else(|| Error::not_found(format!("subsystem {key}")))?;
+        let target = format!("subsystem:{}", subsystem.xroad_id);
+        self.check_subsystem(subject, ctx, Action::Read, &subsystem, "subsystem.read", &target).await?;
+        Ok(subsystem)
+    }
+
+    /// The certificates registered for a subsystem, revoked ones included, newest first.
+    pub async fn subsystem_certificates(
+        &self,
+        subject: &Subject,
+        ctx: &AuditContext,
+        key: &str,
+    ) -> Result<Vec<SubsystemCertificate>> {
+        let subsystem = self.subsystem(subject, ctx, key).await?;
+        Ok(self.store.subsystem_certificates(&subsystem.id).await?)
+    }
+
+    /// Revokes a subsystem's certificate; the gateway refuses it from its next call.
+    pub async fn revoke_certificate(
+        &self,
+        subject: &Subject,
+        ctx: &AuditContext,
+        key: &str,
+        fingerprint: &str,
+    ) -> Result<SubsystemCertificate> {
+        let subsystem = self.subsystem(subject, ctx, key).await?;
+        let target = format!("subsystem:{}", subsystem.xroad_id);
+        self.check_subsystem(subject, ctx, Action::Update, &subsystem, "subsystem.certificate.revoke", &target).await?;
+        let fingerprint = fingerprint.trim().to_ascii_lowercase().replace(':', "");
+        let revoked = self.store.revoke_certificate(ctx, &subsystem.id, &fingerprint).await?;
+        self.exchange.invalidate();
+        Ok(revoked)
+    }
+
+    /// Issues an API token to a subsystem; its secret is returned this once.
+    pub async fn issue_subsystem_token(
+        &self,
+        subject: &Subject,
+        ctx: &AuditContext,
+        key: &str,
+        name: &str,
+        days: i64,
+    ) -> Result<(ApiToken, String)> {
+        let subsystem = self.subsystem(subject, ctx, key).await?;
+        self.create_token(subject, ctx, TokenOwner::Subsystem(subsystem.id), name, days).await
+    }
+
+    /// The API tokens of a subsystem, revoked and expired ones included.
+    pub async fn subsystem_tokens(&self, subject: &Subject, ctx: &AuditContext, key: &str) -> Result<Vec<ApiToken>> {
+        let subsystem = self.subsystem(subject, ctx, key).await?;
+        let owner = TokenOwner::Subsystem(subsystem.id.clone());
+        let target = format!("subsystem:{}", subsystem.xroad_id);
+        self.check_token(subject, ctx, Action::Read, &owner, "token.read", &target).await?;
+        Ok(self.store.list_tokens(Some(&owner)).await?)
     }
 
     /// Registers a service of a provider subsystem. A dataset service's resource,
