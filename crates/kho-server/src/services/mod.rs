@@ -484,6 +484,16 @@ impl Kho {
         Ok(visible)
     }
 
+    /// The agencies the subject may register subsystems in (a steward's own subtree;
+    /// every agency for an administrator).
+    pub async fn agencies_for_subsystems(&self, subject: &Subject) -> Result<Vec<Agency>> {
+        let mut agencies = self.list_agencies().await?;
+        agencies.retain(|a| {
+            authorize(subject, Action::Create, &Resource::new(ResourceKind::Subsystem).in_agency(&a.path)).is_allowed()
+        });
+        Ok(agencies)
+    }
+
     pub async fn subsystem_by_xroad_id(&self, xroad_id: &str) -> Result<Subsystem> {
         self.store
             .list_subsystems()

@@ -3,7 +3,8 @@
 //! consumer's request form and the provider's decisions on them
 //! (`/admin/exchange/agreements`), and the gateway's message log with a data subject's
 //! access report and the log's verification (`/admin/exchange/log`, auditors and
-//! administrators). The services decide who may do what; the pages only hide the
+//! administrators). The subsystems that call the gateway have their own pages
+//! ([`super::subsystems`]). The services decide who may do what; the pages only hide the
 //! buttons a user could not use.
 
 use super::{alert, csrf_field, status_of};
@@ -88,10 +89,11 @@ fn subsystem_options(subsystems: &[Subsystem], chosen: &str) -> Markup {
 }
 
 /// The links between the sharing platform's pages.
-fn subnav(l: Lang, subject: &Subject, here: &str) -> Markup {
+pub(super) fn subnav(l: Lang, subject: &Subject, here: &str) -> Markup {
     let mut links = vec![
         ("/admin/exchange", l.t("Dịch vụ chia sẻ", "Shared services")),
         ("/admin/exchange/agreements", l.t("Thỏa thuận chia sẻ", "Sharing agreements")),
+        ("/admin/exchange/subsystems", l.t("Hệ thống thông tin", "Information systems")),
     ];
     if Kho::may_read_message_log(subject) {
         links.push(("/admin/exchange/log", l.t("Nhật ký thông điệp", "Message log")));

@@ -13,6 +13,7 @@ mod quality_report;
 mod query;
 mod requests;
 mod resources;
+mod subsystems;
 mod tables;
 
 pub use quality_report::quality_report_document;
@@ -95,6 +96,15 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/exchange", get(exchange::services).post(exchange::register))
         .route("/admin/exchange/agreements", get(exchange::agreements).post(exchange::request))
         .route("/admin/exchange/agreements/{id}/decision", post(exchange::decide))
+        .route("/admin/exchange/subsystems", get(subsystems::list).post(subsystems::register))
+        .route("/admin/exchange/subsystems/{id}", get(subsystems::show))
+        .route("/admin/exchange/subsystems/{id}/tokens", post(subsystems::issue_token))
+        .route("/admin/exchange/subsystems/{id}/tokens/{token}/revoke", post(subsystems::revoke_token))
+        .route("/admin/exchange/subsystems/{id}/certificates", post(subsystems::register_certificate))
+        .route(
+            "/admin/exchange/subsystems/{id}/certificates/{fingerprint}/revoke",
+            post(subsystems::revoke_certificate),
+        )
         .route("/admin/exchange/log", get(exchange::log))
         .route("/admin/exchange/log/access", post(exchange::access))
         .route("/admin/query", get(query::page_handler))

@@ -298,3 +298,130 @@ async fn the_sharing_forms_show_the_services_errors_inline_and_keep_what_was_typ
     let page = khcn.get(app.url("/admin/exchange/agreements")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("id=\"agreements-refused\"") && page.contains("Bị từ chối"), "{page}");
 }
+
+/// A self-signed client certificate, PEM, made with openssl.
+fn client_certificate_pem(dir: &std::path::Path) -> String {
+    let status = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "30"])
+        .args(["-subj", "/CN=cong-du-lieu.khcn.tinh.gov.vn", "-keyout"])
+        .arg(dir.join("client.key"))
+        .arg("-out")
+        .arg(dir.join("client.pem"))
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("run openssl");
+    assert!(status.success(), "openssl failed");
+    std::fs::read_to_string(dir.join("client.pem")).unwrap()
+}
+
+/// Who the API takes a bearer token for (`None` when it refuses it).
+async fn actor_of(app: &TestApp, token: &str) -> Option<String> {
+    let r = client().get(app.url("/api/v1/me")).bearer_auth(token).send().await.unwrap();
+    if r.status() == 401 {
+        return None;
+    }
+    assert_eq!(r.status(), 200);
+    Some(r.json::<Value>().await.unwrap()["actor"].as_str().unwrap().to_string())
+}
+
+#[tokio::test]
+async fn a_steward_registers_an_information_system_issues_its_token_and_revokes_its_credentials_in_the_ui() {
+    let app = spawn_app().await;
+    let Some(browser) = Browser::start().await else { return };
+    let (user, _) = app.kho.store.user_credentials("steward.khcn").await.unwrap().unwrap();
+    let agency = app.kho.store.agency(&user.agency_id).await.unwrap().unwrap();
+    let xroad_id = format!("VN/GOV/{}/CONG-DL", agency.code);
+
+    // 1. The department's steward registers its data portal as an information system.
+    log_in(&browser, &app, "steward.khcn").await;
+    browser.goto(&app.url("/admin/exchange")).await;
+    browser.click("nav a[href='/admin/exchange/subsystems']").await;
+    browser.wait_for_url(|u| u.ends_with("/admin/exchange/subsystems")).await;
+    assert_eq!(browser.text("h1").await, "Hệ thống thông tin");
+    browser.type_into("#xroad_id", &xroad_id).await;
+    browser.type_into("#name", "Cổng dữ liệu của Sở").await;
+    browser.click(&format!("#agency option[value='{}']", agency.id)).await;
+    browser.click("#register-subsystem button[type=submit]").await;
+    let page = browser.wait_for_url(|u| u.contains("/admin/exchange/subsystems/")).await;
+    assert_eq!(browser.text("h1").await, "Cổng dữ liệu của Sở");
+    assert_eq!(browser.text("#xroad-id").await, xroad_id);
+    let subsystem = app.kho.subsystem_by_xroad_id(&xroad_id).await.unwrap();
+    assert_eq!(subsystem.agency_id, agency.id);
+
+    // 2. It issues the system a token: the secret is shown once, and it works.
+    browser.type_into("#token_name", "máy chủ cổng dữ liệu").await;
+    browser.click("#issue-token button[type=submit]").await;
+    browser.wait_for("#new-secret").await;
+    let secret = browser.text("#new-secret").await;
+    assert_eq!(actor_of(&app, &secret).await, Some(format!("subsystem:{xroad_id}")));
+    browser.goto(&page).await;
+    assert_eq!(browser.count("#new-secret").await, 0, "the secret is shown only once");
+    assert!(!browser.source().await.contains(&secret), "nor anywhere else on the page");
+    let token_row = "#tokens tr[data-token]";
+    assert_eq!(browser.count(token_row).await, 1);
+    assert_eq!(browser.text(&format!("{token_row} td.state")).await, "Hiệu lực");
+
+    // 3. It registers the system's client certificate by pasting the PEM.
+    let certs = tempfile::tempdir().unwrap();
+    let pem = client_certificate_pem(certs.path());
+    browser.type_into("#pem", &pem).await;
+    browser.type_into("#label", "nút đại lý của Sở").await;
+    browser.click("#register-certificate button[type=submit]").await;
+    browser.wait_for("#certificates tr[data-fingerprint]").await;
+    let (operator, ctx) = (Subject::operator(), AuditContext::operator());
+    let fingerprint = app.kho.subsystem_certificates(&operator, &ctx, &xroad_id).await.unwrap().remove(0).fingerprint;
+    let cert_row = format!("#certificates tr[data-fingerprint='{fingerprint}']");
+    assert_eq!(browser.text(&format!("{cert_row} td.state")).await, "Hiệu lực");
+    assert!(browser.text(&cert_row).await.contains("nút đại lý của Sở"));
+
+    // A second paste of the same certificate is refused above the tables.
+    browser.type_into("#pem", &pem).await;
+    browser.click("#register-certificate button[type=submit]").await;
+    browser.wait_for("p.error").await;
+    assert!(browser.text("p.error").await.contains("already registered"), "{}", browser.text("p.error").await);
+
+    // 4. It revokes both: the gateway and the API refuse them from the next call.
+    browser.goto(&page).await;
+    browser.click(&format!("{cert_row} form button")).await;
+    browser.wait_for(&format!("#certificates tr.revoked[data-fingerprint='{fingerprint}']")).await;
+    assert!(browser.text(&format!("{cert_row} td.state")).await.starts_with("Đã thu hồi"));
+    assert_eq!(browser.count(&format!("{cert_row} form")).await, 0, "nothing left to revoke");
+    browser.click(&format!("{token_row} form button")).await;
+    browser.wait_for("#tokens tr.revoked[data-token]").await;
+    assert_eq!(browser.text(&format!("{token_row} td.state")).await, "Đã thu hồi");
+    assert_eq!(actor_of(&app, &secret).await, None, "a revoked token is refused");
+    let certificates = app.kho.subsystem_certificates(&operator, &ctx, &xroad_id).await.unwrap();
+    assert!(certificates[0].revoked_at.is_some(), "{certificates:?}");
+
+    // The page speaks English on request.
+    browser.goto(&format!("{page}?lang=en")).await;
+    assert_eq!(browser.text("#tokens-h").await, "API tokens");
+    log_out(&browser).await;
+
+    // 5. An auditor reads the page without its forms; a commune's steward may not open it.
+    log_in(&browser, &app, "auditor").await;
+    browser.goto(&page).await;
+    assert_eq!(browser.text("#xroad-id").await, xroad_id);
+    assert_eq!(browser.count("#issue-token").await + browser.count("#register-certificate").await, 0);
+    assert_eq!(browser.count("#tokens form").await, 0);
+    log_out(&browser).await;
+    log_in(&browser, &app, "steward.xa").await;
+    browser.goto(&page).await;
+    assert!(browser.text("p.error").await.contains("stewards of their agency"), "the service's 403 as a page");
+    log_out(&browser).await;
+
+    // 6. Each change is in the audit log under the steward's name.
+    let entries = app.kho.store.list_audit(&AuditQuery { limit: 1000, ..Default::default() }).await.unwrap();
+    for action in [
+        "subsystem.create",
+        "token.create",
+        "subsystem.certificate.add",
+        "subsystem.certificate.revoke",
+        "token.revoke",
+    ] {
+        assert!(
+            entries.iter().any(|e| e.action == action && e.actor == "user:steward.khcn"),
+            "{action} is audited under the steward"
+        );
+    }
+}
