@@ -1,7 +1,9 @@
-//! The native API: agencies, users, subsystems, tokens, and the error shape for
-//! every kind of client mistake.
+//! The native API: agencies, users, subsystems and their tokens and certificates, and
+//! the error shape for every kind of client mistake.
 
-use crate::{client, expect_error, spawn_app, spawn_app_with};
+use crate::gateway::{agree, call, expect_fault, provider_backend, proxied, subsystem, terms, Parties};
+use crate::gateway::{CITIZEN, CONSUMER, PROVIDER};
+use crate::{client, expect_error, spawn_app, spawn_app_with, PASSWORD};
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -229,4 +231,124 @@ async fn users_see_only_what_their_role_allows() {
     let viewer = list(app.token("viewer.taichinh").await).await;
     assert_eq!(viewer["items"][0]["username"], "viewer.taichinh");
     expect_error(client().get(app.url("/api/v1/users")).send().await.unwrap(), 401, "unauthenticated").await;
+}
+
+#[tokio::test]
+async fn a_steward_issues_and_revokes_a_subsystems_tokens_and_certificates_through_the_api() {
+    let app = spawn_app().await;
+    // The consumer, HR-APP, belongs to the department 000.00.02.H24, whose steward manages it.
+    let admin = app.token("admin").await;
+    let agency = app.agency_id("000.00.02.H24").await;
+    let steward =
+        json!({"username": "steward.taichinh", "agency_id": agency, "roles": ["steward"], "password": PASSWORD});
+    assert_eq!(app.post_json("/api/v1/users", &admin, &steward).await.status(), 201);
+    let steward = app.token("steward.taichinh").await;
+    subsystem(&app.kho, PROVIDER, "000.00.01.H24", "Hệ thống hộ tịch").await;
+    let hr_app = subsystem(&app.kho, CONSUMER, "000.00.02.H24", "Hệ thống nhân sự").await;
+    let persons = proxied(&app.kho, "persons", &provider_backend().await, None, None).await;
+    agree(&app.kho, &persons, terms(&["GET /v1/persons/*"]), true).await;
+
+    // The subsystem is named by its X-Road identifier, slashes encoded, or by its id.
+    let base = format!("/api/v1/subsystems/{}", CONSUMER.replace('/', "%2F"));
+    let shown = app.get_json(&base, &steward).await;
+    assert_eq!((&shown["id"], &shown["xroad_id"]), (&json!(hr_app.id), &json!(CONSUMER)), "{shown}");
+    assert_eq!(app.get_json(&format!("/api/v1/subsystems/{}", hr_app.id), &steward).await, shown);
+    let unknown = client().get(app.url("/api/v1/subsystems/VN%2FGOV%2F000.00.02.H24%2FNOPE")).bearer_auth(&steward);
+    expect_error(unknown.send().await.unwrap(), 404, "not_found").await;
+
+    // A token for the subsystem works at the gateway at once; its secret is never listed.
+    let r = app.post_json(&format!("{base}/tokens"), &steward, &json!({"name": "agent node"})).await;
+    assert_eq!(r.status(), 201);
+    let issued: Value = r.json().await.unwrap();
+    assert_eq!(issued["token"]["owner"], json!({"kind": "subsystem", "id": hr_app.id}));
+    let holder = Parties {
+        consumer: hr_app.xroad_id.clone(),
+        token: issued["secret"].as_str().unwrap().into(),
+        provider_token: String::new(),
+    };
+    let person = format!("{}/r1/{PROVIDER}/persons/v1/persons/{CITIZEN}", app.base);
+    let answer = call(&person, &holder, &[], &[]).await;
+    assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
+    let listed = app.get_json(&format!("{base}/tokens"), &steward).await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(
+        (&listed["items"][0]["id"], &listed["items"][0]["name"]),
+        (&issued["token"]["id"], &json!("agent node"))
+    );
+    assert!(!listed.to_string().contains(&holder.token), "the secret never appears in a listing");
+    // A year unless asked otherwise (the record's own time is taken a moment after the expiry's).
+    let at = |f: &str| chrono::DateTime::parse_from_rfc3339(issued["token"][f].as_str().unwrap()).unwrap();
+    let lifetime = at("expires_at") - at("created_at");
+    assert!((lifetime - chrono::Duration::days(365)).num_seconds().abs() < 60, "{lifetime}");
+
+    // Revoked, the token is refused from the gateway's next call.
+    let id = issued["token"]["id"].as_str().unwrap();
+    let r = client().delete(app.url(&format!("/api/v1/tokens/{id}"))).bearer_auth(&steward).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    expect_fault(call(&person, &holder, &[], &[]).await, 401, "Client.Unauthorized", "revoked");
+    assert!(app.get_json(&format!("{base}/tokens"), &steward).await["items"][0]["revoked_at"].is_string());
+
+    // A certificate: registered, listed, revoked by the fingerprint openssl prints; once only.
+    let dir = tempfile::tempdir().unwrap();
+    crate::tls::certificates(dir.path());
+    let (client_pem, server_pem) = (dir.path().join("client.pem"), dir.path().join("server.pem"));
+    let pem = std::fs::read_to_string(&client_pem).unwrap();
+    let certificates = format!("{base}/certificates");
+    let r = app.post_json(&certificates, &steward, &json!({"pem": pem, "label": " agent node, room 201 "})).await;
+    assert_eq!(r.status(), 201);
+    let added: Value = r.json().await.unwrap();
+    let printed = crate::tls::openssl_fingerprint(&client_pem);
+    assert_eq!(added["fingerprint"], printed.replace(':', "").to_lowercase());
+    assert_eq!((&added["subsystem_id"], &added["label"]), (&json!(hr_app.id), &json!("agent node, room 201")));
+    assert!(added["revoked_at"].is_null(), "{added}");
+    assert_eq!(app.get_json(&certificates, &steward).await["items"], json!([added]));
+
+    let revoke = |fingerprint: &str, token: &str| {
+        client().delete(app.url(&format!("{certificates}/{fingerprint}"))).bearer_auth(token).send()
+    };
+    let r = revoke(&printed, &steward).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let revoked: Value = r.json().await.unwrap();
+    assert_eq!(revoked["fingerprint"], added["fingerprint"]);
+    assert!(revoked["revoked_at"].is_string(), "{revoked}");
+    assert_eq!(app.get_json(&certificates, &steward).await["items"], json!([revoked]));
+    let again = expect_error(revoke(&printed, &steward).await.unwrap(), 409, "conflict").await;
+    assert!(again["message"].as_str().unwrap().contains("already revoked"), "{again}");
+    expect_error(revoke(&"0".repeat(64), &steward).await.unwrap(), 404, "not_found").await;
+    let r = app.post_json(&certificates, &steward, &json!({"pem": pem, "label": "agent node"})).await;
+    expect_error(r, 409, "conflict").await;
+
+    // Another department's steward, and a viewer of this one, neither read nor change them.
+    let target = format!("subsystem:{CONSUMER}");
+    let other_pem = std::fs::read_to_string(&server_pem).unwrap();
+    for user in ["steward.khcn", "viewer.taichinh"] {
+        let token = app.token(user).await;
+        let r = client().get(app.url(&certificates)).bearer_auth(&token).send().await.unwrap();
+        expect_error(r, 403, "forbidden").await;
+        let r = app.post_json(&certificates, &token, &json!({"pem": other_pem, "label": "theirs"})).await;
+        expect_error(r, 403, "forbidden").await;
+        let r = app.post_json(&format!("{base}/tokens"), &token, &json!({"name": "theirs"})).await;
+        expect_error(r, 403, "forbidden").await;
+    }
+    // The auditor reads them but changes nothing; every refusal is in the audit log.
+    let auditor = app.token("auditor").await;
+    assert_eq!(app.get_json(&certificates, &auditor).await["items"], json!([revoked]));
+    assert_eq!(app.get_json(&format!("{base}/tokens"), &auditor).await["items"].as_array().unwrap().len(), 1);
+    let r = app.post_json(&certificates, &auditor, &json!({"pem": other_pem, "label": "theirs"})).await;
+    expect_error(r, 403, "forbidden").await;
+    expect_error(revoke(&"0".repeat(64), &auditor).await.unwrap(), 403, "forbidden").await;
+    let denied = app.get_json(&format!("/api/v1/audit?outcome=denied&target={target}&limit=500"), &auditor).await;
+    let denials: Vec<(&str, &str)> = denied["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["actor"].as_str().unwrap(), e["action"].as_str().unwrap()))
+        .collect();
+    for user in ["steward.khcn", "viewer.taichinh"] {
+        let theirs = denials.iter().filter(|(actor, _)| *actor == format!("user:{user}")).count();
+        assert_eq!(theirs, 3, "each of {user}'s three refusals: {denials:?}");
+    }
+    assert!(denials.contains(&("user:auditor", "subsystem.certificate.add")), "{denials:?}");
+    assert!(denials.contains(&("user:auditor", "subsystem.certificate.revoke")), "{denials:?}");
+    assert!(!denials.iter().any(|(actor, _)| *actor == "user:steward.taichinh"), "{denials:?}");
 }

@@ -9,6 +9,7 @@ mod gateway_crash;
 mod quality;
 mod refdata;
 mod standardize;
+mod subsystem;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
