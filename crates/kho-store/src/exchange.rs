@@ -456,7 +456,7 @@ impl ExchangeStore for SqlStore {
             })
         })?;
         let detail = json!({"fingerprint": fingerprint, "label": label});
-        let target = format!("subsystem:{subsystem_id}");
+        let target = subsystem_target(&mut tx, subsystem_id).await?;
         Self::append_in(&mut tx, ctx.event("subsystem.certificate.add", target).detail(detail)).await?;
         tx.commit().await?;
         Ok(added)
@@ -504,7 +504,7 @@ impl ExchangeStore for SqlStore {
             .execute(&mut *tx)
             .await?;
         let detail = json!({"fingerprint": fingerprint, "label": certificate.label});
-        let target = format!("subsystem:{subsystem_id}");
+        let target = subsystem_target(&mut tx, subsystem_id).await?;
         Self::append_in(&mut tx, ctx.event("subsystem.certificate.revoke", target).detail(detail)).await?;
         tx.commit().await?;
         certificate.revoked_at = Some(now);
@@ -727,6 +727,17 @@ fn placeholder(backend: Backend, n: usize) -> String {
         Backend::Sqlite => "?".to_string(),
         Backend::Postgres => format!("${n}"),
     }
+}
+
+/// The audit target of a subsystem's credentials: its X-Road identifier, as the
+/// services name it when they refuse a change, so that both show under one target.
+async fn subsystem_target(tx: &mut crate::sql::Tx, subsystem_id: &str) -> StoreResult<String> {
+    let row = sqlx::query("SELECT xroad_id FROM subsystems WHERE id = $1")
+        .bind(subsystem_id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("subsystem {subsystem_id}")))?;
+    Ok(format!("subsystem:{}", row.try_get::<String, _>("xroad_id")?))
 }
 
 async fn insert_messages(backend: Backend, tx: &mut crate::sql::Tx, records: &[LogEntry]) -> StoreResult<()> {

@@ -797,7 +797,7 @@ async fn admin(kho: &Kho, command: Command) -> anyhow::Result<ExitCode> {
         Command::Subsystem(SubsystemCommand::Certificate { xroad_id, cert, label }) => {
             let pem = std::fs::read(&cert).with_context(|| format!("cannot read {}", cert.display()))?;
             let id = SubsystemId::parse(&xroad_id).map_err(core)?;
-            let added = kho.register_certificate(&operator, &ctx, &id, &pem, &label).await.map_err(core)?;
+            let added = kho.register_certificate(&operator, &ctx, &id.to_string(), &pem, &label).await.map_err(core)?;
             writeln!(out, "registered certificate {} for {id}", added.fingerprint)?;
         }
         Command::Subsystem(SubsystemCommand::Certificates { xroad_id }) => {

@@ -352,10 +352,8 @@ pub async fn register_certificate(
     Path(id): Path<String>,
     ApiJson(new): ApiJson<NewCertificate>,
 ) -> ApiResult<(StatusCode, Json<SubsystemCertificate>)> {
-    let (subject, ctx) = (&caller.subject, caller.ctx());
-    let subsystem = state.kho.subsystem(subject, &ctx, &id).await?;
     let added =
-        state.kho.register_certificate(subject, &ctx, &subsystem.xroad_id, new.pem.as_bytes(), &new.label).await?;
+        state.kho.register_certificate(&caller.subject, &caller.ctx(), &id, new.pem.as_bytes(), &new.label).await?;
     Ok((StatusCode::CREATED, Json(added)))
 }
 

@@ -251,12 +251,12 @@ impl Kho {
         &self,
         subject: &Subject,
         ctx: &AuditContext,
-        xroad_id: &SubsystemId,
+        key: &str,
         pem: &[u8],
         label: &str,
     ) -> Result<SubsystemCertificate> {
-        let subsystem = self.subsystem_named(xroad_id, "subsystem").await?;
-        let target = format!("subsystem:{xroad_id}");
+        let subsystem = self.find_subsystem(key).await?;
+        let target = format!("subsystem:{}", subsystem.xroad_id);
         self.check_subsystem(subject, ctx, Action::Update, &subsystem, "subsystem.certificate.add", &target).await?;
         let label = label.trim();
         if label.chars().count() > 200 {
@@ -269,15 +269,21 @@ impl Kho {
     }
 
     /// The subsystem named by its id or by its X-Road identifier
-    /// (`INSTANCE/CLASS/MEMBER/SUBSYSTEM`), when the subject may see it.
-    pub async fn subsystem(&self, subject: &Subject, ctx: &AuditContext, key: &str) -> Result<Subsystem> {
+    /// (`INSTANCE/CLASS/MEMBER/SUBSYSTEM`); who may do what with it is checked by the caller.
+    async fn find_subsystem(&self, key: &str) -> Result<Subsystem> {
         let key = key.trim();
-        let found = if key.contains('/') {
-            self.store.list_subsystems().await?.into_iter().find(|s| s.xroad_id.to_string() == key)
-        } else {
-            self.store.subsystem(key).await?
+        let found = match SubsystemId::parse(key) {
+            Ok(xroad_id) => self.store.list_subsystems().await?.into_iter().find(|s| s.xroad_id == xroad_id),
+            Err(e) if key.contains('/') => return Err(Error::invalid("subsystem", e.message)),
+            Err(_) => self.store.subsystem(key).await?,
         };
-        let subsystem = found.ok_or_else(|| Error::not_found(format!("subsystem {key}")))?;
+        found.ok_or_else(|| Error::not_found(format!("subsystem {key}")))
+    }
+
+    /// The subsystem named by its id or by its X-Road identifier, when the subject may
+    /// see it.
+    pub async fn subsystem(&self, subject: &Subject, ctx: &AuditContext, key: &str) -> Result<Subsystem> {
+        let subsystem = self.find_subsystem(key).await?;
         let target = format!("subsystem:{}", subsystem.xroad_id);
         self.check_subsystem(subject, ctx, Action::Read, &subsystem, "subsystem.read", &target).await?;
         Ok(subsystem)
@@ -290,7 +296,9 @@ impl Kho {
         ctx: &AuditContext,
         key: &str,
     ) -> Result<Vec<SubsystemCertificate>> {
-        let subsystem = self.subsystem(subject, ctx, key).await?;
+        let subsystem = self.find_subsystem(key).await?;
+        let target = format!("subsystem:{}", subsystem.xroad_id);
+        self.check_subsystem(subject, ctx, Action::Read, &subsystem, "subsystem.certificate.read", &target).await?;
         Ok(self.store.subsystem_certificates(&subsystem.id).await?)
     }
 
@@ -302,7 +310,7 @@ impl Kho {
         key: &str,
         fingerprint: &str,
     ) -> Result<SubsystemCertificate> {
-        let subsystem = self.subsystem(subject, ctx, key).await?;
+        let subsystem = self.find_subsystem(key).await?;
         let target = format!("subsystem:{}", subsystem.xroad_id);
         self.check_subsystem(subject, ctx, Action::Update, &subsystem, "subsystem.certificate.revoke", &target).await?;
         let fingerprint = fingerprint.trim().to_ascii_lowercase().replace(':', "");
@@ -320,13 +328,17 @@ impl Kho {
         name: &str,
         days: i64,
     ) -> Result<(ApiToken, String)> {
-        let subsystem = self.subsystem(subject, ctx, key).await?;
-        self.create_token(subject, ctx, TokenOwner::Subsystem(subsystem.id), name, days).await
+        let subsystem = self.find_subsystem(key).await?;
+        let owner = TokenOwner::Subsystem(subsystem.id.clone());
+        // Checked here first so that a refusal is audited under the subsystem.
+        let target = format!("subsystem:{}", subsystem.xroad_id);
+        self.check_token(subject, ctx, Action::Create, &owner, "token.create", &target).await?;
+        self.create_token(subject, ctx, owner, name, days).await
     }
 
     /// The API tokens of a subsystem, revoked and expired ones included.
     pub async fn subsystem_tokens(&self, subject: &Subject, ctx: &AuditContext, key: &str) -> Result<Vec<ApiToken>> {
-        let subsystem = self.subsystem(subject, ctx, key).await?;
+        let subsystem = self.find_subsystem(key).await?;
         let owner = TokenOwner::Subsystem(subsystem.id.clone());
         let target = format!("subsystem:{}", subsystem.xroad_id);
         self.check_token(subject, ctx, Action::Read, &owner, "token.read", &target).await?;

@@ -397,8 +397,7 @@ pub async fn register_certificate(
 ) -> Response {
     let result = async {
         caller.check_csrf(&f.csrf_token)?;
-        let s = state.kho.subsystem(&caller.subject, &caller.ctx(), &id).await?;
-        state.kho.register_certificate(&caller.subject, &caller.ctx(), &s.xroad_id, f.pem.as_bytes(), &f.label).await
+        state.kho.register_certificate(&caller.subject, &caller.ctx(), &id, f.pem.as_bytes(), &f.label).await
     };
     match result.await {
         Ok(_) => Redirect::to(&format!("{LIST}/{id}")).into_response(),

@@ -161,7 +161,7 @@ impl Province {
         let service_id = format!("{PROVIDER}/doanh-nghiep");
         app.kho.request_agreement(&operator, &ctx, &consumer, &service_id, &terms, true).await.unwrap();
         let pem = std::fs::read(p("client.pem")).unwrap();
-        app.kho.register_certificate(&operator, &ctx, &consumer, &pem, "agent").await.unwrap();
+        app.kho.register_certificate(&operator, &ctx, CONSUMER, &pem, "agent").await.unwrap();
         Self { _app: app, certs, central }
     }
 
