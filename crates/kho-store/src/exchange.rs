@@ -753,7 +753,16 @@ async fn insert_messages(backend: Backend, tx: &mut crate::sql::Tx, records: &[L
                 format!("({})", params.join(", "))
             })
             .collect();
-        let sql = format!("INSERT INTO message_log ({MESSAGE_INSERT_COLS}) VALUES {}", tuples.join(", "));
+        // On SQLite a statement of several rows that may abort halfway (the default on a
+        // constraint) first copies every page it changes into a statement journal — a
+        // temporary file, 16 KiB a page — so as to undo only itself. `OR FAIL` stops at a
+        // failing row without undoing the rows before it, which needs no such journal: the
+        // whole transaction is rolled back on any error anyway.
+        let verb = match backend {
+            Backend::Sqlite => "INSERT OR FAIL INTO",
+            Backend::Postgres => "INSERT INTO",
+        };
+        let sql = format!("{verb} message_log ({MESSAGE_INSERT_COLS}) VALUES {}", tuples.join(", "));
         let mut q = sqlx::query(&sql);
         // Text is bound as `&str`, which the driver borrows; a `&String` would be copied.
         for r in chunk {
