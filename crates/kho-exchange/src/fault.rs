@@ -22,6 +22,8 @@ pub enum FaultKind {
     BadGateway,
     /// The provider's backend did not answer in time (504).
     Timeout,
+    /// The provider has suspended the service; the message carries its notice (503).
+    ServiceDisabled,
 }
 
 impl FaultKind {
@@ -35,6 +37,7 @@ impl FaultKind {
             Self::Internal => 500,
             Self::BadGateway => 502,
             Self::Timeout => 504,
+            Self::ServiceDisabled => 503,
         }
     }
 
@@ -48,6 +51,7 @@ impl FaultKind {
             Self::Internal => "Server.InternalError",
             Self::BadGateway => "Server.ServerProxy.ServiceFailed",
             Self::Timeout => "Server.ServerProxy.NetworkError",
+            Self::ServiceDisabled => "Server.ServerProxy.ServiceDisabled",
         }
     }
 }

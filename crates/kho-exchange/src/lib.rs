@@ -18,5 +18,5 @@ pub use fault::{Fault, FaultKind};
 pub use limit::{Quota, RateLimiter};
 pub use mask::{mask, mask_value};
 pub use msglog::{ChainVerifier, Checkpoint, MessageRecord, NodeKey, SealKey, VerifyReport};
-pub use registry::{AgreementDecision, AgreementTerms, NewService, Service, ServiceTarget};
+pub use registry::{AgreementDecision, AgreementTerms, NewService, Service, ServiceChange, ServiceTarget, Suspension};
 pub use service::ServiceRequest;

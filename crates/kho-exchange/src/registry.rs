@@ -75,6 +75,153 @@ pub struct Service {
     /// Whether request and response bodies are kept (sealed) in the message log.
     pub log_bodies: bool,
     pub created_at: DateTime<Utc>,
+    /// When its settings were last changed after registration.
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Tạm ngừng — set while the provider has suspended the service: the gateway answers
+    /// every call with `Server.ServerProxy.ServiceDisabled` and this notice.
+    pub disabled: Option<Suspension>,
+}
+
+/// A service's suspension: since when, and what its consumers are told.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Suspension {
+    pub at: DateTime<Utc>,
+    /// E.g. "Bảo trì hệ thống đến 18:00 ngày 05/12" — the maintenance and when it ends.
+    pub notice: String,
+}
+
+/// The longest notice a suspended service shows its callers.
+pub const NOTICE_LIMIT: usize = 500;
+
+/// A change to a registered service's settings: what is given replaces what is there;
+/// what is absent stays. The provider, code and kind stay (register a new service to
+/// change those), and so do a dataset service's resource and table.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceChange {
+    pub description: Option<String>,
+    /// A proxied service's backend URL.
+    pub backend_url: Option<String>,
+    /// A proxied service's OpenAPI document; `null` removes it.
+    #[serde(default, with = "serde_with_null")]
+    #[schema(value_type = Option<Object>)]
+    pub openapi: Option<Option<serde_json::Value>>,
+    /// A proxied service's token for its backend; `""` removes it. Never shown back.
+    pub backend_token: Option<String>,
+    /// A dataset service's columns served (all when empty).
+    pub columns: Option<Vec<String>>,
+    /// A dataset service's row filter in SQL; `""` removes it.
+    pub filter: Option<String>,
+    /// A dataset service's key column; `""` removes it.
+    pub key_column: Option<String>,
+    pub timeout_ms: Option<u64>,
+    pub log_bodies: Option<bool>,
+}
+
+/// `Option<Option<T>>` from JSON: absent is `None`, `null` is `Some(None)`.
+mod serde_with_null {
+    use serde::{Deserialize, Deserializer};
+    pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+        Option::<T>::deserialize(d).map(Some)
+    }
+}
+
+impl ServiceChange {
+    /// Whether the change changes nothing.
+    pub fn is_empty(&self) -> bool {
+        let Self {
+            description,
+            backend_url,
+            openapi,
+            backend_token,
+            columns,
+            filter,
+            key_column,
+            timeout_ms,
+            log_bodies,
+        } = self;
+        description.is_none()
+            && backend_url.is_none()
+            && openapi.is_none()
+            && backend_token.is_none()
+            && columns.is_none()
+            && filter.is_none()
+            && key_column.is_none()
+            && timeout_ms.is_none()
+            && log_bodies.is_none()
+    }
+
+    /// The service's settings with the change made, checked as a new registration
+    /// would be; a setting of the other kind of service is an error naming it.
+    pub fn apply(&self, service: &Service) -> Result<NewService> {
+        let cleared = |v: &str| Some(v.trim().to_string()).filter(|v| !v.is_empty());
+        let other_kind = |field: &str| {
+            let kind = service.target.kind();
+            Error::invalid(
+                field,
+                format!(
+                    "{} is a {kind} service, which has no {field}; register a new service instead",
+                    service.full_id()
+                ),
+            )
+        };
+        let mut target = service.target.clone();
+        match &mut target {
+            ServiceTarget::Proxied { backend_url, openapi, backend_token } => {
+                for (field, given) in [
+                    ("columns", self.columns.is_some()),
+                    ("filter", self.filter.is_some()),
+                    ("key_column", self.key_column.is_some()),
+                ] {
+                    if given {
+                        return Err(other_kind(field));
+                    }
+                }
+                if let Some(url) = &self.backend_url {
+                    *backend_url = url.trim().to_string();
+                }
+                if let Some(document) = &self.openapi {
+                    *openapi = document.clone();
+                }
+                if let Some(token) = &self.backend_token {
+                    *backend_token = cleared(token);
+                }
+            }
+            ServiceTarget::Dataset { columns, filter, key_column, .. } => {
+                for (field, given) in [
+                    ("backend_url", self.backend_url.is_some()),
+                    ("openapi", self.openapi.is_some()),
+                    ("backend_token", self.backend_token.is_some()),
+                ] {
+                    if given {
+                        return Err(other_kind(field));
+                    }
+                }
+                if let Some(c) = &self.columns {
+                    *columns = c.iter().map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect();
+                }
+                if let Some(f) = &self.filter {
+                    *filter = cleared(f);
+                }
+                if let Some(k) = &self.key_column {
+                    *key_column = cleared(k);
+                }
+            }
+        }
+        let changed = NewService {
+            provider: service.provider.clone(),
+            code: service.code.clone(),
+            description: self
+                .description
+                .as_ref()
+                .map_or_else(|| service.description.clone(), |d| d.trim().to_string()),
+            target,
+            timeout_ms: Some(self.timeout_ms.unwrap_or(service.timeout_ms)),
+            log_bodies: self.log_bodies.unwrap_or(service.log_bodies),
+        };
+        changed.validate()?;
+        Ok(changed)
+    }
 }
 
 impl Service {

@@ -11,7 +11,7 @@ use kho_core::audit::AuditContext;
 use kho_core::identity::{SubsystemCertificate, SubsystemId};
 use kho_exchange::msglog::{seal_chain, Anchor, Checkpoint, LogEntry, MessageArchive, MessageRecord, StoredMessage};
 use kho_exchange::registry::CheckedTerms;
-use kho_exchange::{Agreement, AgreementStatus, EndpointRule, NewService, Service, ServiceTarget};
+use kho_exchange::{Agreement, AgreementStatus, EndpointRule, NewService, Service, ServiceTarget, Suspension};
 use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -52,6 +52,10 @@ pub struct MessageQuery {
 pub trait ExchangeStore: Send + Sync {
     async fn create_service(&self, ctx: &AuditContext, provider_id: &str, new: &NewService) -> StoreResult<Service>;
     async fn service(&self, id: &str) -> StoreResult<Option<Service>>;
+    /// Replaces a service's settings (description, target, timeout, body logging).
+    async fn update_service(&self, ctx: &AuditContext, id: &str, changed: &NewService) -> StoreResult<Service>;
+    /// Suspends a service with a notice for its callers (`Some`), or resumes it (`None`).
+    async fn set_service_disabled(&self, ctx: &AuditContext, id: &str, notice: Option<&str>) -> StoreResult<Service>;
     async fn list_services(&self) -> StoreResult<Vec<Service>>;
 
     async fn create_agreement(
@@ -123,7 +127,7 @@ pub trait ExchangeStore: Send + Sync {
 }
 
 const SERVICE_COLS: &str = "e.id, e.provider_id, s.xroad_id AS provider, e.code, e.description, e.target, \
-                            e.timeout_ms, e.log_bodies, e.created_at";
+                            e.timeout_ms, e.log_bodies, e.created_at, e.updated_at, e.disabled_at, e.disabled_notice";
 const SERVICE_FROM: &str = "exchange_services e JOIN subsystems s ON s.id = e.provider_id";
 
 const AGREEMENT_COLS: &str = "a.id, c.xroad_id AS consumer, p.xroad_id AS provider, e.code AS service, a.service_id, \
@@ -179,6 +183,13 @@ fn service_from(r: &AnyRow) -> StoreResult<Service> {
         timeout_ms: r.try_get::<i64, _>("timeout_ms")? as u64,
         log_bodies: r.try_get::<i64, _>("log_bodies")? != 0,
         created_at: parse_ts(&r.try_get::<String, _>("created_at")?)?,
+        updated_at: parse_opt_ts(r.try_get("updated_at")?)?,
+        disabled: match parse_opt_ts(r.try_get("disabled_at")?)? {
+            Some(at) => {
+                Some(Suspension { at, notice: r.try_get::<Option<String>, _>("disabled_notice")?.unwrap_or_default() })
+            }
+            None => None,
+        },
     })
 }
 
@@ -264,6 +275,27 @@ fn to_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("plain data serialises")
 }
 
+/// The names of a target's settings that differ between `a` and `b`.
+fn target_changes(a: &ServiceTarget, b: &ServiceTarget) -> Vec<&'static str> {
+    match (a, b) {
+        (
+            ServiceTarget::Proxied { backend_url: u1, openapi: o1, backend_token: t1 },
+            ServiceTarget::Proxied { backend_url: u2, openapi: o2, backend_token: t2 },
+        ) => [("backend_url", u1 != u2), ("openapi", o1 != o2), ("backend_token", t1 != t2)]
+            .into_iter()
+            .filter_map(|(name, differs)| differs.then_some(name))
+            .collect(),
+        (
+            ServiceTarget::Dataset { columns: c1, filter: f1, key_column: k1, .. },
+            ServiceTarget::Dataset { columns: c2, filter: f2, key_column: k2, .. },
+        ) => [("columns", c1 != c2), ("filter", f1 != f2), ("key_column", k1 != k2)]
+            .into_iter()
+            .filter_map(|(name, differs)| differs.then_some(name))
+            .collect(),
+        _ => vec!["target"],
+    }
+}
+
 fn endpoint_texts(terms: &CheckedTerms) -> String {
     to_json(&terms.endpoints.iter().map(|e| e.to_string()).collect::<Vec<_>>())
 }
@@ -301,6 +333,60 @@ impl ExchangeStore for SqlStore {
     async fn service(&self, id: &str) -> StoreResult<Option<Service>> {
         let sql = format!("SELECT {SERVICE_COLS} FROM {SERVICE_FROM} WHERE e.id = $1");
         sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?.as_ref().map(service_from).transpose()
+    }
+
+    async fn update_service(&self, ctx: &AuditContext, id: &str, changed: &NewService) -> StoreResult<Service> {
+        let before = self.service(id).await?.ok_or_else(|| StoreError::NotFound(format!("service {id}")))?;
+        let mut tx = self.begin_audited().await?;
+        let timeout = changed.timeout_ms.unwrap_or(before.timeout_ms);
+        sqlx::query(
+            "UPDATE exchange_services SET description = $1, target = $2, timeout_ms = $3, log_bodies = $4, \
+             updated_at = $5 WHERE id = $6",
+        )
+        .bind(&changed.description)
+        .bind(to_json(&StoredTarget(&changed.target)))
+        .bind(timeout as i64)
+        .bind(i64::from(changed.log_bodies))
+        .bind(ts(&kho_core::time::now()))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        // What changed, without the backend token's value.
+        let mut fields = Vec::new();
+        if changed.description != before.description {
+            fields.push("description");
+        }
+        fields.extend(target_changes(&before.target, &changed.target));
+        if timeout != before.timeout_ms {
+            fields.push("timeout_ms");
+        }
+        if changed.log_bodies != before.log_bodies {
+            fields.push("log_bodies");
+        }
+        let detail = json!({"changed": fields, "timeout_ms": timeout, "log_bodies": changed.log_bodies});
+        Self::append_in(&mut tx, ctx.event("service.update", format!("service:{}", before.full_id())).detail(detail))
+            .await?;
+        tx.commit().await?;
+        self.service(id).await?.ok_or_else(|| StoreError::NotFound(format!("service {id}")))
+    }
+
+    async fn set_service_disabled(&self, ctx: &AuditContext, id: &str, notice: Option<&str>) -> StoreResult<Service> {
+        let before = self.service(id).await?.ok_or_else(|| StoreError::NotFound(format!("service {id}")))?;
+        let mut tx = self.begin_audited().await?;
+        let at = notice.map(|_| ts(&kho_core::time::now()));
+        sqlx::query("UPDATE exchange_services SET disabled_at = $1, disabled_notice = $2 WHERE id = $3")
+            .bind(at)
+            .bind(notice)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let (action, detail) = match notice {
+            Some(n) => ("service.disable", json!({"notice": n})),
+            None => ("service.enable", json!({"was_disabled_since": before.disabled.as_ref().map(|d| ts(&d.at))})),
+        };
+        Self::append_in(&mut tx, ctx.event(action, format!("service:{}", before.full_id())).detail(detail)).await?;
+        tx.commit().await?;
+        self.service(id).await?.ok_or_else(|| StoreError::NotFound(format!("service {id}")))
     }
 
     async fn list_services(&self) -> StoreResult<Vec<Service>> {

@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use kho_core::audit::AuditContext;
 use kho_core::identity::{Subject, SubsystemId};
 use kho_exchange::registry::parse_rate;
-use kho_exchange::{AgreementDecision, AgreementStatus, AgreementTerms, NewService, ServiceTarget};
+use kho_exchange::{AgreementDecision, AgreementStatus, AgreementTerms, NewService, ServiceChange, ServiceTarget};
 use kho_server::services::Kho;
 use std::io::Write;
 use std::path::PathBuf;
@@ -19,8 +19,58 @@ pub enum ServiceCommand {
     /// Register a service of a provider subsystem: a proxied backend (--backend) or a
     /// dataset service over a resource's table (--resource).
     Add(Box<ServiceAdd>),
+    /// Change a registered service's settings; what is not given stays as it is.
+    Update(Box<ServiceUpdate>),
+    /// Suspend a service (tạm ngừng): the gateway answers its calls with 503 and the notice.
+    Disable {
+        /// The service, PROVIDER_SUBSYSTEM/CODE.
+        service: String,
+        /// What its consumers are told: why, and until when.
+        #[arg(long)]
+        notice: String,
+    },
+    /// Resume a suspended service.
+    Enable {
+        /// The service, PROVIDER_SUBSYSTEM/CODE.
+        service: String,
+    },
     /// List the registered services.
     List,
+}
+
+#[derive(Args)]
+pub struct ServiceUpdate {
+    /// The service, PROVIDER_SUBSYSTEM/CODE.
+    service: String,
+    #[arg(long)]
+    description: Option<String>,
+    /// A proxied service's new backend URL.
+    #[arg(long)]
+    backend: Option<String>,
+    /// A proxied service's OpenAPI document (JSON).
+    #[arg(long, value_name = "FILE", conflicts_with = "no_openapi")]
+    openapi: Option<PathBuf>,
+    /// Remove a proxied service's OpenAPI document.
+    #[arg(long)]
+    no_openapi: bool,
+    /// A proxied service's token for its backend ("" removes it).
+    #[arg(long, env = "KHO_BACKEND_TOKEN")]
+    backend_token: Option<String>,
+    /// A dataset service's columns served, comma-separated ("" serves all).
+    #[arg(long)]
+    columns: Option<String>,
+    /// A dataset service's row filter in SQL ("" removes it).
+    #[arg(long)]
+    filter: Option<String>,
+    /// A dataset service's key column ("" removes it).
+    #[arg(long)]
+    key: Option<String>,
+    /// How long the backend's answer (or a dataset read) may take, in milliseconds.
+    #[arg(long)]
+    timeout_ms: Option<u64>,
+    /// Keep request and response bodies, sealed, in the message log (true or false).
+    #[arg(long)]
+    log_bodies: Option<bool>,
 }
 
 #[derive(Args)]
@@ -141,16 +191,7 @@ pub async fn service(kho: &Kho, command: ServiceCommand) -> anyhow::Result<ExitC
             let a = *a;
             let target = match (a.backend, a.resource) {
                 (Some(backend_url), _) => {
-                    let openapi = match &a.openapi {
-                        Some(path) => {
-                            let text = std::fs::read_to_string(path)
-                                .with_context(|| format!("cannot read {}", path.display()))?;
-                            Some(serde_json::from_str(&text).map_err(|e| {
-                                anyhow!("{}: line {}, column {}: not JSON: {e}", path.display(), e.line(), e.column())
-                            })?)
-                        }
-                        None => None,
-                    };
+                    let openapi = a.openapi.as_deref().map(openapi_document).transpose()?;
                     ServiceTarget::Proxied { backend_url, openapi, backend_token: a.backend_token }
                 }
                 (None, Some(resource_id)) => ServiceTarget::Dataset {
@@ -173,6 +214,35 @@ pub async fn service(kho: &Kho, command: ServiceCommand) -> anyhow::Result<ExitC
             let s = kho.register_service(&operator, &ctx, new).await.map_err(core)?;
             writeln!(out, "registered {} service {} ({})", s.target.kind(), s.full_id(), s.id)?;
         }
+        ServiceCommand::Update(u) => {
+            let u = *u;
+            let openapi = match (&u.openapi, u.no_openapi) {
+                (Some(path), _) => Some(Some(openapi_document(path)?)),
+                (None, true) => Some(None),
+                (None, false) => None,
+            };
+            let change = ServiceChange {
+                description: u.description,
+                backend_url: u.backend,
+                openapi,
+                backend_token: u.backend_token,
+                columns: u.columns.map(|c| c.split(',').map(String::from).collect()),
+                filter: u.filter,
+                key_column: u.key,
+                timeout_ms: u.timeout_ms,
+                log_bodies: u.log_bodies,
+            };
+            let s = kho.update_service(&operator, &ctx, &u.service, &change).await.map_err(core)?;
+            writeln!(out, "updated service {} ({})", s.full_id(), s.id)?;
+        }
+        ServiceCommand::Disable { service, notice } => {
+            let s = kho.disable_service(&operator, &ctx, &service, &notice).await.map_err(core)?;
+            writeln!(out, "suspended service {}: {}", s.full_id(), notice.trim())?;
+        }
+        ServiceCommand::Enable { service } => {
+            let s = kho.enable_service(&operator, &ctx, &service).await.map_err(core)?;
+            writeln!(out, "resumed service {}", s.full_id())?;
+        }
         ServiceCommand::List => {
             let services = kho.services(&operator).await.map_err(core)?;
             crate::cli::none_yet(
@@ -181,11 +251,22 @@ pub async fn service(kho: &Kho, command: ServiceCommand) -> anyhow::Result<ExitC
                 "kho service add --provider ID --code CODE --backend URL | --resource SLUG",
             );
             for s in services {
-                writeln!(out, "{:<56} {:<8} {}", s.full_id(), s.target.kind(), s.description)?;
+                let state = match &s.disabled {
+                    Some(d) => format!("suspended: {}", d.notice),
+                    None => "active".into(),
+                };
+                writeln!(out, "{:<56} {:<8} {:<10} {}", s.full_id(), s.target.kind(), state, s.description)?;
             }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// An OpenAPI document read from a JSON file; a parse error names the line and column.
+fn openapi_document(path: &std::path::Path) -> anyhow::Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text)
+        .map_err(|e| anyhow!("{}: line {}, column {}: not JSON: {e}", path.display(), e.line(), e.column()))
 }
 
 pub async fn agreement(kho: &Kho, command: AgreementCommand) -> anyhow::Result<ExitCode> {

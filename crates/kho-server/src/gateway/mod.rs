@@ -269,6 +269,12 @@ async fn call(State(gw): State<Arc<Gateway>>, request: Request) -> Response {
         Err(fault) => return ex.fail(fault, None).await,
     };
     ex.record.agreement_id = Some(agreement.id.clone());
+    // A suspended service forwards nothing; its consumers (and only they) read why.
+    if let Some(d) = &entry.service.disabled {
+        let message = format!("{} is suspended by its provider: {}", ex.record.service, d.notice);
+        let fault = Fault::new(FaultKind::ServiceDisabled, message, &ex.record.message_id);
+        return ex.fail(fault, None).await;
+    }
     if let Err((fault, retry_after)) = exchange::limit(&gw.limiter, &gw.quota, &agreement, &ex.record.message_id) {
         return ex.fail(fault, Some(retry_after)).await;
     }

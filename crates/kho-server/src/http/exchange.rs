@@ -16,7 +16,7 @@ use axum::Json;
 use kho_core::identity::SubsystemId;
 use kho_core::Error;
 use kho_exchange::msglog::{MessageArchive, MessageRecord, VerifyReport};
-use kho_exchange::{Agreement, AgreementDecision, AgreementTerms, NewService, Service};
+use kho_exchange::{Agreement, AgreementDecision, AgreementTerms, NewService, Service, ServiceChange};
 use kho_store::MessageQuery;
 use serde::{Deserialize, Serialize};
 
@@ -41,6 +41,58 @@ pub async fn register(
     ApiJson(new): ApiJson<NewService>,
 ) -> ApiResult<(StatusCode, Json<Service>)> {
     Ok((StatusCode::CREATED, Json(state.kho.register_service(&caller.subject, &caller.ctx(), new).await?)))
+}
+
+/// One service, by its id or `PROVIDER_SUBSYSTEM/CODE` (the slashes encoded as `%2F`).
+#[utoipa::path(get, path = "/api/v1/exchange/services/{id}", tag = "exchange",
+    responses((status = 200, body = Service), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn service(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Service>> {
+    state.kho.services(&caller.subject).await?;
+    Ok(Json(state.kho.find_service(&id).await?))
+}
+
+/// Change a service's settings (its provider's stewards): what the body names is
+/// replaced, the rest stays; the gateway uses them from its next call.
+#[utoipa::path(patch, path = "/api/v1/exchange/services/{id}", tag = "exchange", request_body = ServiceChange,
+    responses((status = 200, body = Service), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(change): ApiJson<ServiceChange>,
+) -> ApiResult<Json<Service>> {
+    Ok(Json(state.kho.update_service(&caller.subject, &caller.ctx(), &id, &change).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Suspend {
+    /// What the consumers are told: why, and until when.
+    pub notice: String,
+}
+
+/// Suspend a service (tạm ngừng): the gateway answers its calls with 503
+/// `Server.ServerProxy.ServiceDisabled` and the notice until it is resumed.
+#[utoipa::path(post, path = "/api/v1/exchange/services/{id}/disable", tag = "exchange", request_body = Suspend,
+    responses((status = 200, body = Service), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn disable(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(s): ApiJson<Suspend>,
+) -> ApiResult<Json<Service>> {
+    Ok(Json(state.kho.disable_service(&caller.subject, &caller.ctx(), &id, &s.notice).await?))
+}
+
+/// Resume a suspended service.
+#[utoipa::path(post, path = "/api/v1/exchange/services/{id}/enable", tag = "exchange",
+    responses((status = 200, body = Service), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn enable(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Service>> {
+    Ok(Json(state.kho.enable_service(&caller.subject, &caller.ctx(), &id).await?))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -13,7 +13,10 @@ use kho_core::identity::{ApiToken, Subject, Subsystem, SubsystemCertificate, Sub
 use kho_core::policy::{authorize, Action, Resource, ResourceKind};
 use kho_core::{time, Error, Result};
 use kho_exchange::msglog::{BundleWriter, ChainVerifier, MessageRecord, NodeKey, SealKey, VerifyReport};
-use kho_exchange::{Agreement, AgreementDecision, AgreementStatus, AgreementTerms, NewService, Service, ServiceTarget};
+use kho_exchange::registry::NOTICE_LIMIT;
+use kho_exchange::{
+    Agreement, AgreementDecision, AgreementStatus, AgreementTerms, NewService, Service, ServiceChange, ServiceTarget,
+};
 use kho_store::{AgreementQuery, MessageQuery};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -357,29 +360,127 @@ impl Kho {
         let target = format!("service:{}/{}", new.provider, new.code);
         self.check_subsystem(subject, ctx, Action::Create, &provider, "service.create", &target).await?;
         new.validate()?;
-        if let ServiceTarget::Dataset { resource_id, table, columns, filter, key_column } = &mut new.target {
-            let r = self.resource(subject, ctx, resource_id).await?;
-            *resource_id = r.id.clone();
-            let known = self.lake.columns(&r.id, table).await?;
-            let has = |c: &str| known.iter().any(|(name, _, _)| name == c);
-            for (field, c) in columns.iter().map(|c| ("columns", c)).chain(key_column.iter().map(|k| ("key_column", k)))
-            {
-                if !has(c) {
-                    let names: Vec<&str> = known.iter().map(|(n, _, _)| n.as_str()).collect();
-                    return Err(Error::invalid(
-                        field,
-                        format!("{table} has no column {c:?}; it has {}", names.join(", ")),
-                    ));
-                }
-            }
-            if filter.is_some() {
-                let probe = kho_lake::RowQuery { limit: 1, predicate: filter.clone(), ..Default::default() };
-                self.lake.rows(&r.id, table, &probe).await.map_err(|e| Error::invalid("filter", e.to_string()))?;
-            }
-        }
+        self.check_dataset_target(subject, ctx, &mut new.target).await?;
         let service = self.store.create_service(ctx, &provider.id, &new).await?;
         self.exchange.invalidate();
         Ok(service)
+    }
+
+    /// A dataset service's resource, table, columns, key and row filter, checked against
+    /// the table (the resource named by its id from then on); a proxied one passes.
+    async fn check_dataset_target(
+        &self,
+        subject: &Subject,
+        ctx: &AuditContext,
+        target: &mut ServiceTarget,
+    ) -> Result<()> {
+        let ServiceTarget::Dataset { resource_id, table, columns, filter, key_column } = target else {
+            return Ok(());
+        };
+        let r = self.resource(subject, ctx, resource_id).await?;
+        *resource_id = r.id.clone();
+        let known = self.lake.columns(&r.id, table).await?;
+        let has = |c: &str| known.iter().any(|(name, _, _)| name == c);
+        for (field, c) in columns.iter().map(|c| ("columns", c)).chain(key_column.iter().map(|k| ("key_column", k))) {
+            if !has(c) {
+                let names: Vec<&str> = known.iter().map(|(n, _, _)| n.as_str()).collect();
+                return Err(Error::invalid(field, format!("{table} has no column {c:?}; it has {}", names.join(", "))));
+            }
+        }
+        if filter.is_some() {
+            let probe = kho_lake::RowQuery { limit: 1, predicate: filter.clone(), ..Default::default() };
+            self.lake.rows(&r.id, table, &probe).await.map_err(|e| Error::invalid("filter", e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// The service named by its id or by `PROVIDER_SUBSYSTEM/CODE`.
+    pub async fn find_service(&self, key: &str) -> Result<Service> {
+        let key = key.trim();
+        if let Some(s) = self.store.service(key).await? {
+            return Ok(s);
+        }
+        self.service_named(key).await.map_err(|_| Error::not_found(format!("service {key}")))
+    }
+
+    /// Checks that the subject manages the provider of `service` (its stewards do).
+    async fn check_provider(
+        &self,
+        subject: &Subject,
+        ctx: &AuditContext,
+        service: &Service,
+        audit_action: &str,
+    ) -> Result<()> {
+        let provider = self.subsystem_named(&service.provider, "provider").await?;
+        let target = format!("service:{}", service.full_id());
+        self.check_subsystem(subject, ctx, Action::Update, &provider, audit_action, &target).await
+    }
+
+    /// Changes a service's settings (cập nhật dịch vụ); the gateway uses them from its
+    /// next call. What the change does not name stays as it is.
+    pub async fn update_service(
+        &self,
+        subject: &Subject,
+        ctx: &AuditContext,
+        key: &str,
+        change: &ServiceChange,
+    ) -> Result<Service> {
+        let service = self.find_service(key).await?;
+        self.check_provider(subject, ctx, &service, "service.update").await?;
+        if change.is_empty() {
+            return Err(Error::invalid("change", "name at least one setting to change"));
+        }
+        let mut changed = change.apply(&service)?;
+        self.check_dataset_target(subject, ctx, &mut changed.target).await?;
+        let updated = self.store.update_service(ctx, &service.id, &changed).await?;
+        self.exchange.invalidate();
+        Ok(updated)
+    }
+
+    /// Suspends a service (tạm ngừng): until it is resumed the gateway answers its calls
+    /// with `Server.ServerProxy.ServiceDisabled` and `notice`, and forwards nothing.
+    pub async fn disable_service(
+        &self,
+        subject: &Subject,
+        ctx: &AuditContext,
+        key: &str,
+        notice: &str,
+    ) -> Result<Service> {
+        let service = self.find_service(key).await?;
+        self.check_provider(subject, ctx, &service, "service.disable").await?;
+        let notice = notice.trim();
+        if notice.is_empty() || notice.chars().count() > NOTICE_LIMIT {
+            return Err(Error::invalid(
+                "notice",
+                format!(
+                    "tell the consumers why and until when, in 1 to {NOTICE_LIMIT} characters, e.g. \"Bảo trì đến 18:00 \
+                     ngày 05/12\""
+                ),
+            ));
+        }
+        if let Some(d) = &service.disabled {
+            return Err(Error::conflict(format!(
+                "{} is already suspended since {} ({}); resume it first to change the notice",
+                service.full_id(),
+                time::format(&d.at),
+                d.notice
+            )));
+        }
+        let disabled = self.store.set_service_disabled(ctx, &service.id, Some(notice)).await?;
+        self.exchange.invalidate();
+        Ok(disabled)
+    }
+
+    /// Resumes a suspended service.
+    pub async fn enable_service(&self, subject: &Subject, ctx: &AuditContext, key: &str) -> Result<Service> {
+        let service = self.find_service(key).await?;
+        self.check_provider(subject, ctx, &service, "service.enable").await?;
+        if service.disabled.is_none() {
+            return Err(Error::conflict(format!("{} is not suspended", service.full_id())));
+        }
+        let enabled = self.store.set_service_disabled(ctx, &service.id, None).await?;
+        self.exchange.invalidate();
+        Ok(enabled)
     }
 
     /// Services anyone signed in may discover (the registry is the platform's catalogue).
