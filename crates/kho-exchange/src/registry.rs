@@ -476,4 +476,164 @@ mod tests {
         assert_eq!(parse_rate("3000/min"), Ok(50));
         assert!(parse_rate("fast").is_err());
     }
+
+    fn registered(target: ServiceTarget) -> Service {
+        Service {
+            id: "svc-1".into(),
+            provider_id: "sub-1".into(),
+            provider: SubsystemId::parse("VN/GOV/000.00.01.H24/REGISTRY").unwrap(),
+            code: "ho-tich".into(),
+            description: "Tra cứu hộ tịch".into(),
+            target,
+            timeout_ms: 30_000,
+            log_bodies: false,
+            created_at: Utc::now(),
+            updated_at: None,
+            disabled: None,
+        }
+    }
+
+    fn proxied_service() -> Service {
+        registered(ServiceTarget::Proxied {
+            backend_url: "http://10.0.0.5:8080/api".into(),
+            openapi: Some(serde_json::json!({"openapi": "3.0.3", "info": {"title": "Hộ tịch", "version": "1"}})),
+            backend_token: Some("bi-mat-cua-backend".into()),
+        })
+    }
+
+    fn dataset_service() -> Service {
+        registered(ServiceTarget::Dataset {
+            resource_id: "res-1".into(),
+            table: "main".into(),
+            columns: vec!["so_cccd".into(), "ho_ten".into()],
+            filter: Some("trang_thai = 'hoat_dong'".into()),
+            key_column: Some("so_cccd".into()),
+        })
+    }
+
+    /// A change as the API receives it, from its JSON body.
+    fn change(body: serde_json::Value) -> ServiceChange {
+        serde_json::from_value(body).unwrap()
+    }
+
+    #[test]
+    fn a_change_keeps_what_it_does_not_name_and_replaces_what_it_names() {
+        let service = proxied_service();
+        let only_timeout = change(serde_json::json!({"timeout_ms": 500}));
+        assert!(!only_timeout.is_empty());
+        let changed = only_timeout.apply(&service).unwrap();
+        assert_eq!((changed.provider.clone(), changed.code.as_str()), (service.provider.clone(), "ho-tich"));
+        assert_eq!(changed.description, service.description);
+        assert_eq!(changed.target, service.target, "the backend, its document and its token stay");
+        assert_eq!((changed.timeout_ms, changed.log_bodies), (Some(500), false));
+
+        let body = serde_json::json!({"description": "  Tra cứu hộ tịch (v2) ", "backend_url": " https://ho-tich.bacninh.gov.vn/v2 ",
+            "backend_token": "moi", "log_bodies": true});
+        let changed = change(body).apply(&service).unwrap();
+        assert_eq!(changed.description, "Tra cứu hộ tịch (v2)");
+        let ServiceTarget::Proxied { backend_url, openapi, backend_token } = &changed.target else { panic!() };
+        assert_eq!(backend_url, "https://ho-tich.bacninh.gov.vn/v2");
+        assert_eq!(backend_token.as_deref(), Some("moi"));
+        assert_eq!(
+            openapi,
+            &Some(serde_json::json!({"openapi": "3.0.3", "info": {"title": "Hộ tịch", "version": "1"}}))
+        );
+        assert_eq!((changed.timeout_ms, changed.log_bodies), (Some(30_000), true), "the timeout stays");
+
+        let service = dataset_service();
+        let changed = change(serde_json::json!({"columns": [" ho_ten ", ""], "filter": "nam_sinh > 1990"}))
+            .apply(&service)
+            .unwrap();
+        let ServiceTarget::Dataset { resource_id, table, columns, filter, key_column } = &changed.target else {
+            panic!()
+        };
+        assert_eq!((resource_id.as_str(), table.as_str()), ("res-1", "main"), "a dataset's resource and table stay");
+        assert_eq!(columns, &["ho_ten"]);
+        assert_eq!(filter.as_deref(), Some("nam_sinh > 1990"));
+        assert_eq!(key_column.as_deref(), Some("so_cccd"));
+    }
+
+    #[test]
+    fn empty_text_removes_the_backend_token_the_filter_and_the_key() {
+        let changed = change(serde_json::json!({"backend_token": ""})).apply(&proxied_service()).unwrap();
+        let ServiceTarget::Proxied { backend_url, openapi, backend_token } = &changed.target else { panic!() };
+        assert_eq!((backend_url.as_str(), backend_token), ("http://10.0.0.5:8080/api", &None));
+        assert!(openapi.is_some(), "the document stays");
+
+        let changed = change(serde_json::json!({"filter": "", "key_column": " ", "columns": []}))
+            .apply(&dataset_service())
+            .unwrap();
+        let ServiceTarget::Dataset { columns, filter, key_column, .. } = &changed.target else { panic!() };
+        assert!(columns.is_empty(), "no columns named serves them all: {columns:?}");
+        assert_eq!((filter, key_column), (&None, &None));
+    }
+
+    #[test]
+    fn openapi_null_removes_the_document_and_an_absent_one_stays() {
+        let removed = change(serde_json::json!({"openapi": null}));
+        assert_eq!(removed.openapi, Some(None), "null is a change, not an absence");
+        assert!(!removed.is_empty());
+        let changed = removed.apply(&proxied_service()).unwrap();
+        let ServiceTarget::Proxied { openapi, backend_token, .. } = &changed.target else { panic!() };
+        assert_eq!((openapi, backend_token.as_deref()), (&None, Some("bi-mat-cua-backend")));
+
+        let absent = change(serde_json::json!({}));
+        assert_eq!(absent.openapi, None);
+        assert!(absent.is_empty());
+        assert_eq!(absent.apply(&proxied_service()).unwrap().target, proxied_service().target);
+
+        let document = serde_json::json!({"openapi": "3.1.0", "info": {"title": "Hộ tịch v2", "version": "2"}});
+        let changed = change(serde_json::json!({"openapi": document})).apply(&proxied_service()).unwrap();
+        let ServiceTarget::Proxied { openapi, .. } = &changed.target else { panic!() };
+        assert_eq!(openapi.as_ref(), Some(&document));
+
+        // The provider, the code and the kind are not settings a change may name.
+        for fixed in [serde_json::json!({"code": "khac"}), serde_json::json!({"provider": "VN/GOV/X/Y"})] {
+            assert!(serde_json::from_value::<ServiceChange>(fixed.clone()).is_err(), "{fixed}");
+        }
+    }
+
+    #[test]
+    fn a_setting_of_the_other_kind_of_service_is_refused_by_its_name() {
+        for (body, field) in [
+            (serde_json::json!({"columns": ["ho_ten"]}), "columns"),
+            (serde_json::json!({"filter": ""}), "filter"),
+            (serde_json::json!({"key_column": "so_cccd", "timeout_ms": 500}), "key_column"),
+        ] {
+            let e = change(body).apply(&proxied_service()).unwrap_err();
+            assert_eq!(e.code, kho_core::ErrorCode::InvalidField);
+            assert!(e.message.starts_with(&format!("{field}: ")), "{}", e.message);
+            let says = format!("VN/GOV/000.00.01.H24/REGISTRY/ho-tich is a proxied service, which has no {field}");
+            assert!(e.message.contains(&says), "{}", e.message);
+        }
+        for (body, field) in [
+            (serde_json::json!({"backend_url": "http://10.0.0.6"}), "backend_url"),
+            (serde_json::json!({"openapi": null}), "openapi"),
+            (serde_json::json!({"backend_token": "x", "description": "mới"}), "backend_token"),
+        ] {
+            let e = change(body).apply(&dataset_service()).unwrap_err();
+            assert!(e.message.starts_with(&format!("{field}: ")), "{}", e.message);
+            assert!(e.message.contains(&format!("is a dataset service, which has no {field}")), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn a_change_is_checked_as_a_registration_is() {
+        for refused in [99, 600_001, 0] {
+            let e = change(serde_json::json!({"timeout_ms": refused})).apply(&proxied_service()).unwrap_err();
+            assert!(e.message.starts_with("timeout_ms: "), "{}", e.message);
+            assert!(e.message.contains("outside 100–600000 milliseconds"), "{}", e.message);
+        }
+        for allowed in [100, 600_000] {
+            let changed = change(serde_json::json!({"timeout_ms": allowed})).apply(&dataset_service()).unwrap();
+            assert_eq!(changed.timeout_ms, Some(allowed));
+        }
+        for url in ["ftp://10.0.0.5/api", "file:///etc/passwd", "10.0.0.5:8080", ""] {
+            let e = change(serde_json::json!({"backend_url": url})).apply(&proxied_service()).unwrap_err();
+            assert!(e.message.starts_with("backend_url: "), "{url}: {}", e.message);
+            assert!(e.message.contains("not an http:// or https:// URL"), "{url}: {}", e.message);
+        }
+        let e = change(serde_json::json!({"backend_token": "bí mật"})).apply(&proxied_service()).unwrap_err();
+        assert!(e.message.starts_with("backend_token: "), "{}", e.message);
+    }
 }

@@ -374,12 +374,16 @@ impl ExchangeStore for SqlStore {
         let before = self.service(id).await?.ok_or_else(|| StoreError::NotFound(format!("service {id}")))?;
         let mut tx = self.begin_audited().await?;
         let at = notice.map(|_| ts(&kho_core::time::now()));
-        sqlx::query("UPDATE exchange_services SET disabled_at = $1, disabled_notice = $2 WHERE id = $3")
-            .bind(at)
-            .bind(notice)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        // Only from the other state: of two suspensions at once, the second finds the
+        // service suspended already instead of replacing the first one's notice.
+        let from = if notice.is_some() { "disabled_at IS NULL" } else { "disabled_at IS NOT NULL" };
+        let sql =
+            format!("UPDATE exchange_services SET disabled_at = $1, disabled_notice = $2 WHERE id = $3 AND {from}");
+        let done = sqlx::query(&sql).bind(at).bind(notice).bind(id).execute(&mut *tx).await?;
+        if done.rows_affected() == 0 {
+            let state = if notice.is_some() { "suspended already" } else { "not suspended" };
+            return Err(StoreError::Conflict(format!("service {} is {state}", before.full_id())));
+        }
         let (action, detail) = match notice {
             Some(n) => ("service.disable", json!({"notice": n})),
             None => ("service.enable", json!({"was_disabled_since": before.disabled.as_ref().map(|d| ts(&d.at))})),

@@ -53,8 +53,9 @@ pub struct ServiceUpdate {
     /// Remove a proxied service's OpenAPI document.
     #[arg(long)]
     no_openapi: bool,
-    /// A proxied service's token for its backend ("" removes it).
-    #[arg(long, env = "KHO_BACKEND_TOKEN")]
+    /// A proxied service's token for its backend ("" removes it). Unlike `add`, not
+    /// read from KHO_BACKEND_TOKEN: a change names only what it changes.
+    #[arg(long)]
     backend_token: Option<String>,
     /// A dataset service's columns served, comma-separated ("" serves all).
     #[arg(long)]

@@ -11,7 +11,7 @@ use kho_catalog::PersonalData;
 use kho_core::audit::AuditContext;
 use kho_core::identity::{ApiToken, Subject, Subsystem, SubsystemCertificate, SubsystemId, TokenOwner};
 use kho_core::policy::{authorize, Action, Resource, ResourceKind};
-use kho_core::{time, Error, Result};
+use kho_core::{time, Error, ErrorCode, Result};
 use kho_exchange::msglog::{BundleWriter, ChainVerifier, MessageRecord, NodeKey, SealKey, VerifyReport};
 use kho_exchange::registry::NOTICE_LIMIT;
 use kho_exchange::{
@@ -400,7 +400,12 @@ impl Kho {
         if let Some(s) = self.store.service(key).await? {
             return Ok(s);
         }
-        self.service_named(key).await.map_err(|_| Error::not_found(format!("service {key}")))
+        let not_found = || Error::not_found(format!("service {key}"));
+        let Some((provider, code)) = key.rsplit_once('/') else { return Err(not_found()) };
+        // A malformed PROVIDER/CODE says what is wrong with it.
+        let provider = SubsystemId::parse(provider).map_err(|e| Error::invalid("service", e.message))?;
+        let services = self.store.list_services().await?;
+        services.into_iter().find(|s| s.provider == provider && s.code == code).ok_or_else(not_found)
     }
 
     /// Checks that the subject manages the provider of `service` (its stewards do).
@@ -432,6 +437,14 @@ impl Kho {
         }
         let mut changed = change.apply(&service)?;
         self.check_dataset_target(subject, ctx, &mut changed.target).await?;
+        let same = changed.description == service.description
+            && changed.target == service.target
+            && changed.timeout_ms == Some(service.timeout_ms)
+            && changed.log_bodies == service.log_bodies;
+        if same {
+            // Settings given as they already are: nothing to write or audit.
+            return Ok(service);
+        }
         let updated = self.store.update_service(ctx, &service.id, &changed).await?;
         self.exchange.invalidate();
         Ok(updated)
@@ -491,17 +504,18 @@ impl Kho {
         Ok(self.store.list_services().await?)
     }
 
+    /// The service `PROVIDER_SUBSYSTEM/CODE` named in a request's `service` field.
     async fn service_named(&self, full_id: &str) -> Result<Service> {
-        let (provider, code) = full_id.rsplit_once('/').ok_or_else(|| {
-            Error::invalid("service", format!("{full_id:?} is not a service; write PROVIDER_SUBSYSTEM/CODE"))
-        })?;
-        let provider = SubsystemId::parse(provider).map_err(|e| Error::invalid("service", e.message))?;
-        self.store
-            .list_services()
-            .await?
-            .into_iter()
-            .find(|s| s.provider == provider && s.code == code)
-            .ok_or_else(|| Error::invalid("service", format!("no service {full_id} is registered")))
+        if !full_id.contains('/') {
+            return Err(Error::invalid(
+                "service",
+                format!("{full_id:?} is not a service; write PROVIDER_SUBSYSTEM/CODE"),
+            ));
+        }
+        self.find_service(full_id).await.map_err(|e| match e.code {
+            ErrorCode::NotFound => Error::invalid("service", format!("no service {full_id} is registered")),
+            _ => e,
+        })
     }
 
     /// A consumer asks for access to a service (yêu cầu quyền truy cập); with

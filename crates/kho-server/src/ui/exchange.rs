@@ -1,5 +1,7 @@
 //! Chia sẻ dữ liệu (LGSP) in the web UI: the service registry with each service's
-//! health and the form to register a service (`/admin/exchange`), agreements with the
+//! health and the form to register a service (`/admin/exchange`), each service's page
+//! where its provider's stewards change its settings and suspend it with a notice or
+//! resume it (`/admin/exchange/services/{id}`), agreements with the
 //! consumer's request form and the provider's decisions on them
 //! (`/admin/exchange/agreements`), and the gateway's message log with a data subject's
 //! access report and the log's verification (`/admin/exchange/log`, auditors and
@@ -22,15 +24,18 @@ use chrono::{DateTime, NaiveDate, Utc};
 use kho_core::identity::{Subject, Subsystem, SubsystemId};
 use kho_core::{time, Error, Result};
 use kho_exchange::msglog::{MessageArchive, MessageRecord, VerifyReport};
-use kho_exchange::registry::parse_rate;
+use kho_exchange::registry::{parse_rate, NOTICE_LIMIT};
 use kho_exchange::{
-    Agreement, AgreementDecision, AgreementStatus, AgreementTerms, EndpointRule, NewService, Service, ServiceTarget,
+    Agreement, AgreementDecision, AgreementStatus, AgreementTerms, EndpointRule, NewService, Service, ServiceChange,
+    ServiceTarget,
 };
 use kho_store::MessageQuery;
 use maud::{html, Markup};
 use serde::Deserialize;
 use std::collections::HashMap;
 
+/// The registry's page.
+const SERVICES: &str = "/admin/exchange";
 /// Message-log records shown on one page.
 const LOG_PAGE: i64 = 100;
 /// Records shown in a data subject's access report.
@@ -161,22 +166,9 @@ impl ServiceForm {
                 key_column: optional(&self.key_column),
             }
         } else {
-            let openapi = match self.openapi.trim() {
-                "" => None,
-                text => Some(serde_json::from_str(text).map_err(|e| {
-                    Error::invalid(
-                        "openapi",
-                        format!(
-                            "line {}, column {}: not JSON ({e}); paste the OpenAPI document as JSON",
-                            e.line(),
-                            e.column()
-                        ),
-                    )
-                })?),
-            };
             ServiceTarget::Proxied {
                 backend_url: self.backend_url.trim().to_string(),
-                openapi,
+                openapi: openapi_document(&self.openapi)?,
                 backend_token: optional(&self.backend_token),
             }
         };
@@ -188,6 +180,19 @@ impl ServiceForm {
             timeout_ms: number("timeout_ms", &self.timeout_ms, "a whole number of milliseconds")?,
             log_bodies: self.log_bodies.is_some(),
         })
+    }
+}
+
+/// The OpenAPI document pasted in a form, `None` when the field is empty.
+fn openapi_document(text: &str) -> Result<Option<serde_json::Value>> {
+    match text.trim() {
+        "" => Ok(None),
+        text => serde_json::from_str(text).map(Some).map_err(|e| {
+            Error::invalid(
+                "openapi",
+                format!("line {}, column {}: not JSON ({e}); paste the OpenAPI document as JSON", e.line(), e.column()),
+            )
+        }),
     }
 }
 
@@ -237,8 +242,27 @@ fn health_cells(h: Option<&ServiceHealth>) -> Markup {
     }
 }
 
-fn services_table(l: Lang, services: &[Service], directory: Option<&Directory>, health: &[ServiceHealth]) -> Markup {
+/// A service's state in a few words: active, or suspended with its notice.
+fn service_state(l: Lang, s: &Service) -> Markup {
+    html! {
+        @match &s.disabled {
+            Some(d) => { (l.t("Tạm ngừng: ", "Suspended: ")) (d.notice) }
+            None => (l.t("Đang hoạt động", "Active")),
+        }
+    }
+}
+
+/// The registry's table; the services of the subsystems in `managed` (the user's) link
+/// to their pages' forms.
+fn services_table(
+    l: Lang,
+    services: &[Service],
+    managed: &[Subsystem],
+    directory: Option<&Directory>,
+    health: &[ServiceHealth],
+) -> Markup {
     let health: HashMap<&str, &ServiceHealth> = health.iter().map(|h| (h.service.as_str(), h)).collect();
+    let manages = |s: &Service| managed.iter().any(|m| m.id == s.provider_id);
     html! {
         table #services {
             caption.muted { (services.len()) " " (l.t("dịch vụ; tình trạng tính từ khi cổng khởi động", "services; health since the gateway started")) }
@@ -246,6 +270,7 @@ fn services_table(l: Lang, services: &[Service], directory: Option<&Directory>, 
                 th scope="col" { (l.t("Dịch vụ (PROVIDER/CODE)", "Service (PROVIDER/CODE)")) }
                 th scope="col" { (l.t("Loại", "Kind")) }
                 th scope="col" { (l.t("Mô tả", "Description")) }
+                th scope="col" { (l.t("Trạng thái", "State")) }
                 th scope="col" { (l.t("Thành công", "Successes")) }
                 th scope="col" { (l.t("Lỗi", "Failures")) }
                 th scope="col" { (l.t("Thành công lần cuối (UTC)", "Last success (UTC)")) }
@@ -255,10 +280,19 @@ fn services_table(l: Lang, services: &[Service], directory: Option<&Directory>, 
             tbody {
                 @for s in services {
                     @let id = s.full_id();
-                    tr data-service=(id) {
-                        td { code { (id) } }
+                    tr.disabled[s.disabled.is_some()] data-service=(id) {
+                        td {
+                            a href=(service_path(s)) { code { (id) } }
+                            @if manages(s) {
+                                br;
+                                a.edit href=(service_path(s)) aria-label={ (l.t("Sửa dịch vụ", "Edit the service")) " " (id) } {
+                                    (l.t("Sửa", "Edit"))
+                                }
+                            }
+                        }
                         td { (kind_name(l, &s.target)) br; (target_detail(&s.target, directory.and_then(|d| d.services.get(&id)).and_then(|e| e.resource.as_ref()))) }
                         td { (s.description) }
+                        td.state { (service_state(l, s)) }
                         (health_cells(health.get(id.as_str()).copied()))
                     }
                 }
@@ -341,9 +375,9 @@ async fn services_page(
     // The resources' names come with the directory, which has read them already.
     let directory = state.kho.directory().await.ok();
     let content = html! {
-        (subnav(l, &caller.subject, "/admin/exchange"))
+        (subnav(l, &caller.subject, SERVICES))
         (alert(message))
-        (services_table(l, &services, directory.as_deref(), &state.gateway.health.report()))
+        (services_table(l, &services, &providers, directory.as_deref(), &state.gateway.health.report()))
         (service_form(l, caller, &providers, form))
     };
     page(caller, uri, l.t("Dịch vụ chia sẻ", "Shared services"), status, content)
@@ -364,8 +398,375 @@ pub async fn register(State(state): State<AppState>, caller: Caller, uri: Uri, F
         state.kho.register_service(&caller.subject, &caller.ctx(), f.to_new()?).await
     };
     match result.await {
-        Ok(_) => Redirect::to("/admin/exchange").into_response(),
+        Ok(_) => Redirect::to(SERVICES).into_response(),
         Err(e) => services_page(&state, &caller, &uri, &f, Some(&e.message), status_of(&e)).await,
+    }
+}
+
+// ---- one service ----------------------------------------------------------------------
+
+fn service_path(s: &Service) -> String {
+    format!("{SERVICES}/services/{}", s.id)
+}
+
+/// The form that changes a service's settings, holding them as its fields do; only the
+/// fields of the service's kind are read.
+#[derive(Deserialize, Default)]
+pub struct EditForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    backend_url: String,
+    #[serde(default)]
+    openapi: String,
+    /// A new token for the backend; empty keeps the one there is.
+    #[serde(default)]
+    backend_token: String,
+    #[serde(default)]
+    remove_backend_token: Option<String>,
+    #[serde(default)]
+    columns: String,
+    #[serde(default)]
+    filter: String,
+    #[serde(default)]
+    key_column: String,
+    #[serde(default)]
+    timeout_ms: String,
+    #[serde(default)]
+    log_bodies: Option<String>,
+    /// When the settings the form was filled with were last changed (empty: never), so
+    /// that a change made meanwhile by someone else is not undone unseen.
+    #[serde(default)]
+    seen: String,
+}
+
+/// When a service's settings were last changed, as the edit form carries it.
+fn last_change(s: &Service) -> String {
+    s.updated_at.map(|t| t.to_rfc3339()).unwrap_or_default()
+}
+
+/// Text from a form field, with the browser's line breaks (`\r\n`) as stored ones.
+fn typed(text: &str) -> String {
+    text.replace("\r\n", "\n").trim().to_string()
+}
+
+impl EditForm {
+    /// The service's current settings (never its backend token).
+    fn of(s: &Service) -> Self {
+        let mut f = Self {
+            description: s.description.clone(),
+            timeout_ms: s.timeout_ms.to_string(),
+            log_bodies: s.log_bodies.then(|| "on".into()),
+            ..Default::default()
+        };
+        match &s.target {
+            ServiceTarget::Proxied { backend_url, openapi, .. } => {
+                f.backend_url = backend_url.clone();
+                f.openapi = openapi
+                    .as_ref()
+                    .map(|d| serde_json::to_string_pretty(d).unwrap_or_else(|_| d.to_string()))
+                    .unwrap_or_default();
+            }
+            ServiceTarget::Dataset { columns, filter, key_column, .. } => {
+                f.columns = columns.join(", ");
+                f.filter = filter.clone().unwrap_or_default();
+                f.key_column = key_column.clone().unwrap_or_default();
+            }
+        }
+        f
+    }
+
+    /// The change the form makes to `s`: only the settings that differ from its current
+    /// ones, so that an unchanged form is an empty change (which the service refuses).
+    fn change(&self, s: &Service) -> Result<ServiceChange> {
+        if self.seen != last_change(s) {
+            return Err(Error::conflict(format!(
+                "{} was changed by someone else after this form was filled; check its settings above and \
+                 save again",
+                s.full_id()
+            )));
+        }
+        let differs = |new: String, current: &str| (new != current).then_some(new);
+        let timeout = number("timeout_ms", &self.timeout_ms, "a whole number of milliseconds")?
+            .unwrap_or(kho_exchange::registry::DEFAULT_TIMEOUT_MS);
+        let mut change = ServiceChange {
+            description: differs(typed(&self.description), &s.description),
+            timeout_ms: (timeout != s.timeout_ms).then_some(timeout),
+            log_bodies: (self.log_bodies.is_some() != s.log_bodies).then_some(self.log_bodies.is_some()),
+            ..Default::default()
+        };
+        match &s.target {
+            ServiceTarget::Proxied { backend_url, openapi, backend_token } => {
+                change.backend_url = differs(typed(&self.backend_url), backend_url);
+                let document = openapi_document(&self.openapi)?;
+                change.openapi = (document != *openapi).then_some(document);
+                let token = self.backend_token.trim();
+                change.backend_token = match (self.remove_backend_token.is_some(), token) {
+                    (true, "") => backend_token.is_some().then(String::new),
+                    (true, _) => {
+                        return Err(Error::invalid(
+                            "backend_token",
+                            "type a new token or remove the one there is, not both",
+                        ))
+                    }
+                    (false, "") => None,
+                    (false, t) => (backend_token.as_deref() != Some(t)).then(|| t.to_string()),
+                };
+            }
+            ServiceTarget::Dataset { columns, filter, key_column, .. } => {
+                let typed_columns = items(&self.columns);
+                change.columns = (typed_columns != *columns).then_some(typed_columns);
+                change.filter = differs(typed(&self.filter), filter.as_deref().unwrap_or(""));
+                change.key_column = differs(typed(&self.key_column), key_column.as_deref().unwrap_or(""));
+            }
+        }
+        Ok(change)
+    }
+}
+
+/// What the service's page shows besides the service: what was typed in a form that
+/// failed, and the service's error above that form.
+#[derive(Default)]
+struct ServiceOutcome<'a> {
+    edit: Option<&'a EditForm>,
+    edit_error: Option<&'a str>,
+    notice: &'a str,
+    state_error: Option<&'a str>,
+}
+
+fn settings_table(l: Lang, s: &Service, resource: Option<&ResourceName>) -> Markup {
+    let has_token = matches!(&s.target, ServiceTarget::Proxied { backend_token: Some(_), .. });
+    html! {
+        table #settings {
+            tbody {
+                tr { th scope="row" { (l.t("Loại", "Kind")) } td.kind { (kind_name(l, &s.target)) } }
+                tr { th scope="row" { (l.t("Mô tả", "Description")) } td.description { (s.description) } }
+                tr { th scope="row" { (l.t("Phục vụ", "Serves")) } td.target { (target_detail(&s.target, resource)) } }
+                @if let ServiceTarget::Proxied { .. } = &s.target {
+                    tr { th scope="row" { (l.t("Khóa gửi đến hệ thống nguồn", "Token sent to the backend")) }
+                         td.backend-token { @if has_token { (l.t("Đã đặt (không hiển thị)", "Set (never shown)")) } @else { "—" } } }
+                }
+                tr { th scope="row" { (l.t("Thời gian chờ tối đa (ms)", "Timeout (ms)")) } td.timeout { (s.timeout_ms) } }
+                tr { th scope="row" { (l.t("Lưu nội dung trong nhật ký", "Bodies kept in the log")) }
+                     td.log-bodies { @if s.log_bodies { (l.t("Có", "Yes")) } @else { (l.t("Không", "No")) } } }
+                tr { th scope="row" { (l.t("Đăng ký lúc (UTC)", "Registered (UTC)")) }
+                     td.created { time datetime=(s.created_at.to_rfc3339()) { (when(s.created_at)) } } }
+                tr { th scope="row" { (l.t("Sửa lần cuối (UTC)", "Last changed (UTC)")) }
+                     td.updated { @match s.updated_at {
+                         Some(at) => time datetime=(at.to_rfc3339()) { (when(at)) },
+                         None => "—",
+                     } } }
+                tr { th scope="row" { (l.t("Trạng thái", "State")) } td.state { (service_state(l, s)) } }
+            }
+        }
+    }
+}
+
+fn edit_form(l: Lang, caller: &Caller, s: &Service, f: &EditForm, error: Option<&str>) -> Markup {
+    let has_token = matches!(&s.target, ServiceTarget::Proxied { backend_token: Some(_), .. });
+    html! {
+        section.card aria-labelledby="edit-h" {
+            h2 #edit-h { (l.t("Sửa thiết lập", "Change the settings")) }
+            (alert(error))
+            form #edit-service method="post" action=(service_path(s)) {
+                (csrf_field(caller))
+                input type="hidden" name="seen" value=(last_change(s));
+                label for="description" { (l.t("Mô tả", "Description")) }
+                textarea #description name="description" rows="2" { (f.description) }
+                @match &s.target {
+                    ServiceTarget::Proxied { .. } => {
+                        label for="backend_url" { (l.t("Địa chỉ hệ thống nguồn (http:// hoặc https://)", "Backend URL (http:// or https://)")) }
+                        input #backend_url name="backend_url" value=(f.backend_url) required;
+                        label for="openapi" { (l.t("Tài liệu OpenAPI (JSON; để trống là bỏ tài liệu)", "OpenAPI document (JSON; empty removes it)")) }
+                        textarea #openapi name="openapi" rows="6" { (f.openapi) }
+                        label for="backend_token" { (l.t("Khóa mới gửi đến hệ thống nguồn (để trống là giữ khóa hiện có)", "New token for the backend (empty keeps the current one)")) }
+                        input #backend_token name="backend_token" type="password" autocomplete="off";
+                        @if has_token {
+                            label {
+                                input #remove_backend_token name="remove_backend_token" type="checkbox" style="width:auto" checked[f.remove_backend_token.is_some()];
+                                " " (l.t("Bỏ khóa gửi đến hệ thống nguồn", "Remove the backend's token"))
+                            }
+                        }
+                    }
+                    ServiceTarget::Dataset { .. } => {
+                        label for="columns" { (l.t("Các cột được cung cấp (cách nhau bởi dấu phẩy; để trống là tất cả)", "Columns served (comma-separated; all when empty)")) }
+                        input #columns name="columns" value=(f.columns);
+                        label for="filter" { (l.t("Điều kiện lọc dòng (SQL; để trống là không lọc)", "Row filter (SQL; none when empty)")) }
+                        input #filter name="filter" value=(f.filter);
+                        label for="key_column" { (l.t("Cột khóa (tra cứu /rows/{khóa}; để trống là không có)", "Key column (looked up by /rows/{key}; none when empty)")) }
+                        input #key_column name="key_column" value=(f.key_column);
+                    }
+                }
+                label for="timeout_ms" { (l.t("Thời gian chờ tối đa (ms, 100–600000; để trống là 30000)", "Timeout (ms, 100–600000; 30000 when empty)")) }
+                input #timeout_ms name="timeout_ms" value=(f.timeout_ms) inputmode="numeric";
+                label {
+                    input #log_bodies name="log_bodies" type="checkbox" style="width:auto" checked[f.log_bodies.is_some()];
+                    " " (l.t("Lưu nội dung yêu cầu và trả lời (được niêm phong) trong nhật ký", "Keep request and response bodies (sealed) in the log"))
+                }
+                button type="submit" { (l.t("Lưu thay đổi", "Save the changes")) }
+            }
+        }
+    }
+}
+
+/// The suspension, and the form that suspends or resumes the service (`manages`).
+fn state_section(l: Lang, caller: &Caller, s: &Service, manages: bool, outcome: &ServiceOutcome) -> Markup {
+    html! {
+        @if let Some(d) = &s.disabled {
+            section.card #suspended aria-labelledby="suspended-h" {
+                h2 #suspended-h { (l.t("Dịch vụ đang tạm ngừng", "The service is suspended")) }
+                p { (l.t("Từ ", "Since ")) time datetime=(d.at.to_rfc3339()) { (when(d.at)) } " (UTC). "
+                    (l.t("Cổng trả lời mọi lời gọi bằng lỗi Server.ServerProxy.ServiceDisabled với thông báo:",
+                         "The gateway answers every call with Server.ServerProxy.ServiceDisabled and the notice:")) }
+                blockquote.notice { (d.notice) }
+                @if manages {
+                    (alert(outcome.state_error))
+                    form #enable-service method="post" action={ (service_path(s)) "/enable" } {
+                        (csrf_field(caller))
+                        button type="submit" { (l.t("Hoạt động trở lại", "Resume the service")) }
+                    }
+                }
+            }
+        } @else if manages {
+            section.card aria-labelledby="disable-h" {
+                h2 #disable-h { (l.t("Tạm ngừng dịch vụ", "Suspend the service")) }
+                p.muted { (l.t(
+                    "Khi tạm ngừng, cổng không chuyển lời gọi nào đến dịch vụ và trả lời bên gọi bằng thông báo dưới đây (lỗi 503 Server.ServerProxy.ServiceDisabled).",
+                    "While it is suspended, the gateway forwards no call to the service and answers its callers with the notice below (a 503 Server.ServerProxy.ServiceDisabled fault).")) }
+                (alert(outcome.state_error))
+                form #disable-service method="post" action={ (service_path(s)) "/disable" } {
+                    (csrf_field(caller))
+                    label for="notice" { (l.t("Thông báo cho bên sử dụng (lý do và thời hạn)", "Notice to the consumers (why, and until when)")) }
+                    textarea #notice name="notice" rows="2" required maxlength=(NOTICE_LIMIT) placeholder="Bảo trì hệ thống đến 18:00 ngày 05/12" { (outcome.notice) }
+                    button type="submit" { (l.t("Tạm ngừng dịch vụ", "Suspend the service")) }
+                }
+            }
+        }
+    }
+}
+
+/// The service's page; after a form was posted it is shown at the page's own path, so
+/// that the language switch and a reload come back to it.
+async fn service_page(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    outcome: ServiceOutcome<'_>,
+    status: StatusCode,
+) -> Response {
+    let l = caller.lang;
+    let path = format!("{SERVICES}/services/{}", urlencode(id));
+    let uri: Uri = path.parse().unwrap_or_else(|_| Uri::from_static(SERVICES));
+    let (kho, subject) = (&state.kho, &caller.subject);
+    let loaded = async {
+        // Anyone signed in may read the registry; the service says who else may not.
+        kho.services(subject).await?;
+        let s = kho.find_service(id).await?;
+        let manages = kho.manageable_subsystems(subject).await?.iter().any(|m| m.id == s.provider_id);
+        Ok::<_, Error>((s, manages))
+    };
+    let (s, manages) = match loaded.await {
+        Ok(v) => v,
+        Err(e) => return error_page(caller, uri.path(), &e),
+    };
+    let directory = kho.directory().await.ok();
+    let resource = directory.as_deref().and_then(|d| d.services.get(&s.full_id())).and_then(|e| e.resource.as_ref());
+    let current = EditForm::of(&s);
+    let content = html! {
+        (subnav(l, subject, uri.path()))
+        // A refusal of a form the page does not show (it was posted from elsewhere).
+        @if !manages { (alert(outcome.edit_error.or(outcome.state_error))) }
+        (settings_table(l, &s, resource))
+        (state_section(l, caller, &s, manages, &outcome))
+        @if manages { (edit_form(l, caller, &s, outcome.edit.unwrap_or(&current), outcome.edit_error)) }
+    };
+    page(caller, &uri, &s.full_id(), status, content)
+}
+
+/// `/admin/exchange/services/{id}` — one service's settings and state, with the forms
+/// that change them for the stewards of its provider.
+pub async fn service(State(state): State<AppState>, caller: Caller, uri: Uri, Path(id): Path<String>) -> Response {
+    if let Some(login) = require_login(&caller, &uri) {
+        return login;
+    }
+    service_page(&state, &caller, &id, ServiceOutcome::default(), StatusCode::OK).await
+}
+
+/// Changes the settings the form changed; a problem shows above the form, which keeps
+/// what was typed.
+pub async fn update_service(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Form(f): Form<EditForm>,
+) -> Response {
+    let result = async {
+        caller.check_csrf(&f.csrf_token)?;
+        let current = state.kho.find_service(&id).await?;
+        state.kho.update_service(&caller.subject, &caller.ctx(), &current.id, &f.change(&current)?).await
+    };
+    match result.await {
+        Ok(s) => Redirect::to(&service_path(&s)).into_response(),
+        Err(e) => {
+            let outcome = ServiceOutcome { edit: Some(&f), edit_error: Some(&e.message), ..Default::default() };
+            service_page(&state, &caller, &id, outcome, status_of(&e)).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SuspendForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    notice: String,
+}
+
+/// Suspends the service with the notice its consumers are answered with.
+pub async fn disable_service(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Form(f): Form<SuspendForm>,
+) -> Response {
+    let result = async {
+        caller.check_csrf(&f.csrf_token)?;
+        state.kho.disable_service(&caller.subject, &caller.ctx(), &id, &typed(&f.notice)).await
+    };
+    match result.await {
+        Ok(s) => Redirect::to(&service_path(&s)).into_response(),
+        Err(e) => {
+            let outcome = ServiceOutcome { notice: &f.notice, state_error: Some(&e.message), ..Default::default() };
+            service_page(&state, &caller, &id, outcome, status_of(&e)).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+/// Resumes a suspended service.
+pub async fn enable_service(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    let result = async {
+        caller.check_csrf(&f.csrf_token)?;
+        state.kho.enable_service(&caller.subject, &caller.ctx(), &id).await
+    };
+    match result.await {
+        Ok(s) => Redirect::to(&service_path(&s)).into_response(),
+        Err(e) => {
+            let outcome = ServiceOutcome { state_error: Some(&e.message), ..Default::default() };
+            service_page(&state, &caller, &id, outcome, status_of(&e)).await
+        }
     }
 }
 

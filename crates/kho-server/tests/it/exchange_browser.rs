@@ -9,7 +9,7 @@ use crate::{client, spawn_app, TestApp};
 use axum::routing::get;
 use kho_core::audit::AuditContext;
 use kho_core::identity::{NewSubsystem, Role, Subject, Subsystem, SubsystemId, TokenOwner};
-use kho_exchange::{AgreementStatus, NewService, ServiceTarget};
+use kho_exchange::{AgreementStatus, AgreementTerms, NewService, ServiceChange, ServiceTarget};
 use kho_store::AuditQuery;
 use serde_json::{json, Value};
 
@@ -18,10 +18,15 @@ const PURPOSE: &str = "thanh-tra";
 
 /// The provider's own backend: a tiny HTTP API in this process.
 async fn start_backend() -> String {
+    start_backend_named("Công ty TNHH Đổi Mới").await
+}
+
+/// A backend that names every enterprise `name`, to tell two backends apart.
+async fn start_backend_named(name: &'static str) -> String {
     let app = axum::Router::new().route(
         "/api/doanh-nghiep/{id}",
-        get(|axum::extract::Path(id): axum::extract::Path<String>| async move {
-            axum::Json(json!({"ma_so_thue": id, "ten": "Công ty TNHH Đổi Mới"}))
+        get(move |axum::extract::Path(id): axum::extract::Path<String>| async move {
+            axum::Json(json!({"ma_so_thue": id, "ten": name}))
         }),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -419,6 +424,190 @@ async fn a_steward_registers_an_information_system_issues_its_token_and_revokes_
         "subsystem.certificate.revoke",
         "token.revoke",
     ] {
+        assert!(
+            entries.iter().any(|e| e.action == action && e.actor == "user:steward.khcn"),
+            "{action} is audited under the steward"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_provider_edits_its_service_and_suspends_it_with_a_notice_the_consumer_reads() {
+    let app = spawn_app().await;
+    let Some(browser) = Browser::start().await else { return };
+    const NOTICE: &str = "Bảo trì đến 18:00";
+
+    // The setup, as the operator would script it: the department's proxied service, and
+    // the commune's system with an approved agreement and a token.
+    let provider = subsystem_of(&app, "steward.khcn", "CSDL-DN", "Cơ sở dữ liệu doanh nghiệp").await;
+    let consumer = subsystem_of(&app, "steward.xa", "MOT-CUA", "Một cửa điện tử cấp xã").await;
+    let (operator, ctx) = (Subject::operator(), AuditContext::operator());
+    let new = NewService {
+        provider: provider.xroad_id.clone(),
+        code: SERVICE_CODE.into(),
+        description: "Tra cứu doanh nghiệp theo mã số thuế".into(),
+        target: ServiceTarget::Proxied { backend_url: start_backend().await, openapi: None, backend_token: None },
+        timeout_ms: None,
+        log_bodies: false,
+    };
+    let service = app.kho.register_service(&operator, &ctx, new).await.unwrap();
+    let service_id = service.full_id();
+    let terms: AgreementTerms =
+        serde_json::from_value(json!({"endpoints": ["GET /doanh-nghiep/*"], "purposes": [PURPOSE]})).unwrap();
+    app.kho.request_agreement(&operator, &ctx, &consumer.xroad_id, &service_id, &terms, true).await.unwrap();
+    let owner = TokenOwner::Subsystem(consumer.id.clone());
+    let (_, token) = app.kho.create_token(&operator, &ctx, owner, "một cửa", 1).await.unwrap();
+    let call = || async {
+        client()
+            .get(app.url(&format!("/r1/{service_id}/doanh-nghiep/0101234567")))
+            .header("X-Road-Client", consumer.xroad_id.to_string())
+            .header("X-Road-Purpose", PURPOSE)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+    };
+    let served_by = || async {
+        let r = call().await;
+        assert_eq!(r.status(), 200);
+        r.json::<Value>().await.unwrap()["ten"].as_str().unwrap().to_string()
+    };
+    assert_eq!(served_by().await, "Công ty TNHH Đổi Mới");
+
+    // 1. The department's steward finds the service in the registry and opens its page.
+    log_in(&browser, &app, "steward.khcn").await;
+    browser.click("nav a[href='/admin/exchange']").await;
+    browser.wait_for_url(|u| u.ends_with("/admin/exchange")).await;
+    let row = format!("tr[data-service='{service_id}']");
+    assert_eq!(browser.text(&format!("{row} td.state")).await, "Đang hoạt động");
+    let page_path = format!("/admin/exchange/services/{}", service.id);
+    browser.click(&format!("{row} a.edit[href='{page_path}']")).await;
+    let page = browser.wait_for_url(|u| u.ends_with(&page_path)).await;
+    assert_eq!(browser.text("h1").await, service_id);
+    assert_eq!(browser.text("#settings td.kind").await, "Chuyển tiếp");
+    assert_eq!(browser.text("#settings td.timeout").await, "30000");
+    assert_eq!(browser.text("#settings td.updated").await, "—", "never changed yet");
+    assert_eq!(browser.text("#settings td.state").await, "Đang hoạt động");
+    assert_eq!(browser.property("#timeout_ms", "value").await, "30000", "the form holds the current settings");
+
+    // 2. A timeout outside the range is refused above the form, which keeps what was typed.
+    browser.clear("#timeout_ms").await;
+    browser.type_into("#timeout_ms", "50").await;
+    browser.clear("#description").await;
+    browser.type_into("#description", "Tra cứu thông tin đăng ký doanh nghiệp").await;
+    browser.click_and_wait("#edit-service button[type=submit]").await;
+    let error = browser.text("p.error").await;
+    assert!(error.contains("timeout_ms") && error.contains("50 is outside"), "{error}");
+    assert_eq!(browser.property("#timeout_ms", "value").await, "50");
+    assert_eq!(browser.property("#description", "value").await, "Tra cứu thông tin đăng ký doanh nghiệp");
+    assert_eq!(browser.text("#settings td.timeout").await, "30000", "nothing changed");
+
+    // A valid one is saved: the page shows the new settings and when they changed.
+    browser.clear("#timeout_ms").await;
+    browser.type_into("#timeout_ms", "5000").await;
+    browser.click_and_wait("#edit-service button[type=submit]").await;
+    assert_eq!(browser.url().await, page, "back on the service's page");
+    assert_eq!(browser.count("p.error").await, 0);
+    assert_eq!(browser.text("#settings td.timeout").await, "5000");
+    assert_eq!(browser.text("#settings td.description").await, "Tra cứu thông tin đăng ký doanh nghiệp");
+    assert_ne!(browser.text("#settings td.updated").await, "—");
+    browser.wait_for("#settings td.updated time").await;
+    let changed = app.kho.find_service(&service.id).await.unwrap();
+    assert_eq!((changed.timeout_ms, changed.updated_at.is_some()), (5000, true));
+
+    // 3. It moves the service to a new backend; the gateway calls it from the next call.
+    let second = start_backend_named("Công ty Cổ phần Máy chủ Mới").await;
+    browser.clear("#backend_url").await;
+    browser.type_into("#backend_url", &second).await;
+    browser.click_and_wait("#edit-service button[type=submit]").await;
+    assert_eq!(browser.text("#settings td.target").await, second);
+    assert_eq!(browser.property("#backend_url", "value").await, second);
+    assert_eq!(served_by().await, "Công ty Cổ phần Máy chủ Mới");
+
+    // An unchanged form changes nothing and says so.
+    browser.click_and_wait("#edit-service button[type=submit]").await;
+    assert!(browser.text("p.error").await.contains("at least one setting"), "{}", browser.text("p.error").await);
+
+    // A change made by someone else after the page was loaded is not undone unseen.
+    browser.goto(&page).await;
+    let elsewhere = ServiceChange { description: Some("Đổi bởi quản trị viên".into()), ..Default::default() };
+    app.kho.update_service(&operator, &ctx, &service.id, &elsewhere).await.unwrap();
+    browser.clear("#timeout_ms").await;
+    browser.type_into("#timeout_ms", "6000").await;
+    browser.click_and_wait("#edit-service button[type=submit]").await;
+    assert!(browser.text("p.error").await.contains("changed by someone else"), "{}", browser.text("p.error").await);
+    assert_eq!(browser.text("#settings td.description").await, "Đổi bởi quản trị viên");
+    assert_eq!(browser.property("#timeout_ms", "value").await, "6000", "what was typed is kept");
+    browser.clear("#description").await;
+    browser.type_into("#description", "Tra cứu thông tin đăng ký doanh nghiệp").await;
+    browser.click_and_wait("#edit-service button[type=submit]").await;
+    assert_eq!(browser.count("p.error").await, 0);
+    assert_eq!(browser.text("#settings td.timeout").await, "6000");
+    assert_eq!(browser.text("#settings td.description").await, "Tra cứu thông tin đăng ký doanh nghiệp");
+
+    // 4. It suspends the service with a notice: the consumer reads it in the fault.
+    browser.goto(&page).await;
+    assert_eq!(browser.count("#enable-service").await, 0);
+    browser.type_into("#notice", NOTICE).await;
+    browser.click_and_wait("#disable-service button[type=submit]").await;
+    assert!(browser.text("#suspended").await.contains(NOTICE));
+    assert!(browser.text("#settings td.state").await.starts_with("Tạm ngừng: "));
+    assert_eq!(browser.count("#disable-service").await, 0, "a suspended service is resumed, not suspended again");
+    assert_eq!(browser.count("#suspended time").await, 1, "since when");
+    let r = call().await;
+    assert_eq!(r.status(), 503);
+    assert_eq!(r.headers()["x-road-error"], "Server.ServerProxy.ServiceDisabled");
+    let fault: Value = r.json().await.unwrap();
+    assert_eq!(fault["type"], "Server.ServerProxy.ServiceDisabled", "{fault}");
+    assert!(fault["message"].as_str().unwrap().contains(NOTICE), "{fault}");
+
+    // The registry shows it suspended, with the notice, in both languages.
+    browser.goto(&app.url("/admin/exchange")).await;
+    let suspended_row = format!("tr.disabled[data-service='{service_id}']");
+    assert_eq!(browser.text(&format!("{suspended_row} td.state")).await, format!("Tạm ngừng: {NOTICE}"));
+    browser.goto(&app.url("/admin/exchange?lang=en")).await;
+    assert_eq!(browser.text(&format!("{suspended_row} td.state")).await, format!("Suspended: {NOTICE}"));
+    assert_eq!(browser.text(&format!("{row} a.edit")).await, "Edit");
+
+    // 5. It resumes the service, and the consumer is served again.
+    browser.goto(&page).await;
+    browser.click_and_wait("#enable-service button[type=submit]").await;
+    assert_eq!(browser.count("#suspended").await, 0);
+    assert_eq!(browser.text("#settings td.state").await, "Đang hoạt động");
+    browser.wait_for("#disable-service").await;
+    assert_eq!(served_by().await, "Công ty Cổ phần Máy chủ Mới");
+    log_out(&browser).await;
+
+    // 6. The commune's steward reads the page without its forms, and has nothing to edit.
+    log_in(&browser, &app, "steward.xa").await;
+    browser.goto(&app.url("/admin/exchange")).await;
+    browser.wait_for(&row).await;
+    assert_eq!(browser.count(&format!("{row} a.edit")).await, 0);
+    browser.goto(&page).await;
+    assert_eq!(browser.text("h1").await, service_id);
+    assert_eq!(browser.text("#settings td.timeout").await, "6000");
+    assert_eq!(browser.count("main form").await, 0, "no forms for a steward of another agency");
+    log_out(&browser).await;
+
+    // A form posted anyway is refused with the service's reason; an unknown service is
+    // not found; anonymous visitors log in first.
+    let (xa, xa_csrf) = app.session("steward.xa").await;
+    let form = [("csrf_token", xa_csrf.as_str()), ("notice", "Không được phép")];
+    let (status, body) = post_form(&app, &xa, &format!("{page_path}/disable"), &form).await;
+    assert_eq!(status, 403);
+    assert!(body.contains("not allowed"), "{body}");
+    assert!(app.kho.find_service(&service.id).await.unwrap().disabled.is_none(), "nothing was suspended");
+    let (status, _) = post_form(&app, &xa, &format!("{page_path}/disable"), &[("notice", "Không có CSRF")]).await;
+    assert_eq!(status, 403, "a form without its CSRF field");
+    let r = xa.get(app.url("/admin/exchange/services/khong-co")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    let r = client().get(app.url(&page_path)).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(r.headers()["location"].to_str().unwrap().starts_with("/login?next="));
+
+    // 7. Each change is in the audit log under the steward's name.
+    let entries = app.kho.store.list_audit(&AuditQuery { limit: 1000, ..Default::default() }).await.unwrap();
+    for action in ["service.update", "service.disable", "service.enable"] {
         assert!(
             entries.iter().any(|e| e.action == action && e.actor == "user:steward.khcn"),
             "{action} is audited under the steward"

@@ -5,7 +5,7 @@
 //! own statuses; bodies stream both ways without being held whole; every exchange lands in a hash-chained log whose tampering is found on
 //! both databases; and a plain X-Road client written from the protocol alone gets along.
 
-use crate::{client, spawn_app, spawn_app_with, TestApp, PASSWORD};
+use crate::{client, expect_error, spawn_app, spawn_app_with, TestApp, PASSWORD};
 use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::IntoResponse;
@@ -23,6 +23,7 @@ use kho_store::testing::TestDb;
 use kho_store::MessageQuery;
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -918,6 +919,216 @@ async fn dot_segments_cannot_climb_out_of_an_agreed_endpoint() {
         assert_eq!(status, 400, "{climb} must be refused");
         assert_eq!(headers.get("x-road-error").map(String::as_str), Some("Client.BadRequest"), "{climb}");
     }
+}
+
+// ---- a provider changes and suspends its service -------------------------------------
+
+/// A provider backend that names itself in every answer (`{"backend", "uri",
+/// "authorization"}`, the last the header it received) and counts the requests it
+/// receives; `/slow` answers after two seconds. Returns its base URL and the count.
+async fn named_backend(name: &'static str) -> (String, Arc<AtomicUsize>) {
+    let received = Arc::new(AtomicUsize::new(0));
+    let counted = received.clone();
+    let app = Router::new()
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                "too late"
+            }),
+        )
+        .fallback(move |uri: Uri, headers: HeaderMap| async move {
+            let authorization = headers.get("authorization").map(|v| v.to_str().unwrap().to_string());
+            Json(json!({"backend": name, "uri": uri.to_string(), "authorization": authorization}))
+        })
+        .layer(axum::middleware::from_fn(move |request: axum::extract::Request, next: axum::middleware::Next| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            next.run(request)
+        }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, received)
+}
+
+/// A JSON request to the API with a bearer token.
+async fn send_json(app: &TestApp, method: reqwest::Method, path: &str, token: &str, body: &Value) -> reqwest::Response {
+    client().request(method, app.url(path)).bearer_auth(token).json(body).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_provider_changes_its_service_and_suspends_it_and_consumers_read_the_notice() {
+    let app = spawn_app().await;
+    let p = Parties::create(&app.kho).await;
+    let ((first, first_received), (second, second_received)) =
+        (named_backend("first").await, named_backend("second").await);
+    let persons = proxied(&app.kho, "persons", &first, None, None).await;
+    agree(&app.kho, &persons, terms(&["GET /v1/persons/*", "GET /slow"]), true).await;
+    let person = format!("{}/r1/{PROVIDER}/persons/v1/persons/{CITIZEN}", app.base);
+    let answered_by = |r: Reply| {
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        r.json()["backend"].as_str().unwrap().to_string()
+    };
+    assert_eq!(answered_by(call(&person, &p, &[], &[]).await), "first");
+
+    // The provider's agency is 000.00.01.H24, whose steward is steward.khcn; the service
+    // is named by PROVIDER/CODE with its slashes encoded, or by its id.
+    let steward = app.token("steward.khcn").await;
+    let full_id = format!("{PROVIDER}/persons");
+    let path = format!("/api/v1/exchange/services/{}", full_id.replace('/', "%2F"));
+    let shown = app.get_json(&path, &steward).await;
+    assert_eq!((&shown["id"], &shown["code"]), (&json!(persons.id), &json!("persons")), "{shown}");
+    assert_eq!((&shown["disabled"], &shown["updated_at"]), (&Value::Null, &Value::Null), "{shown}");
+    assert_eq!(shown["target"]["backend_url"], first.as_str());
+    assert_eq!(app.get_json(&format!("/api/v1/exchange/services/{}", persons.id), &steward).await, shown);
+    let unknown = client().get(app.url("/api/v1/exchange/services/VN%2FGOV%2F000.00.01.H24%2FREGISTRY%2Fnope"));
+    expect_error(unknown.bearer_auth(&steward).send().await.unwrap(), 404, "not_found").await;
+
+    // A new backend URL: the very next call goes there, and the first backend hears no more.
+    let r = send_json(&app, reqwest::Method::PATCH, &path, &steward, &json!({"backend_url": second})).await;
+    assert_eq!(r.status(), 200);
+    let changed: Value = r.json().await.unwrap();
+    assert_eq!(changed["target"]["backend_url"], second.as_str());
+    assert!(changed["updated_at"].is_string(), "{changed}");
+    assert_eq!(changed["description"], shown["description"], "what the change does not name stays");
+    assert_eq!(changed["target"]["openapi"], shown["target"]["openapi"]);
+    let before = first_received.load(Ordering::SeqCst);
+    assert_eq!(answered_by(call(&person, &p, &[], &[]).await), "second");
+    assert_eq!(first_received.load(Ordering::SeqCst), before);
+    assert_eq!(app.get_json(&path, &steward).await, changed, "the change is read back");
+
+    // A token for the backend is sent from the next call and never shown back; "" removes it.
+    let secret = "bi-mat-cua-backend";
+    let r = send_json(&app, reqwest::Method::PATCH, &path, &steward, &json!({"backend_token": secret})).await;
+    assert_eq!(r.status(), 200);
+    assert!(!r.text().await.unwrap().contains(secret));
+    let r = call(&person, &p, &[], &[]).await;
+    assert_eq!(r.json()["authorization"], format!("Bearer {secret}"));
+    let r = send_json(&app, reqwest::Method::PATCH, &path, &steward, &json!({"backend_token": ""})).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(call(&person, &p, &[], &[]).await.json()["authorization"], Value::Null);
+
+    // A timeout below the backend's pace is a 504 from the next call.
+    let r = send_json(&app, reqwest::Method::PATCH, &path, &steward, &json!({"timeout_ms": 300})).await;
+    assert_eq!(r.status(), 200);
+    let r = call(&format!("{}/r1/{PROVIDER}/persons/slow", app.base), &p, &[], &[]).await;
+    expect_fault(r, 504, "Server.ServerProxy.NetworkError", "the backend did not answer within 300 ms");
+
+    // Changes that change nothing, or name a dataset's setting, are refused and say why.
+    let r = send_json(&app, reqwest::Method::PATCH, &path, &steward, &json!({})).await;
+    let empty = expect_error(r, 422, "invalid_field").await;
+    assert!(empty["message"].as_str().unwrap().contains("name at least one setting to change"), "{empty}");
+    let r = send_json(&app, reqwest::Method::PATCH, &path, &steward, &json!({"filter": "nam_sinh > 1990"})).await;
+    let dataset = expect_error(r, 422, "invalid_field").await;
+    let says = format!("filter: {full_id} is a proxied service, which has no filter");
+    assert!(dataset["message"].as_str().unwrap().contains(&says), "{dataset}");
+    let r = send_json(&app, reqwest::Method::PATCH, &path, &steward, &json!({"backend_url": "ftp://10.0.0.5"})).await;
+    expect_error(r, 422, "invalid_field").await;
+
+    // Another agency's steward changes, suspends and resumes nothing.
+    let outsider = app.token("steward.xa").await;
+    let r = send_json(&app, reqwest::Method::PATCH, &path, &outsider, &json!({"timeout_ms": 5000})).await;
+    expect_error(r, 403, "forbidden").await;
+    let r = app.post_json(&format!("{path}/disable"), &outsider, &json!({"notice": "không phải của tôi"})).await;
+    expect_error(r, 403, "forbidden").await;
+    let r = client().post(app.url(&format!("{path}/enable"))).bearer_auth(&outsider).send().await.unwrap();
+    expect_error(r, 403, "forbidden").await;
+    let unchanged = app.get_json(&path, &steward).await;
+    assert_eq!((&unchanged["timeout_ms"], &unchanged["disabled"]), (&json!(300), &Value::Null), "{unchanged}");
+
+    // Suspended with a notice: the consumer reads the notice in an X-Road fault, the
+    // backend hears nothing, and the exchange is in the message log.
+    let r = app.post_json(&format!("{path}/disable"), &steward, &json!({"notice": " "})).await;
+    expect_error(r, 422, "invalid_field").await;
+    let notice = "Bảo trì hệ thống đến 18:00 ngày 05/12";
+    let r = app.post_json(&format!("{path}/disable"), &steward, &json!({"notice": notice})).await;
+    assert_eq!(r.status(), 200);
+    let suspended: Value = r.json().await.unwrap();
+    assert_eq!(suspended["disabled"]["notice"], notice, "{suspended}");
+    assert!(suspended["disabled"]["at"].is_string(), "{suspended}");
+    let before = second_received.load(Ordering::SeqCst);
+    let r = call(&person, &p, &[], &[]).await;
+    let refused = r.header("x-road-id").unwrap();
+    expect_fault(
+        r,
+        503,
+        "Server.ServerProxy.ServiceDisabled",
+        &format!("{full_id} is suspended by its provider: {notice}"),
+    );
+    assert_eq!(second_received.load(Ordering::SeqCst), before, "nothing is forwarded to the backend");
+    let records = records_of(&app.kho, &refused).await;
+    assert_eq!(records.len(), 1, "{records:?}");
+    let r = &records[0];
+    assert_eq!((r.status_code, r.succeeded), (503, false), "{r:?}");
+    assert_eq!(r.fault_code.as_deref(), Some("Server.ServerProxy.ServiceDisabled"), "{r:?}");
+    assert_eq!((r.service.as_str(), r.request_out_ts), (full_id.as_str(), None), "{r:?}");
+    let shown = app.get_json(&path, &steward).await;
+    assert_eq!(shown["disabled"], suspended["disabled"], "{shown}");
+
+    let r = app.post_json(&format!("{path}/disable"), &steward, &json!({"notice": "lần nữa"})).await;
+    let again = expect_error(r, 409, "conflict").await;
+    assert!(again["message"].as_str().unwrap().contains("is already suspended since"), "{again}");
+    assert!(again["message"].as_str().unwrap().contains(notice), "the notice in force: {again}");
+
+    // Resumed (by an administrator here): calls reach the backend again.
+    let admin = app.token("admin").await;
+    let r = client().post(app.url(&format!("{path}/enable"))).bearer_auth(&admin).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["disabled"], Value::Null);
+    assert_eq!(answered_by(call(&person, &p, &[], &[]).await), "second");
+    assert_eq!(second_received.load(Ordering::SeqCst), before + 1);
+    let r = client().post(app.url(&format!("{path}/enable"))).bearer_auth(&steward).send().await.unwrap();
+    let again = expect_error(r, 409, "conflict").await;
+    assert!(again["message"].as_str().unwrap().contains(&format!("{full_id} is not suspended")), "{again}");
+    assert_eq!(app.get_json(&path, &steward).await["disabled"], Value::Null);
+
+    // Each change is audited under the service; the refusals too, under what was refused.
+    let auditor = app.token("auditor").await;
+    let audit = app
+        .get_json(&format!("/api/v1/audit?target={}&limit=500", urlencoding(&format!("service:{full_id}"))), &auditor)
+        .await;
+    let mut entries: Vec<(String, String, String, Value)> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let detail = serde_json::from_str(e["detail"].as_str().unwrap()).unwrap_or(Value::Null);
+            let text = |f: &str| e[f].as_str().unwrap().to_string();
+            (text("actor"), text("action"), text("outcome"), detail)
+        })
+        .collect();
+    entries.reverse();
+    let done: Vec<(&str, &str)> = entries
+        .iter()
+        .filter(|(_, _, outcome, _)| outcome == "success")
+        .map(|(actor, action, _, _)| (actor.as_str(), action.as_str()))
+        .collect();
+    assert_eq!(
+        done,
+        [
+            ("operator", "service.create"),
+            ("user:steward.khcn", "service.update"),
+            ("user:steward.khcn", "service.update"),
+            ("user:steward.khcn", "service.update"),
+            ("user:steward.khcn", "service.update"),
+            ("user:steward.khcn", "service.disable"),
+            ("user:admin", "service.enable"),
+        ],
+        "{entries:#?}"
+    );
+    let successes: Vec<&Value> = entries.iter().filter(|e| e.2 == "success").map(|e| &e.3).collect();
+    let changed: Vec<Value> = successes[1..5].iter().map(|d| d["changed"].clone()).collect();
+    let named = [json!(["backend_url"]), json!(["backend_token"]), json!(["backend_token"]), json!(["timeout_ms"])];
+    assert_eq!(changed, named, "{entries:#?}");
+    assert_eq!(successes[5]["notice"], notice, "{entries:#?}");
+    assert!(!audit.to_string().contains(secret), "the token's value is never in the audit log");
+    let mut denied: Vec<&str> = entries
+        .iter()
+        .filter(|(actor, _, outcome, _)| outcome == "denied" && actor == "user:steward.xa")
+        .map(|(_, action, _, _)| action.as_str())
+        .collect();
+    denied.sort_unstable();
+    assert_eq!(denied, ["service.disable", "service.enable", "service.update"], "{entries:#?}");
 }
 
 // ---- the message log ----------------------------------------------------------------

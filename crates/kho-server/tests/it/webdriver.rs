@@ -147,6 +147,28 @@ impl Browser {
         self.call(reqwest::Method::POST, &format!("/element/{id}/click"), Some(json!({}))).await;
     }
 
+    /// Empties an input or a text area (typing adds to what it holds).
+    pub async fn clear(&self, css: &str) {
+        let id = self.find(css).await;
+        self.call(reqwest::Method::POST, &format!("/element/{id}/clear"), Some(json!({}))).await;
+    }
+
+    /// Clicks `css` (a form's button) and waits until the next document has loaded, for
+    /// forms whose answer comes back to the page's own address.
+    pub async fn click_and_wait(&self, css: &str) {
+        let mark = json!({"script": "window.khoBeforeClick = true", "args": []});
+        self.call(reqwest::Method::POST, "/execute/sync", Some(mark)).await;
+        self.click(css).await;
+        let check = json!({"script": "return window.khoBeforeClick !== true && document.readyState", "args": []});
+        for _ in 0..100 {
+            if self.call(reqwest::Method::POST, "/execute/sync", Some(check.clone())).await == "complete" {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("timed out waiting for the page after clicking {css}; still at {}", self.url().await);
+    }
+
     /// How many elements match `css` now, without waiting for one to appear.
     pub async fn count(&self, css: &str) -> usize {
         self.call(reqwest::Method::POST, "/timeouts", Some(json!({"implicit": 0}))).await;

@@ -1,10 +1,14 @@
 //! The gateway's message log in the store: records appended in batches form one
 //! chain across batches and multi-row statements, checkpoints are kept, and altering,
-//! deleting or reordering a stored record is found by the verifier.
+//! deleting or reordering a stored record is found by the verifier. A registered
+//! service's settings are changed, and it is suspended and resumed, each audited.
 
-use crate::{on_every_backend, Fixture};
+use crate::{ctx, new_agency, on_every_backend, Fixture};
+use kho_core::agency::AgencyKind;
+use kho_core::identity::{NewSubsystem, Role, SubsystemId};
 use kho_exchange::msglog::{ChainVerifier, LogEntry, MessageRecord, NodeKey};
-use kho_store::{Backend, MessageQuery};
+use kho_exchange::{NewService, ServiceTarget};
+use kho_store::{AuditQuery, Backend, MessageQuery, StoreError};
 
 fn record(i: usize) -> MessageRecord {
     let now = kho_core::time::now();
@@ -183,7 +187,118 @@ async fn records_stored_in_the_earlier_columns_are_carried_over(f: Fixture) {
     assert!(report.intact && report.records == 12, "{}", report.message);
 }
 
+/// A proxied service of a department's subsystem, registered with a backend token.
+async fn registered_service(f: &Fixture) -> kho_exchange::Service {
+    let province = new_agency("000.00.00.H24", "UBND tỉnh Bắc Ninh", AgencyKind::Province, None);
+    let province = f.store.create_agency(&ctx(), &province).await.unwrap();
+    let department = new_agency("000.00.01.H24", "Sở Tư pháp", AgencyKind::Department, Some(&province.id));
+    let department = f.store.create_agency(&ctx(), &department).await.unwrap();
+    let provider = NewSubsystem {
+        xroad_id: SubsystemId::parse("VN/GOV/000.00.01.H24/REGISTRY").unwrap(),
+        name: "Hệ thống hộ tịch".into(),
+        agency_id: department.id,
+        roles: vec![Role::Viewer],
+    };
+    let provider = f.store.create_subsystem(&ctx(), &provider).await.unwrap();
+    let new = NewService {
+        provider: provider.xroad_id.clone(),
+        code: "persons".into(),
+        description: "Tra cứu hộ tịch".into(),
+        target: ServiceTarget::Proxied {
+            backend_url: "http://10.0.0.5:8080/api".into(),
+            openapi: None,
+            backend_token: Some("token-cu".into()),
+        },
+        timeout_ms: Some(30_000),
+        log_bodies: false,
+    };
+    f.store.create_service(&ctx(), &provider.id, &new).await.unwrap()
+}
+
+/// The store's `service.*` audit entries, oldest first: (action, detail as JSON).
+async fn service_audit(f: &Fixture) -> Vec<(String, serde_json::Value)> {
+    let query = AuditQuery { action: Some("service".into()), limit: 100, ..Default::default() };
+    let mut entries: Vec<_> = f
+        .store
+        .list_audit(&query)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| {
+            assert_eq!(e.target, "service:VN/GOV/000.00.01.H24/REGISTRY/persons");
+            (e.action, serde_json::from_str(&e.detail).unwrap())
+        })
+        .collect();
+    entries.reverse();
+    entries
+}
+
+async fn a_service_is_changed_suspended_and_resumed_and_each_step_is_audited(f: Fixture) {
+    let service = registered_service(&f).await;
+    assert_eq!((service.updated_at, &service.disabled), (None, &None), "{service:?}");
+
+    let mut changed = NewService {
+        provider: service.provider.clone(),
+        code: service.code.clone(),
+        description: "Tra cứu hộ tịch (máy chủ mới)".into(),
+        target: ServiceTarget::Proxied {
+            backend_url: "https://ho-tich.bacninh.gov.vn/api".into(),
+            openapi: None,
+            backend_token: Some("token-moi".into()),
+        },
+        timeout_ms: Some(2_500),
+        log_bodies: false,
+    };
+    let updated = f.store.update_service(&ctx(), &service.id, &changed).await.unwrap();
+    assert_eq!((updated.id.as_str(), updated.created_at), (service.id.as_str(), service.created_at));
+    assert_eq!((updated.description.as_str(), updated.timeout_ms), ("Tra cứu hộ tịch (máy chủ mới)", 2_500));
+    assert_eq!(updated.target, changed.target, "the new backend URL and token are stored");
+    assert!(updated.updated_at.is_some_and(|at| at >= service.created_at), "{updated:?}");
+    assert_eq!(f.store.service(&service.id).await.unwrap().as_ref(), Some(&updated), "read back the same");
+    assert_eq!(f.store.list_services().await.unwrap(), std::slice::from_ref(&updated));
+
+    // A change that only drops the token names it, and never its value.
+    changed.target = ServiceTarget::Proxied {
+        backend_url: "https://ho-tich.bacninh.gov.vn/api".into(),
+        openapi: None,
+        backend_token: None,
+    };
+    let dropped = f.store.update_service(&ctx(), &service.id, &changed).await.unwrap();
+    assert_eq!(dropped.target, changed.target);
+
+    let notice = "Bảo trì hệ thống đến 18:00 ngày 05/12";
+    let suspended = f.store.set_service_disabled(&ctx(), &service.id, Some(notice)).await.unwrap();
+    let suspension = suspended.disabled.clone().expect("suspended");
+    assert_eq!(suspension.notice, notice);
+    assert!(suspension.at >= updated.updated_at.unwrap(), "{suspension:?}");
+    assert_eq!(suspended.target, changed.target, "suspending changes no setting");
+    assert_eq!(f.store.service(&service.id).await.unwrap().unwrap().disabled, Some(suspension.clone()));
+    assert_eq!(f.store.list_services().await.unwrap()[0].disabled, Some(suspension.clone()));
+
+    let resumed = f.store.set_service_disabled(&ctx(), &service.id, None).await.unwrap();
+    assert_eq!(resumed.disabled, None);
+    assert_eq!(f.store.service(&service.id).await.unwrap().unwrap().disabled, None);
+    assert_eq!(resumed.updated_at, dropped.updated_at, "resuming is not a change of settings");
+
+    let audit = service_audit(&f).await;
+    let actions: Vec<&str> = audit.iter().map(|(a, _)| a.as_str()).collect();
+    assert_eq!(actions, ["service.create", "service.update", "service.update", "service.disable", "service.enable"]);
+    assert_eq!(audit[1].1["changed"], serde_json::json!(["description", "backend_url", "backend_token", "timeout_ms"]));
+    assert_eq!(audit[1].1["timeout_ms"], 2_500);
+    assert_eq!(audit[2].1["changed"], serde_json::json!(["backend_token"]));
+    assert_eq!(audit[3].1, serde_json::json!({"notice": notice}));
+    assert_eq!(audit[4].1["was_disabled_since"], kho_core::time::format(&suspension.at));
+    let all = serde_json::to_string(&audit).unwrap();
+    assert!(!all.contains("token-cu") && !all.contains("token-moi"), "no token's value in the audit: {all}");
+
+    let missing = f.store.update_service(&ctx(), "no-such-service", &changed).await;
+    assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
+    let missing = f.store.set_service_disabled(&ctx(), "no-such-service", Some(notice)).await;
+    assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
+}
+
 on_every_backend!(
+    a_service_is_changed_suspended_and_resumed_and_each_step_is_audited,
     records_stored_in_the_earlier_columns_are_carried_over,
     records_chain_across_batches_and_read_back_the_same,
     an_altered_record_is_found,

@@ -8,6 +8,7 @@ mod codelist;
 mod gateway_crash;
 mod quality;
 mod refdata;
+mod service;
 mod standardize;
 mod subsystem;
 
