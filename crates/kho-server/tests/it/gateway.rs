@@ -996,6 +996,10 @@ async fn a_provider_changes_its_service_and_suspends_it_and_consumers_read_the_n
     assert_eq!(answered_by(call(&person, &p, &[], &[]).await), "second");
     assert_eq!(first_received.load(Ordering::SeqCst), before);
     assert_eq!(app.get_json(&path, &steward).await, changed, "the change is read back");
+    // The same URL again changes nothing: nothing is written, the date stays.
+    let r = send_json(&app, reqwest::Method::PATCH, &path, &steward, &json!({"backend_url": second})).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["updated_at"], changed["updated_at"], "no new change");
 
     // A token for the backend is sent from the next call and never shown back; "" removes it.
     let secret = "bi-mat-cua-backend";
