@@ -165,18 +165,24 @@ impl ServiceChange {
                 ),
             )
         };
+        let foreign = match &service.target {
+            ServiceTarget::Proxied { .. } => [
+                ("columns", self.columns.is_some()),
+                ("filter", self.filter.is_some()),
+                ("key_column", self.key_column.is_some()),
+            ],
+            ServiceTarget::Dataset { .. } => [
+                ("backend_url", self.backend_url.is_some()),
+                ("openapi", self.openapi.is_some()),
+                ("backend_token", self.backend_token.is_some()),
+            ],
+        };
+        if let Some((field, _)) = foreign.iter().find(|(_, given)| *given) {
+            return Err(other_kind(field));
+        }
         let mut target = service.target.clone();
         match &mut target {
             ServiceTarget::Proxied { backend_url, openapi, backend_token } => {
-                for (field, given) in [
-                    ("columns", self.columns.is_some()),
-                    ("filter", self.filter.is_some()),
-                    ("key_column", self.key_column.is_some()),
-                ] {
-                    if given {
-                        return Err(other_kind(field));
-                    }
-                }
                 if let Some(url) = &self.backend_url {
                     *backend_url = url.trim().to_string();
                 }
@@ -188,15 +194,6 @@ impl ServiceChange {
                 }
             }
             ServiceTarget::Dataset { columns, filter, key_column, .. } => {
-                for (field, given) in [
-                    ("backend_url", self.backend_url.is_some()),
-                    ("openapi", self.openapi.is_some()),
-                    ("backend_token", self.backend_token.is_some()),
-                ] {
-                    if given {
-                        return Err(other_kind(field));
-                    }
-                }
                 if let Some(c) = &self.columns {
                     *columns = c.iter().map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect();
                 }
