@@ -4,7 +4,7 @@
 //! draft, see its validation report and what it changes, publish or delete it).
 
 use super::alert;
-use super::{error_page, page, require_login, Lang};
+use super::{error_page, page, require_login, CsrfForm, Lang};
 use crate::http::caller::Caller;
 use crate::http::AppState;
 use crate::services::codelists::{today, ImportOutcome, VersionPick};
@@ -458,12 +458,6 @@ pub async fn admin_publish(
         }
         Err(e) => error_page(&caller, uri.path(), &e),
     }
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf_token: String,
 }
 
 /// Deletes a draft.

@@ -9,7 +9,7 @@
 //! ([`super::subsystems`]). The services decide who may do what; the pages only hide the
 //! buttons a user could not use.
 
-use super::{alert, csrf_field, status_of};
+use super::{alert, csrf_field, status_of, CsrfForm};
 use super::{error_page, page, require_login, urlencode, Lang};
 use crate::gateway::archiver::ArchiveSchedule;
 use crate::gateway::health::ServiceHealth;
@@ -742,12 +742,6 @@ pub async fn disable_service(
             service_page(&state, &caller, &id, outcome, status_of(&e)).await
         }
     }
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf_token: String,
 }
 
 /// Resumes a suspended service.

@@ -279,6 +279,13 @@ pub(crate) fn alert(message: Option<&str>) -> Markup {
     html! { @if let Some(m) = message { p.error role="alert" { (m) } } }
 }
 
+/// A form that posts nothing but its CSRF token (a button: revoke, delete, log out…).
+#[derive(serde::Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    pub csrf_token: String,
+}
+
 /// The CSRF token every management form posts.
 pub(crate) fn csrf_field(caller: &Caller) -> Markup {
     html! { input type="hidden" name="csrf_token" value=(caller.csrf_token()); }

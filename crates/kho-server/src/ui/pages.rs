@@ -1,7 +1,7 @@
 //! The pages of the web UI shell. Each handler reads the form or query, calls one
 //! service function and renders the result in the shared layout.
 
-use super::{admin_links, error_page, layout, require_login, urlencode, Lang};
+use super::{admin_links, error_page, layout, require_login, urlencode, CsrfForm, Lang};
 use super::{alert, csrf_field, status_of};
 use crate::http::api::AuditParams;
 use crate::http::caller::{cookie, set_cookie, Caller, LANG_COOKIE, SESSION_COOKIE};
@@ -151,11 +151,6 @@ pub async fn login(
             login_page(&state, &caller, &uri, &next, Some(msg), status)
         }
     }
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf_token: String,
 }
 
 pub async fn logout(State(state): State<AppState>, caller: Caller, uri: Uri, Form(form): Form<CsrfForm>) -> Response {

@@ -1,7 +1,7 @@
 //! Management pages for data resources: the list with filters, the form to register
 //! or edit one, and the page of one resource with its lifecycle buttons.
 
-use super::{error_page, layout_with_head, page, require_login, Lang};
+use super::{error_page, layout_with_head, page, require_login, CsrfForm, Lang};
 use crate::http::caller::Caller;
 use crate::http::catalog::ResourceParams;
 use crate::http::AppState;
@@ -507,17 +507,12 @@ pub async fn set_status(
     }
 }
 
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    csrf_token: String,
-}
-
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
     uri: Uri,
     Path(key): Path<String>,
-    Form(f): Form<CsrfOnly>,
+    Form(f): Form<CsrfForm>,
 ) -> Response {
     let result = async {
         caller.check_csrf(&f.csrf_token)?;

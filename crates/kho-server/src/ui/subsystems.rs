@@ -6,7 +6,7 @@
 //! the forms a user could not use.
 
 use super::exchange::subnav;
-use super::{alert, csrf_field, error_page, page, require_login, status_of, Lang};
+use super::{alert, csrf_field, error_page, page, require_login, status_of, CsrfForm, Lang};
 use crate::http::caller::Caller;
 use crate::http::AppState;
 use axum::extract::{Form, Path, State};
@@ -350,18 +350,12 @@ pub async fn issue_token(
     }
 }
 
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    csrf_token: String,
-}
-
 /// Revokes one of the subsystem's tokens.
 pub async fn revoke_token(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, token)): Path<(String, String)>,
-    Form(f): Form<CsrfOnly>,
+    Form(f): Form<CsrfForm>,
 ) -> Response {
     let result = async {
         caller.check_csrf(&f.csrf_token)?;
@@ -410,7 +404,7 @@ pub async fn revoke_certificate(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, fingerprint)): Path<(String, String)>,
-    Form(f): Form<CsrfOnly>,
+    Form(f): Form<CsrfForm>,
 ) -> Response {
     let result = async {
         caller.check_csrf(&f.csrf_token)?;
