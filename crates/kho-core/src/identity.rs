@@ -280,9 +280,20 @@ pub struct ApiToken {
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
+/// A token this close to its expiry is shown as expiring: its holder needs a new one
+/// before calls start failing.
+pub const EXPIRY_WARNING_DAYS: i64 = 30;
+
 impl ApiToken {
     pub fn is_active(&self, now: DateTime<Utc>) -> bool {
         self.revoked_at.is_none() && self.expires_at > now
+    }
+
+    /// The whole days an active token has left when it is within
+    /// [`EXPIRY_WARNING_DAYS`] of its expiry (0 on its last day); `None` otherwise.
+    pub fn expiring_in(&self, now: DateTime<Utc>) -> Option<i64> {
+        let left = self.expires_at - now;
+        (self.is_active(now) && left <= chrono::Duration::days(EXPIRY_WARNING_DAYS)).then(|| left.num_days())
     }
 }
 
@@ -358,6 +369,27 @@ impl Subject {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_within_thirty_days_of_its_expiry_is_expiring_and_a_revoked_one_is_not() {
+        let now = crate::time::now();
+        let token = |days: i64, revoked: bool| ApiToken {
+            id: "t".into(),
+            name: "n".into(),
+            owner: TokenOwner::Subsystem("s".into()),
+            prefix: "kho_x".into(),
+            created_at: now,
+            expires_at: now + chrono::Duration::days(days) + chrono::Duration::minutes(1),
+            revoked_at: revoked.then_some(now),
+            last_used_at: None,
+        };
+        assert_eq!(token(10, false).expiring_in(now), Some(10));
+        assert_eq!(token(0, false).expiring_in(now), Some(0), "its last day");
+        assert_eq!(token(30, false).expiring_in(now), None, "a minute more than thirty days");
+        assert_eq!(token(29, false).expiring_in(now), Some(29));
+        assert_eq!(token(10, true).expiring_in(now), None, "revoked");
+        assert_eq!(token(-1, false).expiring_in(now), None, "expired already");
+    }
 
     #[test]
     fn a_subsystem_is_its_text_form_only() {

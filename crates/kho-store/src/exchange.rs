@@ -90,6 +90,8 @@ pub trait ExchangeStore: Send + Sync {
     ) -> StoreResult<SubsystemCertificate>;
     /// The certificates registered for a subsystem, revoked ones included, newest first.
     async fn subsystem_certificates(&self, subsystem_id: &str) -> StoreResult<Vec<SubsystemCertificate>>;
+    /// Every subsystem's certificates, revoked ones included.
+    async fn all_certificates(&self) -> StoreResult<Vec<SubsystemCertificate>>;
     /// Revokes a subsystem's certificate: the gateway no longer accepts it.
     async fn revoke_certificate(
         &self,
@@ -560,6 +562,13 @@ impl ExchangeStore for SqlStore {
         .bind(subsystem_id)
         .fetch_all(&self.pool)
         .await?;
+        rows.iter().map(certificate_from).collect()
+    }
+
+    async fn all_certificates(&self) -> StoreResult<Vec<SubsystemCertificate>> {
+        let rows = sqlx::query(&format!("SELECT {CERTIFICATE_COLS} FROM subsystem_certificates"))
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(certificate_from).collect()
     }
 

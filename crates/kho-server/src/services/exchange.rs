@@ -28,6 +28,17 @@ const DIRECTORY_FRESH: Duration = Duration::from_millis(250);
 /// Records read from the store at a time when verifying or exporting.
 const PAGE: i64 = 5_000;
 
+/// A subsystem with what it can call the gateway with.
+pub struct SubsystemCredentials {
+    pub subsystem: Subsystem,
+    /// Its tokens neither revoked nor expired.
+    pub active_tokens: usize,
+    /// Those of them within `EXPIRY_WARNING_DAYS` of their expiry: name, whole days left.
+    pub expiring: Vec<(String, i64)>,
+    /// Its certificates not revoked.
+    pub active_certificates: usize,
+}
+
 /// A service and what the gateway needs to know about its data.
 pub struct ServiceEntry {
     pub service: Service,
@@ -337,6 +348,30 @@ impl Kho {
         let target = format!("subsystem:{}", subsystem.xroad_id);
         self.check_token(subject, ctx, Action::Create, &owner, "token.create", &target).await?;
         self.create_token(subject, ctx, owner, name, days).await
+    }
+
+    /// The subsystems the subject may see, each with what it can call the gateway with:
+    /// its active tokens (and those about to expire) and certificates.
+    pub async fn subsystems_with_credentials(&self, subject: &Subject) -> Result<Vec<SubsystemCredentials>> {
+        let subsystems = self.list_subsystems(subject).await?;
+        let (tokens, certificates) = (self.store.list_tokens(None).await?, self.store.all_certificates().await?);
+        let now = time::now();
+        Ok(subsystems
+            .into_iter()
+            .map(|s| {
+                let owned = |t: &&ApiToken| matches!(&t.owner, TokenOwner::Subsystem(id) if *id == s.id);
+                let active: Vec<&ApiToken> = tokens.iter().filter(owned).filter(|t| t.is_active(now)).collect();
+                SubsystemCredentials {
+                    active_tokens: active.len(),
+                    expiring: active.iter().filter_map(|t| Some((t.name.clone(), t.expiring_in(now)?))).collect(),
+                    active_certificates: certificates
+                        .iter()
+                        .filter(|c| c.subsystem_id == s.id && c.revoked_at.is_none())
+                        .count(),
+                    subsystem: s,
+                }
+            })
+            .collect())
     }
 
     /// The API tokens of a subsystem, revoked and expired ones included.

@@ -144,6 +144,7 @@ form:not(.inline)>button{display:block;margin-top:.9rem}
 button.link{background:none;color:inherit;padding:0;margin:0;text-decoration:underline}
 .error{background:#fde8e8;border:1px solid #c81e1e;padding:.6rem 1rem;border-radius:.3rem}
 .ok{background:#e6f4ea;border:1px solid #1e7e34;padding:.6rem 1rem;border-radius:.3rem}
+.warn{color:#8a4b00;font-weight:600}tr.expiring td.state{color:#8a4b00;font-weight:600}
 .secret{font-family:monospace;word-break:break-all;background:#fff8dc;padding:.5rem;display:block}
 .tree ul{margin:0;padding-left:1.4rem}.muted{color:#5b6773}.inline{display:inline}
 :focus-visible{outline:3px solid #f5a623;outline-offset:2px}

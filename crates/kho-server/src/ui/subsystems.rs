@@ -9,6 +9,7 @@ use super::exchange::subnav;
 use super::{alert, csrf_field, error_page, page, require_login, status_of, CsrfForm, Lang};
 use crate::http::caller::Caller;
 use crate::http::AppState;
+use crate::services::exchange::SubsystemCredentials;
 use axum::extract::{Form, Path, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -57,7 +58,32 @@ impl SubsystemForm {
     }
 }
 
-fn subsystems_table(l: Lang, subsystems: &[Subsystem], agencies: &[Agency]) -> Markup {
+/// What a subsystem can call the gateway with, and a warning when that is nothing or
+/// a token is about to expire.
+fn credentials_cell(l: Lang, c: &SubsystemCredentials) -> Markup {
+    html! {
+        td.credentials {
+            (c.active_tokens) " " (l.t("khóa", "token(s)")) " · " (c.active_certificates) " " (l.t("chứng thư số", "certificate(s)"))
+            @if c.active_tokens + c.active_certificates == 0 {
+                br; span.warn.none { (l.t("Chưa có khóa hay chứng thư nào: hệ thống chưa gọi được cổng.",
+                                           "No token or certificate: the system cannot call the gateway yet.")) }
+            }
+            @for (name, days) in &c.expiring {
+                br; span.warn.expiring { (l.t("Khóa", "Token")) " “" (name) "” " (expires_in(l, *days)) }
+            }
+        }
+    }
+}
+
+/// "expires in N days" (or today).
+fn expires_in(l: Lang, days: i64) -> String {
+    match days {
+        0 => l.t("hết hạn trong hôm nay", "expires today").to_string(),
+        d => format!("{} {d} {}", l.t("hết hạn sau", "expires in"), l.t("ngày", "day(s)")),
+    }
+}
+
+fn subsystems_table(l: Lang, subsystems: &[SubsystemCredentials], agencies: &[Agency]) -> Markup {
     let agency_name = |id: &str| agencies.iter().find(|a| a.id == id).map_or(id.to_string(), |a| a.name.clone());
     html! {
         table #subsystems {
@@ -66,13 +92,16 @@ fn subsystems_table(l: Lang, subsystems: &[Subsystem], agencies: &[Agency]) -> M
                 th scope="col" { (l.t("Mã định danh (INSTANCE/CLASS/MEMBER/SUBSYSTEM)", "Identifier (INSTANCE/CLASS/MEMBER/SUBSYSTEM)")) }
                 th scope="col" { (l.t("Tên", "Name")) }
                 th scope="col" { (l.t("Cơ quan", "Agency")) }
+                th scope="col" { (l.t("Khóa và chứng thư đang hiệu lực", "Active tokens and certificates")) }
                 th scope="col" { (l.t("Đăng ký ngày", "Registered")) }
             } }
-            tbody { @for s in subsystems {
+            tbody { @for c in subsystems {
+                @let s = &c.subsystem;
                 tr data-subsystem=(s.xroad_id) {
                     td { a href=(detail_path(s)) { code { (s.xroad_id) } } }
                     td { (s.name) }
                     td { (agency_name(&s.agency_id)) }
+                    (credentials_cell(l, c))
                     td { (day(s.created_at)) }
                 }
             } }
@@ -114,7 +143,7 @@ async fn list_page(
     let loaded = async {
         let agencies = kho.list_agencies().await?;
         let registrable = kho.agencies_for_subsystems(&caller.subject).await?;
-        Ok::<_, Error>((kho.list_subsystems(&caller.subject).await?, agencies, registrable))
+        Ok::<_, Error>((kho.subsystems_with_credentials(&caller.subject).await?, agencies, registrable))
     };
     let (subsystems, agencies, registrable) = match loaded.await {
         Ok(v) => v,
@@ -167,13 +196,15 @@ struct Outcome<'a> {
     error: Option<&'a str>,
 }
 
-fn token_state(l: Lang, t: &ApiToken, now: DateTime<Utc>) -> &'static str {
+fn token_state(l: Lang, t: &ApiToken, now: DateTime<Utc>) -> String {
     if t.revoked_at.is_some() {
-        l.t("Đã thu hồi", "Revoked")
+        l.t("Đã thu hồi", "Revoked").into()
+    } else if let Some(days) = t.expiring_in(now) {
+        format!("{} — {}", l.t("Hiệu lực", "Active"), expires_in(l, days))
     } else if t.is_active(now) {
-        l.t("Hiệu lực", "Active")
+        l.t("Hiệu lực", "Active").into()
     } else {
-        l.t("Hết hạn", "Expired")
+        l.t("Hết hạn", "Expired").into()
     }
 }
 
@@ -189,7 +220,7 @@ fn tokens_section(l: Lang, caller: &Caller, s: &Subsystem, tokens: &[ApiToken], 
                     th scope="col" { (l.t("Dùng lần cuối", "Last used")) } th scope="col" { (l.t("Trạng thái", "Status")) }
                     @if manages { th scope="col" { span.skip { (l.t("Thao tác", "Actions")) } } }
                 } }
-                tbody { @for t in tokens { tr.revoked[t.revoked_at.is_some()] data-token=(t.id) {
+                tbody { @for t in tokens { tr.revoked[t.revoked_at.is_some()].expiring[t.expiring_in(now).is_some()] data-token=(t.id) {
                     td { (t.name) } td { code { (t.prefix) "…" } }
                     td { (day(t.created_at)) } td { (day(t.expires_at)) }
                     td { @if let Some(u) = t.last_used_at { (u.format("%Y-%m-%d %H:%M")) } @else { "—" } }

@@ -614,3 +614,47 @@ async fn a_provider_edits_its_service_and_suspends_it_with_a_notice_the_consumer
         );
     }
 }
+
+/// The `<tr …>…</tr>` of `html` whose opening tag holds `marker`.
+fn row<'a>(html: &'a str, marker: &str) -> &'a str {
+    let start = html.find(marker).unwrap_or_else(|| panic!("no row with {marker} in {html}"));
+    let start = html[..start].rfind("<tr").unwrap();
+    let end = start + html[start..].find("</tr>").unwrap();
+    &html[start..end]
+}
+
+#[tokio::test]
+async fn a_subsystem_without_credentials_or_with_a_token_about_to_expire_is_flagged() {
+    let app = spawn_app().await;
+    let portal = subsystem_of(&app, "steward.khcn", "CONG-DL", "Cổng dữ liệu của Sở").await;
+    let idle = subsystem_of(&app, "steward.khcn", "CHUA-DUNG", "Hệ thống chưa dùng").await;
+    let (operator, ctx) = (Subject::operator(), AuditContext::operator());
+    for (name, days) in [("máy chủ cũ", 10), ("máy chủ mới", 365)] {
+        let owner = TokenOwner::Subsystem(portal.id.clone());
+        app.kho.create_token(&operator, &ctx, owner, name, days).await.unwrap();
+    }
+    let (session, _) = app.session("steward.khcn").await;
+    let get = |path: String| {
+        let request = session.get(app.url(&path));
+        async move { request.send().await.unwrap().text().await.unwrap() }
+    };
+
+    // The list says which system has nothing to call with, and which token runs out soon.
+    let list = get("/admin/exchange/subsystems".into()).await;
+    let flagged = row(&list, &format!("data-subsystem=\"{}\"", portal.xroad_id));
+    assert!(flagged.contains("2 khóa · 0 chứng thư số"), "{flagged}");
+    assert!(flagged.contains("class=\"warn expiring\">Khóa “máy chủ cũ” hết hạn sau"), "{flagged}");
+    assert!(!flagged.contains("máy chủ mới"), "a token with a year left is not flagged: {flagged}");
+    let empty = row(&list, &format!("data-subsystem=\"{}\"", idle.xroad_id));
+    assert!(empty.contains("class=\"warn none\""), "{empty}");
+    assert!(empty.contains("hệ thống chưa gọi được cổng"), "{empty}");
+
+    // Its page marks the token itself.
+    let page = get(format!("/admin/exchange/subsystems/{}", portal.id)).await;
+    let opening = |row: &str| row[..row.find('>').unwrap()].to_string();
+    let old = row(&page, "máy chủ cũ");
+    assert!(opening(old).contains("expiring"), "{old}");
+    assert!(old.contains("Hiệu lực — hết hạn sau"), "{old}");
+    let new = row(&page, "máy chủ mới");
+    assert!(!opening(new).contains("expiring") && new.contains(">Hiệu lực<"), "{new}");
+}
