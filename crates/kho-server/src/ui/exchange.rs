@@ -301,6 +301,16 @@ fn services_table(
     }
 }
 
+/// The checkbox that keeps a service's bodies in the message log (register and edit forms).
+fn log_bodies_field(l: Lang, checked: bool) -> Markup {
+    html! {
+        label {
+            input #log_bodies name="log_bodies" type="checkbox" style="width:auto" checked[checked];
+            " " (l.t("Lưu nội dung yêu cầu và trả lời (được niêm phong) trong nhật ký", "Keep request and response bodies (sealed) in the log"))
+        }
+    }
+}
+
 fn service_form(l: Lang, caller: &Caller, providers: &[Subsystem], f: &ServiceForm) -> Markup {
     let table = if f.table.is_empty() { "main" } else { f.table.as_str() };
     html! {
@@ -346,10 +356,7 @@ fn service_form(l: Lang, caller: &Caller, providers: &[Subsystem], f: &ServiceFo
             }
             label for="timeout_ms" { (l.t("Thời gian chờ tối đa (ms, mặc định 30000)", "Timeout (ms, 30000 by default)")) }
             input #timeout_ms name="timeout_ms" value=(f.timeout_ms) inputmode="numeric";
-            label {
-                input #log_bodies name="log_bodies" type="checkbox" style="width:auto" checked[f.log_bodies.is_some()];
-                " " (l.t("Lưu nội dung yêu cầu và trả lời (được niêm phong) trong nhật ký", "Keep request and response bodies (sealed) in the log"))
-            }
+            (log_bodies_field(l, f.log_bodies.is_some()))
             button type="submit" { (l.t("Đăng ký", "Register")) }
         }
     }
@@ -601,10 +608,7 @@ fn edit_form(l: Lang, caller: &Caller, s: &Service, f: &EditForm, error: Option<
                 }
                 label for="timeout_ms" { (l.t("Thời gian chờ tối đa (ms, 100–600000; để trống là 30000)", "Timeout (ms, 100–600000; 30000 when empty)")) }
                 input #timeout_ms name="timeout_ms" value=(f.timeout_ms) inputmode="numeric";
-                label {
-                    input #log_bodies name="log_bodies" type="checkbox" style="width:auto" checked[f.log_bodies.is_some()];
-                    " " (l.t("Lưu nội dung yêu cầu và trả lời (được niêm phong) trong nhật ký", "Keep request and response bodies (sealed) in the log"))
-                }
+                (log_bodies_field(l, f.log_bodies.is_some()))
                 button type="submit" { (l.t("Lưu thay đổi", "Save the changes")) }
             }
         }
