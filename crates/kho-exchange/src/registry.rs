@@ -251,6 +251,40 @@ pub fn is_identifier_part(s: &str) -> bool {
 }
 
 impl NewService {
+    /// The names of the settings in which these differ from `current`'s (what a change
+    /// changes; a token's value is never named, only `backend_token`).
+    pub fn changed_settings(&self, current: &Service) -> Vec<&'static str> {
+        let mut names = Vec::new();
+        let mut differs = |name, yes: bool| {
+            if yes {
+                names.push(name);
+            }
+        };
+        differs("description", self.description != current.description);
+        match (&current.target, &self.target) {
+            (
+                ServiceTarget::Proxied { backend_url: u1, openapi: o1, backend_token: t1 },
+                ServiceTarget::Proxied { backend_url: u2, openapi: o2, backend_token: t2 },
+            ) => {
+                differs("backend_url", u1 != u2);
+                differs("openapi", o1 != o2);
+                differs("backend_token", t1 != t2);
+            }
+            (
+                ServiceTarget::Dataset { columns: c1, filter: f1, key_column: k1, .. },
+                ServiceTarget::Dataset { columns: c2, filter: f2, key_column: k2, .. },
+            ) => {
+                differs("columns", c1 != c2);
+                differs("filter", f1 != f2);
+                differs("key_column", k1 != k2);
+            }
+            (a, b) => differs("target", a != b),
+        }
+        differs("timeout_ms", self.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS) != current.timeout_ms);
+        differs("log_bodies", self.log_bodies != current.log_bodies);
+        names
+    }
+
     pub fn validate(&self) -> Result<()> {
         if !is_identifier_part(&self.code) {
             return Err(Error::invalid(

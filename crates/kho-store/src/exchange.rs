@@ -277,27 +277,6 @@ fn to_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("plain data serialises")
 }
 
-/// The names of a target's settings that differ between `a` and `b`.
-fn target_changes(a: &ServiceTarget, b: &ServiceTarget) -> Vec<&'static str> {
-    match (a, b) {
-        (
-            ServiceTarget::Proxied { backend_url: u1, openapi: o1, backend_token: t1 },
-            ServiceTarget::Proxied { backend_url: u2, openapi: o2, backend_token: t2 },
-        ) => [("backend_url", u1 != u2), ("openapi", o1 != o2), ("backend_token", t1 != t2)]
-            .into_iter()
-            .filter_map(|(name, differs)| differs.then_some(name))
-            .collect(),
-        (
-            ServiceTarget::Dataset { columns: c1, filter: f1, key_column: k1, .. },
-            ServiceTarget::Dataset { columns: c2, filter: f2, key_column: k2, .. },
-        ) => [("columns", c1 != c2), ("filter", f1 != f2), ("key_column", k1 != k2)]
-            .into_iter()
-            .filter_map(|(name, differs)| differs.then_some(name))
-            .collect(),
-        _ => vec!["target"],
-    }
-}
-
 fn endpoint_texts(terms: &CheckedTerms) -> String {
     to_json(&terms.endpoints.iter().map(|e| e.to_string()).collect::<Vec<_>>())
 }
@@ -354,17 +333,7 @@ impl ExchangeStore for SqlStore {
         .execute(&mut *tx)
         .await?;
         // What changed, without the backend token's value.
-        let mut fields = Vec::new();
-        if changed.description != before.description {
-            fields.push("description");
-        }
-        fields.extend(target_changes(&before.target, &changed.target));
-        if timeout != before.timeout_ms {
-            fields.push("timeout_ms");
-        }
-        if changed.log_bodies != before.log_bodies {
-            fields.push("log_bodies");
-        }
+        let fields = changed.changed_settings(&before);
         let detail = json!({"changed": fields, "timeout_ms": timeout, "log_bodies": changed.log_bodies});
         Self::append_in(&mut tx, ctx.event("service.update", format!("service:{}", before.full_id())).detail(detail))
             .await?;
@@ -383,8 +352,16 @@ impl ExchangeStore for SqlStore {
             format!("UPDATE exchange_services SET disabled_at = $1, disabled_notice = $2 WHERE id = $3 AND {from}");
         let done = sqlx::query(&sql).bind(at).bind(notice).bind(id).execute(&mut *tx).await?;
         if done.rows_affected() == 0 {
-            let state = if notice.is_some() { "suspended already" } else { "not suspended" };
-            return Err(StoreError::Conflict(format!("service {} is {state}", before.full_id())));
+            let id = before.full_id();
+            return Err(StoreError::Conflict(match (notice, &before.disabled) {
+                (Some(_), Some(d)) => format!(
+                    "{id} is already suspended since {} ({}); resume it first to change the notice",
+                    kho_core::time::format(&d.at),
+                    d.notice
+                ),
+                (Some(_), None) => format!("{id} is already suspended; resume it first to change the notice"),
+                (None, _) => format!("{id} is not suspended"),
+            }));
         }
         let (action, detail) = match notice {
             Some(n) => ("service.disable", json!({"notice": n})),

@@ -715,7 +715,7 @@ async fn admin(kho: &Kho, command: Command) -> anyhow::Result<ExitCode> {
                 }
                 (None, Some(xroad)) => {
                     SubsystemId::parse(&xroad).map_err(core)?;
-                    TokenOwner::Subsystem(kho.subsystem_by_xroad_id(&xroad).await.map_err(core)?.id)
+                    TokenOwner::Subsystem(kho.find_subsystem(&xroad).await.map_err(core)?.id)
                 }
                 (None, None) => bail!("give --user or --subsystem"),
             };
@@ -796,9 +796,8 @@ async fn admin(kho: &Kho, command: Command) -> anyhow::Result<ExitCode> {
         Command::Quality(command) => return crate::quality::run(kho, command).await,
         Command::Subsystem(SubsystemCommand::Certificate { xroad_id, cert, label }) => {
             let pem = std::fs::read(&cert).with_context(|| format!("cannot read {}", cert.display()))?;
-            let id = SubsystemId::parse(&xroad_id).map_err(core)?;
-            let added = kho.register_certificate(&operator, &ctx, &id.to_string(), &pem, &label).await.map_err(core)?;
-            writeln!(out, "registered certificate {} for {id}", added.fingerprint)?;
+            let added = kho.register_certificate(&operator, &ctx, &xroad_id, &pem, &label).await.map_err(core)?;
+            writeln!(out, "registered certificate {} for {}", added.fingerprint, xroad_id.trim())?;
         }
         Command::Subsystem(SubsystemCommand::Certificates { xroad_id }) => {
             let certificates = kho.subsystem_certificates(&operator, &ctx, &xroad_id).await.map_err(core)?;

@@ -51,8 +51,7 @@ pub async fn service(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Service>> {
-    state.kho.services(&caller.subject).await?;
-    Ok(Json(state.kho.find_service(&id).await?))
+    Ok(Json(state.kho.service(&caller.subject, &id).await?))
 }
 
 /// Change a service's settings (its provider's stewards): what the body names is

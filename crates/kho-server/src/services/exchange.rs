@@ -202,7 +202,7 @@ impl Kho {
 
     /// The registered subsystem `id`; its absence is an error in `field`.
     async fn subsystem_named(&self, id: &SubsystemId, field: &str) -> Result<Subsystem> {
-        self.subsystem_by_xroad_id(&id.to_string())
+        self.find_subsystem(&id.to_string())
             .await
             .map_err(|_| Error::invalid(field, format!("no subsystem {id} is registered; create it first")))
     }
@@ -284,7 +284,7 @@ impl Kho {
 
     /// The subsystem named by its id or by its X-Road identifier
     /// (`INSTANCE/CLASS/MEMBER/SUBSYSTEM`); who may do what with it is checked by the caller.
-    async fn find_subsystem(&self, key: &str) -> Result<Subsystem> {
+    pub async fn find_subsystem(&self, key: &str) -> Result<Subsystem> {
         let key = key.trim();
         let found = match SubsystemId::parse(key) {
             Ok(xroad_id) => self.store.list_subsystems().await?.into_iter().find(|s| s.xroad_id == xroad_id),
@@ -472,11 +472,7 @@ impl Kho {
         }
         let mut changed = change.apply(&service)?;
         self.check_dataset_target(subject, ctx, &mut changed.target).await?;
-        let same = changed.description == service.description
-            && changed.target == service.target
-            && changed.timeout_ms == Some(service.timeout_ms)
-            && changed.log_bodies == service.log_bodies;
-        if same {
+        if changed.changed_settings(&service).is_empty() {
             // Settings given as they already are: nothing to write or audit.
             return Ok(service);
         }
@@ -506,14 +502,7 @@ impl Kho {
                 ),
             ));
         }
-        if let Some(d) = &service.disabled {
-            return Err(Error::conflict(format!(
-                "{} is already suspended since {} ({}); resume it first to change the notice",
-                service.full_id(),
-                time::format(&d.at),
-                d.notice
-            )));
-        }
+        // The store refuses a service suspended already, as one step with the change.
         let disabled = self.store.set_service_disabled(ctx, &service.id, Some(notice)).await?;
         self.exchange.invalidate();
         Ok(disabled)
@@ -523,9 +512,6 @@ impl Kho {
     pub async fn enable_service(&self, subject: &Subject, ctx: &AuditContext, key: &str) -> Result<Service> {
         let service = self.find_service(key).await?;
         self.check_provider(subject, ctx, &service, "service.enable").await?;
-        if service.disabled.is_none() {
-            return Err(Error::conflict(format!("{} is not suspended", service.full_id())));
-        }
         let enabled = self.store.set_service_disabled(ctx, &service.id, None).await?;
         self.exchange.invalidate();
         Ok(enabled)
@@ -537,6 +523,15 @@ impl Kho {
             return Err(Error::unauthenticated("log in or send an API token to see the service registry"));
         }
         Ok(self.store.list_services().await?)
+    }
+
+    /// One service of the registry, by its id or `PROVIDER_SUBSYSTEM/CODE` (anyone
+    /// signed in, as for [`Self::services`]).
+    pub async fn service(&self, subject: &Subject, key: &str) -> Result<Service> {
+        if !subject.is_authenticated() {
+            return Err(Error::unauthenticated("log in or send an API token to see the service registry"));
+        }
+        self.find_service(key).await
     }
 
     /// The service `PROVIDER_SUBSYSTEM/CODE` named in a request's `service` field.

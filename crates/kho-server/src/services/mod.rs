@@ -494,15 +494,6 @@ impl Kho {
         Ok(agencies)
     }
 
-    pub async fn subsystem_by_xroad_id(&self, xroad_id: &str) -> Result<Subsystem> {
-        self.store
-            .list_subsystems()
-            .await?
-            .into_iter()
-            .find(|s| s.xroad_id.to_string() == xroad_id)
-            .ok_or_else(|| Error::not_found(format!("subsystem {xroad_id}")))
-    }
-
     // ---- API tokens -------------------------------------------------------------
 
     /// Checks the policy for `action` on a token (or a future token) of `owner`: the

@@ -665,9 +665,7 @@ async fn service_page(
     let uri: Uri = path.parse().unwrap_or_else(|_| Uri::from_static(SERVICES));
     let (kho, subject) = (&state.kho, &caller.subject);
     let loaded = async {
-        // Anyone signed in may read the registry; the service says who else may not.
-        kho.services(subject).await?;
-        let s = kho.find_service(id).await?;
+        let s = kho.service(subject, id).await?;
         let manages = kho.manageable_subsystems(subject).await?.iter().any(|m| m.id == s.provider_id);
         Ok::<_, Error>((s, manages))
     };

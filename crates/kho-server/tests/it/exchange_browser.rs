@@ -350,7 +350,7 @@ async fn a_steward_registers_an_information_system_issues_its_token_and_revokes_
     let page = browser.wait_for_url(|u| u.contains("/admin/exchange/subsystems/")).await;
     assert_eq!(browser.text("h1").await, "Cổng dữ liệu của Sở");
     assert_eq!(browser.text("#xroad-id").await, xroad_id);
-    let subsystem = app.kho.subsystem_by_xroad_id(&xroad_id).await.unwrap();
+    let subsystem = app.kho.find_subsystem(&xroad_id).await.unwrap();
     assert_eq!(subsystem.agency_id, agency.id);
 
     // 2. It issues the system a token: the secret is shown once, and it works.

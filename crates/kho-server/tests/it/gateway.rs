@@ -534,7 +534,7 @@ async fn calls_without_a_matching_agreement_are_refused_with_xroad_faults() {
 
     // A subsystem's new token works, and a revoked one is refused, at the next call.
     let (operator, ctx) = (Subject::operator(), AuditContext::operator());
-    let consumer = app.kho.subsystem_by_xroad_id(CONSUMER).await.unwrap();
+    let consumer = app.kho.find_subsystem(CONSUMER).await.unwrap();
     let owner = TokenOwner::Subsystem(consumer.id);
     let (second, secret) = app.kho.create_token(&operator, &ctx, owner, "second", 1).await.unwrap();
     let bearer = format!("Bearer {secret}");
