@@ -117,36 +117,22 @@ pub(super) fn subnav(l: Lang, subject: &Subject, here: &str) -> Markup {
 
 /// The form that registers a service; both kinds' fields come in one form.
 #[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct ServiceForm {
-    #[serde(default)]
     csrf_token: String,
-    #[serde(default)]
     provider: String,
-    #[serde(default)]
     code: String,
-    #[serde(default)]
     description: String,
-    #[serde(default)]
     kind: String,
-    #[serde(default)]
     backend_url: String,
-    #[serde(default)]
     openapi: String,
-    #[serde(default)]
     backend_token: String,
-    #[serde(default)]
     resource: String,
-    #[serde(default)]
     table: String,
-    #[serde(default)]
     columns: String,
-    #[serde(default)]
     filter: String,
-    #[serde(default)]
     key_column: String,
-    #[serde(default)]
     timeout_ms: String,
-    #[serde(default)]
     log_bodies: Option<String>,
 }
 
@@ -419,33 +405,22 @@ fn service_path(s: &Service) -> String {
 /// The form that changes a service's settings, holding them as its fields do; only the
 /// fields of the service's kind are read.
 #[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct EditForm {
-    #[serde(default)]
     csrf_token: String,
-    #[serde(default)]
     description: String,
-    #[serde(default)]
     backend_url: String,
-    #[serde(default)]
     openapi: String,
     /// A new token for the backend; empty keeps the one there is.
-    #[serde(default)]
     backend_token: String,
-    #[serde(default)]
     remove_backend_token: Option<String>,
-    #[serde(default)]
     columns: String,
-    #[serde(default)]
     filter: String,
-    #[serde(default)]
     key_column: String,
-    #[serde(default)]
     timeout_ms: String,
-    #[serde(default)]
     log_bodies: Option<String>,
     /// When the settings the form was filled with were last changed (empty: never), so
     /// that a change made meanwhile by someone else is not undone unseen.
-    #[serde(default)]
     seen: String,
 }
 
@@ -718,11 +693,10 @@ pub async fn update_service(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct SuspendForm {
-    #[serde(default)]
     csrf_token: String,
-    #[serde(default)]
     notice: String,
 }
 

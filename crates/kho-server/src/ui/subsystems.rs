@@ -36,14 +36,11 @@ fn detail_path(s: &Subsystem) -> String {
 // ---- the list -------------------------------------------------------------------------
 
 #[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct SubsystemForm {
-    #[serde(default)]
     csrf_token: String,
-    #[serde(default)]
     xroad_id: String,
-    #[serde(default)]
     name: String,
-    #[serde(default)]
     agency: String,
 }
 
@@ -347,13 +344,11 @@ pub async fn show(State(state): State<AppState>, caller: Caller, uri: Uri, Path(
     detail_page(&state, &caller, &id, Outcome::default(), StatusCode::OK).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct TokenForm {
-    #[serde(default)]
     csrf_token: String,
-    #[serde(default)]
     name: String,
-    #[serde(default)]
     days: String,
 }
 
@@ -403,13 +398,11 @@ pub async fn revoke_token(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct CertificateForm {
-    #[serde(default)]
     csrf_token: String,
-    #[serde(default)]
     pem: String,
-    #[serde(default)]
     label: String,
 }
 
