@@ -7,6 +7,7 @@
 
 mod agreement;
 mod fault;
+pub mod health;
 mod limit;
 mod mask;
 pub mod msglog;
@@ -15,6 +16,7 @@ mod service;
 
 pub use agreement::{Agreement, AgreementStatus, EndpointRule};
 pub use fault::{Fault, FaultKind};
+pub use health::{Outcome, ServiceHealth};
 pub use limit::{Quota, RateLimiter};
 pub use mask::{mask, mask_value};
 pub use msglog::{ChainVerifier, Checkpoint, MessageRecord, NodeKey, SealKey, VerifyReport};

@@ -15,6 +15,7 @@ use chacha20poly1305::{ChaCha20Poly1305, Nonce};
 use chrono::{DateTime, Utc};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use kho_core::time;
+use crate::health::Outcome;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -144,6 +145,12 @@ impl MessageRecord {
             client: self.client,
             service: self.service,
             request_in_ts: self.request_in_ts,
+            outcome: Outcome {
+                succeeded: self.succeeded,
+                response_out_ts: self.response_out_ts,
+                request_size: self.request_size,
+                response_size: self.response_size,
+            },
             subjects: self.subjects,
             fields: String::new(),
             prev_hash: String::new(),
@@ -162,6 +169,8 @@ pub struct LogEntry {
     pub client: String,
     pub service: String,
     pub request_in_ts: DateTime<Utc>,
+    /// How the exchange ended: what its service's [health](crate::health) counts.
+    pub outcome: Outcome,
     pub subjects: Vec<String>,
     pub fields: String,
     pub prev_hash: String,

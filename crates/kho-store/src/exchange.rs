@@ -10,11 +10,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use kho_core::audit::AuditContext;
 use kho_core::identity::{SubsystemCertificate, SubsystemId};
 use kho_exchange::msglog::{seal_chain, Anchor, Checkpoint, LogEntry, MessageArchive, MessageRecord, StoredMessage};
+use kho_exchange::health::{self, ServiceHealth};
 use kho_exchange::registry::CheckedTerms;
 use kho_exchange::{Agreement, AgreementStatus, EndpointRule, NewService, Service, ServiceTarget, Suspension};
 use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::Row;
+use std::collections::BTreeMap;
 
 /// A subsystem's active API token, as the gateway checks callers.
 #[derive(Debug, Clone)]
@@ -106,6 +108,12 @@ pub trait ExchangeStore: Send + Sync {
     /// back with their seq and hashes. Returns the new head.
     async fn append_messages(&self, records: &mut [LogEntry]) -> StoreResult<(i64, String)>;
     async fn message_head(&self) -> StoreResult<(i64, String)>;
+    /// Each service's health, counted from the log's records as they were appended.
+    async fn service_health(&self) -> StoreResult<Vec<ServiceHealth>>;
+    /// Counts up to `limit` stored records not yet in the services' health (a log stored
+    /// before health was kept); `true` once every record is counted. Appends count their
+    /// records only then.
+    async fn count_health(&self, limit: i64) -> StoreResult<bool>;
     /// Records with seq > `after_seq`, in seq order.
     async fn message_range(&self, after_seq: i64, limit: i64) -> StoreResult<Vec<MessageRecord>>;
     /// Records after `after_seq` as stored, their fields text unread (for verification:
@@ -596,19 +604,23 @@ impl ExchangeStore for SqlStore {
 
     async fn append_messages(&self, records: &mut [LogEntry]) -> StoreResult<(i64, String)> {
         let mut tx = self.pool.begin().await?;
-        // Locks the head row and reads it in one statement.
-        let head = sqlx::query("UPDATE message_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
-            .fetch_one(&mut *tx)
-            .await?;
-        let (seq, hash): (i64, String) = (head.try_get("seq")?, head.try_get("hash")?);
+        let head = lock_head(&mut tx).await?;
+        let (seq, hash) = (head.seq, head.hash);
         seal_chain(records, seq, &hash);
         insert_messages(self.backend(), &mut tx, records).await?;
         let Some(last) = records.last() else {
             return Ok((seq, hash));
         };
-        sqlx::query("UPDATE message_head SET seq = $1, hash = $2 WHERE id = 1")
+        // Health counts the records in order: these only once the ones before are.
+        let mut health_seq = head.health_seq;
+        if health_seq == seq {
+            add_health(&mut tx, health::tally(records.iter())).await?;
+            health_seq = last.seq;
+        }
+        sqlx::query("UPDATE message_head SET seq = $1, hash = $2, health_seq = $3 WHERE id = 1")
             .bind(last.seq)
             .bind(&last.hash)
+            .bind(health_seq)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -620,16 +632,25 @@ impl ExchangeStore for SqlStore {
         Ok((row.try_get("seq")?, row.try_get("hash")?))
     }
 
+    async fn service_health(&self) -> StoreResult<Vec<ServiceHealth>> {
+        let rows = sqlx::query("SELECT * FROM service_health ORDER BY service").fetch_all(&self.pool).await?;
+        rows.iter().map(health_from).collect()
+    }
+
+    async fn count_health(&self, limit: i64) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let head = lock_head(&mut tx).await?;
+        if head.health_seq >= head.seq {
+            return Ok(true);
+        }
+        let counted = count_stored(&mut tx, head.health_seq, limit).await?.unwrap_or(head.seq);
+        sqlx::query("UPDATE message_head SET health_seq = $1 WHERE id = 1").bind(counted).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(counted >= head.seq)
+    }
+
     async fn stored_messages(&self, after_seq: i64, limit: i64) -> StoreResult<Vec<StoredMessage>> {
-        let sql = format!("SELECT {MESSAGE_COLS} FROM message_log WHERE seq > $1 ORDER BY seq LIMIT $2");
-        sqlx::query(&sql)
-            .bind(after_seq)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(stored_message_from)
-            .collect()
+        stored_messages_after(&self.pool, after_seq, limit).await
     }
 
     async fn message_range(&self, after_seq: i64, limit: i64) -> StoreResult<Vec<MessageRecord>> {
@@ -709,7 +730,7 @@ impl ExchangeStore for SqlStore {
     async fn archive_messages(&self, ctx: &AuditContext, a: &MessageArchive) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         // The mover appends under this lock too: the log does not move meanwhile.
-        sqlx::query("UPDATE message_head SET seq = seq WHERE id = 1").execute(&mut *tx).await?;
+        let head = lock_head(&mut tx).await?;
         let last_end: Option<i64> =
             sqlx::query("SELECT MAX(end_seq) AS s FROM message_archives").fetch_one(&mut *tx).await?.try_get("s")?;
         if last_end.unwrap_or(0) != a.start.seq {
@@ -748,6 +769,15 @@ impl ExchangeStore for SqlStore {
             .bind(&a.signature)
             .execute(&mut *tx)
             .await?;
+        // Records still to be counted into the services' health (a log stored before it
+        // was kept, and no gateway started since) are counted before they leave.
+        let mut counted = head.health_seq;
+        while counted < a.end.seq {
+            counted = count_stored(&mut tx, counted, HEALTH_PAGE).await?.unwrap_or(head.seq);
+        }
+        if counted != head.health_seq {
+            sqlx::query("UPDATE message_head SET health_seq = $1 WHERE id = 1").bind(counted).execute(&mut *tx).await?;
+        }
         for table in ["message_subjects", "message_log"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE seq <= $1")).bind(a.end.seq).execute(&mut *tx).await?;
         }
@@ -814,6 +844,102 @@ async fn subsystem_target(tx: &mut crate::sql::Tx, subsystem_id: &str) -> StoreR
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("subsystem {subsystem_id}")))?;
     Ok(format!("subsystem:{}", row.try_get::<String, _>("xroad_id")?))
+}
+
+/// The message log's head, locked until the transaction ends.
+struct Head {
+    seq: i64,
+    hash: String,
+    /// The last record the services' health counts.
+    health_seq: i64,
+}
+
+async fn lock_head(tx: &mut crate::sql::Tx) -> StoreResult<Head> {
+    // Locks the head row and reads it in one statement.
+    let row = sqlx::query("UPDATE message_head SET seq = seq WHERE id = 1 RETURNING seq, hash, health_seq")
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(Head { seq: row.try_get("seq")?, hash: row.try_get("hash")?, health_seq: row.try_get("health_seq")? })
+}
+
+async fn stored_messages_after<'e>(
+    on: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    after_seq: i64,
+    limit: i64,
+) -> StoreResult<Vec<StoredMessage>> {
+    let sql = format!("SELECT {MESSAGE_COLS} FROM message_log WHERE seq > $1 ORDER BY seq LIMIT $2");
+    sqlx::query(&sql).bind(after_seq).bind(limit).fetch_all(on).await?.iter().map(stored_message_from).collect()
+}
+
+/// Records counted into the services' health a transaction at a time when a stored log
+/// is counted ([`ExchangeStore::count_health`]).
+pub const HEALTH_PAGE: i64 = 5_000;
+
+/// Counts up to `limit` stored records after `after` into the services' health: the
+/// seq of the last one when there may be more, `None` when none are left.
+async fn count_stored(tx: &mut crate::sql::Tx, after: i64, limit: i64) -> StoreResult<Option<i64>> {
+    let stored = stored_messages_after(&mut **tx, after, limit).await?;
+    // A record whose text no longer reads as one (altered) is left for verification to
+    // report; it is not counted.
+    let entries: Vec<LogEntry> = stored.iter().filter_map(|m| LogEntry::from_fields(m.fields.clone()).ok()).collect();
+    add_health(tx, health::tally(entries.iter())).await?;
+    Ok(stored.last().filter(|_| stored.len() as i64 == limit).map(|m| m.seq))
+}
+
+/// Adds `counted` to the services' stored health.
+async fn add_health(tx: &mut crate::sql::Tx, counted: BTreeMap<String, ServiceHealth>) -> StoreResult<()> {
+    for (service, later) in counted {
+        let before = sqlx::query("SELECT * FROM service_health WHERE service = $1")
+            .bind(&service)
+            .fetch_optional(&mut **tx)
+            .await?;
+        let h = match before {
+            Some(row) => {
+                let mut h = health_from(&row)?;
+                h.merge(&later);
+                h
+            }
+            None => later,
+        };
+        sqlx::query(
+            "INSERT INTO service_health (service, since, successes, failures, last_success, last_failure, \
+             min_ms, max_ms, total_ms, request_bytes, response_bytes) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             ON CONFLICT (service) DO UPDATE SET since = excluded.since, successes = excluded.successes, \
+             failures = excluded.failures, last_success = excluded.last_success, last_failure = excluded.last_failure, \
+             min_ms = excluded.min_ms, max_ms = excluded.max_ms, total_ms = excluded.total_ms, \
+             request_bytes = excluded.request_bytes, response_bytes = excluded.response_bytes",
+        )
+        .bind(&h.service)
+        .bind(ts(&h.since))
+        .bind(h.successes as i64)
+        .bind(h.failures as i64)
+        .bind(h.last_success.as_ref().map(ts))
+        .bind(h.last_failure.as_ref().map(ts))
+        .bind(h.min_ms)
+        .bind(h.max_ms)
+        .bind(h.total_ms)
+        .bind(h.request_bytes)
+        .bind(h.response_bytes)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+fn health_from(r: &AnyRow) -> StoreResult<ServiceHealth> {
+    let mut h = ServiceHealth::new(&r.try_get::<String, _>("service")?, parse_ts(&r.try_get::<String, _>("since")?)?);
+    h.successes = r.try_get::<i64, _>("successes")? as u64;
+    h.failures = r.try_get::<i64, _>("failures")? as u64;
+    h.last_success = parse_opt_ts(r.try_get("last_success")?)?;
+    h.last_failure = parse_opt_ts(r.try_get("last_failure")?)?;
+    h.min_ms = r.try_get("min_ms")?;
+    h.max_ms = r.try_get("max_ms")?;
+    h.total_ms = r.try_get("total_ms")?;
+    h.avg_ms = if h.exchanges() == 0 { 0.0 } else { h.total_ms / h.exchanges() as f64 };
+    h.request_bytes = r.try_get("request_bytes")?;
+    h.response_bytes = r.try_get("response_bytes")?;
+    Ok(h)
 }
 
 async fn insert_messages(backend: Backend, tx: &mut crate::sql::Tx, records: &[LogEntry]) -> StoreResult<()> {

@@ -34,6 +34,7 @@ const MIGRATIONS: &[(i64, &str, Script)] = &[
     ),
     (13, "message_archives", Both(include_str!("../migrations/0013_message_archives.sql"))),
     (14, "service_changes", Both(include_str!("../migrations/0014_service_changes.sql"))),
+    (15, "service_health", Both(include_str!("../migrations/0015_service_health.sql"))),
 ];
 
 pub async fn run(pool: &AnyPool, backend: Backend) -> StoreResult<()> {

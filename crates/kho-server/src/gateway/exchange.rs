@@ -17,6 +17,7 @@ use http_body::Body as _;
 use http_body_util::BodyExt;
 use kho_core::identity::SubsystemId;
 use kho_core::{secret, time};
+use kho_exchange::health::NO_SERVICE;
 use kho_exchange::msglog::MessageRecord;
 use kho_exchange::{Agreement, AgreementStatus, Fault, FaultKind, Quota, RateLimiter, ServiceRequest};
 use sha2::{Digest, Sha512};
@@ -222,8 +223,7 @@ impl Drop for Exchange {
 
 impl Gateway {
     fn observe(&self, r: &MessageRecord, took: std::time::Duration) {
-        let service = if r.service.is_empty() { "-" } else { r.service.as_str() };
-        self.health.observe(service, r, took);
+        let service = if r.service.is_empty() { NO_SERVICE } else { r.service.as_str() };
         self.metrics.observe_exchange(service, r.succeeded, took.as_secs_f64());
     }
 }

@@ -39,8 +39,8 @@ pub const CHUNK: usize = 16 * 1024 * 1024;
 /// The journal a node appends to.
 pub struct Journal {
     dir: PathBuf,
-    /// Held (locked) while the node uses the directory.
-    _lock: File,
+    /// Held (locked) while the node uses the directory; `None` once released.
+    lock: Option<File>,
     /// The open segment, once something was written to it.
     open: Option<Segment>,
     next: u64,
@@ -134,6 +134,13 @@ fn allocate(file: &File, offset: u64, len: u64) -> io::Result<()> {
 }
 
 impl Journal {
+    /// Lets the directory go once the log is closed: another node (or this process,
+    /// started again) may open it. Segments still there are found by the next opener.
+    pub fn release(&mut self) {
+        self.open = None;
+        self.lock = None;
+    }
+
     /// Opens (creates) the journal in `dir`, returning it and the segments found there,
     /// oldest first, which were not moved into the store yet.
     pub fn open(dir: &Path, sync: bool) -> io::Result<(Self, Vec<PathBuf>)> {
@@ -155,7 +162,7 @@ impl Journal {
             .collect();
         found.sort();
         let next = found.last().map_or(1, |(n, _)| n + 1);
-        let journal = Self { dir: dir.to_path_buf(), _lock: lock, open: None, next, sync, buffer: Vec::new() };
+        let journal = Self { dir: dir.to_path_buf(), lock: Some(lock), open: None, next, sync, buffer: Vec::new() };
         Ok((journal, found.into_iter().map(|(_, p)| p).collect()))
     }
 

@@ -31,6 +31,7 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use kho_exchange::msglog::{LogEntry, MessageRecord, NodeKey};
+use kho_store::exchange::HEALTH_PAGE;
 use kho_store::{Backend, MessageQuery, MetadataStore};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
@@ -292,12 +293,14 @@ impl Logbook {
         done.await.unwrap_or(Ok(()))
     }
 
-    /// Writes and moves what is queued, signs a last checkpoint and stops.
+    /// Writes and moves what is queued, signs a last checkpoint, stops and lets the
+    /// journal's directory go.
     pub async fn close(&self) {
         let _ = self.stop.send(true);
         for task in self.tasks.lock().await.drain(..) {
             let _ = task.await;
         }
+        lock(&self.shelf).journal.release();
     }
 }
 
@@ -425,6 +428,7 @@ struct Mover {
 
 impl Mover {
     async fn run(mut self, leftover: Vec<PathBuf>, mut segments: mpsc::Receiver<Segment>) {
+        self.count_health().await;
         for path in leftover {
             self.recover(&path).await;
         }
@@ -441,6 +445,32 @@ impl Mover {
             }
         }
         self.checkpoint(false, None).await;
+    }
+
+    /// Counts the records of a log stored before the services' health was kept (nothing
+    /// to do otherwise: each move counts its own records).
+    async fn count_health(&self) {
+        let mut pages: i64 = 0;
+        loop {
+            match self.store.count_health(HEALTH_PAGE).await {
+                Ok(true) => break,
+                Ok(false) => pages += 1,
+                Err(e) => {
+                    tracing::error!(
+                        error = %e,
+                        "cannot count the stored message log into the services' health; it is counted again at the \
+                         next start, and health stays as it is until then"
+                    );
+                    return;
+                }
+            }
+            if pages % 20 == 0 {
+                tracing::info!(records = pages * HEALTH_PAGE, "counting the stored message log into the services' health");
+            }
+        }
+        if pages > 0 {
+            tracing::info!("the stored message log is counted into the services' health");
+        }
     }
 
     /// Moves a segment found at start, unless a crash came between its commit and its
@@ -704,6 +734,9 @@ mod tests {
         let late = log.submit(record("late")).await.unwrap_err();
         assert!(late.contains("closed"), "{late}");
         assert_eq!(store.count_messages().await.unwrap(), 3);
+        let health = store.service_health().await.unwrap();
+        assert_eq!(health.iter().map(|h| h.exchanges()).collect::<Vec<_>>(), [3], "each move counts its records");
+        Journal::open(dir.path(), false).expect("a closed log lets its journal's directory go");
     }
 
     #[tokio::test]
@@ -738,6 +771,25 @@ mod tests {
         log.held.release(BACKLOG_LIMIT as usize - 1);
         log.settle().await.unwrap();
         assert_eq!(store.count_messages().await.unwrap(), 1);
+        log.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_log_stored_before_health_was_kept_is_counted_when_the_log_starts() {
+        let (db, dir) = (TestDb::sqlite(), tempfile::tempdir().unwrap());
+        let store = kho_store::connect(&db.url).await.unwrap();
+        let n = 2 * HEALTH_PAGE as usize + 10;
+        let mut earlier: Vec<LogEntry> = (0..n).map(|i| entry(&format!("e{i}"))).collect();
+        store.append_messages(&mut earlier).await.unwrap();
+        // The store as migration 15 leaves a log written before it.
+        let raw = sqlx::AnyPool::connect(&db.url).await.unwrap();
+        sqlx::raw_sql("DELETE FROM service_health; UPDATE message_head SET health_seq = 0").execute(&raw).await.unwrap();
+
+        let log = Logbook::start(store.clone(), NodeKey::generate(), POLICY, dir.path(), JournalStats::default()).unwrap();
+        log.submit(record("after")).await.unwrap();
+        log.settle().await.unwrap();
+        let health = store.service_health().await.unwrap();
+        assert_eq!(health.iter().map(|h| h.exchanges()).collect::<Vec<_>>(), [n as u64 + 1]);
         log.close().await;
     }
 

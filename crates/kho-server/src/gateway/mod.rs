@@ -14,7 +14,6 @@
 pub mod archiver;
 mod dataset;
 mod exchange;
-pub mod health;
 pub mod journal;
 pub mod logbook;
 mod meta;
@@ -89,7 +88,6 @@ pub struct AgentSettings {
 pub struct Gateway {
     pub kho: Arc<Kho>,
     pub logbook: Arc<Logbook>,
-    pub health: health::Health,
     metrics: Arc<Metrics>,
     /// The upstream TLS settings, and a pooled client per thread built from them: an
     /// exchange's upstream connection is driven on the thread that serves it.
@@ -122,7 +120,6 @@ impl Gateway {
             archiver: archiver::Archiver::start(kho.clone()),
             kho,
             logbook,
-            health: Default::default(),
             metrics,
             tls,
             clients: thread_local::ThreadLocal::new(),

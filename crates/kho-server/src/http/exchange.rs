@@ -4,7 +4,7 @@
 //! the signed log. The gateway itself answers at `/r1/…` (see `crate::gateway`).
 
 use crate::gateway::archiver::ArchiveSchedule;
-use crate::gateway::health::ServiceHealth;
+use kho_exchange::ServiceHealth;
 use crate::http::caller::Caller;
 use crate::http::error::{ApiJson, ApiQuery, ApiResult, ErrorBody};
 use crate::http::AppState;
@@ -14,7 +14,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use kho_core::identity::SubsystemId;
-use kho_core::Error;
 use kho_exchange::msglog::{MessageArchive, MessageRecord, VerifyReport};
 use kho_exchange::{Agreement, AgreementDecision, AgreementTerms, NewService, Service, ServiceChange};
 use kho_store::MessageQuery;
@@ -254,15 +253,13 @@ pub struct Health {
     pub items: Vec<ServiceHealth>,
 }
 
-/// Each service's health since the gateway started: last success and failure,
-/// counts, duration min/avg/max.
+/// Each service's health, counted from the message log (every exchange logged, also
+/// before the gateway last started): last success and failure, counts, duration
+/// min/avg/max.
 #[utoipa::path(get, path = "/api/v1/exchange/health", tag = "exchange",
     responses((status = 200, body = Health), (status = 401, body = ErrorBody)))]
 pub async fn health(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Health>> {
-    if !caller.subject.is_authenticated() {
-        return Err(Error::unauthenticated("log in or send an API token to see the services' health").into());
-    }
-    Ok(Json(Health { items: state.gateway.health.report() }))
+    Ok(Json(Health { items: state.kho.service_health(&caller.subject).await? }))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

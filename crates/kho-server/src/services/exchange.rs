@@ -15,7 +15,8 @@ use kho_core::{time, Error, ErrorCode, Result};
 use kho_exchange::msglog::{BundleWriter, ChainVerifier, MessageRecord, NodeKey, SealKey, VerifyReport};
 use kho_exchange::registry::NOTICE_LIMIT;
 use kho_exchange::{
-    Agreement, AgreementDecision, AgreementStatus, AgreementTerms, NewService, Service, ServiceChange, ServiceTarget,
+    Agreement, AgreementDecision, AgreementStatus, AgreementTerms, NewService, Service, ServiceChange, ServiceHealth,
+    ServiceTarget,
 };
 use kho_store::{AgreementQuery, MessageQuery};
 use std::collections::HashMap;
@@ -644,6 +645,16 @@ impl Kho {
             Some(log) => log.settle().await.map_err(Error::internal),
             None => Ok(()),
         }
+    }
+
+    /// Tình trạng dịch vụ — each service's health, counted from the message log: every
+    /// exchange logged so far, also before the gateway last started. Signed-in users.
+    pub async fn service_health(&self, subject: &Subject) -> Result<Vec<ServiceHealth>> {
+        if !subject.is_authenticated() {
+            return Err(Error::unauthenticated("log in or send an API token to see the services' health"));
+        }
+        self.settle_message_log().await?;
+        Ok(self.store.service_health().await?)
     }
 
     /// Message-log records (auditors and administrators); the reading is audited.

@@ -12,7 +12,7 @@
 use super::{alert, csrf_field, status_of, CsrfForm};
 use super::{error_page, page, require_login, urlencode, Lang};
 use crate::gateway::archiver::ArchiveSchedule;
-use crate::gateway::health::ServiceHealth;
+use kho_exchange::ServiceHealth;
 use crate::http::caller::Caller;
 use crate::http::AppState;
 use crate::services::exchange::{log_period, Directory, ResourceName};
@@ -251,7 +251,7 @@ fn services_table(
     let manages = |s: &Service| managed.iter().any(|m| m.id == s.provider_id);
     html! {
         table #services {
-            caption.muted { (services.len()) " " (l.t("dịch vụ; tình trạng tính từ khi cổng khởi động", "services; health since the gateway started")) }
+            caption.muted { (services.len()) " " (l.t("dịch vụ; tình trạng tính từ nhật ký thông điệp", "services; health counted from the message log")) }
             thead { tr {
                 th scope="col" { (l.t("Dịch vụ (PROVIDER/CODE)", "Service (PROVIDER/CODE)")) }
                 th scope="col" { (l.t("Loại", "Kind")) }
@@ -359,9 +359,10 @@ async fn services_page(
     let l = caller.lang;
     let loaded = async {
         let services = state.kho.services(&caller.subject).await?;
-        Ok::<_, Error>((services, state.kho.manageable_subsystems(&caller.subject).await?))
+        let health = state.kho.service_health(&caller.subject).await?;
+        Ok::<_, Error>((services, health, state.kho.manageable_subsystems(&caller.subject).await?))
     };
-    let (services, providers) = match loaded.await {
+    let (services, health, providers) = match loaded.await {
         Ok(v) => v,
         Err(e) => return error_page(caller, uri.path(), &e),
     };
@@ -370,7 +371,7 @@ async fn services_page(
     let content = html! {
         (subnav(l, &caller.subject, SERVICES))
         (alert(message))
-        (services_table(l, &services, &providers, directory.as_deref(), &state.gateway.health.report()))
+        (services_table(l, &services, &providers, directory.as_deref(), &health))
         (service_form(l, caller, &providers, form))
     };
     page(caller, uri, l.t("Dịch vụ chia sẻ", "Shared services"), status, content)

@@ -216,12 +216,15 @@ impl Agent {
 
 /// A central node the test can stop gracefully, on the database it is given (SQLite in
 /// its data directory when none).
+type Served = tokio::task::JoinHandle<std::io::Result<()>>;
+
 pub struct Central {
     pub base: String,
     pub kho: Arc<Kho>,
     pub db_url: String,
+    settings: Settings,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
-    served: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    served: Option<Served>,
     _dir: tempfile::TempDir,
     _db: Option<TestDb>,
 }
@@ -243,13 +246,18 @@ impl Central {
         settings.demo = true;
         settings.demo_datasets = false;
         let db_url = settings.database_url.clone();
-        let app = Application::build(settings, Some(PASSWORD.into())).await.expect("build the application");
+        let (base, kho, stop, served) = Self::serve(&settings).await;
+        Self { base, kho, db_url, settings, stop: Some(stop), served: Some(served), _dir: dir, _db: db }
+    }
+
+    async fn serve(settings: &Settings) -> (String, Arc<Kho>, tokio::sync::oneshot::Sender<()>, Served) {
+        let app = Application::build(settings.clone(), Some(PASSWORD.into())).await.expect("build the application");
         let (base, kho) = (format!("http://{}", app.address()), app.kho());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let served = tokio::spawn(app.run_until(async move {
             let _ = stopped.await;
         }));
-        Self { base, kho, db_url, stop: Some(stop), served: Some(served), _dir: dir, _db: db }
+        (base, kho, stop, served)
     }
 
     /// Stops like SIGTERM does: no new connections, in-flight requests finished, then the
@@ -261,6 +269,13 @@ impl Central {
         if let Some(served) = self.served.take() {
             served.await.unwrap().unwrap();
         }
+    }
+
+    /// Stops, then starts again on the same data directory and database (another port).
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let (base, kho, stop, served) = Self::serve(&self.settings).await;
+        (self.base, self.kho, self.stop, self.served) = (base, kho, Some(stop), Some(served));
     }
 
     pub fn backend(&self) -> &'static str {
@@ -1202,6 +1217,50 @@ async fn tamper_and_verify(db: Option<TestDb>, tamper: Tamper) {
     assert_eq!(first.seq, 2, "{} after {tamper:?}: {}", central.backend(), after.message);
     assert!(first.reason.contains(tamper.reason()), "{} after {tamper:?}: {}", central.backend(), first.reason);
     assert!(after.message.starts_with("broken at record 2: "), "{}", after.message);
+}
+
+/// `service`'s health as the API shows it to the auditor.
+async fn health_of(base: &str, service: &str) -> Value {
+    let c = client();
+    let login = json!({"username": "auditor", "password": PASSWORD});
+    assert_eq!(c.post(format!("{base}/api/v1/session")).json(&login).send().await.unwrap().status(), 200);
+    let r = c.get(format!("{base}/api/v1/exchange/health")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    let found = body["items"].as_array().unwrap().iter().find(|h| h["service"] == service);
+    found.cloned().unwrap_or_else(|| panic!("no health for {service}: {body}"))
+}
+
+/// Each service's health is counted from the message log: after a restart the API still
+/// counts the exchanges served before it.
+#[tokio::test]
+async fn service_health_is_counted_from_the_message_log_and_survives_a_restart() {
+    let mut central = Central::start(TestDb::postgres().await).await;
+    let p = Parties::create(&central.kho).await;
+    let persons = proxied(&central.kho, "persons", &provider_backend().await, None, None).await;
+    agree(&central.kho, &persons, terms(&["GET /v1/persons/*"]), true).await;
+    let service = format!("{PROVIDER}/persons");
+    let call_path = |base: &str, path: &str| format!("{base}/r1/{PROVIDER}/persons{path}");
+    for _ in 0..2 {
+        assert_eq!(call(&call_path(&central.base, &format!("/v1/persons/{CITIZEN}")), &p, &[], &[]).await.status, 200);
+    }
+    assert_eq!(call(&call_path(&central.base, "/v2/everyone"), &p, &[], &[]).await.status, 403);
+    let unauthenticated = client().get(format!("{}/api/v1/exchange/health", central.base)).send().await.unwrap();
+    expect_error(unauthenticated, 401, "unauthenticated").await;
+    let before = health_of(&central.base, &service).await;
+    assert_eq!((&before["successes"], &before["failures"]), (&json!(2), &json!(1)), "{before}");
+    assert!(before["last_success"].is_string() && before["last_failure"].is_string(), "{before}");
+    let (min, avg, max) = (before["min_ms"].as_f64().unwrap(), before["avg_ms"].as_f64().unwrap(), before["max_ms"].as_f64().unwrap());
+    assert!(0.0 <= min && min <= avg && avg <= max, "{before}");
+
+    central.restart().await;
+    assert_eq!(call(&call_path(&central.base, &format!("/v1/persons/{CITIZEN}")), &p, &[], &[]).await.status, 200);
+    let after = health_of(&central.base, &service).await;
+    assert_eq!((&after["successes"], &after["failures"]), (&json!(3), &json!(1)), "{after}");
+    assert_eq!(after["since"], before["since"], "{after}");
+    assert_eq!(after["last_failure"], before["last_failure"]);
+    assert!(after["last_success"].as_str() > before["last_success"].as_str(), "{after}");
+    central.stop().await;
 }
 
 #[tokio::test]

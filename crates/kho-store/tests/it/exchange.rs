@@ -6,7 +6,7 @@
 use crate::{ctx, new_agency, on_every_backend, Fixture};
 use kho_core::agency::AgencyKind;
 use kho_core::identity::{NewSubsystem, Role, SubsystemId};
-use kho_exchange::msglog::{ChainVerifier, LogEntry, MessageRecord, NodeKey};
+use kho_exchange::msglog::{Anchor, ChainVerifier, LogEntry, MessageArchive, MessageRecord, NodeKey};
 use kho_exchange::{NewService, ServiceTarget};
 use kho_store::{AuditQuery, Backend, MessageQuery, StoreError};
 
@@ -187,6 +187,89 @@ async fn records_stored_in_the_earlier_columns_are_carried_over(f: Fixture) {
     assert!(report.intact && report.records == 12, "{}", report.message);
 }
 
+/// The records of the health test: every third fails, every fourth is of a second
+/// service, record `i` took `i` ms.
+fn timed_entries(from: usize, to: usize) -> Vec<LogEntry> {
+    let start = chrono::DateTime::parse_from_rfc3339("2026-12-01T08:00:00Z").unwrap().to_utc();
+    (from..=to)
+        .map(|i| {
+            let mut r = record(i);
+            r.request_in_ts = start + chrono::Duration::seconds(i as i64);
+            r.response_out_ts = r.request_in_ts + chrono::Duration::milliseconds(i as i64);
+            r.succeeded = i % 3 != 0;
+            if i % 4 == 0 {
+                r.service = "VN/GOV/000.00.03.H24/BTXH/tro-cap".into();
+            }
+            r.into_entry()
+        })
+        .collect()
+}
+
+/// Each service's health is counted from its records as they are appended, across
+/// batches; a log stored before health was kept is counted once, a page at a time, to
+/// the same figures, and appends count again only after it.
+async fn service_health_is_counted_from_the_stored_records(f: Fixture) {
+    let mut entries = timed_entries(1, 400);
+    for batch in entries.chunks_mut(150) {
+        f.store.append_messages(batch).await.unwrap();
+    }
+    let health = f.store.service_health().await.unwrap();
+    let names: Vec<&str> = health.iter().map(|h| h.service.as_str()).collect();
+    assert_eq!(names, ["VN/GOV/000.00.03.H24/BTXH/ho-ngheo", "VN/GOV/000.00.03.H24/BTXH/tro-cap"]);
+    let (ho_ngheo, tro_cap) = (&health[0], &health[1]);
+    // 300 records not divisible by 4, of which 1 in 3 (100 of the 1..=400 multiples of 3, less those of 4: 33) fail.
+    assert_eq!((ho_ngheo.successes, ho_ngheo.failures), (200, 100));
+    assert_eq!((tro_cap.successes, tro_cap.failures), (67, 33));
+    assert_eq!((tro_cap.min_ms, tro_cap.max_ms), (4.0, 400.0));
+    assert_eq!(tro_cap.avg_ms, (4..=400).step_by(4).sum::<usize>() as f64 / 100.0);
+    assert_eq!(ho_ngheo.since, entries[0].request_in_ts);
+    assert_eq!(ho_ngheo.last_success, Some(entries[397].outcome.response_out_ts), "record 398");
+    assert_eq!(tro_cap.last_failure, Some(entries[395].outcome.response_out_ts), "record 396");
+    assert_eq!(ho_ngheo.response_bytes, entries.iter().filter(|e| e.seq % 4 != 0).map(|e| e.outcome.response_size).sum::<i64>());
+
+    // A log stored before health was kept: nothing counted, and appends wait for the count.
+    f.sql("DELETE FROM service_health").await;
+    f.sql("UPDATE message_head SET health_seq = 0").await;
+    f.store.append_messages(&mut timed_entries(401, 420)).await.unwrap();
+    assert_eq!(f.store.service_health().await.unwrap(), [], "appends do not count before the records before them");
+    let mut pages = 1;
+    while !f.store.count_health(100).await.unwrap() {
+        pages += 1;
+    }
+    assert_eq!(pages, 5, "420 records, 100 a page");
+    let recounted = f.store.service_health().await.unwrap();
+    let exchanges: Vec<u64> = recounted.iter().map(|h| h.exchanges()).collect();
+    assert_eq!(exchanges, [315, 105]);
+    assert_eq!(recounted[1].max_ms, 420.0);
+    f.store.append_messages(&mut timed_entries(421, 424)).await.unwrap();
+    let exchanges: Vec<u64> = f.store.service_health().await.unwrap().iter().map(|h| h.exchanges()).collect();
+    assert_eq!(exchanges, [318, 106], "appends count again once the log is counted");
+    assert!(f.store.count_health(100).await.unwrap());
+
+    // Records archived before they were counted are counted as they leave the store.
+    f.sql("DELETE FROM service_health").await;
+    f.sql("UPDATE message_head SET health_seq = 0").await;
+    let end = f.store.stored_messages(299, 1).await.unwrap().remove(0);
+    let now = kho_core::time::now();
+    let archive = MessageArchive {
+        start: Anchor { seq: 0, hash: "0".repeat(64) },
+        end: Anchor { seq: end.seq, hash: end.hash },
+        records: 300,
+        first_at: None,
+        last_at: None,
+        checkpoint_at: now,
+        file: "/archives/1.jsonl".into(),
+        sha256: "0".repeat(64),
+        archived_at: now,
+        signature: String::new(),
+    };
+    f.store.archive_messages(&ctx(), &archive).await.unwrap();
+    assert_eq!(f.store.count_messages().await.unwrap(), 124);
+    assert!(f.store.count_health(100).await.unwrap());
+    let exchanges: Vec<u64> = f.store.service_health().await.unwrap().iter().map(|h| h.exchanges()).collect();
+    assert_eq!(exchanges, [318, 106], "the archived records were counted before they left");
+}
+
 /// A proxied service of a department's subsystem, registered with a backend token.
 async fn registered_service(f: &Fixture) -> kho_exchange::Service {
     let province = new_agency("000.00.00.H24", "UBND tỉnh Bắc Ninh", AgencyKind::Province, None);
@@ -298,6 +381,7 @@ async fn a_service_is_changed_suspended_and_resumed_and_each_step_is_audited(f: 
 }
 
 on_every_backend!(
+    service_health_is_counted_from_the_stored_records,
     a_service_is_changed_suspended_and_resumed_and_each_step_is_audited,
     records_stored_in_the_earlier_columns_are_carried_over,
     records_chain_across_batches_and_read_back_the_same,
