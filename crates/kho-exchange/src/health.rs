@@ -157,8 +157,7 @@ mod tests {
 
     #[test]
     fn merging_two_tallies_counts_as_one_over_both() {
-        let entries: Vec<LogEntry> =
-            (0..7).map(|i| entry("VN/GOV/P/S/a", i * 10, 1 + i % 3, i % 4 != 0)).collect();
+        let entries: Vec<LogEntry> = (0..7).map(|i| entry("VN/GOV/P/S/a", i * 10, 1 + i % 3, i % 4 != 0)).collect();
         let whole = tally(&entries);
         let mut first = tally(&entries[..3]);
         let later = tally(&entries[3..]);

@@ -9,13 +9,13 @@ use std::collections::VecDeque;
 use std::io::{BufRead, Write};
 use std::path::Path;
 
+use crate::health::Outcome;
 use base64::Engine as _;
 use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Nonce};
 use chrono::{DateTime, Utc};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use kho_core::time;
-use crate::health::Outcome;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

@@ -465,7 +465,10 @@ impl Mover {
                 }
             }
             if pages % 20 == 0 {
-                tracing::info!(records = pages * HEALTH_PAGE, "counting the stored message log into the services' health");
+                tracing::info!(
+                    records = pages * HEALTH_PAGE,
+                    "counting the stored message log into the services' health"
+                );
             }
         }
         if pages > 0 {
@@ -783,9 +786,13 @@ mod tests {
         store.append_messages(&mut earlier).await.unwrap();
         // The store as migration 15 leaves a log written before it.
         let raw = sqlx::AnyPool::connect(&db.url).await.unwrap();
-        sqlx::raw_sql("DELETE FROM service_health; UPDATE message_head SET health_seq = 0").execute(&raw).await.unwrap();
+        sqlx::raw_sql("DELETE FROM service_health; UPDATE message_head SET health_seq = 0")
+            .execute(&raw)
+            .await
+            .unwrap();
 
-        let log = Logbook::start(store.clone(), NodeKey::generate(), POLICY, dir.path(), JournalStats::default()).unwrap();
+        let log =
+            Logbook::start(store.clone(), NodeKey::generate(), POLICY, dir.path(), JournalStats::default()).unwrap();
         log.submit(record("after")).await.unwrap();
         log.settle().await.unwrap();
         let health = store.service_health().await.unwrap();

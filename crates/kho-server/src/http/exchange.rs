@@ -4,7 +4,6 @@
 //! the signed log. The gateway itself answers at `/r1/…` (see `crate::gateway`).
 
 use crate::gateway::archiver::ArchiveSchedule;
-use kho_exchange::ServiceHealth;
 use crate::http::caller::Caller;
 use crate::http::error::{ApiJson, ApiQuery, ApiResult, ErrorBody};
 use crate::http::AppState;
@@ -15,6 +14,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use kho_core::identity::SubsystemId;
 use kho_exchange::msglog::{MessageArchive, MessageRecord, VerifyReport};
+use kho_exchange::ServiceHealth;
 use kho_exchange::{Agreement, AgreementDecision, AgreementTerms, NewService, Service, ServiceChange};
 use kho_store::MessageQuery;
 use serde::{Deserialize, Serialize};

@@ -12,7 +12,6 @@
 use super::{alert, csrf_field, status_of, CsrfForm};
 use super::{error_page, page, require_login, urlencode, Lang};
 use crate::gateway::archiver::ArchiveSchedule;
-use kho_exchange::ServiceHealth;
 use crate::http::caller::Caller;
 use crate::http::AppState;
 use crate::services::exchange::{log_period, Directory, ResourceName};
@@ -25,6 +24,7 @@ use kho_core::identity::{Subject, Subsystem, SubsystemId};
 use kho_core::{time, Error, Result};
 use kho_exchange::msglog::{MessageArchive, MessageRecord, VerifyReport};
 use kho_exchange::registry::{parse_rate, NOTICE_LIMIT};
+use kho_exchange::ServiceHealth;
 use kho_exchange::{
     Agreement, AgreementDecision, AgreementStatus, AgreementTerms, EndpointRule, NewService, Service, ServiceChange,
     ServiceTarget,

@@ -1250,7 +1250,8 @@ async fn service_health_is_counted_from_the_message_log_and_survives_a_restart()
     let before = health_of(&central.base, &service).await;
     assert_eq!((&before["successes"], &before["failures"]), (&json!(2), &json!(1)), "{before}");
     assert!(before["last_success"].is_string() && before["last_failure"].is_string(), "{before}");
-    let (min, avg, max) = (before["min_ms"].as_f64().unwrap(), before["avg_ms"].as_f64().unwrap(), before["max_ms"].as_f64().unwrap());
+    let (min, avg, max) =
+        (before["min_ms"].as_f64().unwrap(), before["avg_ms"].as_f64().unwrap(), before["max_ms"].as_f64().unwrap());
     assert!(0.0 <= min && min <= avg && avg <= max, "{before}");
 
     central.restart().await;

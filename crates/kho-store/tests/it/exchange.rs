@@ -225,7 +225,10 @@ async fn service_health_is_counted_from_the_stored_records(f: Fixture) {
     assert_eq!(ho_ngheo.since, entries[0].request_in_ts);
     assert_eq!(ho_ngheo.last_success, Some(entries[397].outcome.response_out_ts), "record 398");
     assert_eq!(tro_cap.last_failure, Some(entries[395].outcome.response_out_ts), "record 396");
-    assert_eq!(ho_ngheo.response_bytes, entries.iter().filter(|e| e.seq % 4 != 0).map(|e| e.outcome.response_size).sum::<i64>());
+    assert_eq!(
+        ho_ngheo.response_bytes,
+        entries.iter().filter(|e| e.seq % 4 != 0).map(|e| e.outcome.response_size).sum::<i64>()
+    );
 
     // A log stored before health was kept: nothing counted, and appends wait for the count.
     f.sql("DELETE FROM service_health").await;
