@@ -18,7 +18,7 @@ use kho_exchange::{
     Agreement, AgreementDecision, AgreementStatus, AgreementTerms, NewService, Service, ServiceChange, ServiceHealth,
     ServiceTarget,
 };
-use kho_store::{AgreementQuery, MessageQuery};
+use kho_store::{AgreementQuery, MessageQuery, MetadataStore};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
@@ -722,25 +722,8 @@ impl Kho {
         let archives = self.store.message_archives().await?;
         verifier.start_after_archives(&archives, &checkpoints);
         verifier.expect_checkpoints(checkpoints);
-        // The walk ends at the head read here: records a running node appends meanwhile
-        // are left for the next verification instead of seeming to outrun the head.
-        let (start, head) = (verifier.end().seq, self.store.message_head().await?);
-        let mut after = start;
-        while !verifier.broken() && after < head.0 {
-            let page = self.store.stored_messages(after, PAGE.min(head.0 - after)).await?;
-            let Some(last) = page.last() else { break };
-            let before = after - start;
-            after = last.seq;
-            for r in &page {
-                if verifier.push_stored(r).is_err() {
-                    break;
-                }
-            }
-            if let Some(step) = super::archive::tenth(before, after - start, head.0 - start) {
-                progress(&format!("  {step} records checked"));
-            }
-        }
-        let mut report = verifier.finish(Some(head));
+        let head = self.store.message_head().await?;
+        let mut report = walk_to(&*self.store, verifier, head, progress).await?;
         if let (true, Some(last)) = (report.intact, archives.last()) {
             report.message.push_str(&format!(
                 "; records 1 to {} are archived in {} file(s), the last {}",
@@ -891,4 +874,70 @@ fn static_keys<'a>(cell: &'a OnceLock<NodeKeys>, data_dir: &std::path::Path) -> 
     }
     let keys = load_keys(data_dir)?;
     Ok(cell.get_or_init(|| keys))
+}
+
+/// Pushes the stored records from the verifier's end up to `head` and reports. The walk
+/// ends at `head`, read before it: records a running node appends meanwhile are left for
+/// the next verification instead of seeming to outrun the head.
+async fn walk_to(
+    store: &dyn MetadataStore,
+    mut verifier: ChainVerifier,
+    head: (i64, String),
+    progress: &(dyn Fn(&str) + Send + Sync),
+) -> Result<VerifyReport> {
+    let start = verifier.end().seq;
+    let mut after = start;
+    while !verifier.broken() && after < head.0 {
+        let page = store.stored_messages(after, PAGE.min(head.0 - after)).await?;
+        let Some(last) = page.last() else { break };
+        let before = after - start;
+        after = last.seq;
+        for r in &page {
+            if verifier.push_stored(r).is_err() {
+                break;
+            }
+        }
+        if let Some(step) = super::archive::tenth(before, after - start, head.0 - start) {
+            progress(&format!("  {step} records checked"));
+        }
+    }
+    Ok(verifier.finish(Some(head)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gateway::journal::tests::entry;
+    use kho_store::testing::TestDb;
+
+    /// Appends `n` records named after `from…`, as the gateway's mover does.
+    async fn append(store: &dyn MetadataStore, from: usize, n: usize) {
+        let mut entries: Vec<_> = (from..from + n).map(|i| entry(&format!("m{i}"))).collect();
+        store.append_messages(&mut entries).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_verification_ends_at_the_head_it_read_while_the_node_appends_after_it() {
+        let db = TestDb::sqlite();
+        let store = kho_store::connect(&db.url).await.unwrap();
+        let key = NodeKey::generate();
+        append(&*store, 0, 30).await;
+        let head = store.message_head().await.unwrap();
+        store.add_checkpoint(&key.sign_checkpoint(head.0, &head.1, time::now())).await.unwrap();
+        let verifier = || async {
+            let mut v = ChainVerifier::new(Some(key.public_hex()));
+            v.expect_checkpoints(store.checkpoints().await.unwrap());
+            v
+        };
+        // The head is read, then the node appends 20 more before the walk reads them.
+        let read_first = store.message_head().await.unwrap();
+        append(&*store, 30, 20).await;
+        let report = walk_to(&*store, verifier().await, read_first, &|_| {}).await.unwrap();
+        assert!(report.intact, "{}", report.message);
+        assert_eq!((report.records, report.unsigned_tail), (30, 0), "{}", report.message);
+
+        let report = walk_to(&*store, verifier().await, store.message_head().await.unwrap(), &|_| {}).await.unwrap();
+        assert!(report.intact, "{}", report.message);
+        assert_eq!((report.records, report.unsigned_tail), (50, 20), "the next one checks them: {}", report.message);
+    }
 }
