@@ -320,13 +320,13 @@ impl ExchangeStore for SqlStore {
     }
 
     async fn service(&self, id: &str) -> StoreResult<Option<Service>> {
-        let sql = format!("SELECT {SERVICE_COLS} FROM {SERVICE_FROM} WHERE e.id = $1");
-        sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?.as_ref().map(service_from).transpose()
+        service_on(&self.pool, id).await
     }
 
     async fn update_service(&self, ctx: &AuditContext, id: &str, changed: &NewService) -> StoreResult<Service> {
-        let before = self.service(id).await?.ok_or_else(|| StoreError::NotFound(format!("service {id}")))?;
+        // Read after the audit's lock: no other change comes between it and this one.
         let mut tx = self.begin_audited().await?;
+        let before = existing_service(&mut tx, id).await?;
         let timeout = changed.timeout_ms.unwrap_or(before.timeout_ms);
         sqlx::query(
             "UPDATE exchange_services SET description = $1, target = $2, timeout_ms = $3, log_bodies = $4, \
@@ -345,13 +345,14 @@ impl ExchangeStore for SqlStore {
         let detail = json!({"changed": fields, "timeout_ms": timeout, "log_bodies": changed.log_bodies});
         Self::append_in(&mut tx, ctx.event("service.update", format!("service:{}", before.full_id())).detail(detail))
             .await?;
+        let after = existing_service(&mut tx, id).await?;
         tx.commit().await?;
-        self.service(id).await?.ok_or_else(|| StoreError::NotFound(format!("service {id}")))
+        Ok(after)
     }
 
     async fn set_service_disabled(&self, ctx: &AuditContext, id: &str, notice: Option<&str>) -> StoreResult<Service> {
-        let before = self.service(id).await?.ok_or_else(|| StoreError::NotFound(format!("service {id}")))?;
         let mut tx = self.begin_audited().await?;
+        let before = existing_service(&mut tx, id).await?;
         let at = notice.map(|_| ts(&kho_core::time::now()));
         // Only from the other state: of two suspensions at once, the second finds the
         // service suspended already instead of replacing the first one's notice.
@@ -376,8 +377,9 @@ impl ExchangeStore for SqlStore {
             None => ("service.enable", json!({"was_disabled_since": before.disabled.as_ref().map(|d| ts(&d.at))})),
         };
         Self::append_in(&mut tx, ctx.event(action, format!("service:{}", before.full_id())).detail(detail)).await?;
+        let after = existing_service(&mut tx, id).await?;
         tx.commit().await?;
-        self.service(id).await?.ok_or_else(|| StoreError::NotFound(format!("service {id}")))
+        Ok(after)
     }
 
     async fn list_services(&self) -> StoreResult<Vec<Service>> {
@@ -844,6 +846,16 @@ async fn subsystem_target(tx: &mut crate::sql::Tx, subsystem_id: &str) -> StoreR
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("subsystem {subsystem_id}")))?;
     Ok(format!("subsystem:{}", row.try_get::<String, _>("xroad_id")?))
+}
+
+async fn service_on<'e>(on: impl sqlx::Executor<'e, Database = sqlx::Any>, id: &str) -> StoreResult<Option<Service>> {
+    let sql = format!("SELECT {SERVICE_COLS} FROM {SERVICE_FROM} WHERE e.id = $1");
+    sqlx::query(&sql).bind(id).fetch_optional(on).await?.as_ref().map(service_from).transpose()
+}
+
+/// The service `id` as `tx` sees it; `NotFound` when there is none.
+async fn existing_service(tx: &mut crate::sql::Tx, id: &str) -> StoreResult<Service> {
+    service_on(&mut **tx, id).await?.ok_or_else(|| StoreError::NotFound(format!("service {id}")))
 }
 
 /// The message log's head, locked until the transaction ends.

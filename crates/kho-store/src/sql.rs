@@ -443,8 +443,8 @@ impl MetadataStore for SqlStore {
             .await
             .map_err(|e| conflict_on_unique(e, || format!("the subsystem {} is already registered", s.xroad_id)))?;
         let event = ctx
-            .event("subsystem.create", format!("subsystem:{}", s.id))
-            .detail(json!({"xroad_id": s.xroad_id, "agency_id": s.agency_id}));
+            .event("subsystem.create", format!("subsystem:{}", s.xroad_id))
+            .detail(json!({"id": s.id, "agency_id": s.agency_id}));
         Self::append_in(&mut tx, event).await?;
         tx.commit().await?;
         Ok(s)

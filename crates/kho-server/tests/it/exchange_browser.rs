@@ -429,6 +429,15 @@ async fn a_steward_registers_an_information_system_issues_its_token_and_revokes_
             "{action} is audited under the steward"
         );
     }
+    let targets: Vec<&str> = entries
+        .iter()
+        .filter(|e| e.actor == "user:steward.khcn" && e.action.starts_with("subsystem."))
+        .map(|e| e.target.as_str())
+        .collect();
+    assert!(
+        !targets.is_empty() && targets.iter().all(|t| *t == format!("subsystem:{xroad_id}")),
+        "the system's creation and certificates are audited under its X-Road id: {targets:?}"
+    );
 }
 
 #[tokio::test]
