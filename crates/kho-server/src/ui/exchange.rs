@@ -215,11 +215,12 @@ fn ms(v: f64) -> String {
     format!("{v:.1}")
 }
 
-fn health_cells(h: Option<&ServiceHealth>) -> Markup {
+fn health_cells(l: Lang, h: Option<&ServiceHealth>) -> Markup {
     html! {
         @match h {
             Some(h) => {
-                td.successes { (h.successes) } td.failures { (h.failures) }
+                @let since = format!("{} {}", l.t("tính từ", "counted since"), when(h.since));
+                td.successes title=(since) { (h.successes) } td.failures title=(since) { (h.failures) }
                 td { (when_or_dash(h.last_success)) } td { (when_or_dash(h.last_failure)) }
                 td { (ms(h.min_ms)) " / " (ms(h.avg_ms)) " / " (ms(h.max_ms)) }
             }
@@ -279,7 +280,7 @@ fn services_table(
                         td { (kind_name(l, &s.target)) br; (target_detail(&s.target, directory.and_then(|d| d.services.get(&id)).and_then(|e| e.resource.as_ref()))) }
                         td { (s.description) }
                         td.state { (service_state(l, s)) }
-                        (health_cells(health.get(id.as_str()).copied()))
+                        (health_cells(l, health.get(id.as_str()).copied()))
                     }
                 }
             }

@@ -163,6 +163,8 @@ async fn a_consumer_requests_access_the_provider_approves_and_the_exchange_is_au
     let row = format!("tr[data-service='{service_id}']");
     assert_eq!(browser.text(&format!("{row} td.successes")).await, "1");
     assert_eq!(browser.text(&format!("{row} td.failures")).await, "1", "the call refused before the approval");
+    let since = browser.property(&format!("{row} td.successes"), "title").await;
+    assert!(since.starts_with("tính từ "), "since when the health is counted: {since}");
     browser.click("a[href='/admin/exchange/log']").await;
     browser.wait_for_url(|u| u.ends_with("/admin/exchange/log")).await;
     let logged = format!("tr.message[data-message-id='{message_id}']");
