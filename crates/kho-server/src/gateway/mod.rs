@@ -182,7 +182,7 @@ fn open_logbook(kho: &Kho, stats: JournalStats) -> kho_core::Result<Logbook> {
 /// left in its journal into the store — a node that crashed leaves its last records
 /// there until it starts again. Answers whether the store now holds every record
 /// journaled in this data directory: `false` when a running node holds the journal (it
-/// moves it itself, every 200 ms).
+/// moves it itself, every second).
 pub async fn move_journal_left(kho: &Kho) -> kho_core::Result<bool> {
     if !kho.settings.data_dir.join(JOURNAL_DIR).exists() {
         return Ok(true);
