@@ -121,6 +121,11 @@ pub struct SubsystemId {
 }
 
 impl SubsystemId {
+    /// How the subsystem appears in the audit log, as actor or target: `subsystem:VN/GOV/…`.
+    pub fn audit_target(&self) -> String {
+        format!("subsystem:{self}")
+    }
+
     pub fn parse(raw: &str) -> Result<Self> {
         let (mut parts, mut count) = ([""; 4], 0);
         for part in raw.split('/') {

@@ -839,13 +839,13 @@ fn placeholder(backend: Backend, n: usize) -> String {
 
 /// The audit target of a subsystem's credentials: its X-Road identifier, as the
 /// services name it when they refuse a change, so that both show under one target.
-async fn subsystem_target(tx: &mut crate::sql::Tx, subsystem_id: &str) -> StoreResult<String> {
+async fn subsystem_target(tx: &mut crate::sql::Tx, id: &str) -> StoreResult<String> {
     let row = sqlx::query("SELECT xroad_id FROM subsystems WHERE id = $1")
-        .bind(subsystem_id)
+        .bind(id)
         .fetch_optional(&mut **tx)
         .await?
-        .ok_or_else(|| StoreError::NotFound(format!("subsystem {subsystem_id}")))?;
-    Ok(format!("subsystem:{}", row.try_get::<String, _>("xroad_id")?))
+        .ok_or_else(|| StoreError::NotFound(format!("subsystem {id}")))?;
+    Ok(subsystem_id(&row, "xroad_id")?.audit_target())
 }
 
 async fn service_on<'e>(on: impl sqlx::Executor<'e, Database = sqlx::Any>, id: &str) -> StoreResult<Option<Service>> {

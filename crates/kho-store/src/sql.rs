@@ -447,7 +447,7 @@ impl MetadataStore for SqlStore {
             .await
             .map_err(|e| conflict_on_unique(e, || format!("the subsystem {} is already registered", s.xroad_id)))?;
         let event = ctx
-            .event("subsystem.create", format!("subsystem:{}", s.xroad_id))
+            .event("subsystem.create", s.xroad_id.audit_target())
             .detail(json!({"id": s.id, "agency_id": s.agency_id}));
         Self::append_in(&mut tx, event).await?;
         tx.commit().await?;

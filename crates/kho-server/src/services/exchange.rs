@@ -271,7 +271,7 @@ impl Kho {
         label: &str,
     ) -> Result<SubsystemCertificate> {
         let subsystem = self.find_subsystem(key).await?;
-        let target = format!("subsystem:{}", subsystem.xroad_id);
+        let target = subsystem.xroad_id.audit_target();
         self.check_subsystem(subject, ctx, Action::Update, &subsystem, "subsystem.certificate.add", &target).await?;
         let label = label.trim();
         if label.chars().count() > 200 {
@@ -299,7 +299,7 @@ impl Kho {
     /// see it.
     pub async fn subsystem(&self, subject: &Subject, ctx: &AuditContext, key: &str) -> Result<Subsystem> {
         let subsystem = self.find_subsystem(key).await?;
-        let target = format!("subsystem:{}", subsystem.xroad_id);
+        let target = subsystem.xroad_id.audit_target();
         self.check_subsystem(subject, ctx, Action::Read, &subsystem, "subsystem.read", &target).await?;
         Ok(subsystem)
     }
@@ -312,7 +312,7 @@ impl Kho {
         key: &str,
     ) -> Result<Vec<SubsystemCertificate>> {
         let subsystem = self.find_subsystem(key).await?;
-        let target = format!("subsystem:{}", subsystem.xroad_id);
+        let target = subsystem.xroad_id.audit_target();
         self.check_subsystem(subject, ctx, Action::Read, &subsystem, "subsystem.certificate.read", &target).await?;
         Ok(self.store.subsystem_certificates(&subsystem.id).await?)
     }
@@ -326,7 +326,7 @@ impl Kho {
         fingerprint: &str,
     ) -> Result<SubsystemCertificate> {
         let subsystem = self.find_subsystem(key).await?;
-        let target = format!("subsystem:{}", subsystem.xroad_id);
+        let target = subsystem.xroad_id.audit_target();
         self.check_subsystem(subject, ctx, Action::Update, &subsystem, "subsystem.certificate.revoke", &target).await?;
         let fingerprint = fingerprint.trim().to_ascii_lowercase().replace(':', "");
         let revoked = self.store.revoke_certificate(ctx, &subsystem.id, &fingerprint).await?;
@@ -346,7 +346,7 @@ impl Kho {
         let subsystem = self.find_subsystem(key).await?;
         let owner = TokenOwner::Subsystem(subsystem.id.clone());
         // Checked here first so that a refusal is audited under the subsystem.
-        let target = format!("subsystem:{}", subsystem.xroad_id);
+        let target = subsystem.xroad_id.audit_target();
         self.check_token(subject, ctx, Action::Create, &owner, "token.create", &target).await?;
         self.create_token(subject, ctx, owner, name, days).await
     }
@@ -379,7 +379,7 @@ impl Kho {
     pub async fn subsystem_tokens(&self, subject: &Subject, ctx: &AuditContext, key: &str) -> Result<Vec<ApiToken>> {
         let subsystem = self.find_subsystem(key).await?;
         let owner = TokenOwner::Subsystem(subsystem.id.clone());
-        let target = format!("subsystem:{}", subsystem.xroad_id);
+        let target = subsystem.xroad_id.audit_target();
         self.check_token(subject, ctx, Action::Read, &owner, "token.read", &target).await?;
         Ok(self.store.list_tokens(Some(&owner)).await?)
     }
