@@ -80,7 +80,7 @@ impl ServiceHealth {
         };
         *count += 1;
         *last = (*last).max(Some(o.response_out_ts));
-        self.avg_ms = self.total_ms / self.exchanges() as f64;
+        self.average();
     }
 
     /// Adds what `later` counted (exchanges logged after these).
@@ -95,6 +95,11 @@ impl ServiceHealth {
         self.total_ms += later.total_ms;
         self.request_bytes += later.request_bytes;
         self.response_bytes += later.response_bytes;
+        self.average();
+    }
+
+    /// Sets the average from the durations' sum and the count (after they change).
+    pub fn average(&mut self) {
         self.avg_ms = if self.exchanges() == 0 { 0.0 } else { self.total_ms / self.exchanges() as f64 };
     }
 }

@@ -891,11 +891,12 @@ pub const HEALTH_PAGE: i64 = 5_000;
 /// seq of the last one when there may be more, `None` when none are left.
 async fn count_stored(tx: &mut crate::sql::Tx, after: i64, limit: i64) -> StoreResult<Option<i64>> {
     let stored = stored_messages_after(&mut **tx, after, limit).await?;
+    let more = stored.last().filter(|_| stored.len() as i64 == limit).map(|m| m.seq);
     // A record whose text no longer reads as one (altered) is left for verification to
     // report; it is not counted.
-    let entries: Vec<LogEntry> = stored.iter().filter_map(|m| LogEntry::from_fields(m.fields.clone()).ok()).collect();
+    let entries: Vec<LogEntry> = stored.into_iter().filter_map(|m| LogEntry::from_fields(m.fields).ok()).collect();
     add_health(tx, health::tally(entries.iter())).await?;
-    Ok(stored.last().filter(|_| stored.len() as i64 == limit).map(|m| m.seq))
+    Ok(more)
 }
 
 /// Adds `counted` to the services' stored health.
@@ -948,7 +949,7 @@ fn health_from(r: &AnyRow) -> StoreResult<ServiceHealth> {
     h.min_ms = r.try_get("min_ms")?;
     h.max_ms = r.try_get("max_ms")?;
     h.total_ms = r.try_get("total_ms")?;
-    h.avg_ms = if h.exchanges() == 0 { 0.0 } else { h.total_ms / h.exchanges() as f64 };
+    h.average();
     h.request_bytes = r.try_get("request_bytes")?;
     h.response_bytes = r.try_get("response_bytes")?;
     Ok(h)

@@ -48,6 +48,18 @@ async fn subsystem_of(app: &TestApp, username: &str, code: &str, name: &str) -> 
     app.kho.create_subsystem(&Subject::operator(), &AuditContext::operator(), new).await.unwrap()
 }
 
+/// The consumer's system calls the service's `doanh-nghiep/0101234567` through the gateway.
+async fn consumer_call(app: &TestApp, service_id: &str, consumer: &SubsystemId, token: &str) -> reqwest::Response {
+    client()
+        .get(app.url(&format!("/r1/{service_id}/doanh-nghiep/0101234567")))
+        .header("X-Road-Client", consumer.to_string())
+        .header("X-Road-Purpose", PURPOSE)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn log_out(browser: &Browser) {
     browser.click("form[action='/logout'] button").await;
     browser.wait_for_url(|u| !u.contains("/admin")).await;
@@ -115,15 +127,8 @@ async fn a_consumer_requests_access_the_provider_approves_and_the_exchange_is_au
         )
         .await
         .unwrap();
-    let call = || {
-        client()
-            .get(app.url(&format!("/r1/{service_id}/doanh-nghiep/0101234567")))
-            .header("X-Road-Client", consumer.xroad_id.to_string())
-            .header("X-Road-Purpose", PURPOSE)
-            .bearer_auth(&token)
-            .send()
-    };
-    assert_eq!(call().await.unwrap().status(), 403, "no approved agreement yet");
+    let call = || consumer_call(&app, &service_id, &consumer.xroad_id, &token);
+    assert_eq!(call().await.status(), 403, "no approved agreement yet");
 
     // 2. The department's steward approves it, narrowing the daily quota.
     log_in(&browser, &app, "steward.khcn").await;
@@ -150,7 +155,7 @@ async fn a_consumer_requests_access_the_provider_approves_and_the_exchange_is_au
     log_out(&browser).await;
 
     // 3. The consumer's system calls through the gateway and is served.
-    let r = call().await.unwrap();
+    let r = call().await;
     assert_eq!(r.status(), 200);
     let message_id = r.headers()["x-road-id"].to_str().unwrap().to_string();
     let body: Value = r.json().await.unwrap();
@@ -468,16 +473,7 @@ async fn a_provider_edits_its_service_and_suspends_it_with_a_notice_the_consumer
     app.kho.request_agreement(&operator, &ctx, &consumer.xroad_id, &service_id, &terms, true).await.unwrap();
     let owner = TokenOwner::Subsystem(consumer.id.clone());
     let (_, token) = app.kho.create_token(&operator, &ctx, owner, "một cửa", 1).await.unwrap();
-    let call = || async {
-        client()
-            .get(app.url(&format!("/r1/{service_id}/doanh-nghiep/0101234567")))
-            .header("X-Road-Client", consumer.xroad_id.to_string())
-            .header("X-Road-Purpose", PURPOSE)
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-    };
+    let call = || consumer_call(&app, &service_id, &consumer.xroad_id, &token);
     let served_by = || async {
         let r = call().await;
         assert_eq!(r.status(), 200);
