@@ -38,6 +38,12 @@ pub struct Settings {
     pub upload_limit_bytes: usize,
     /// Longest time a request may take, in seconds.
     pub request_timeout_secs: u64,
+    /// HTTP connections open at once; `None`: half the open files the process may
+    /// have, less a reserve, from 64 to 16,384 ([`crate::listen`]).
+    pub max_connections: Option<usize>,
+    /// A connection that sends no complete request head for this many seconds (new,
+    /// kept alive between requests, or sending its head slowly) is closed.
+    pub idle_timeout_secs: u64,
     /// Retention policy (lưu giữ): after each load, the data of versions replaced more
     /// than this many days ago is deleted. `None` keeps every version readable.
     pub retention_days: Option<u32>,
@@ -86,6 +92,8 @@ impl Settings {
             body_limit_bytes: 2 * 1024 * 1024,
             upload_limit_bytes: 4 * 1024 * 1024 * 1024,
             request_timeout_secs: 30,
+            max_connections: None,
+            idle_timeout_secs: 30,
             retention_days: None,
             query_timeout_secs: 20,
             query_memory_mb: 512,

@@ -10,6 +10,7 @@ mod demo_dictionary;
 pub mod demo_exchange;
 pub mod gateway;
 pub mod http;
+pub mod listen;
 pub mod metrics;
 pub mod services;
 pub mod tls;
@@ -63,13 +64,18 @@ impl Application {
     ) -> std::io::Result<()> {
         let gateway = self.state.gateway.clone();
         let tls = self.state.kho.settings.tls.clone();
+        let gate = listen::Gate::new(
+            listen::ConnectionLimits::from_settings(&self.state.kho.settings),
+            self.state.metrics.connection_stats(),
+        );
         let router = http::router(self.state);
+        let stopping = stop_on(shutdown);
         let served = match tls {
             Some(files) => {
                 let config = tls::server_config(&files).map_err(std::io::Error::other)?;
-                tls::serve(self.listener, config, router, shutdown).await
+                tls::serve(self.listener, config, gate, router, stopping).await
             }
-            None => serve_per_core(self.listener, router, shutdown).await,
+            None => serve_per_core(self.listener, gate, router, stopping).await,
         };
         gateway.close().await;
         served
@@ -83,53 +89,46 @@ async fn bind(settings: &Settings) -> anyhow::Result<tokio::net::TcpListener> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))
 }
 
-/// Accepted connections send at once: without `TCP_NODELAY`, an answer's last chunk,
-/// written after its head once the exchange is logged, would wait for the client's
-/// delayed ACK (about 40 ms on Linux).
-fn no_delay(
-    listener: tokio::net::TcpListener,
-) -> axum::serve::TapIo<tokio::net::TcpListener, fn(&mut tokio::net::TcpStream)> {
-    fn set(tcp: &mut tokio::net::TcpStream) {
-        let _ = tcp.set_nodelay(true);
-    }
-    axum::serve::ListenerExt::tap_io(listener, set as fn(&mut tokio::net::TcpStream))
+/// A stop signal that turns true once `shutdown` completes.
+fn stop_on(shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> tokio::sync::watch::Receiver<bool> {
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    });
+    stopping
 }
 
 /// Serves `router` on one thread a core, each with a single-threaded runtime accepting
-/// from the same listening socket: a connection, and every gateway exchange on it (with
-/// its upstream connection), stays on the thread that accepted it, with no hand-off
-/// between threads. (The management routes hand their requests to the main runtime
-/// themselves: see [`http::router`].) After `shutdown` each thread finishes the requests
-/// it has, and this returns when all have.
+/// from the same listening socket through the shared `gate`: a connection, and every
+/// gateway exchange on it (with its upstream connection), stays on the thread that
+/// accepted it, with no hand-off between threads. (The management routes hand their
+/// requests to the main runtime themselves: see [`http::router`].) Once `stopping`
+/// turns true each thread finishes the requests it has, and this returns when all have.
 async fn serve_per_core(
     listener: tokio::net::TcpListener,
+    gate: listen::Gate,
     router: axum::Router,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    stopping: tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let listener = listener.into_std()?;
-    let (stop, stopping) = tokio::sync::watch::channel(false);
     let mut finished = Vec::new();
     for n in 0..std::thread::available_parallelism().map_or(1, |n| n.get()) {
-        let (listener, mut stopping) = (listener.try_clone()?, stopping.clone());
-        let app = router.clone().into_make_service_with_connect_info::<SocketAddr>();
+        let (listener, gate, router, stopping) =
+            (listener.try_clone()?, gate.clone(), router.clone(), stopping.clone());
         let (done, served) = tokio::sync::oneshot::channel();
         std::thread::Builder::new().name(format!("kho-http-{n}")).spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
             let result = runtime.and_then(|runtime| {
                 runtime.block_on(async move {
                     let listener = tokio::net::TcpListener::from_std(listener)?;
-                    let stopped = async move {
-                        let _ = stopping.wait_for(|stop| *stop).await;
-                    };
-                    axum::serve(no_delay(listener), app).with_graceful_shutdown(stopped).await
+                    listen::serve_plain(listener, gate, router, stopping).await
                 })
             });
             let _ = done.send(result);
         })?;
         finished.push(served);
     }
-    shutdown.await;
-    let _ = stop.send(true);
     let mut result = Ok(());
     for served in finished {
         match served.await {
@@ -177,7 +176,11 @@ impl AgentNode {
         let app = gateway::routes::<()>(self.gateway.clone())
             .route("/healthz", axum::routing::get(|| async { "ok" }))
             .route("/metrics", axum::routing::get(move || async move { metrics.render() }));
-        let served = serve_per_core(self.listener, app, shutdown).await;
+        let gate = listen::Gate::new(
+            listen::ConnectionLimits::from_settings(&self.gateway.kho.settings),
+            self.metrics.connection_stats(),
+        );
+        let served = serve_per_core(self.listener, gate, app, stop_on(shutdown)).await;
         self.gateway.close().await;
         served
     }

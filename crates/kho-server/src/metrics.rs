@@ -41,6 +41,7 @@ pub struct Metrics {
     /// Each service's series, found by name without building labels for every exchange.
     exchange_series: std::sync::Mutex<std::collections::HashMap<String, ExchangeSeries>>,
     journal: crate::gateway::JournalStats,
+    connections: crate::listen::ConnectionStats,
 }
 
 /// One service's exchange counters and latency histogram.
@@ -89,6 +90,23 @@ impl Default for Metrics {
             "Message-journal segments left in the journal for the next start (the store refused them)",
             journal.failed.clone(),
         );
+        let connections = crate::listen::ConnectionStats::default();
+        registry.register("http_connections_open", "HTTP connections open", connections.open.clone());
+        registry.register(
+            "http_connections_limit",
+            "HTTP connections that may be open at once (max_connections)",
+            connections.limit.clone(),
+        );
+        registry.register(
+            "http_connections_waited",
+            "Connections that waited to be served because all max_connections places were taken",
+            connections.waited.clone(),
+        );
+        registry.register(
+            "http_connections_timed_out",
+            "Connections closed for sending no complete request head (or TLS handshake) within idle_timeout_secs",
+            connections.timed_out.clone(),
+        );
         Self {
             registry,
             requests,
@@ -97,6 +115,7 @@ impl Default for Metrics {
             exchange_durations,
             exchange_series: Default::default(),
             journal,
+            connections,
         }
     }
 }
@@ -129,6 +148,11 @@ impl Metrics {
     /// The message log writer's figures, shared with it.
     pub fn journal_stats(&self) -> crate::gateway::JournalStats {
         self.journal.clone()
+    }
+
+    /// The connection figures, shared with the accepting threads.
+    pub fn connection_stats(&self) -> crate::listen::ConnectionStats {
+        self.connections.clone()
     }
 
     /// The text exposition format.

@@ -4,19 +4,15 @@
 //! Node's connection to the central node, optionally with its own certificate).
 //! rustls with the *ring* provider; certificates and keys are PEM files.
 
-use axum::body::Body;
-use axum::extract::ConnectInfo;
+use crate::listen::Gate;
 use axum::Router;
-use hyper_util::rt::TokioIo;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use sha2::{Digest, Sha256};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tower::Service;
 
 /// The certificate a TLS client presented, by its SHA-256 fingerprint (hex of the
 /// DER); a request extension on connections that presented one.
@@ -121,57 +117,38 @@ fn rustls_native_certs_roots() -> Vec<CertificateDer<'static>> {
         .unwrap_or_default()
 }
 
-/// Serves `router` over TLS until `shutdown`, then lets open connections finish.
+/// Serves `router` over TLS until `stopping` turns true, then lets open connections
+/// finish. Connections are taken through `gate` (its cap and idle limit); a TLS
+/// handshake gets as long as the idle limit.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     config: Arc<ServerConfig>,
+    gate: Gate,
     router: Router,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        shutdown.await;
-        let _ = stop.send(true);
-    });
     let mut connections = tokio::task::JoinSet::new();
-    let mut stopping = stopped.clone();
     loop {
-        let (tcp, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    continue;
-                }
-            },
-            _ = stopping.changed() => break,
+        let (tcp, peer, place) = tokio::select! {
+            accepted = gate.accept(&listener) => accepted,
+            _ = crate::listen::stopped(&mut stopping) => break,
         };
-        // A held-back last chunk must not wait for the client's delayed ACK.
-        let _ = tcp.set_nodelay(true);
-        let (acceptor, router, mut stopped) = (acceptor.clone(), router.clone(), stopped.clone());
+        let (acceptor, gate, router, stopping) = (acceptor.clone(), gate.clone(), router.clone(), stopping.clone());
         connections.spawn(async move {
-            let Ok(tls) = acceptor.accept(tcp).await else { return };
-            let certificate = tls.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| fingerprint(c));
-            let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
-                let mut request = request.map(Body::new);
-                request.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
-                if let Some(f) = &certificate {
-                    request.extensions_mut().insert(ClientCertificate(f.clone()));
-                }
-                router.clone().call(request)
-            });
-            let connection = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tls), service);
-            tokio::pin!(connection);
-            tokio::select! {
-                _ = connection.as_mut() => {}
-                _ = stopped.changed() => {
-                    connection.as_mut().graceful_shutdown();
-                    let _ = connection.await;
-                }
-            }
+            let _place = place;
+            let tls = match tokio::time::timeout(gate.limits().idle, acceptor.accept(tcp)).await {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(_)) => return,
+                Err(_) => return gate.handshake_timed_out(),
+            };
+            let certificate =
+                tls.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| ClientCertificate(fingerprint(c)));
+            gate.serve(tls, peer, certificate, router, stopping).await;
         });
+        while connections.try_join_next().is_some() {}
     }
+    drop(listener);
     while connections.join_next().await.is_some() {}
     Ok(())
 }

@@ -12,6 +12,7 @@ mod catalog;
 mod ckan;
 mod codelists;
 mod codelists_browser;
+mod connections;
 mod dcat;
 mod dictionary;
 mod exchange_browser;

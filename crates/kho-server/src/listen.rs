@@ -1,0 +1,306 @@
+//! Kết nối — how Kho takes HTTP connections, for `kho serve` and `kho agent`, plain or
+//! TLS: a cap on the connections open at once, shared by every accepting thread, and a
+//! time limit on a connection that sends no complete request head.
+//!
+//! - **The cap** ([`Gate`]). A connection is served only when one of the
+//!   [`ConnectionLimits::max`] places is free; otherwise the thread that accepted it
+//!   waits for one before it accepts more, and new connections wait in the kernel's
+//!   listen queue, as with nginx's `worker_connections`. The default follows the process's open-files limit (raised
+//!   to its hard limit at start): each connection may hold a second one to a backend.
+//! - **The idle limit** ([`ConnectionLimits::idle`]). A connection that sends no complete
+//!   request head for that long — a new one, a kept-alive one between requests, or one
+//!   that sends its head a byte at a time — is closed; a TLS handshake gets as long. So
+//!   idle or stalled clients cannot hold the places and the open files forever.
+//!
+//! What happens shows on `/metrics`: `kho_http_connections_open`, `…_limit`,
+//! `…_waited_total` (connections that waited for a free place) and `…_timed_out_total`.
+
+use crate::config::Settings;
+use crate::tls::ClientCertificate;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tower::Service;
+
+/// Open files kept for the store, the journal, logs and tables besides the connections.
+const RESERVED_FILES: u64 = 256;
+/// Bounds of the default cap.
+const DEFAULT_MAX: (u64, u64) = (64, 16_384);
+/// How long an accept that fails for want of resources (open files, memory) waits
+/// before it tries again.
+const ACCEPT_RETRY: Duration = Duration::from_secs(1);
+/// At most one warning a minute that every place is taken.
+const FULL_WARNING_EVERY_SECS: i64 = 60;
+
+/// The limits connections are taken under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Connections open at once.
+    pub max: usize,
+    /// How long a connection may go without a complete request head.
+    pub idle: Duration,
+}
+
+impl ConnectionLimits {
+    /// From the settings; without `max_connections`, from the open-files limit.
+    pub fn from_settings(settings: &Settings) -> Self {
+        let files = open_files_limit();
+        let max = match settings.max_connections {
+            Some(max) => {
+                let needed = (max as u64).saturating_mul(2).saturating_add(RESERVED_FILES);
+                if files.is_some_and(|f| f < needed) {
+                    tracing::warn!(
+                        max_connections = max,
+                        open_files_limit = files,
+                        "max_connections {max} may need about {needed} open files, more than the process may open; \
+                         raise its limit (systemd: LimitNOFILE=) or lower max_connections"
+                    );
+                }
+                max.max(1)
+            }
+            None => default_max(files),
+        };
+        Self { max, idle: Duration::from_secs(settings.idle_timeout_secs.max(1)) }
+    }
+}
+
+/// Half the open files left after the reserved ones (a connection may hold one to a
+/// backend), within [`DEFAULT_MAX`]; the upper bound when the limit is unknown.
+fn default_max(open_files: Option<u64>) -> usize {
+    let (low, high) = DEFAULT_MAX;
+    open_files.map_or(high, |f| (f.saturating_sub(RESERVED_FILES) / 2).clamp(low, high)) as usize
+}
+
+/// The process's open-files limit, raised first to its hard limit (as servers commonly
+/// do: the soft limit is often 1,024); `None` where it cannot be read.
+fn open_files_limit() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: getrlimit and setrlimit only read and write the struct they are given.
+        unsafe {
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+                return None;
+            }
+            if limit.rlim_cur < limit.rlim_max {
+                let raised = libc::rlimit { rlim_cur: limit.rlim_max, rlim_max: limit.rlim_max };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                    limit.rlim_cur = limit.rlim_max;
+                }
+            }
+        }
+        // RLIM_INFINITY is u64::MAX: no limit reads as the largest.
+        Some(limit.rlim_cur)
+    }
+    #[cfg(not(unix))]
+    None
+}
+
+/// What `/metrics` shows of the connections.
+#[derive(Clone, Default)]
+pub struct ConnectionStats {
+    pub open: Gauge,
+    pub limit: Gauge,
+    /// Connections that waited for a place because every one was taken.
+    pub waited: Counter,
+    /// Connections closed for sending no complete request head (or TLS handshake) in time.
+    pub timed_out: Counter,
+}
+
+/// The places for open connections, shared by the threads that accept them.
+#[derive(Clone)]
+pub struct Gate {
+    places: Arc<Semaphore>,
+    limits: ConnectionLimits,
+    stats: ConnectionStats,
+    /// When the last "every place is taken" warning was written (Unix seconds).
+    warned_at: Arc<AtomicI64>,
+}
+
+/// An accepted connection's place; freed when dropped.
+pub struct Place {
+    _permit: OwnedSemaphorePermit,
+    open: Gauge,
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        self.open.dec();
+    }
+}
+
+impl Gate {
+    pub fn new(limits: ConnectionLimits, stats: ConnectionStats) -> Self {
+        stats.limit.set(limits.max as i64);
+        Self { places: Arc::new(Semaphore::new(limits.max)), limits, stats, warned_at: Arc::default() }
+    }
+
+    pub fn limits(&self) -> ConnectionLimits {
+        self.limits
+    }
+
+    /// Accepts a connection, then waits for a free place for it. Failed accepts are
+    /// retried: at once when the client went away, after [`ACCEPT_RETRY`] when the
+    /// process is out of open files or memory (retrying at once would spin). While a
+    /// thread waits for a place it accepts nothing more, so at most one connection a
+    /// thread waits accepted; the others wait in the kernel's listen queue.
+    pub async fn accept(&self, listener: &TcpListener) -> (TcpStream, SocketAddr, Place) {
+        let (tcp, peer) = loop {
+            match listener.accept().await {
+                Ok(accepted) => break accepted,
+                Err(e) if client_went_away(&e) => continue,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot accept a connection; trying again in a second");
+                    tokio::time::sleep(ACCEPT_RETRY).await;
+                }
+            }
+        };
+        let permit = match self.places.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                self.stats.waited.inc();
+                self.warn_full();
+                self.places.clone().acquire_owned().await.expect("the places are never closed")
+            }
+        };
+        // An answer's held-back last chunk must not wait for the client's delayed ACK
+        // (about 40 ms on Linux).
+        let _ = tcp.set_nodelay(true);
+        self.stats.open.inc();
+        (tcp, peer, Place { _permit: permit, open: self.stats.open.clone() })
+    }
+
+    fn warn_full(&self) {
+        let now = kho_core::time::now().timestamp();
+        let last = self.warned_at.load(Ordering::Relaxed);
+        if now - last >= FULL_WARNING_EVERY_SECS
+            && self.warned_at.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+        {
+            tracing::warn!(
+                max_connections = self.limits.max,
+                "all {} connections are in use; new ones wait to be accepted (raise max_connections if this lasts)",
+                self.limits.max
+            );
+        }
+    }
+
+    /// Serves HTTP/1.1 on one accepted connection until the client closes it, it stays
+    /// without a request head for the idle limit, or `stopping` turns true (then the
+    /// request under way is finished and the connection closed). Each request carries
+    /// the peer's address and, over TLS, the client certificate's fingerprint.
+    pub async fn serve<I>(
+        &self,
+        io: I,
+        peer: SocketAddr,
+        certificate: Option<ClientCertificate>,
+        router: Router,
+        mut stopping: watch::Receiver<bool>,
+    ) where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+            let mut request = request.map(Body::new);
+            request.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+            if let Some(c) = &certificate {
+                request.extensions_mut().insert(c.clone());
+            }
+            router.clone().call(request)
+        });
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder.timer(TokioTimer::new()).header_read_timeout(self.limits.idle);
+        let connection = builder.serve_connection(TokioIo::new(io), service);
+        tokio::pin!(connection);
+        let ended = tokio::select! {
+            ended = connection.as_mut() => ended,
+            _ = stopped(&mut stopping) => {
+                connection.as_mut().graceful_shutdown();
+                connection.await
+            }
+        };
+        if ended.is_err_and(|e| e.is_timeout()) {
+            self.stats.timed_out.inc();
+        }
+    }
+
+    /// Counts a TLS handshake that did not end within the idle limit.
+    pub fn handshake_timed_out(&self) {
+        self.stats.timed_out.inc();
+    }
+}
+
+/// Resolves once `stopping` turns true (or its sender is gone).
+pub async fn stopped(stopping: &mut watch::Receiver<bool>) {
+    let _ = stopping.wait_for(|stop| *stop).await;
+}
+
+/// Accept errors that concern one client only.
+fn client_went_away(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(e.kind(), ConnectionAborted | ConnectionReset | ConnectionRefused | Interrupted)
+}
+
+/// Accepts on `listener` with `gate` and serves each connection on this thread's
+/// runtime until `stopping` turns true; then waits for the connections to finish.
+pub async fn serve_plain(
+    listener: TcpListener,
+    gate: Gate,
+    router: Router,
+    mut stopping: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let (tcp, peer, place) = tokio::select! {
+            accepted = gate.accept(&listener) => accepted,
+            _ = stopped(&mut stopping) => break,
+        };
+        let (gate, router, stopping) = (gate.clone(), router.clone(), stopping.clone());
+        connections.spawn(async move {
+            let _place = place;
+            gate.serve(tcp, peer, None, router, stopping).await;
+        });
+        // Finished connections leave the set as new ones come.
+        while connections.try_join_next().is_some() {}
+    }
+    drop(listener);
+    while connections.join_next().await.is_some() {}
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_cap_follows_the_open_files_limit() {
+        assert_eq!(default_max(Some(1024)), 384);
+        assert_eq!(default_max(Some(65_536)), 16_384);
+        assert_eq!(default_max(Some(200)), 64, "never below the lower bound");
+        assert_eq!(default_max(None), 16_384);
+    }
+
+    #[test]
+    fn configured_limits_are_kept_and_the_open_files_limit_is_raised() {
+        let mut settings = Settings::for_data_dir("/tmp/unused");
+        settings.max_connections = Some(10);
+        settings.idle_timeout_secs = 5;
+        let limits = ConnectionLimits::from_settings(&settings);
+        assert_eq!(limits, ConnectionLimits { max: 10, idle: Duration::from_secs(5) });
+        #[cfg(unix)]
+        {
+            let mut now = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+            // SAFETY: getrlimit writes the struct it is given.
+            assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut now) }, 0);
+            assert_eq!(now.rlim_cur, now.rlim_max, "the soft limit is raised to the hard one");
+        }
+    }
+}
