@@ -89,6 +89,9 @@ async fn bind(settings: &Settings) -> anyhow::Result<tokio::net::TcpListener> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))
 }
 
+/// The name of `kho serve`'s serving threads, before their number.
+pub const SERVING_THREAD_PREFIX: &str = "kho-http-";
+
 /// A stop signal that turns true once `shutdown` completes.
 fn stop_on(shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> tokio::sync::watch::Receiver<bool> {
     let (stop, stopping) = tokio::sync::watch::channel(false);
@@ -117,7 +120,7 @@ async fn serve_per_core(
         let (listener, gate, router, stopping) =
             (listener.try_clone()?, gate.clone(), router.clone(), stopping.clone());
         let (done, served) = tokio::sync::oneshot::channel();
-        std::thread::Builder::new().name(format!("kho-http-{n}")).spawn(move || {
+        std::thread::Builder::new().name(format!("{SERVING_THREAD_PREFIX}{n}")).spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
             let result = runtime.and_then(|runtime| {
                 runtime.block_on(async move {

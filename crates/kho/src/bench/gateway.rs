@@ -123,18 +123,19 @@ pub fn run(args: &BenchArgs, work: &mut Workdir) -> anyhow::Result<ExitCode> {
         ("Authorization", format!("Bearer {token}")),
     ];
     let sides = [
-        ("direct", backend.address.to_string(), BACKEND_PATH.to_string(), CpuMeter::ThisProcess),
-        ("nginx", nginx.address.clone(), gateway_path(), nginx.cpu()),
-        ("hyper", bare.address.to_string(), gateway_path(), CpuMeter::Threads(bare_proxy::THREAD_NAME)),
+        ("direct", backend.address.to_string(), BACKEND_PATH.to_string(), CpuMeter::ThisProcess, None),
+        ("nginx", nginx.address.clone(), gateway_path(), nginx.cpu(), None),
+        ("hyper", bare.address.to_string(), gateway_path(), CpuMeter::Threads(bare_proxy::THREAD_NAME), None),
         (
             "Kho",
             server.address.clone(),
             gateway_path(),
             CpuMeter::Processes { pids: server.pid().into_iter().collect(), children: false },
+            server.pid().map(|pid| CpuMeter::ThreadsOf { pid, prefix: kho_server::SERVING_THREAD_PREFIX }),
         ),
     ];
     // Each side answers the record before it is loaded.
-    for (name, address, path, _) in &sides {
+    for (name, address, path, _, _) in &sides {
         probe(name, address, path, &headers)?;
     }
     let wrk = Wrk { exe: tools.wrk.clone(), headers: headers.iter().map(|(n, v)| format!("{n}: {v}")).collect() };
@@ -148,10 +149,11 @@ pub fn run(args: &BenchArgs, work: &mut Workdir) -> anyhow::Result<ExitCode> {
     println!("  the backend, nginx, Kho and wrk all share this machine's {cpus} CPUs");
 
     let mut measured = Vec::new();
-    for (name, address, path, cpu) in &sides {
+    for (name, address, path, cpu, serving) in &sides {
         let url = format!("http://{address}{path}");
         eprint!("  warming up {name} and measuring its latency…");
-        measured.push(Side::warm_up(name, &wrk, url, cpu.clone(), load, &backend)?);
+        let meters = (CpuRuns::new(cpu.clone()), serving.clone().map(CpuRuns::new));
+        measured.push(Side::warm_up(name, &wrk, url, meters, load, &backend)?);
         eprintln!(" done");
     }
     for round in 0..rounds {
@@ -201,9 +203,29 @@ struct Side {
     backend_answered: Vec<u64>,
     /// Requests the backend answered during all of this side's runs.
     backend_total: u64,
-    /// What the side runs in, and the CPU seconds it spent during each throughput run.
-    cpu: CpuMeter,
-    cpu_seconds: Vec<Option<f64>>,
+    /// The CPU the side spent during each throughput run: all of it, and (Kho) its
+    /// serving threads'.
+    cpu: CpuRuns,
+    serving: Option<CpuRuns>,
+}
+
+/// A CPU meter and the seconds it counted during each throughput run.
+#[derive(Clone)]
+struct CpuRuns {
+    meter: CpuMeter,
+    seconds: Vec<Option<f64>>,
+}
+
+impl CpuRuns {
+    fn new(meter: CpuMeter) -> Self {
+        Self { meter, seconds: Vec::new() }
+    }
+
+    /// Keeps what the meter counted since it read `before`.
+    fn record(&mut self, before: Option<f64>) {
+        let counted = self.meter.seconds().zip(before).map(|(after, before)| after - before);
+        self.seconds.push(counted);
+    }
 }
 
 impl Side {
@@ -212,7 +234,7 @@ impl Side {
         name: &'static str,
         wrk: &Wrk,
         url: String,
-        cpu: CpuMeter,
+        (cpu, serving): (CpuRuns, Option<CpuRuns>),
         load: Load,
         backend: &Backend,
     ) -> anyhow::Result<Side> {
@@ -220,17 +242,20 @@ impl Side {
         let warmup = wrk.run(&url, Load { seconds: WARMUP_SECS, ..load })?;
         let latency = wrk.run(&url, Load { threads: 1, connections: 1, ..load })?;
         let backend_total = backend.settled() - start;
-        let (throughput, backend_answered, cpu_seconds) = (Vec::new(), Vec::new(), Vec::new());
-        Ok(Side { name, url, warmup, latency, throughput, backend_answered, backend_total, cpu, cpu_seconds })
+        let (throughput, backend_answered) = (Vec::new(), Vec::new());
+        Ok(Side { name, url, warmup, latency, throughput, backend_answered, backend_total, cpu, serving })
     }
 
     /// One throughput run.
     fn load(&mut self, wrk: &Wrk, load: Load, backend: &Backend) -> anyhow::Result<()> {
         let before = backend.answered();
-        let cpu_before = self.cpu.seconds();
+        let cpu_before = self.cpu.meter.seconds();
+        let serving_before = self.serving.as_ref().and_then(|s| s.meter.seconds());
         self.throughput.push(wrk.run(&self.url, load)?);
-        let cpu = self.cpu.seconds().zip(cpu_before).map(|(after, before)| after - before);
-        self.cpu_seconds.push(cpu);
+        self.cpu.record(cpu_before);
+        if let Some(serving) = &mut self.serving {
+            serving.record(serving_before);
+        }
         let answered = backend.settled() - before;
         self.backend_answered.push(answered);
         self.backend_total += answered;
@@ -252,9 +277,14 @@ impl Side {
 
     /// Microseconds of the side's CPU time per request in its median run.
     fn cpu_per_request(&self) -> Option<f64> {
+        self.per_request(&self.cpu)
+    }
+
+    /// Microseconds of CPU time `runs` counted per request in the median run.
+    fn per_request(&self, runs: &CpuRuns) -> Option<f64> {
         let i = self.median_run();
         let requests = self.throughput[i].requests;
-        self.cpu_seconds.get(i).copied().flatten().filter(|_| requests > 0).map(|s| s * 1e6 / requests as f64)
+        runs.seconds.get(i).copied().flatten().filter(|_| requests > 0).map(|s| s * 1e6 / requests as f64)
     }
 
     /// [`Self::cpu_per_request`] as the report prints it.
@@ -411,6 +441,15 @@ fn report(sides: &[Side], load: Load, server_rss: Option<u64>, log: &MessageLog)
         hyper.cpu_text(),
         kho.cpu_text()
     );
+    let serving = kho.serving.as_ref().and_then(|s| kho.per_request(s));
+    if let Some((all, serving)) = kho.cpu_per_request().zip(serving) {
+        println!(
+            "  Kho's CPU per request by thread: {serving:.1} µs on its serving threads ({}*: HTTP, the checks, the \
+             record and its journal line), {:.1} µs on the others (moving the log into the store, checkpoints)",
+            kho_server::SERVING_THREAD_PREFIX,
+            all - serving
+        );
+    }
     let (kho_added, nginx_added) = (kho.latency.p50_ms - direct_p50, nginx.latency.p50_ms - direct_p50);
     println!(
         "  added p50: Kho {kho_added:.3} ms vs nginx {nginx_added:.3} ms (target < {ADDED_P50_TARGET_MS} ms) {} — over \
@@ -969,6 +1008,10 @@ Transfer/sec:       0.00B
             let found = CpuMeter::Threads(bare_proxy::THREAD_NAME).seconds();
             assert!(found.is_some(), "its runtime threads are found by name");
             assert_eq!(CpuMeter::Threads("no-such-thread").seconds(), None);
+            let pid = std::process::id();
+            let by_prefix = CpuMeter::ThreadsOf { pid, prefix: &bare_proxy::THREAD_NAME[..4] }.seconds();
+            assert!(by_prefix.is_some(), "a process's threads are found by the start of their name");
+            assert_eq!(CpuMeter::ThreadsOf { pid, prefix: "no-such-" }.seconds(), None);
         }
     }
 
@@ -983,8 +1026,8 @@ Transfer/sec:       0.00B
             throughput: vec![run(30.0), run(10.0), run(20.0)],
             backend_answered: vec![300, 100, 200],
             backend_total: 600,
-            cpu: CpuMeter::ThisProcess,
-            cpu_seconds: vec![Some(1.0), None, Some(0.26052)],
+            cpu: CpuRuns { meter: CpuMeter::ThisProcess, seconds: vec![Some(1.0), None, Some(0.26052)] },
+            serving: None,
         };
         let (median, answered) = side.median();
         assert_eq!((median.rps, answered), (20.0, 200));

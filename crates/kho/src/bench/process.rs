@@ -121,8 +121,8 @@ pub fn stop(child: &mut std::process::Child, grace: Duration) -> Option<u64> {
 }
 
 /// CPU time (user and system, in seconds) spent so far by what a benchmark side runs
-/// in: whole processes, or this process's threads of one name. `None` where `/proc`
-/// cannot tell (not Linux).
+/// in: whole processes, or threads by name. `None` where `/proc` cannot tell (not
+/// Linux).
 #[derive(Clone, Debug)]
 pub enum CpuMeter {
     /// These processes and, when `children`, every process they started (nginx's
@@ -131,6 +131,9 @@ pub enum CpuMeter {
     /// This process's threads named `name` (at most 15 bytes, as Linux keeps it); they
     /// must live through the measurement. None of that name: `None`.
     Threads(&'static str),
+    /// Process `pid`'s threads whose name starts with `prefix` (kho serve's serving
+    /// threads); as with `Threads`, they must live through the measurement.
+    ThreadsOf { pid: u32, prefix: &'static str },
     /// This whole process.
     ThisProcess,
 }
@@ -148,22 +151,26 @@ impl CpuMeter {
                 }
                 all.iter().map(|pid| stat_ticks(&format!("/proc/{pid}/stat"))).sum::<Option<u64>>()?
             }
-            Self::Threads(name) => {
-                let mut sum = None;
-                for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
-                    let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
-                    if comm.trim_end() == *name {
-                        let ticks = stat_ticks(&task.path().join("stat").to_string_lossy()).unwrap_or(0);
-                        sum = Some(sum.unwrap_or(0) + ticks);
-                    }
-                }
-                // No thread of that name: unknown, not idle.
-                sum?
-            }
+            Self::Threads(name) => thread_ticks("self", |comm| comm == *name)?,
+            Self::ThreadsOf { pid, prefix } => thread_ticks(&pid.to_string(), |comm| comm.starts_with(prefix))?,
             Self::ThisProcess => stat_ticks("/proc/self/stat")?,
         };
         Some(ticks as f64 / clock_ticks_per_second())
     }
+}
+
+/// The clock ticks of the threads of process `process` (a pid, or `self`) whose name
+/// `pick` takes; `None` when it takes none (unknown, not idle).
+fn thread_ticks(process: &str, pick: impl Fn(&str) -> bool) -> Option<u64> {
+    let mut sum = None;
+    for task in std::fs::read_dir(format!("/proc/{process}/task")).ok()?.flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if pick(comm.trim_end()) {
+            let ticks = stat_ticks(&task.path().join("stat").to_string_lossy()).unwrap_or(0);
+            sum = Some(sum.unwrap_or(0) + ticks);
+        }
+    }
+    sum
 }
 
 /// utime + stime of a `/proc/…/stat` file, in clock ticks.
