@@ -2,8 +2,8 @@
 //! versions and the items of each version, keyed by (list, version, code). Each write
 //! is audited in the same transaction.
 
-use crate::sql::{conflict_on_unique, parse_opt_ts, parse_ts, ts, SqlStore};
-use crate::{StoreError, StoreResult};
+use crate::sql::{conflict_on_unique, parse_opt_ts, parse_ts, ts, values_rows, SqlStore};
+use crate::{MetadataStore, StoreError, StoreResult};
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use kho_core::audit::AuditContext;
@@ -209,25 +209,9 @@ impl CodeListStore for SqlStore {
         .execute(&mut *tx)
         .await?;
         for (b, chunk) in items.chunks(INSERT_BATCH).enumerate() {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|i| {
-                    let p = i * 8;
-                    format!(
-                        "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                        p + 1,
-                        p + 2,
-                        p + 3,
-                        p + 4,
-                        p + 5,
-                        p + 6,
-                        p + 7,
-                        p + 8
-                    )
-                })
-                .collect();
             let sql = format!(
                 "INSERT INTO code_list_items (list_slug, version, code, position, name_vi, name_en, parent_code, attributes) VALUES {}",
-                values.join(", ")
+                values_rows(self.backend(), chunk.len(), 8)
             );
             let mut q = sqlx::query(&sql);
             for (i, item) in chunk.iter().enumerate() {

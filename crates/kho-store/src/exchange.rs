@@ -3,7 +3,7 @@
 //! under the `message_head` lock, chained with [`kho_exchange::msglog`], and the
 //! signed checkpoints over them.
 
-use crate::sql::{new_id, parse_opt_ts, parse_ts, ts, SqlStore};
+use crate::sql::{new_id, parse_opt_ts, parse_ts, ts, values_rows, SqlStore};
 use crate::{Backend, MetadataStore, StoreError, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -827,16 +827,6 @@ async fn write_terms(tx: &mut crate::sql::Tx, id: &str, t: &CheckedTerms) -> Sto
 /// that only a few statements exist and each is prepared once and reused.
 const ROWS_PER_INSERT: [usize; 4] = [64, 16, 4, 1];
 
-/// The `n`th parameter of a statement: numbered on PostgreSQL, anonymous (`?`) on
-/// SQLite, whose driver finds a numbered one by its name in a list as long as the
-/// statement's (quadratic in the 1,664 parameters of a 64-row insert).
-fn placeholder(backend: Backend, n: usize) -> String {
-    match backend {
-        Backend::Sqlite => "?".to_string(),
-        Backend::Postgres => format!("${n}"),
-    }
-}
-
 /// The audit target of a subsystem's credentials: its X-Road identifier, as the
 /// services name it when they refuse a change, so that both show under one target.
 async fn subsystem_target(tx: &mut crate::sql::Tx, id: &str) -> StoreResult<String> {
@@ -962,12 +952,6 @@ async fn insert_messages(backend: Backend, tx: &mut crate::sql::Tx, records: &[L
         let size = ROWS_PER_INSERT.into_iter().find(|n| *n <= rest.len()).unwrap_or(1);
         let (chunk, after) = rest.split_at(size);
         rest = after;
-        let tuples: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let params: Vec<String> = (1..=COLUMNS).map(|c| placeholder(backend, i * COLUMNS + c)).collect();
-                format!("({})", params.join(", "))
-            })
-            .collect();
         // On SQLite a statement of several rows that may abort halfway (the default on a
         // constraint) first copies every page it changes into a statement journal — a
         // temporary file, 16 KiB a page — so as to undo only itself. `OR FAIL` stops at a
@@ -977,7 +961,7 @@ async fn insert_messages(backend: Backend, tx: &mut crate::sql::Tx, records: &[L
             Backend::Sqlite => "INSERT OR FAIL INTO",
             Backend::Postgres => "INSERT INTO",
         };
-        let sql = format!("{verb} message_log ({MESSAGE_INSERT_COLS}) VALUES {}", tuples.join(", "));
+        let sql = format!("{verb} message_log ({MESSAGE_INSERT_COLS}) VALUES {}", values_rows(backend, size, COLUMNS));
         let mut q = sqlx::query(&sql);
         // Text is bound as `&str`, which the driver borrows; a `&String` would be copied.
         for r in chunk {

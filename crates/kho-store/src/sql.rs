@@ -51,6 +51,32 @@ pub(crate) fn conflict_on_unique(e: sqlx::Error, message: impl FnOnce() -> Strin
     }
 }
 
+/// The `VALUES` tuples of a multi-row insert of `rows` rows of `columns` parameters:
+/// numbered (`$1, $2, …`) on PostgreSQL, anonymous (`?`) on SQLite. SQLite keeps a
+/// statement's numbered parameters in a list it searches from the start, both when it
+/// parses one and when the driver asks a parameter's name to bind it: a statement of
+/// thousands of them costs time quadratic in their number, while `?`s are counted.
+pub(crate) fn values_rows(backend: Backend, rows: usize, columns: usize) -> String {
+    let mut out = String::with_capacity(rows * columns * 6);
+    for row in 0..rows {
+        out.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..columns {
+            if column > 0 {
+                out.push_str(", ");
+            }
+            match backend {
+                Backend::Sqlite => out.push('?'),
+                Backend::Postgres => {
+                    out.push('$');
+                    out.push_str(&(row * columns + column + 1).to_string());
+                }
+            }
+        }
+        out.push(')');
+    }
+    out
+}
+
 const AGENCY_COLS: &str = "id, code, name, name_en, kind, parent_id, admin_unit_code, path, created_at";
 const USER_COLS: &str = "id, username, display_name, agency_id, roles, disabled_at, created_at";
 const SUBSYSTEM_COLS: &str = "id, xroad_id, name, agency_id, roles, created_at";
@@ -666,5 +692,12 @@ mod tests {
         let page_size: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(&mut conn).await.unwrap();
         let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut conn).await.unwrap();
         assert_eq!((page_size, mode.as_str()), (16384, "wal"), "the page size is set before WAL mode fixes it");
+    }
+
+    #[test]
+    fn multi_row_values_are_numbered_on_postgresql_and_anonymous_on_sqlite() {
+        assert_eq!(values_rows(Backend::Postgres, 2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(values_rows(Backend::Sqlite, 2, 3), "(?, ?, ?), (?, ?, ?)");
+        assert_eq!(values_rows(Backend::Sqlite, 1, 1), "(?)");
     }
 }

@@ -29,6 +29,9 @@ const WHOLE_LIMIT: u64 = 64 * 1024;
 /// Bytes of each body kept for a service that logs bodies.
 const BODY_LOG_LIMIT: usize = 64 * 1024;
 
+/// SHA-512 of an empty body, the body of nearly every call (a `GET`): computed once.
+static EMPTY_BODY_DIGEST: std::sync::LazyLock<[u8; 64]> = std::sync::LazyLock::new(|| Sha512::digest([]).into());
+
 /// The request body as it went by: size, SHA-512, and the first bytes when kept.
 #[derive(Default)]
 pub struct BodyTally {
@@ -154,14 +157,9 @@ impl Exchange {
         }
     }
 
-    /// base64(SHA-512(SHA-512(headers) ‖ SHA-512(body))) over the body read so far.
+    /// The request's hash over the body read so far ([`request_hash`]).
     fn request_hash(&self) -> String {
-        let tally = self.request_body.lock().unwrap_or_else(|e| e.into_inner());
-        let body = tally.digest.clone().finalize();
-        let mut outer = Sha512::new();
-        outer.update(&self.headers_digest);
-        outer.update(body);
-        base64::engine::general_purpose::STANDARD.encode(outer.finalize())
+        request_hash(&self.headers_digest, &self.request_body.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     fn complete(&mut self, response_size: i64) -> (Arc<Gateway>, MessageRecord) {
@@ -258,6 +256,18 @@ pub(crate) fn empty_record() -> MessageRecord {
         prev_hash: String::new(),
         hash: String::new(),
     }
+}
+
+/// `X-Road-Request-Hash`: base64(SHA-512(SHA-512(headers) ‖ SHA-512(body))).
+fn request_hash(headers_digest: &[u8], body: &BodyTally) -> String {
+    let mut outer = Sha512::new();
+    outer.update(headers_digest);
+    if body.size == 0 {
+        outer.update(*EMPTY_BODY_DIGEST);
+    } else {
+        outer.update(body.digest.clone().finalize());
+    }
+    base64::engine::general_purpose::STANDARD.encode(outer.finalize())
 }
 
 /// SHA-512 over the request's headers, lowercase names sorted, one `name: value\n`
@@ -370,4 +380,30 @@ pub fn limit(limiter: &RateLimiter, quota: &Quota, a: &Agreement, id: &str) -> R
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hash as its formula writes it, digest by digest.
+    fn by_formula(headers_digest: &[u8], body: &[u8]) -> String {
+        let inner = [headers_digest, Sha512::digest(body).as_slice()].concat();
+        base64::engine::general_purpose::STANDARD.encode(Sha512::digest(inner))
+    }
+
+    #[test]
+    fn the_request_hash_follows_its_formula_with_and_without_a_body() {
+        let headers_digest = Sha512::digest(b"x-road-client: VN/GOV/1/A\n").to_vec();
+        let empty = BodyTally::default();
+        assert_eq!(request_hash(&headers_digest, &empty), by_formula(&headers_digest, b""));
+        let mut sent = BodyTally::default();
+        sent.add(b"{\"so_cccd\": ");
+        sent.add(b"\"001099012345\"}");
+        assert_eq!(
+            request_hash(&headers_digest, &sent),
+            by_formula(&headers_digest, b"{\"so_cccd\": \"001099012345\"}")
+        );
+        assert_ne!(request_hash(&headers_digest, &sent), request_hash(&headers_digest, &empty));
+    }
 }

@@ -208,16 +208,19 @@ pub fn routes<S: Clone + Send + Sync + 'static>(gateway: Arc<Gateway>) -> Router
 }
 
 /// One gateway call, from the request to a response whose end waits for its record.
+/// The forwarding and the metaservices are awaited boxed: their state (the upstream
+/// call, the response on its way) is then allocated once, instead of making this
+/// future — which is moved whole as the router hands it on — several KiB larger.
 async fn call(State(gw): State<Arc<Gateway>>, request: Request) -> Response {
     let mut ex = Exchange::begin(&gw, &request);
     if matches!(gw.mode, Mode::Agent(_)) {
-        return upstream::to_central(gw, ex, request).await;
+        return Box::pin(upstream::to_central(gw, ex, request)).await;
     }
     // A clone of the URI shares its bytes: the path stays readable after the request moves on.
     let uri = request.uri().clone();
     let path = uri.path();
     if let Some(meta) = meta::which(path) {
-        return meta::serve(gw, ex, meta, request).await;
+        return Box::pin(meta::serve(gw, ex, meta, request)).await;
     }
     let headers = request.headers();
     let parsed = ServiceRequest::parse(
@@ -295,7 +298,7 @@ async fn call(State(gw): State<Arc<Gateway>>, request: Request) -> Response {
                 timeout: std::time::Duration::from_millis(entry.service.timeout_ms),
                 party: "the backend",
             };
-            upstream::forward(gw, ex, target, request).await
+            Box::pin(upstream::forward(gw, ex, target, request)).await
         }
     }
 }
@@ -306,10 +309,12 @@ async fn call(State(gw): State<Arc<Gateway>>, request: Request) -> Response {
 /// (The management routes' hand-off, `http::on_main_runtime`, lets its work finish
 /// instead: an ingest stopped between its steps would leave them half done, while a
 /// dataset read only reads.)
-async fn on_main<T: Send + 'static>(
+/// The work is handed over at once, so that the future waiting for it holds only its
+/// handle, not the work's own state.
+fn on_main<T: Send + 'static>(
     main: &tokio::runtime::Handle,
     work: impl std::future::Future<Output = T> + Send + 'static,
-) -> Result<T, tokio::task::JoinError> {
+) -> impl std::future::Future<Output = Result<T, tokio::task::JoinError>> {
     struct StopWhenDropped(tokio::task::AbortHandle);
     impl Drop for StopWhenDropped {
         fn drop(&mut self) {
@@ -317,8 +322,11 @@ async fn on_main<T: Send + 'static>(
         }
     }
     let task = main.spawn(work);
-    let _stop = StopWhenDropped(task.abort_handle());
-    task.await
+    let stop = StopWhenDropped(task.abort_handle());
+    async move {
+        let _stop = stop;
+        task.await
+    }
 }
 
 pub(crate) fn header(headers: &HeaderMap, name: impl axum::http::header::AsHeaderName) -> Option<&str> {
