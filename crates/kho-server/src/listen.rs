@@ -255,18 +255,38 @@ pub async fn serve_plain(
     listener: TcpListener,
     gate: Gate,
     router: Router,
-    mut stopping: watch::Receiver<bool>,
+    stopping: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
+    serve_connections(listener, &gate, stopping.clone(), |tcp, peer| {
+        let (gate, router, stopping) = (gate.clone(), router.clone(), stopping.clone());
+        async move { gate.serve(tcp, peer, None, router, stopping).await }
+    })
+    .await
+}
+
+/// The accept loop of plain and TLS serving: takes connections through `gate` until
+/// `stopping` turns true, runs `serve_one` for each (holding its place until it ends),
+/// then waits for the connections under way to finish.
+pub async fn serve_connections<F, Served>(
+    listener: TcpListener,
+    gate: &Gate,
+    mut stopping: watch::Receiver<bool>,
+    serve_one: F,
+) -> std::io::Result<()>
+where
+    F: Fn(TcpStream, SocketAddr) -> Served,
+    Served: std::future::Future<Output = ()> + Send + 'static,
+{
     let mut connections = tokio::task::JoinSet::new();
     loop {
         let (tcp, peer, place) = tokio::select! {
             accepted = gate.accept(&listener) => accepted,
             _ = stopped(&mut stopping) => break,
         };
-        let (gate, router, stopping) = (gate.clone(), router.clone(), stopping.clone());
+        let served = serve_one(tcp, peer);
         connections.spawn(async move {
             let _place = place;
-            gate.serve(tcp, peer, None, router, stopping).await;
+            served.await;
         });
         // Finished connections leave the set as new ones come.
         while connections.try_join_next().is_some() {}

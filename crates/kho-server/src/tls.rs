@@ -125,18 +125,12 @@ pub async fn serve(
     config: Arc<ServerConfig>,
     gate: Gate,
     router: Router,
-    mut stopping: tokio::sync::watch::Receiver<bool>,
+    stopping: tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
-    let mut connections = tokio::task::JoinSet::new();
-    loop {
-        let (tcp, peer, place) = tokio::select! {
-            accepted = gate.accept(&listener) => accepted,
-            _ = crate::listen::stopped(&mut stopping) => break,
-        };
+    crate::listen::serve_connections(listener, &gate, stopping.clone(), |tcp, peer| {
         let (acceptor, gate, router, stopping) = (acceptor.clone(), gate.clone(), router.clone(), stopping.clone());
-        connections.spawn(async move {
-            let _place = place;
+        async move {
             let tls = match tokio::time::timeout(gate.limits().idle, acceptor.accept(tcp)).await {
                 Ok(Ok(tls)) => tls,
                 Ok(Err(_)) => return,
@@ -145,10 +139,7 @@ pub async fn serve(
             let certificate =
                 tls.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| ClientCertificate(fingerprint(c)));
             gate.serve(tls, peer, certificate, router, stopping).await;
-        });
-        while connections.try_join_next().is_some() {}
-    }
-    drop(listener);
-    while connections.join_next().await.is_some() {}
-    Ok(())
+        }
+    })
+    .await
 }
