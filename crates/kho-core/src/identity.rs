@@ -166,7 +166,10 @@ impl SubsystemId {
             } else if part.len() > 255 {
                 Some(format!("its {name} is longer than 255 characters"))
             } else {
-                let c = part.chars().find(|c| !(c.is_ascii_alphanumeric() || "'()+,-.=?".contains(*c)))?;
+                if part.bytes().all(identifier_byte) {
+                    return None;
+                }
+                let c = part.chars().find(|c| !c.is_ascii() || !identifier_byte(*c as u8))?;
                 Some(format!("its {name} holds {c:?}"))
             }
         })
@@ -191,6 +194,13 @@ impl SubsystemId {
             .into_iter()
             .all(|own| parts.next() == Some(own.as_str()))
     }
+}
+
+/// Whether `b` may stand in an X-Road identifier's part: A-Z a-z 0-9 and `'()+,-.=?`
+/// (a byte of a multi-byte character never may). Checked a byte at a time: the gateway
+/// checks the parts of every call's client and service.
+pub fn identifier_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'\'' | b'(' | b')' | b'+' | b',' | b'-' | b'.' | b'=' | b'?')
 }
 
 impl std::fmt::Display for SubsystemId {
@@ -374,6 +384,15 @@ impl Subject {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn identifier_bytes_are_the_characters_x_road_allows() {
+        for b in 0..=u8::MAX {
+            let allowed = b.is_ascii() && ((b as char).is_ascii_alphanumeric() || "'()+,-.=?".contains(b as char));
+            assert_eq!(identifier_byte(b), allowed, "byte {b:#04x}");
+        }
+        assert!(SubsystemId::parse("VN/GOV/000.00.00.H24/CỔNG").is_err(), "a letter beyond ASCII is refused");
+    }
 
     #[test]
     fn a_token_within_thirty_days_of_its_expiry_is_expiring_and_a_revoked_one_is_not() {

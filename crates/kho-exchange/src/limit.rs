@@ -2,7 +2,7 @@
 //! bucket per agreement (the rate a second, the burst above it) and a count per day.
 //! In memory, per gateway: each gateway behind a load balancer limits on its own.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -24,10 +24,11 @@ impl RateLimiter {
         let rate = f64::from(per_second.max(1));
         let capacity = f64::from(burst.max(per_second).max(1));
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        if !buckets.contains_key(key) {
-            buckets.insert(key.to_string(), Bucket { tokens: capacity, at: now });
-        }
-        let b = buckets.get_mut(key).expect("inserted above");
+        // One lookup for a known key; the key is copied only when it is new.
+        let b = match buckets.get_mut(key) {
+            Some(b) => b,
+            None => buckets.entry(key.to_string()).or_insert(Bucket { tokens: capacity, at: now }),
+        };
         let elapsed = now.saturating_duration_since(b.at).as_secs_f64();
         b.tokens = (b.tokens + elapsed * rate).min(capacity);
         b.at = now;
@@ -50,7 +51,10 @@ impl Quota {
     /// Counts one request of `key` on `day`; `false` when `limit` is already reached.
     pub fn take(&self, key: &str, day: chrono::NaiveDate, limit: u64) -> bool {
         let mut days = self.days.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = days.entry(key.to_string()).or_insert((day, 0));
+        let entry = match days.get_mut(key) {
+            Some(entry) => entry,
+            None => days.entry(key.to_string()).or_insert((day, 0)),
+        };
         if entry.0 != day {
             *entry = (day, 0);
         }

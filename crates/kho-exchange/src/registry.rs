@@ -247,7 +247,7 @@ pub struct NewService {
 
 /// Whether `s` may be an X-Road identifier part (`A–Z a–z 0–9 ' ( ) + , - . = ?`).
 pub fn is_identifier_part(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 255 && s.chars().all(|c| c.is_ascii_alphanumeric() || "'()+,-.=?".contains(c))
+    !s.is_empty() && s.len() <= 255 && s.bytes().all(kho_core::identity::identifier_byte)
 }
 
 impl NewService {

@@ -68,14 +68,14 @@ impl Application {
             listen::ConnectionLimits::from_settings(&self.state.kho.settings),
             self.state.metrics.connection_stats(),
         );
-        let router = http::router(self.state);
+        let routes = listen::Routes { router: http::router(self.state), gateway: gateway.clone() };
         let stopping = stop_on(shutdown);
         let served = match tls {
             Some(files) => {
                 let config = tls::server_config(&files).map_err(std::io::Error::other)?;
-                tls::serve(self.listener, config, gate, router, stopping).await
+                tls::serve(self.listener, config, gate, routes, stopping).await
             }
-            None => serve_per_core(self.listener, gate, router, stopping).await,
+            None => serve_per_core(self.listener, gate, routes, stopping).await,
         };
         gateway.close().await;
         served
@@ -102,7 +102,7 @@ fn stop_on(shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> 
     stopping
 }
 
-/// Serves `router` on one thread a core, each with a single-threaded runtime accepting
+/// Serves `routes` on one thread a core, each with a single-threaded runtime accepting
 /// from the same listening socket through the shared `gate`: a connection, and every
 /// gateway exchange on it (with its upstream connection), stays on the thread that
 /// accepted it, with no hand-off between threads. (The management routes hand their
@@ -111,21 +111,21 @@ fn stop_on(shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> 
 async fn serve_per_core(
     listener: tokio::net::TcpListener,
     gate: listen::Gate,
-    router: axum::Router,
+    routes: listen::Routes,
     stopping: tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let listener = listener.into_std()?;
     let mut finished = Vec::new();
     for n in 0..std::thread::available_parallelism().map_or(1, |n| n.get()) {
-        let (listener, gate, router, stopping) =
-            (listener.try_clone()?, gate.clone(), router.clone(), stopping.clone());
+        let (listener, gate, routes, stopping) =
+            (listener.try_clone()?, gate.clone(), routes.clone(), stopping.clone());
         let (done, served) = tokio::sync::oneshot::channel();
         std::thread::Builder::new().name(format!("{SERVING_THREAD_PREFIX}{n}")).spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
             let result = runtime.and_then(|runtime| {
                 runtime.block_on(async move {
                     let listener = tokio::net::TcpListener::from_std(listener)?;
-                    listen::serve_plain(listener, gate, router, stopping).await
+                    listen::serve_plain(listener, gate, routes, stopping).await
                 })
             });
             let _ = done.send(result);
@@ -183,7 +183,8 @@ impl AgentNode {
             listen::ConnectionLimits::from_settings(&self.gateway.kho.settings),
             self.metrics.connection_stats(),
         );
-        let served = serve_per_core(self.listener, gate, app, stop_on(shutdown)).await;
+        let routes = listen::Routes { router: app, gateway: self.gateway.clone() };
+        let served = serve_per_core(self.listener, gate, routes, stop_on(shutdown)).await;
         self.gateway.close().await;
         served
     }

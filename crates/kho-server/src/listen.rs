@@ -14,15 +14,22 @@
 //!
 //! What happens shows on `/metrics`: `kho_http_connections_open`, `…_limit`,
 //! `…_waited_total` (connections that waited for a free place) and `…_timed_out_total`.
+//!
+//! A connection's requests go to [`Routes`]: a gateway exchange straight to the
+//! gateway's handler, anything else through the router.
 
 use crate::config::Settings;
+use crate::gateway::{self, Gateway};
 use crate::tls::ClientCertificate;
 use axum::body::Body;
-use axum::extract::ConnectInfo;
+use axum::extract::{ConnectInfo, Request};
+use axum::response::Response;
 use axum::Router;
+use futures::future::Either;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -41,6 +48,34 @@ const DEFAULT_MAX: (u64, u64) = (64, 16_384);
 const ACCEPT_RETRY: Duration = Duration::from_secs(1);
 /// At most one warning a minute that every place is taken.
 const FULL_WARNING_EVERY_SECS: i64 = 60;
+
+/// Where a connection's requests go. A gateway exchange (`/r1/…`, the metaservices at
+/// the root) is handed to the gateway's handler directly: the busiest path skips the
+/// router's matching, its path parameters and the matched route it records, none of
+/// which the gateway reads. Everything else goes through the router, which also holds
+/// the gateway's routes (for callers of the router alone).
+#[derive(Clone)]
+pub struct Routes {
+    pub router: Router,
+    pub gateway: Arc<Gateway>,
+}
+
+impl Routes {
+    fn call(
+        &self,
+        request: Request,
+    ) -> Either<
+        impl std::future::Future<Output = Result<Response, Infallible>> + Send,
+        axum::routing::future::RouteFuture<Infallible>,
+    > {
+        if gateway::handles(request.uri().path()) {
+            let gw = self.gateway.clone();
+            Either::Left(async move { Ok(gateway::call(gw, request).await) })
+        } else {
+            Either::Right(self.router.clone().call(request))
+        }
+    }
+}
 
 /// The limits connections are taken under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,7 +238,7 @@ impl Gate {
         io: I,
         peer: SocketAddr,
         certificate: Option<ClientCertificate>,
-        router: Router,
+        routes: Routes,
         mut stopping: watch::Receiver<bool>,
     ) where
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -214,7 +249,7 @@ impl Gate {
             if let Some(c) = &certificate {
                 request.extensions_mut().insert(c.clone());
             }
-            router.clone().call(request)
+            routes.call(request)
         });
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder.timer(TokioTimer::new()).header_read_timeout(self.limits.idle);
@@ -254,12 +289,12 @@ fn client_went_away(e: &std::io::Error) -> bool {
 pub async fn serve_plain(
     listener: TcpListener,
     gate: Gate,
-    router: Router,
+    routes: Routes,
     stopping: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     serve_connections(listener, &gate, stopping.clone(), |tcp, peer| {
-        let (gate, router, stopping) = (gate.clone(), router.clone(), stopping.clone());
-        async move { gate.serve(tcp, peer, None, router, stopping).await }
+        let (gate, routes, stopping) = (gate.clone(), routes.clone(), stopping.clone());
+        async move { gate.serve(tcp, peer, None, routes, stopping).await }
     })
     .await
 }

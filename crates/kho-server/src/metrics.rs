@@ -39,7 +39,7 @@ pub struct Metrics {
     exchanges: Family<ExchangeLabels, Counter>,
     exchange_durations: ServiceHistograms,
     /// Each service's series, found by name without building labels for every exchange.
-    exchange_series: std::sync::Mutex<std::collections::HashMap<String, ExchangeSeries>>,
+    exchange_series: std::sync::Mutex<foldhash::HashMap<String, ExchangeSeries>>,
     journal: crate::gateway::JournalStats,
     connections: crate::listen::ConnectionStats,
 }
@@ -130,17 +130,24 @@ impl Metrics {
     /// One gateway exchange of `service` (`INSTANCE/…/CODE`, `-` when unknown).
     pub fn observe_exchange(&self, service: &str, succeeded: bool, seconds: f64) {
         let mut all = self.exchange_series.lock().unwrap_or_else(|e| e.into_inner());
-        if !all.contains_key(service) {
-            let counter =
-                |outcome| self.exchanges.get_or_create(&ExchangeLabels { service: service.into(), outcome }).clone();
-            let series = ExchangeSeries {
-                successes: counter("success"),
-                failures: counter("failure"),
-                durations: self.exchange_durations.get_or_create(&ServiceLabels { service: service.into() }).clone(),
-            };
-            all.insert(service.to_string(), series);
-        }
-        let series = &all[service];
+        // One lookup for a known service; its series are made the first time.
+        let series = match all.get(service) {
+            Some(series) => series,
+            None => {
+                let counter = |outcome| {
+                    self.exchanges.get_or_create(&ExchangeLabels { service: service.into(), outcome }).clone()
+                };
+                let series = ExchangeSeries {
+                    successes: counter("success"),
+                    failures: counter("failure"),
+                    durations: self
+                        .exchange_durations
+                        .get_or_create(&ServiceLabels { service: service.into() })
+                        .clone(),
+                };
+                all.entry(service.to_string()).or_insert(series)
+            }
+        };
         if succeeded { &series.successes } else { &series.failures }.inc();
         series.durations.observe(seconds);
     }

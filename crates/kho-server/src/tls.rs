@@ -4,8 +4,7 @@
 //! Node's connection to the central node, optionally with its own certificate).
 //! rustls with the *ring* provider; certificates and keys are PEM files.
 
-use crate::listen::Gate;
-use axum::Router;
+use crate::listen::{Gate, Routes};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
@@ -117,19 +116,19 @@ fn rustls_native_certs_roots() -> Vec<CertificateDer<'static>> {
         .unwrap_or_default()
 }
 
-/// Serves `router` over TLS until `stopping` turns true, then lets open connections
+/// Serves `routes` over TLS until `stopping` turns true, then lets open connections
 /// finish. Connections are taken through `gate` (its cap and idle limit); a TLS
 /// handshake gets as long as the idle limit.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     config: Arc<ServerConfig>,
     gate: Gate,
-    router: Router,
+    routes: Routes,
     stopping: tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
     crate::listen::serve_connections(listener, &gate, stopping.clone(), |tcp, peer| {
-        let (acceptor, gate, router, stopping) = (acceptor.clone(), gate.clone(), router.clone(), stopping.clone());
+        let (acceptor, gate, routes, stopping) = (acceptor.clone(), gate.clone(), routes.clone(), stopping.clone());
         async move {
             let tls = match tokio::time::timeout(gate.limits().idle, acceptor.accept(tcp)).await {
                 Ok(Ok(tls)) => tls,
@@ -138,7 +137,7 @@ pub async fn serve(
             };
             let certificate =
                 tls.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| ClientCertificate(fingerprint(c)));
-            gate.serve(tls, peer, certificate, router, stopping).await;
+            gate.serve(tls, peer, certificate, routes, stopping).await;
         }
     })
     .await

@@ -164,7 +164,9 @@ impl Exchange {
 
     fn complete(&mut self, response_size: i64) -> (Arc<Gateway>, MessageRecord) {
         let gw = self.gateway.take().expect("an exchange finishes once");
-        let mut r = std::mem::replace(&mut self.record, empty_record());
+        // The record left behind is never read: it needs no clock reading of its own.
+        let arrived = self.record.request_in_ts;
+        let mut r = std::mem::replace(&mut self.record, record_at(arrived));
         r.response_size = response_size;
         r.response_out_ts = time::now();
         let tally = self.request_body.lock().unwrap_or_else(|e| e.into_inner());
@@ -226,8 +228,13 @@ impl Gateway {
     }
 }
 
+/// A record with nothing in it yet but its arrival, now.
 pub(crate) fn empty_record() -> MessageRecord {
-    let now = time::now();
+    record_at(time::now())
+}
+
+/// A record with nothing in it yet but its arrival, `now`.
+fn record_at(now: chrono::DateTime<chrono::Utc>) -> MessageRecord {
     MessageRecord {
         seq: 0,
         message_id: String::new(),

@@ -139,7 +139,7 @@ impl Shelf {
     fn take(&mut self) -> (Vec<PathBuf>, Vec<LogEntry>) {
         let mut paths = std::mem::take(&mut self.closed);
         paths.extend(self.journal.close_segment());
-        (paths, std::mem::take(&mut self.pending))
+        (paths, std::mem::replace(&mut self.pending, self.held.spare()))
     }
 }
 
@@ -164,12 +164,31 @@ pub struct Logbook {
 struct Held {
     records: AtomicI64,
     released: Notify,
+    /// A moved segment's record list, emptied, for the next segment to fill: the list
+    /// grows to [`MOVE_RECORDS`] entries (megabytes), and reusing it spares the serving
+    /// threads growing a fresh one — its copies and first touches of new pages — every
+    /// segment.
+    spare: Mutex<Vec<LogEntry>>,
 }
 
 impl Held {
     fn release(&self, records: usize) {
         self.records.fetch_sub(records as i64, Ordering::Relaxed);
         self.released.notify_waiters();
+    }
+
+    /// Keeps `records`' room for the next segment (its entries are dropped here).
+    fn recycle(&self, mut records: Vec<LogEntry>) {
+        records.clear();
+        let mut spare = self.spare.lock().unwrap_or_else(|e| e.into_inner());
+        if records.capacity() > spare.capacity() {
+            *spare = records;
+        }
+    }
+
+    /// The room kept by [`recycle`](Self::recycle), or an empty list.
+    fn spare(&self) -> Vec<LogEntry> {
+        std::mem::take(&mut *self.spare.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     fn full(&self) -> bool {
@@ -556,6 +575,7 @@ impl Mover {
             remove(&segment);
         }
         self.held.release(segment.held);
+        self.held.recycle(segment.records);
         for ack in segment.settled {
             let _ = ack.send(outcome.clone());
         }
@@ -832,5 +852,19 @@ mod tests {
         log.submit(record("after")).await.unwrap();
         log.close().await;
         assert_eq!(store.count_messages().await.unwrap(), 7);
+    }
+
+    #[test]
+    fn a_moved_segments_room_is_kept_for_the_next_one() {
+        let held = Held::default();
+        assert_eq!(held.spare().capacity(), 0, "nothing kept yet");
+        let mut full = Vec::with_capacity(64);
+        full.extend([entry("a"), entry("b")]);
+        held.recycle(full);
+        held.recycle(Vec::with_capacity(8));
+        let spare = held.spare();
+        assert!(spare.is_empty(), "the records are dropped, only their room is kept");
+        assert_eq!(spare.capacity(), 64, "the larger room is the one kept");
+        assert_eq!(held.spare().capacity(), 0, "a room is handed out once");
     }
 }

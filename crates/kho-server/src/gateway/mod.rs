@@ -200,18 +200,26 @@ pub async fn move_journal_left(kho: &Kho) -> kho_core::Result<bool> {
 /// The gateway's routes. They sit outside the management stack (no request timeout,
 /// no body limit, no per-request trace line): each exchange has its own record.
 pub fn routes<S: Clone + Send + Sync + 'static>(gateway: Arc<Gateway>) -> Router<S> {
-    let mut router = Router::new().route("/r1/{*path}", any(call)).route("/listClients", any(call));
+    let exchange = any(|State(gw): State<Arc<Gateway>>, request: Request| call(gw, request));
+    let mut router = Router::new().route("/r1/{*path}", exchange.clone()).route("/listClients", exchange);
     if matches!(gateway.mode, Mode::Agent(_)) {
         router = router.route("/backend/{*path}", any(upstream::local_backend));
     }
     router.with_state(gateway)
 }
 
+/// Whether a request to `path` is a gateway exchange ([`call`]): under `/r1/`, or a
+/// metaservice asked at the root. The serving threads hand these to [`call`] without
+/// the router ([`crate::listen::Routes`]).
+pub fn handles(path: &str) -> bool {
+    path.starts_with("/r1/") || path == "/listClients"
+}
+
 /// One gateway call, from the request to a response whose end waits for its record.
 /// The forwarding and the metaservices are awaited boxed: their state (the upstream
 /// call, the response on its way) is then allocated once, instead of making this
-/// future — which is moved whole as the router hands it on — several KiB larger.
-async fn call(State(gw): State<Arc<Gateway>>, request: Request) -> Response {
+/// future — which is moved whole as it is handed on — several KiB larger.
+pub async fn call(gw: Arc<Gateway>, request: Request) -> Response {
     let mut ex = Exchange::begin(&gw, &request);
     if matches!(gw.mode, Mode::Agent(_)) {
         return Box::pin(upstream::to_central(gw, ex, request)).await;
@@ -396,6 +404,16 @@ pub(crate) mod tests {
     use crate::config::Settings;
     use journal::tests::entry;
     use journal::Journal;
+
+    #[test]
+    fn exchanges_are_told_from_the_other_routes_by_their_path() {
+        for path in ["/r1/VN/GOV/000.00.00.H24/PORTAL/echo/x", "/r1/", "/listClients"] {
+            assert!(handles(path), "{path} is an exchange");
+        }
+        for path in ["/r1", "/r10/x", "/listClients/x", "/api/v1/exchange/services", "/"] {
+            assert!(!handles(path), "{path} is not an exchange");
+        }
+    }
 
     /// Signals when it is dropped: moved into a piece of work, it tells the test that
     /// the work was stopped.

@@ -64,13 +64,13 @@ pub struct ResourceName {
 #[derive(Default)]
 pub struct Directory {
     /// By the service's full identifier, `INSTANCE/CLASS/MEMBER/SUBSYSTEM/CODE`.
-    pub services: HashMap<String, Arc<ServiceEntry>>,
+    pub services: foldhash::HashMap<String, Arc<ServiceEntry>>,
     /// Agreements by consumer subsystem, then by service id, every status.
-    agreements: HashMap<SubsystemId, HashMap<String, Vec<Arc<Agreement>>>>,
+    agreements: foldhash::HashMap<SubsystemId, foldhash::HashMap<String, Vec<Arc<Agreement>>>>,
     /// Subsystem by token hash.
-    pub credentials: HashMap<String, (String, chrono::DateTime<chrono::Utc>)>,
+    pub credentials: foldhash::HashMap<String, (String, chrono::DateTime<chrono::Utc>)>,
     /// Subsystem by client-certificate fingerprint.
-    pub certificates: HashMap<String, String>,
+    pub certificates: foldhash::HashMap<String, String>,
     pub subsystems: Vec<Subsystem>,
 }
 
