@@ -425,7 +425,7 @@ fn report(sides: &[Side], load: Load, server_rss: Option<u64>, log: &MessageLog)
     let per_round: Vec<String> =
         kho.throughput.iter().zip(&nginx.throughput).map(|(k, n)| format!("{:.0}%", k.rps / n.rps * 100.0)).collect();
     println!(
-        "  Kho / nginx throughput = {:.0}% (target ≥ {:.0}%) {} — medians {} vs {} req/s; round by round {}",
+        "  Kho / nginx throughput = {:.1}% (target ≥ {:.0}%) {} — medians {} vs {} req/s; round by round {}",
         ratio * 100.0,
         THROUGHPUT_RATIO_TARGET * 100.0,
         outcome(ratio >= THROUGHPUT_RATIO_TARGET),
