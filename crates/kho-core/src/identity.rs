@@ -166,9 +166,6 @@ impl SubsystemId {
             } else if part.len() > 255 {
                 Some(format!("its {name} is longer than 255 characters"))
             } else {
-                if part.bytes().all(identifier_byte) {
-                    return None;
-                }
                 let c = part.chars().find(|c| !c.is_ascii() || !identifier_byte(*c as u8))?;
                 Some(format!("its {name} holds {c:?}"))
             }

@@ -176,7 +176,7 @@ impl AgentNode {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let metrics = self.metrics.clone();
-        let app = gateway::routes::<()>(self.gateway.clone())
+        let app = gateway::agent_routes::<()>(self.gateway.clone())
             .route("/healthz", axum::routing::get(|| async { "ok" }))
             .route("/metrics", axum::routing::get(move || async move { metrics.render() }));
         let gate = listen::Gate::new(

@@ -50,10 +50,9 @@ const ACCEPT_RETRY: Duration = Duration::from_secs(1);
 const FULL_WARNING_EVERY_SECS: i64 = 60;
 
 /// Where a connection's requests go. A gateway exchange (`/r1/…`, the metaservices at
-/// the root) is handed to the gateway's handler directly: the busiest path skips the
-/// router's matching, its path parameters and the matched route it records, none of
-/// which the gateway reads. Everything else goes through the router, which also holds
-/// the gateway's routes (for callers of the router alone).
+/// the root: [`gateway::handles`]) is handed to the gateway's handler directly: the
+/// busiest path skips the router's matching, its path parameters and the matched route
+/// it records, none of which the gateway reads. Everything else goes to the router.
 #[derive(Clone)]
 pub struct Routes {
     pub router: Router,

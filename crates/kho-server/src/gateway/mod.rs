@@ -22,7 +22,7 @@ mod upstream;
 use crate::metrics::Metrics;
 use crate::services::Kho;
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::any;
@@ -197,20 +197,17 @@ pub async fn move_journal_left(kho: &Kho) -> kho_core::Result<bool> {
     }
 }
 
-/// The gateway's routes. They sit outside the management stack (no request timeout,
-/// no body limit, no per-request trace line): each exchange has its own record.
-pub fn routes<S: Clone + Send + Sync + 'static>(gateway: Arc<Gateway>) -> Router<S> {
-    let exchange = any(|State(gw): State<Arc<Gateway>>, request: Request| call(gw, request));
-    let mut router = Router::new().route("/r1/{*path}", exchange.clone()).route("/listClients", exchange);
-    if matches!(gateway.mode, Mode::Agent(_)) {
-        router = router.route("/backend/{*path}", any(upstream::local_backend));
-    }
-    router.with_state(gateway)
+/// An Agent Node's own routes besides the exchanges: the agency's local backends it
+/// exposes as proxied services (`/backend/…`). Outside any management stack (no request
+/// timeout, no body limit, no per-request trace line).
+pub fn agent_routes<S: Clone + Send + Sync + 'static>(gateway: Arc<Gateway>) -> Router<S> {
+    Router::new().route("/backend/{*path}", any(upstream::local_backend)).with_state(gateway)
 }
 
 /// Whether a request to `path` is a gateway exchange ([`call`]): under `/r1/`, or a
-/// metaservice asked at the root. The serving threads hand these to [`call`] without
-/// the router ([`crate::listen::Routes`]).
+/// metaservice asked at the root. Every server hands these to [`call`] itself, before
+/// any router ([`crate::listen::Routes`]): outside the management stack (no request
+/// timeout, no body limit, no per-request trace line), each exchange has its own record.
 pub fn handles(path: &str) -> bool {
     path.starts_with("/r1/") || path == "/listClients"
 }

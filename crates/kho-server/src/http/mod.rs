@@ -46,8 +46,9 @@ pub struct AppState {
     pub gateway: Arc<crate::gateway::Gateway>,
 }
 
-/// The whole HTTP surface: the management routes (API, pages, operations) and the
-/// gateway's. Built inside the main runtime, which the management routes run on.
+/// The management routes (API, pages, operations): everything but the gateway's
+/// exchanges, which the server hands to the gateway before this router
+/// (`listen::Routes`). Built inside the main runtime, which these routes run on.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/session", post(api::login).delete(api::logout))
@@ -152,14 +153,13 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .layer(middleware::from_fn_with_state(tokio::runtime::Handle::current(), on_main_runtime))
-        .merge(crate::gateway::routes(state.gateway.clone()))
         .with_state(state)
 }
 
 /// Runs a management request (API, pages, SQL, ingest) on the main multi-threaded
 /// runtime, whichever serving thread accepted it, so that its work uses all of that
 /// runtime's workers and never holds up the gateway exchanges of the thread that
-/// accepted it (`serve_per_core`); the gateway's routes stay where they arrive.
+/// accepted it (`serve_per_core`); the gateway's exchanges never reach this router.
 async fn on_main_runtime(State(main): State<tokio::runtime::Handle>, request: Request<Body>, next: Next) -> Response {
     match main.spawn(next.run(request)).await {
         Ok(response) => response,
