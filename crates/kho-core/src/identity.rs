@@ -166,6 +166,9 @@ impl SubsystemId {
             } else if part.len() > 255 {
                 Some(format!("its {name} is longer than 255 characters"))
             } else {
+                if part.bytes().all(identifier_byte) {
+                    return None;
+                }
                 let c = part.chars().find(|c| !c.is_ascii() || !identifier_byte(*c as u8))?;
                 Some(format!("its {name} holds {c:?}"))
             }
@@ -197,8 +200,21 @@ impl SubsystemId {
 /// (a byte of a multi-byte character never may). Checked a byte at a time: the gateway
 /// checks the parts of every call's client and service.
 pub fn identifier_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'\'' | b'(' | b')' | b'+' | b',' | b'-' | b'.' | b'=' | b'?')
+    IDENTIFIER_BYTES[b as usize]
 }
+
+/// [`identifier_byte`]'s answer for every byte, worked out once.
+const IDENTIFIER_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] =
+            c.is_ascii_alphanumeric() || matches!(c, b'\'' | b'(' | b')' | b'+' | b',' | b'-' | b'.' | b'=' | b'?');
+        b += 1;
+    }
+    table
+};
 
 impl std::fmt::Display for SubsystemId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

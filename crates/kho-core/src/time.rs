@@ -5,8 +5,16 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 /// The current time, truncated to microseconds (what every backend can store exactly).
 pub fn now() -> DateTime<Utc> {
-    let t = Utc::now();
-    DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
+    // Read as microseconds since the epoch and made a date once (`Utc::now` makes one
+    // of the nanoseconds first): the gateway reads the clock several times a call.
+    let micros = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros());
+    match micros.ok().and_then(|m| i64::try_from(m).ok()).and_then(DateTime::from_timestamp_micros) {
+        Some(t) => t,
+        None => {
+            let t = Utc::now();
+            DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
+        }
+    }
 }
 
 /// Canonical text of a timestamp: `2026-01-31T08:00:00.000000Z`.
@@ -27,7 +35,10 @@ const CANONICAL_LEN: usize = "2026-01-31T08:00:00.000000Z".len();
 impl Canonical {
     pub fn of(t: &DateTime<Utc>) -> Self {
         use chrono::{Datelike, Timelike};
-        let year = t.year();
+        // The fields of the UTC date and time, read from it directly (the time zone's
+        // accessors add the zero offset again for each).
+        let n = t.naive_utc();
+        let year = n.year();
         if !(0..=9999).contains(&year) {
             return Self::Wide(t.to_rfc3339_opts(SecondsFormat::Micros, true));
         }
@@ -39,14 +50,14 @@ impl Canonical {
             }
         };
         put(0, 4, year as u32);
-        put(5, 2, t.month());
-        put(8, 2, t.day());
-        put(11, 2, t.hour());
-        put(14, 2, t.minute());
+        put(5, 2, n.month());
+        put(8, 2, n.day());
+        put(11, 2, n.hour());
+        put(14, 2, n.minute());
         // A leap second is carried in the nanoseconds (≥ 1e9): seconds 60, as chrono writes it.
-        let (second, nanos) = match t.nanosecond() {
-            n if n >= 1_000_000_000 => (t.second() + 1, n - 1_000_000_000),
-            n => (t.second(), n),
+        let (second, nanos) = match n.nanosecond() {
+            ns if ns >= 1_000_000_000 => (n.second() + 1, ns - 1_000_000_000),
+            ns => (n.second(), ns),
         };
         put(17, 2, second);
         put(20, 6, nanos / 1_000);
@@ -126,6 +137,15 @@ mod tests {
         assert_eq!(format(&leap), leap.to_rfc3339_opts(SecondsFormat::Micros, true), "a leap second");
         let far = DateTime::from_timestamp(300_000_000_000, 0).unwrap();
         assert_eq!(format(&far), far.to_rfc3339_opts(SecondsFormat::Micros, true), "a year past 9999");
+    }
+
+    #[test]
+    fn now_is_the_clock_to_the_microsecond() {
+        let before = Utc::now();
+        let t = now();
+        let after = Utc::now();
+        assert_eq!(t.timestamp_subsec_nanos() % 1_000, 0, "truncated to microseconds");
+        assert!(before.timestamp_micros() <= t.timestamp_micros() && t <= after, "{before} ≤ {t} ≤ {after}");
     }
 
     #[test]

@@ -91,9 +91,9 @@ impl MessageRecord {
     /// the record): the form the journal and the store keep a record in.
     pub fn fields_text(&self) -> String {
         // A record's fields take a few hundred bytes: one allocation, not a doubling series.
-        let mut text = Vec::with_capacity(512);
-        serde_json::to_writer(&mut text, &Fields(self)).expect("the record's fields serialise");
-        String::from_utf8(text).expect("serde_json writes UTF-8")
+        let mut text = String::with_capacity(512);
+        write_fields(self, &mut text);
+        text
     }
 
     /// The record whose [`fields_text`](MessageRecord::fields_text) is `fields`, with its
@@ -218,12 +218,111 @@ pub fn chain_hash(seq: i64, fields: &str, prev_hash: &str) -> String {
     d.update(b"]");
     let mut text = [0u8; 64];
     hex::encode_to_slice(d.finalize(), &mut text).expect("64 hex digits for 32 bytes");
-    String::from_utf8_lossy(&text).into_owned()
+    std::str::from_utf8(&text).expect("hex digits are ASCII").to_owned()
 }
 
-/// The fields from `message_id` to `body`, serialised as a JSON array without a tree.
+/// The fields from `message_id` to `body` as their compact JSON array, written straight
+/// into `out` — the very text `serde_json` writes for them (a test holds the two
+/// together), without a serializer's call for every piece: the gateway writes one for
+/// every call it serves.
+fn write_fields(r: &MessageRecord, out: &mut String) {
+    fn timestamp(out: &mut String, t: Option<&DateTime<Utc>>) {
+        match t {
+            Some(t) => json_text(out, time::Canonical::of(t).as_str()),
+            None => out.push_str("null"),
+        }
+    }
+    fn option(out: &mut String, text: Option<&str>) {
+        match text {
+            Some(text) => json_text(out, text),
+            None => out.push_str("null"),
+        }
+    }
+    out.push('[');
+    for text in [&r.message_id, &r.request_id, &r.client, &r.service, &r.method, &r.path, &r.purpose] {
+        json_text(out, text);
+        out.push(',');
+    }
+    for text in [&r.agreement_id, &r.user_id, &r.issue] {
+        option(out, text.as_deref());
+        out.push(',');
+    }
+    for t in [Some(&r.request_in_ts), r.request_out_ts.as_ref(), r.response_in_ts.as_ref(), Some(&r.response_out_ts)] {
+        timestamp(out, t);
+        out.push(',');
+    }
+    let mut number = itoa::Buffer::new();
+    for n in [r.request_size, r.response_size, i64::from(r.status_code)] {
+        out.push_str(number.format(n));
+        out.push(',');
+    }
+    out.push_str(if r.succeeded { "true," } else { "false," });
+    for text in [&r.fault_code, &r.fault_string] {
+        option(out, text.as_deref());
+        out.push(',');
+    }
+    json_text(out, &r.request_hash);
+    out.push_str(",[");
+    for (i, subject) in r.subjects.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json_text(out, subject);
+    }
+    out.push_str("],");
+    option(out, r.body.as_deref());
+    out.push(']');
+}
+
+/// `text` as a JSON string: only `"`, `\` and control characters escaped (the short
+/// forms where JSON has them, else `\u00xx`), as `serde_json` and Python's `json.dumps(…,
+/// ensure_ascii=False)` write it.
+fn json_text(out: &mut String, text: &str) {
+    fn escaped(b: u8) -> bool {
+        b < 0x20 || b == b'"' || b == b'\\'
+    }
+    out.push('"');
+    // Nearly every text has nothing to escape: a check of every byte (without stopping
+    // early, which lets it run many bytes at a time) and one copy.
+    if !text.bytes().fold(false, |any, b| any | escaped(b)) {
+        out.push_str(text);
+        out.push('"');
+        return;
+    }
+    let mut start = 0;
+    for (i, b) in text.bytes().enumerate() {
+        if !escaped(b) {
+            continue;
+        }
+        // `b` is ASCII: `i` and `i + 1` are character boundaries.
+        out.push_str(&text[start..i]);
+        start = i + 1;
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.push_str("\\u00");
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 0xf)]));
+            }
+        }
+    }
+    out.push_str(&text[start..]);
+    out.push('"');
+}
+
+/// The fields from `message_id` to `body` serialised by `serde_json`: what
+/// [`write_fields`] is held to.
+#[cfg(test)]
 struct Fields<'a>(&'a MessageRecord);
 
+#[cfg(test)]
 impl Serialize for Fields<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeTuple;
@@ -1044,6 +1143,64 @@ fn write_secret(path: &Path, secret: &[u8; 32]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Text with what JSON must escape (quotes, backslashes, every control character),
+    /// what it must not (DEL, non-ASCII) and plain characters, in runs.
+    fn awkward_text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let pieces = prop_oneof![
+            Just("\"".to_string()),
+            Just("\\".to_string()),
+            (0u8..0x20).prop_map(|b| char::from(b).to_string()),
+            Just("\u{7f}".to_string()),
+            Just("Hà Nội — 😀".to_string()),
+            "[a-zA-Z0-9 /?=&.-]{0,40}",
+        ];
+        proptest::collection::vec(pieces, 0..8).prop_map(|p| p.concat())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_fields_text_is_what_serde_json_writes(
+            texts in proptest::collection::vec(awkward_text(), 13),
+            options in proptest::collection::vec(proptest::option::of(awkward_text()), 6),
+            sizes in (proptest::prelude::any::<i64>(), proptest::prelude::any::<i64>(), proptest::prelude::any::<u16>()),
+            succeeded in proptest::prelude::any::<bool>(),
+            micros in proptest::collection::vec(-62_000_000_000_000_000i64..300_000_000_000_000_000, 4),
+            timed in (proptest::prelude::any::<bool>(), proptest::prelude::any::<bool>()),
+        ) {
+            let at = |i: usize| DateTime::from_timestamp_micros(micros[i]).unwrap();
+            let r = MessageRecord {
+                seq: 0,
+                message_id: texts[0].clone(),
+                request_id: texts[1].clone(),
+                client: texts[2].clone(),
+                service: texts[3].clone(),
+                method: texts[4].clone(),
+                path: texts[5].clone(),
+                purpose: texts[6].clone(),
+                agreement_id: options[0].clone(),
+                user_id: options[1].clone(),
+                issue: options[2].clone(),
+                request_in_ts: at(0),
+                request_out_ts: timed.0.then(|| at(1)),
+                response_in_ts: timed.1.then(|| at(2)),
+                response_out_ts: at(3),
+                request_size: sizes.0,
+                response_size: sizes.1,
+                status_code: sizes.2,
+                succeeded,
+                fault_code: options[3].clone(),
+                fault_string: options[4].clone(),
+                request_hash: texts[7].clone(),
+                subjects: texts[8..8 + (texts[12].len() % 5)].to_vec(),
+                body: options[5].clone(),
+                prev_hash: String::new(),
+                hash: String::new(),
+            };
+            proptest::prop_assert_eq!(r.fields_text(), serde_json::to_string(&Fields(&r)).unwrap());
+        }
+    }
 
     fn record(i: i64) -> MessageRecord {
         let at = time::parse("2026-01-31T08:00:00.123456789Z").unwrap() + chrono::Duration::seconds(i);

@@ -14,6 +14,9 @@ pub struct ServiceRequest {
     pub provider: SubsystemId,
     /// The service code.
     pub service: String,
+    /// The service's whole identifier, `INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE`, as
+    /// the path names it (the message log's and the directory's key for it).
+    pub service_id: String,
     /// The rest of the path, starting with `/` (`/` when none).
     pub path: String,
     /// The consumer, from `X-Road-Client`.
@@ -47,7 +50,19 @@ impl ServiceRequest {
         let purpose = purpose.map(str::trim).filter(|p| !p.is_empty()).ok_or_else(|| {
             bad("the X-Road-Purpose header is missing; send the purpose code your agreement names".into())
         })?;
-        Ok(Self { provider, service: service.into(), path: format!("/{tail}"), client, purpose: purpose.into() })
+        // The five parts and the four slashes between them.
+        let id_len = [instance, class, member, subsystem, service].iter().map(|p| p.len()).sum::<usize>() + 4;
+        let mut path = String::with_capacity(tail.len() + 1);
+        path.push('/');
+        path.push_str(tail);
+        Ok(Self {
+            provider,
+            service: service.into(),
+            service_id: rest[..id_len].into(),
+            path,
+            client,
+            purpose: purpose.into(),
+        })
     }
 }
 
@@ -66,10 +81,12 @@ mod tests {
         .unwrap();
         assert_eq!(r.provider.to_string(), "VN/GOV/000.00.02.H24/DKKD");
         assert_eq!((r.service.as_str(), r.path.as_str()), ("doanh-nghiep", "/rows/0101234567"));
+        assert_eq!(r.service_id, format!("{}/{}", r.provider, r.service));
         assert_eq!(r.client.to_string(), "VN/GOV/000.00.01.H24/PORTAL");
         assert_eq!(r.purpose, "thanh-tra");
         let root = ServiceRequest::parse("/r1/VN/GOV/M/S/svc", Some("VN/GOV/M/C"), Some("p"), "id").unwrap();
         assert_eq!(root.path, "/");
+        assert_eq!(root.service_id, "VN/GOV/M/S/svc");
     }
 
     #[test]

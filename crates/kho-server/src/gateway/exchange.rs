@@ -55,7 +55,7 @@ pub struct Exchange {
     pub record: MessageRecord,
     pub started: Instant,
     /// SHA-512 of the request's headers, for `X-Road-Request-Hash`.
-    headers_digest: Vec<u8>,
+    headers_digest: [u8; 64],
     pub request_body: Arc<Mutex<BodyTally>>,
     /// The response's first bytes, when the service logs bodies.
     response_kept: Option<Vec<u8>>,
@@ -73,13 +73,13 @@ impl Exchange {
             .map(String::from)
             // Time-ordered when Kho makes it: the log's index on X-Road-Id then grows at
             // its end instead of dirtying a random page for every record.
-            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+            .unwrap_or_else(|| uuid_text(uuid::Uuid::now_v7()));
         let record = MessageRecord {
             message_id,
-            request_id: uuid::Uuid::now_v7().to_string(),
+            request_id: uuid_text(uuid::Uuid::now_v7()),
             client: header(headers, names::CLIENT).unwrap_or("").trim().to_string(),
-            method: request.method().to_string(),
-            path: request.uri().path_and_query().map(|p| p.to_string()).unwrap_or_default(),
+            method: request.method().as_str().to_owned(),
+            path: request.uri().path_and_query().map_or_else(String::new, |p| p.as_str().to_owned()),
             purpose: header(headers, names::PURPOSE).unwrap_or("").trim().to_string(),
             user_id: header(headers, names::USER_ID).map(String::from),
             issue: header(headers, names::ISSUE).map(String::from),
@@ -278,31 +278,45 @@ fn request_hash(headers_digest: &[u8], body: &BodyTally) -> String {
 }
 
 /// SHA-512 over the request's headers, lowercase names sorted, one `name: value\n`
-/// line each; the credentials (`authorization`) are left out.
-fn headers_digest(headers: &HeaderMap) -> Vec<u8> {
-    let mut lines: Vec<(&str, std::borrow::Cow<'_, str>)> = headers
-        .iter()
-        .filter(|(n, _)| n.as_str() != "authorization")
-        .map(|(n, v)| (n.as_str(), String::from_utf8_lossy(v.as_bytes())))
-        .collect();
-    // Sorted as the `name: value\n` lines are, without writing them out.
-    fn line<'a>(name: &'a str, value: &'a str) -> impl Iterator<Item = u8> + 'a {
-        name.bytes().chain(*b": ").chain(value.bytes()).chain(*b"\n")
+/// line each (a value that is not UTF-8 with its bad bytes replaced by U+FFFD); the
+/// credentials (`authorization`) are left out. The lines are written once into one
+/// buffer and sorted as byte strings.
+fn headers_digest(headers: &HeaderMap) -> [u8; 64] {
+    let mut text = Vec::with_capacity(256);
+    let mut lines = Vec::with_capacity(headers.len());
+    for (name, value) in headers {
+        if name == axum::http::header::AUTHORIZATION {
+            continue;
+        }
+        let start = text.len();
+        text.extend_from_slice(name.as_str().as_bytes());
+        text.extend_from_slice(b": ");
+        text.extend_from_slice(String::from_utf8_lossy(value.as_bytes()).as_bytes());
+        text.push(b'\n');
+        lines.push(start..text.len());
     }
-    lines.sort_by(|a, b| line(a.0, &a.1).cmp(line(b.0, &b.1)));
+    lines.sort_by(|a, b| text[a.clone()].cmp(&text[b.clone()]));
     let mut d = Sha512::new();
-    for l in &lines {
-        d.update(l.0.as_bytes());
-        d.update(b": ");
-        d.update(l.1.as_bytes());
-        d.update(b"\n");
+    for line in lines {
+        d.update(&text[line]);
     }
-    d.finalize().to_vec()
+    d.finalize().into()
+}
+
+/// A UUID's hyphenated lowercase text, encoded directly rather than through `Display`.
+fn uuid_text(id: uuid::Uuid) -> String {
+    id.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()).to_owned()
 }
 
 /// The caller must present a client certificate registered for the subsystem it
-/// names in `X-Road-Client`, or hold one of its tokens.
-pub fn authenticate(directory: &Directory, request: &Request, client: &SubsystemId, id: &str) -> Result<(), Fault> {
+/// names in `X-Road-Client`, or hold one of its tokens, unexpired `at` the call's arrival.
+pub fn authenticate(
+    directory: &Directory,
+    request: &Request,
+    client: &SubsystemId,
+    at: chrono::DateTime<chrono::Utc>,
+    id: &str,
+) -> Result<(), Fault> {
     let unauthorized = |m: String| Fault::new(FaultKind::Unauthorized, m, id);
     let certified = request.extensions().get::<ClientCertificate>().and_then(|c| directory.certificates.get(&c.0));
     if let Some(owner) = certified {
@@ -313,7 +327,7 @@ pub fn authenticate(directory: &Directory, request: &Request, client: &Subsystem
             "the client certificate belongs to {owner}, not to the X-Road-Client {client}"
         )));
     }
-    let token = header(request.headers(), "authorization")
+    let token = header(request.headers(), axum::http::header::AUTHORIZATION)
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim)
         .ok_or_else(|| {
@@ -325,7 +339,7 @@ pub fn authenticate(directory: &Directory, request: &Request, client: &Subsystem
         .credentials
         .get(&secret::token_hash(token))
         .ok_or_else(|| unauthorized("the token is unknown, revoked or expired; ask for a new one".into()))?;
-    if *expires <= time::now() {
+    if *expires <= at {
         return Err(unauthorized("the token has expired; ask for a new one".into()));
     }
     if !client.is(owner) {
@@ -334,15 +348,15 @@ pub fn authenticate(directory: &Directory, request: &Request, client: &Subsystem
     Ok(())
 }
 
-/// The approved agreement that allows this call; the fault says why none does.
+/// The approved agreement that allows this call `today`; the fault says why none does.
 pub fn agreement_for(
     directory: &Directory,
     call: &ServiceRequest,
     service_id: &str,
     method: &str,
+    today: chrono::NaiveDate,
     id: &str,
 ) -> Result<Arc<Agreement>, Fault> {
-    let today = time::now().date_naive();
     let candidates = directory.agreements(&call.client, service_id);
     let mut first_fault = None;
     for a in candidates.iter().filter(|a| a.status == AgreementStatus::Approved) {
@@ -412,5 +426,28 @@ mod tests {
             by_formula(&headers_digest, b"{\"so_cccd\": \"001099012345\"}")
         );
         assert_ne!(request_hash(&headers_digest, &sent), request_hash(&headers_digest, &empty));
+    }
+
+    #[test]
+    fn the_headers_digest_covers_the_sorted_lines_without_the_credentials() {
+        let mut headers = HeaderMap::new();
+        // A name that starts another sorts by its line: "x-a-b: …" before "x-a: …".
+        headers.insert("x-a", HeaderValue::from_static("2"));
+        headers.insert("x-a-b", HeaderValue::from_static("1"));
+        headers.append("x-road-client", HeaderValue::from_static("VN/GOV/1/B"));
+        headers.append("x-road-client", HeaderValue::from_static("VN/GOV/1/A"));
+        headers.insert("authorization", HeaderValue::from_static("Bearer secret"));
+        headers.insert("x-raw", HeaderValue::from_bytes(b"caf\xe9").unwrap());
+        let mut lines = [
+            "x-a: 2\n",
+            "x-a-b: 1\n",
+            "x-road-client: VN/GOV/1/B\n",
+            "x-road-client: VN/GOV/1/A\n",
+            "x-raw: caf\u{fffd}\n",
+        ];
+        lines.sort();
+        assert_eq!(lines[0], "x-a-b: 1\n");
+        let expected: [u8; 64] = Sha512::digest(lines.concat()).into();
+        assert_eq!(headers_digest(&headers), expected);
     }
 }

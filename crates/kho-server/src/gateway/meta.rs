@@ -75,7 +75,7 @@ pub async fn serve(gw: Arc<Gateway>, mut ex: Exchange, meta: Meta, request: Requ
         Ok(d) => d,
         Err(e) => return ex.fail(Fault::new(FaultKind::Internal, e.message, &id), None).await,
     };
-    if let Err(fault) = authenticate(&directory, &request, &client, &id) {
+    if let Err(fault) = authenticate(&directory, &request, &client, ex.record.request_in_ts, &id) {
         return ex.fail(fault, None).await;
     }
     let body = match meta {

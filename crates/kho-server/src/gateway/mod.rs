@@ -227,24 +227,20 @@ pub async fn call(gw: Arc<Gateway>, request: Request) -> Response {
     if let Some(meta) = meta::which(path) {
         return Box::pin(meta::serve(gw, ex, meta, request)).await;
     }
-    let headers = request.headers();
-    let parsed = ServiceRequest::parse(
-        path,
-        header(headers, names::CLIENT),
-        header(headers, names::PURPOSE),
-        &ex.record.message_id,
-    );
+    // The record holds the client and the purpose as the headers, trimmed, gave them:
+    // the call is parsed from that very text.
+    let parsed = ServiceRequest::parse(path, Some(&ex.record.client), Some(&ex.record.purpose), &ex.record.message_id);
     let call = match parsed {
         Ok(call) => call,
         Err(fault) => return ex.fail(fault, None).await,
     };
-    // The record already holds the client and the purpose as the headers, trimmed, gave
-    // them — the very text the request was parsed from.
-    ex.record.service = format!("{}/{}", call.provider, call.service);
-    ex.record.path = match uri.query() {
-        Some(q) => format!("{}?{q}", call.path),
-        None => call.path.clone(),
-    };
+    ex.record.service = call.service_id.clone();
+    ex.record.path.clear();
+    ex.record.path.push_str(&call.path);
+    if let Some(q) = uri.query() {
+        ex.record.path.push('?');
+        ex.record.path.push_str(q);
+    }
     if has_dot_segment(&call.path) {
         let message = format!("{:?} has a . or .. segment; send the path without them", call.path);
         let fault = Fault::new(FaultKind::BadRequest, message, &ex.record.message_id);
@@ -257,7 +253,8 @@ pub async fn call(gw: Arc<Gateway>, request: Request) -> Response {
             return ex.fail(fault, None).await;
         }
     };
-    if let Err(fault) = exchange::authenticate(&directory, &request, &call.client, &ex.record.message_id) {
+    let arrived = ex.record.request_in_ts;
+    if let Err(fault) = exchange::authenticate(&directory, &request, &call.client, arrived, &ex.record.message_id) {
         return ex.fail(fault, None).await;
     }
     let Some(entry) = directory.services.get(&ex.record.service).cloned() else {
@@ -269,10 +266,12 @@ pub async fn call(gw: Arc<Gateway>, request: Request) -> Response {
         return ex.fail(fault, None).await;
     };
     let method = request.method().as_str();
-    let agreement = match exchange::agreement_for(&directory, &call, &entry.service.id, method, &ex.record.message_id) {
-        Ok(a) => a,
-        Err(fault) => return ex.fail(fault, None).await,
-    };
+    let today = arrived.date_naive();
+    let agreement =
+        match exchange::agreement_for(&directory, &call, &entry.service.id, method, today, &ex.record.message_id) {
+            Ok(a) => a,
+            Err(fault) => return ex.fail(fault, None).await,
+        };
     ex.record.agreement_id = Some(agreement.id.clone());
     // A suspended service forwards nothing; its consumers (and only they) read why.
     if let Some(d) = &entry.service.disabled {

@@ -8,7 +8,7 @@ use super::exchange::{BodyTally, Exchange};
 use super::{header, names, Gateway, Mode};
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Uri};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Uri};
 use axum::response::Response;
 use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
@@ -63,22 +63,28 @@ pub struct Target {
     pub party: &'static str,
 }
 
-const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
+// Header names as constants: comparing two of the standard ones compares a tag.
+const HOP_BY_HOP: [HeaderName; 8] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
 ];
 
+/// What a request's headers leave behind besides the hop-by-hop ones.
+const REQUEST_DROPS: [HeaderName; 3] = [header::HOST, header::USER_AGENT, header::AUTHORIZATION];
+/// What an answer's headers leave behind besides the hop-by-hop ones.
+const ANSWER_DROPS: [HeaderName; 1] = [header::SERVER];
+
 /// The headers that travel on: without hop-by-hop ones (and those `Connection`
-/// names), `Host`, `User-Agent`, `Server` and the caller's credentials.
-fn travelling(headers: &HeaderMap, extra_drop: &[&str]) -> HeaderMap {
+/// names) and `extra_drop` (`Host`, `User-Agent`, `Server`, the caller's credentials).
+fn travelling(headers: &HeaderMap, extra_drop: &[HeaderName]) -> HeaderMap {
     let named: Vec<String> = headers
-        .get_all("connection")
+        .get_all(header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
@@ -86,8 +92,7 @@ fn travelling(headers: &HeaderMap, extra_drop: &[&str]) -> HeaderMap {
         .collect();
     let mut out = HeaderMap::with_capacity(headers.len());
     for (name, value) in headers {
-        let n = name.as_str();
-        if HOP_BY_HOP.contains(&n) || named.iter().any(|x| x == n) || extra_drop.contains(&n) {
+        if HOP_BY_HOP.contains(name) || extra_drop.contains(name) || named.iter().any(|x| x == name.as_str()) {
             continue;
         }
         out.append(name.clone(), value.clone());
@@ -110,13 +115,13 @@ pub async fn forward(gw: Arc<Gateway>, mut ex: Exchange, target: Target, request
             return ex.fail(fault, None).await;
         }
     };
-    let mut headers = travelling(&parts.headers, &["host", "user-agent", "authorization"]);
+    let mut headers = travelling(&parts.headers, &REQUEST_DROPS);
     headers.insert(names::ID, HeaderValue::from_str(&id).expect("ids are ASCII"));
-    if !headers.contains_key("accept") {
-        headers.insert("accept", HeaderValue::from_static("application/json"));
+    if !headers.contains_key(header::ACCEPT) {
+        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
     }
     if let Some(token) = target.token.as_deref().and_then(|t| HeaderValue::from_str(&format!("Bearer {t}")).ok()) {
-        headers.insert("authorization", token);
+        headers.insert(header::AUTHORIZATION, token);
     }
     if ex.service.as_ref().is_some_and(|s| s.service.log_bodies) {
         ex.keep_bodies();
@@ -145,7 +150,7 @@ pub async fn forward(gw: Arc<Gateway>, mut ex: Exchange, target: Target, request
         Ok(Ok(answer)) => {
             ex.record.response_in_ts = Some(time::now());
             let (mut parts, body) = answer.into_parts();
-            parts.headers = travelling(&parts.headers, &["server"]);
+            parts.headers = travelling(&parts.headers, &ANSWER_DROPS);
             if let Some(kind) = header(&parts.headers, names::ERROR) {
                 ex.record.fault_code = Some(kind.to_string());
             }
