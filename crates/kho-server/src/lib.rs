@@ -102,36 +102,36 @@ fn stop_on(shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> 
     stopping
 }
 
-/// Serves `routes` on one thread a core, each with a single-threaded runtime accepting
-/// from the same listening socket through the shared `gate`: a connection, and every
-/// gateway exchange on it (with its upstream connection), stays on the thread that
-/// accepted it, with no hand-off between threads. (The management routes hand their
-/// requests to the main runtime themselves: see [`http::router`].) Once `stopping`
-/// turns true each thread finishes the requests it has, and this returns when all have.
+/// Serves `routes` on one thread a core, each with a single-threaded runtime. The
+/// connections are accepted here, through the shared `gate`, and each is handed to the
+/// thread holding the fewest ([`listen::dispatch`]); a connection, and every gateway
+/// exchange on it (with its upstream connection), then stays on that thread, with no
+/// hand-off between threads. (The management routes hand their requests to the main
+/// runtime themselves: see [`http::router`].) Once `stopping` turns true no connection
+/// is accepted, each thread finishes the requests it has, and this returns when all have.
 async fn serve_per_core(
     listener: tokio::net::TcpListener,
     gate: listen::Gate,
     routes: listen::Routes,
     stopping: tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<()> {
-    let listener = listener.into_std()?;
     let mut finished = Vec::new();
+    let mut inboxes = Vec::new();
     for n in 0..std::thread::available_parallelism().map_or(1, |n| n.get()) {
-        let (listener, gate, routes, stopping) =
-            (listener.try_clone()?, gate.clone(), routes.clone(), stopping.clone());
+        let (inbox, arrivals) = tokio::sync::mpsc::unbounded_channel();
+        inboxes.push(inbox);
+        let (gate, routes, stopping) = (gate.clone(), routes.clone(), stopping.clone());
         let (done, served) = tokio::sync::oneshot::channel();
         std::thread::Builder::new().name(format!("{SERVING_THREAD_PREFIX}{n}")).spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
-            let result = runtime.and_then(|runtime| {
-                runtime.block_on(async move {
-                    let listener = tokio::net::TcpListener::from_std(listener)?;
-                    listen::serve_plain(listener, gate, routes, stopping).await
-                })
-            });
+            let result =
+                runtime.and_then(|runtime| runtime.block_on(listen::serve_arrivals(arrivals, gate, routes, stopping)));
             let _ = done.send(result);
         })?;
         finished.push(served);
     }
+    // Returns once `stopping` turns true; the inboxes close with it.
+    listen::dispatch(listener, &gate, inboxes, stopping).await;
     let mut result = Ok(());
     for served in finished {
         match served.await {

@@ -31,7 +31,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -283,19 +283,89 @@ fn client_went_away(e: &std::io::Error) -> bool {
     matches!(e.kind(), ConnectionAborted | ConnectionReset | ConnectionRefused | Interrupted)
 }
 
-/// Accepts on `listener` with `gate` and serves each connection on this thread's
-/// runtime until `stopping` turns true; then waits for the connections to finish.
-pub async fn serve_plain(
+/// A connection accepted by [`dispatch`] for a serving thread: its socket (taken off
+/// the accepting runtime, for the serving thread's own), its peer, its place under the
+/// cap and its count in the thread's load.
+pub struct Arrival {
+    tcp: std::net::TcpStream,
+    peer: SocketAddr,
+    place: Place,
+    share: Share,
+}
+
+/// One connection counted in a serving thread's load, until it is dropped.
+struct Share {
+    loads: Arc<[AtomicUsize]>,
+    thread: usize,
+}
+
+impl Drop for Share {
+    fn drop(&mut self) {
+        self.loads[self.thread].fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Accepts on `listener` with `gate` until `stopping` turns true, handing each connection
+/// to the serving thread (`inboxes`, one a thread) that holds the fewest open ones. The
+/// threads then carry equal shares of the load: when they accepted from the listening
+/// socket themselves, whichever woke first took a burst of new connections (all 32 of a
+/// load generator's, at times), and one thread then served them all while the other
+/// idled.
+pub async fn dispatch(
     listener: TcpListener,
+    gate: &Gate,
+    inboxes: Vec<tokio::sync::mpsc::UnboundedSender<Arrival>>,
+    mut stopping: watch::Receiver<bool>,
+) {
+    let loads: Arc<[AtomicUsize]> = inboxes.iter().map(|_| AtomicUsize::new(0)).collect();
+    loop {
+        let (tcp, peer, place) = tokio::select! {
+            accepted = gate.accept(&listener) => accepted,
+            _ = stopped(&mut stopping) => break,
+        };
+        let tcp = match tcp.into_std() {
+            Ok(tcp) => tcp,
+            Err(e) => {
+                tracing::warn!(error = %e, %peer, "cannot hand an accepted connection to a serving thread");
+                continue;
+            }
+        };
+        let thread = (0..loads.len()).min_by_key(|&t| loads[t].load(Ordering::Relaxed)).unwrap_or(0);
+        loads[thread].fetch_add(1, Ordering::Relaxed);
+        let share = Share { loads: loads.clone(), thread };
+        if inboxes[thread].send(Arrival { tcp, peer, place, share }).is_err() {
+            tracing::error!(thread, "a serving thread has stopped; its connection is closed");
+        }
+    }
+}
+
+/// Serves the connections [`dispatch`] hands this thread, on its runtime, until the
+/// dispatcher stops; then waits for them to finish (they see `stopping` themselves).
+pub async fn serve_arrivals(
+    mut arrivals: tokio::sync::mpsc::UnboundedReceiver<Arrival>,
     gate: Gate,
     routes: Routes,
     stopping: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
-    serve_connections(listener, &gate, stopping.clone(), |tcp, peer| {
+    let mut connections = tokio::task::JoinSet::new();
+    while let Some(Arrival { tcp, peer, place, share }) = arrivals.recv().await {
+        let tcp = match TcpStream::from_std(tcp) {
+            Ok(tcp) => tcp,
+            Err(e) => {
+                tracing::warn!(error = %e, %peer, "a serving thread cannot take a connection");
+                continue;
+            }
+        };
         let (gate, routes, stopping) = (gate.clone(), routes.clone(), stopping.clone());
-        async move { gate.serve(tcp, peer, None, routes, stopping).await }
-    })
-    .await
+        connections.spawn(async move {
+            let _held = (place, share);
+            gate.serve(tcp, peer, None, routes, stopping).await;
+        });
+        // Finished connections leave the set as new ones come.
+        while connections.try_join_next().is_some() {}
+    }
+    while connections.join_next().await.is_some() {}
+    Ok(())
 }
 
 /// The accept loop of plain and TLS serving: takes connections through `gate` until
@@ -333,6 +403,38 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn each_connection_goes_to_the_serving_thread_holding_the_fewest() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let gate = Gate::new(ConnectionLimits { max: 16, idle: Duration::from_secs(5) }, ConnectionStats::default());
+        let (stop, stopping) = watch::channel(false);
+        let (inboxes, mut arrivals): (Vec<_>, Vec<_>) = (0..2).map(|_| tokio::sync::mpsc::unbounded_channel()).unzip();
+        let dispatcher = tokio::spawn(async move { dispatch(listener, &gate, inboxes, stopping).await });
+        let (mut clients, mut held) = (Vec::new(), [Vec::new(), Vec::new()]);
+        // Four connections in a row: two a thread, in turn.
+        for expected in [0, 1, 0, 1] {
+            clients.push(TcpStream::connect(address).await.unwrap());
+            let [first, second] = &mut arrivals[..] else { unreachable!("two inboxes") };
+            let (thread, arrival) = tokio::select! {
+                a = first.recv() => (0, a),
+                a = second.recv() => (1, a),
+            };
+            assert_eq!(thread, expected, "connection {} went to thread {thread}", clients.len());
+            held[thread].push(arrival.unwrap());
+        }
+        // Thread 1's two connections end: the next two go to it, none to thread 0.
+        held[1].clear();
+        for _ in 0..2 {
+            clients.push(TcpStream::connect(address).await.unwrap());
+            held[1].push(arrivals[1].recv().await.unwrap());
+        }
+        assert!(arrivals[0].try_recv().is_err(), "thread 0 holds two already");
+        let _ = stop.send(true);
+        dispatcher.await.unwrap();
+        assert!(arrivals[0].recv().await.is_none(), "the inboxes close when the dispatcher stops");
+    }
 
     #[test]
     fn the_default_cap_follows_the_open_files_limit() {
