@@ -1,9 +1,11 @@
 //! The floor of a Rust proxy on this machine, for `kho bench gateway`: the HTTP stack
 //! Kho's gateway is built on, as `kho serve` runs it — one thread a core, each with its
-//! own single-threaded runtime accepting from the same socket, hyper's HTTP/1.1 server
-//! and a hyper-util pooled client of its own — forwarding the gateway's path to the
-//! backend with nothing else: no authentication, no agreement, no limiter, no log. What
-//! Kho's gateway costs beyond it is its own work.
+//! own single-threaded runtime, hyper's HTTP/1.1 server and a hyper-util pooled client
+//! of its own — forwarding the gateway's path to the backend with nothing else: no
+//! authentication, no agreement, no limiter, no log. What Kho's gateway costs beyond it
+//! is its own work. (Its threads accept from the same socket themselves, as `kho serve`'s
+//! did before it handed connections out by count: at its cost a request one thread can
+//! carry the whole load.)
 
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
