@@ -125,7 +125,7 @@ async fn serve_per_core(
         std::thread::Builder::new().name(format!("{SERVING_THREAD_PREFIX}{n}")).spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
             let result =
-                runtime.and_then(|runtime| runtime.block_on(listen::serve_arrivals(arrivals, gate, routes, stopping)));
+                runtime.map(|runtime| runtime.block_on(listen::serve_arrivals(arrivals, gate, routes, stopping)));
             let _ = done.send(result);
         })?;
         finished.push(served);

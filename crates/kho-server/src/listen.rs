@@ -346,8 +346,8 @@ pub async fn serve_arrivals(
     gate: Gate,
     routes: Routes,
     stopping: watch::Receiver<bool>,
-) -> std::io::Result<()> {
-    let mut connections = tokio::task::JoinSet::new();
+) {
+    let mut connections = Connections::default();
     while let Some(Arrival { tcp, peer, place, share }) = arrivals.recv().await {
         let tcp = match TcpStream::from_std(tcp) {
             Ok(tcp) => tcp,
@@ -357,15 +357,30 @@ pub async fn serve_arrivals(
             }
         };
         let (gate, routes, stopping) = (gate.clone(), routes.clone(), stopping.clone());
-        connections.spawn(async move {
-            let _held = (place, share);
-            gate.serve(tcp, peer, None, routes, stopping).await;
+        connections.start((place, share), async move { gate.serve(tcp, peer, None, routes, stopping).await });
+    }
+    connections.finish().await;
+}
+
+/// The connections an accepting loop has started, each holding what it was given (its
+/// place under the cap) until it ends.
+#[derive(Default)]
+struct Connections(tokio::task::JoinSet<()>);
+
+impl Connections {
+    fn start<H: Send + 'static>(&mut self, held: H, served: impl std::future::Future<Output = ()> + Send + 'static) {
+        self.0.spawn(async move {
+            let _held = held;
+            served.await;
         });
         // Finished connections leave the set as new ones come.
-        while connections.try_join_next().is_some() {}
+        while self.0.try_join_next().is_some() {}
     }
-    while connections.join_next().await.is_some() {}
-    Ok(())
+
+    /// Waits for every connection started to end.
+    async fn finish(mut self) {
+        while self.0.join_next().await.is_some() {}
+    }
 }
 
 /// The accept loop of plain and TLS serving: takes connections through `gate` until
@@ -381,22 +396,16 @@ where
     F: Fn(TcpStream, SocketAddr) -> Served,
     Served: std::future::Future<Output = ()> + Send + 'static,
 {
-    let mut connections = tokio::task::JoinSet::new();
+    let mut connections = Connections::default();
     loop {
         let (tcp, peer, place) = tokio::select! {
             accepted = gate.accept(&listener) => accepted,
             _ = stopped(&mut stopping) => break,
         };
-        let served = serve_one(tcp, peer);
-        connections.spawn(async move {
-            let _place = place;
-            served.await;
-        });
-        // Finished connections leave the set as new ones come.
-        while connections.try_join_next().is_some() {}
+        connections.start(place, serve_one(tcp, peer));
     }
     drop(listener);
-    while connections.join_next().await.is_some() {}
+    connections.finish().await;
     Ok(())
 }
 
